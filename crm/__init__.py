@@ -1,0 +1,1 @@
+"""Lightweight CRM: accounts, contacts, leads, opportunities, service cases."""

@@ -1,0 +1,1 @@
+"""The ERP/HR integration facade: gateway, adapters, outbox, data dictionary, imports."""

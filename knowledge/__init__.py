@@ -1,0 +1,1 @@
+"""The knowledge base: spaces, articles, versions, search."""

@@ -1,0 +1,190 @@
+"""Django admin for the organization: people, the department tree, positions, roles,
+delegation rules, code rules, announcements and notifications."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.auth.admin import GroupAdmin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from treebeard.admin import TreeAdmin
+from treebeard.forms import movenodeform_factory
+
+from portal.models import (
+    Announcement,
+    CodeRule,
+    DelegationRule,
+    Department,
+    Notification,
+    Position,
+    Role,
+    User,
+)
+
+admin.site.site_header = _("Enterprise Portal administration")
+admin.site.site_title = _("Enterprise Portal")
+admin.site.index_title = _("Organization and settings")
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    list_display = (
+        "username",
+        "display_name",
+        "employee_no",
+        "department",
+        "manager",
+        "is_active",
+        "is_staff",
+    )
+    list_filter = ("is_active", "is_staff", "department", "groups", "preferred_language")
+    search_fields = ("username", "first_name", "last_name", "employee_no", "email", "phone")
+    ordering = ("employee_no", "username")
+    autocomplete_fields = ("department", "manager", "positions")
+    list_select_related = ("department", "manager")
+    fieldsets = (
+        (None, {"fields": ("username", "password")}),
+        (_("Personal info"), {"fields": ("last_name", "first_name", "email", "phone")}),
+        (
+            _("Organization"),
+            {"fields": ("employee_no", "department", "positions", "manager")},
+        ),
+        (
+            _("Preferences"),
+            {"fields": ("preferred_language", "notify_by_email", "notify_by_sms")},
+        ),
+        (
+            _("Permissions"),
+            {
+                "fields": (
+                    "is_active",
+                    "is_staff",
+                    "is_superuser",
+                    "groups",
+                    "user_permissions",
+                ),
+            },
+        ),
+        (_("Important dates"), {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": (
+                    "username",
+                    "employee_no",
+                    "last_name",
+                    "first_name",
+                    "department",
+                    "password1",
+                    "password2",
+                ),
+            },
+        ),
+    )
+
+    @admin.display(description=_("name"), ordering="last_name")
+    def display_name(self, obj: User) -> str:
+        return obj.get_full_name()
+
+
+class DepartmentAdmin(TreeAdmin):
+    form = movenodeform_factory(Department, exclude=("path", "depth", "numchild"))
+    list_display = ("name", "code", "name_en", "head", "member_count", "is_active")
+    list_filter = ("is_active",)
+    search_fields = ("name", "name_en", "code")
+    autocomplete_fields = ("head",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Department]:
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("head")
+            .annotate(_member_count=Count("members"))
+        )
+
+    @admin.display(description=_("members"), ordering="_member_count")
+    def member_count(self, obj: Any) -> int:
+        return int(obj._member_count)
+
+
+admin.site.register(Department, DepartmentAdmin)
+
+
+@admin.register(Position)
+class PositionAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "name_en", "department")
+    list_filter = ("department",)
+    search_fields = ("code", "name", "name_en")
+    autocomplete_fields = ("department",)
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Role)
+class RoleAdmin(GroupAdmin):
+    list_display = ("code", "name", "name_en", "member_count")
+    search_fields = ("code", "name", "name_en", "description")
+    fields = ("code", "name", "name_en", "description", "permissions")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Role]:
+        return super().get_queryset(request).annotate(_member_count=Count("user"))
+
+    @admin.display(description=_("members"), ordering="_member_count")
+    def member_count(self, obj: Any) -> int:
+        return int(obj._member_count)
+
+
+@admin.register(DelegationRule)
+class DelegationRuleAdmin(admin.ModelAdmin):
+    list_display = ("delegator", "delegate", "starts_at", "ends_at", "process_keys", "is_active")
+    list_filter = ("is_active", "starts_at")
+    search_fields = (
+        "delegator__username",
+        "delegator__last_name",
+        "delegator__first_name",
+        "delegate__username",
+        "delegate__last_name",
+        "delegate__first_name",
+        "reason",
+    )
+    autocomplete_fields = ("delegator", "delegate")
+    date_hierarchy = "starts_at"
+
+
+@admin.register(CodeRule)
+class CodeRuleAdmin(admin.ModelAdmin):
+    list_display = ("key", "pattern", "example")
+
+
+@admin.register(Announcement)
+class AnnouncementAdmin(admin.ModelAdmin):
+    list_display = ("title", "published_at", "expires_at", "is_pinned", "author")
+    list_filter = ("is_pinned", "published_at", "target_departments", "target_roles")
+    search_fields = ("title", "body")
+    filter_horizontal = ("target_departments", "target_roles")
+    date_hierarchy = "published_at"
+    exclude = ("author",)
+
+    def save_model(self, request: HttpRequest, obj: Announcement, form: Any, change: bool) -> None:
+        if not change:
+            obj.author = request.user  # type: ignore[assignment]
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ("title", "recipient", "kind", "created_at", "read_at", "emailed_at")
+    list_filter = ("kind", "created_at")
+    search_fields = ("title", "recipient__username", "recipient__last_name")
+    readonly_fields = ("created_at", "read_at", "emailed_at", "texted_at", "dedup_key")
+    autocomplete_fields = ("recipient",)
+    date_hierarchy = "created_at"

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class PortalConfig(AppConfig):
+    name = "portal"
+    verbose_name = _("Organization and portal")
+
+    def ready(self) -> None:
+        from portal import portlets, registry
+
+        registry.navigation.register(
+            registry.NavEntry("dashboard", _("Dashboard"), "portal:dashboard", "home", order=0)
+        )
+        registry.navigation.register(
+            registry.NavEntry(
+                "announcements", _("Announcements"), "portal:announcements", "megaphone", 90
+            )
+        )
+        registry.navigation.register(
+            registry.NavEntry(
+                "admin",
+                _("Administration"),
+                "admin:index",
+                "settings",
+                1000,
+                visible=registry.staff_only,
+            )
+        )
+        registry.portlets.register(
+            registry.Portlet(
+                "announcements",
+                _("Announcements"),
+                "portal/portlets/announcements.html",
+                portlets.announcements_context,
+                order=10,
+                wide=True,
+            )
+        )
+        registry.portlets.register(
+            registry.Portlet(
+                "profile",
+                _("My profile"),
+                "portal/portlets/profile.html",
+                portlets.profile_context,
+                order=20,
+            )
+        )
+        registry.notification_kinds.register(registry.NotificationKind("system", _("System")))

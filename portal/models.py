@@ -1,0 +1,447 @@
+"""The organization every app shares: people, departments, positions, roles, delegation
+rules, and the shell's announcements and notifications.
+
+The workflow resolves participants from these tables (see ``portal.selectors``); every
+app's permissions are granted to roles and users defined here.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser, Group
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.deconstruct import deconstructible
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+from treebeard.mp_tree import MP_Node
+
+from portal.choices import CodeRuleKey, Language
+
+# --- data dictionary -------------------------------------------------------------------
+
+
+class CodeRule(models.Model):
+    """A data-dictionary rule for a code that every system shares (employee number,
+    department code ...): the whole value must match ``pattern``.
+
+    Administrators change the rule here; the default comes from the settings
+    (``EMPLOYEE_NO_PATTERN``) and is written by the first migration.
+    """
+
+    key = models.CharField(_("key"), max_length=40, unique=True, choices=CodeRuleKey.choices)
+    pattern = models.CharField(
+        _("pattern"),
+        max_length=200,
+        help_text=_("A regular expression that the whole code must match, e.g. E\\d{6}."),
+    )
+    example = models.CharField(_("example"), max_length=60)
+    description = models.TextField(_("description"), blank=True)
+
+    class Meta:
+        verbose_name = _("code rule")
+        verbose_name_plural = _("code rules")
+        ordering = ["key"]
+
+    def __str__(self) -> str:
+        return f"{self.get_key_display()}: {self.pattern}"
+
+    def clean(self) -> None:
+        try:
+            compiled = re.compile(self.pattern)
+        except re.error as exc:
+            raise ValidationError(
+                {"pattern": _("This is not a valid regular expression: %(error)s") % {"error": exc}}
+            ) from None
+        if self.example and not compiled.fullmatch(self.example):
+            raise ValidationError({"example": _("The example does not match the pattern.")})
+
+
+def default_code_pattern(key: str) -> str:
+    if key == CodeRuleKey.EMPLOYEE_NO:
+        return str(settings.EMPLOYEE_NO_PATTERN)
+    if key == CodeRuleKey.DEPARTMENT_CODE:
+        return r"[A-Z][A-Z0-9_-]{1,19}"
+    if key == CodeRuleKey.POSITION_CODE:
+        return r"[A-Z][A-Z0-9_-]{1,29}"
+    raise KeyError(key)
+
+
+@deconstructible
+class CodeRuleValidator:
+    """Validates a value against the live :class:`CodeRule` named ``key``."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    def __call__(self, value: str) -> None:
+        rule = CodeRule.objects.filter(key=self.key).first()
+        pattern = rule.pattern if rule else default_code_pattern(self.key)
+        example = rule.example if rule else ""
+        if not re.fullmatch(pattern, value or ""):
+            message = _("“%(value)s” does not follow the code rule %(pattern)s.")
+            if example:
+                message = _(
+                    "“%(value)s” does not follow the code rule %(pattern)s "
+                    "(for example %(example)s)."
+                )
+            raise ValidationError(
+                message,
+                code="code_rule",
+                params={"value": value, "pattern": pattern, "example": example},
+            )
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, CodeRuleValidator) and other.key == self.key
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+
+phone_validator = RegexValidator(
+    r"^\+?[0-9][0-9 -]{4,19}$",
+    _("Enter a phone number: digits, spaces or dashes, optionally starting with +."),
+)
+
+
+class BilingualName(models.Model):
+    """A name in Chinese with an optional English one; ``str()`` follows the UI language."""
+
+    name = models.CharField(_("name"), max_length=100)
+    name_en = models.CharField(_("English name"), max_length=100, blank=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        language = get_language() or ""
+        if self.name_en and not language.startswith("zh"):
+            return self.name_en
+        return self.name
+
+
+# --- organization ------------------------------------------------------------------------
+
+
+class Department(BilingualName, MP_Node):
+    """A unit of the organization tree (materialized path: a department's sub-departments
+    are the rows whose ``path`` starts with its own)."""
+
+    code = models.CharField(
+        _("code"),
+        max_length=30,
+        unique=True,
+        validators=[CodeRuleValidator(CodeRuleKey.DEPARTMENT_CODE)],
+    )
+    head = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("head"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="headed_departments",
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("department")
+        verbose_name_plural = _("departments")
+
+    def full_name(self) -> str:
+        """The names from the root down, e.g. "销售部 / 华东大区"."""
+        return " / ".join(str(d) for d in [*Department.objects.get_ancestors(self), self])
+
+
+class Position(BilingualName):
+    """A job position (岗位), optionally belonging to one department."""
+
+    code = models.CharField(
+        _("code"),
+        max_length=30,
+        unique=True,
+        validators=[CodeRuleValidator(CodeRuleKey.POSITION_CODE)],
+    )
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("department"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="positions",
+    )
+    description = models.TextField(_("description"), blank=True)
+
+    class Meta:
+        verbose_name = _("position")
+        verbose_name_plural = _("positions")
+        ordering = ["code"]
+
+
+class Role(Group):
+    """A role is a Django group with a stable code and a description: model permissions
+    are granted to it, workflow steps name it (``role:finance_reviewer``)."""
+
+    code = models.SlugField(_("code"), max_length=60, unique=True)
+    name_en = models.CharField(_("English name"), max_length=150, blank=True)
+    description = models.TextField(_("description"), blank=True)
+
+    class Meta:
+        verbose_name = _("role")
+        verbose_name_plural = _("roles")
+        ordering = ["code"]
+
+    @property
+    def display_name(self) -> str:
+        language = get_language() or ""
+        if self.name_en and not language.startswith("zh"):
+            return self.name_en
+        return self.name
+
+    def __str__(self) -> str:
+        return self.display_name
+
+
+class User(AbstractUser):
+    """An employee (or an outside account without an employee number)."""
+
+    employee_no = models.CharField(
+        _("employee number"),
+        max_length=32,
+        unique=True,
+        null=True,
+        blank=True,
+        validators=[CodeRuleValidator(CodeRuleKey.EMPLOYEE_NO)],
+    )
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("department"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="members",
+    )
+    positions = models.ManyToManyField(
+        Position, verbose_name=_("positions"), blank=True, related_name="holders"
+    )
+    manager = models.ForeignKey(
+        "self",
+        verbose_name=_("direct manager"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="reports",
+    )
+    phone = models.CharField(_("phone"), max_length=20, blank=True, validators=[phone_validator])
+    preferred_language = models.CharField(
+        _("preferred language"),
+        max_length=10,
+        choices=Language.choices,
+        default=Language.ZH_HANS,
+    )
+    notify_by_email = models.BooleanField(_("notify me by e-mail"), default=True)
+    notify_by_sms = models.BooleanField(_("notify me by SMS"), default=False)
+
+    class Meta(AbstractUser.Meta):
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def get_full_name(self) -> str:
+        # Chinese names read family name first with no space (张伟); others "First Last".
+        first, last = self.first_name.strip(), self.last_name.strip()
+        if re.search(r"[\u4e00-\u9fff]", first + last):
+            return f"{last}{first}"
+        return f"{first} {last}".strip()
+
+    @property
+    def display_name(self) -> str:
+        return self.get_full_name() or self.username
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    def clean(self) -> None:
+        super().clean()
+        if self.employee_no == "":
+            self.employee_no = None
+        if self.manager_id is not None and self.pk is not None:
+            # Walk up the chain: a manager cycle would make "my manager's manager" endless.
+            seen = {self.pk}
+            current: User | None = self.manager
+            while current is not None:
+                if current.pk in seen:
+                    raise ValidationError(
+                        {"manager": _("This manager would make a reporting cycle.")}
+                    )
+                seen.add(current.pk)
+                current = current.manager
+
+
+class DelegationRule(models.Model):
+    """Out-of-office delegation (代理): while the rule is in force, new workflow tasks for
+    ``delegator`` in the named processes (or all processes when none are named) go to
+    ``delegate``, and the history records that the delegate acted on the delegator's
+    behalf."""
+
+    delegator = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("absent person"),
+        on_delete=models.CASCADE,
+        related_name="delegations_given",
+    )
+    delegate = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("proxy"),
+        on_delete=models.CASCADE,
+        related_name="delegations_received",
+    )
+    starts_at = models.DateTimeField(_("from"))
+    ends_at = models.DateTimeField(_("until"))
+    process_keys = models.JSONField(
+        _("processes"),
+        default=list,
+        blank=True,
+        help_text=_("Process keys this rule covers; leave empty for all processes."),
+    )
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("delegation rule")
+        verbose_name_plural = _("delegation rules")
+        ordering = ["-starts_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("starts_at")), name="delegation_ends_after_start"
+            ),
+            models.CheckConstraint(
+                condition=~Q(delegator=F("delegate")), name="delegation_not_to_self"
+            ),
+        ]
+        indexes = [models.Index(fields=["delegator", "starts_at", "ends_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.delegator} → {self.delegate}"
+
+    def clean(self) -> None:
+        errors: dict[str, Any] = {}
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            errors["ends_at"] = _("The end must be after the start.")
+        if self.delegator_id and self.delegator_id == self.delegate_id:
+            errors["delegate"] = _("Choose someone other than the absent person.")
+        keys = self.process_keys
+        if not isinstance(keys, list) or not all(isinstance(k, str) and k.strip() for k in keys):
+            errors["process_keys"] = _('Give a list of process keys, e.g. ["expense_claim"].')
+        if errors:
+            raise ValidationError(errors)
+
+    def covers(self, process_key: str | None) -> bool:
+        return not self.process_keys or (
+            process_key is not None and process_key in self.process_keys
+        )
+
+
+# --- shell: announcements and notifications ---------------------------------------------
+
+
+class Announcement(models.Model):
+    """A notice on the portal. With no target department and no target role everyone sees
+    it; otherwise members of a target department (or of its sub-departments) and holders of
+    a target role do."""
+
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("text"))
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("author"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    published_at = models.DateTimeField(_("published at"), default=timezone.now, db_index=True)
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
+    is_pinned = models.BooleanField(_("pinned"), default=False)
+    target_departments = models.ManyToManyField(
+        Department, verbose_name=_("target departments"), blank=True, related_name="+"
+    )
+    target_roles = models.ManyToManyField(
+        Role, verbose_name=_("target roles"), blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("announcement")
+        verbose_name_plural = _("announcements")
+        ordering = ["-is_pinned", "-published_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(expires_at__isnull=True) | Q(expires_at__gt=F("published_at")),
+                name="announcement_expires_after_publication",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def clean(self) -> None:
+        if self.expires_at and self.published_at and self.expires_at <= self.published_at:
+            raise ValidationError({"expires_at": _("It must expire after it is published.")})
+
+
+class Notification(models.Model):
+    """An in-app message to one person (the bell). ``dedup_key`` names the event that
+    caused it, so one event never notifies a person twice; ``emailed_at``/``texted_at``
+    record delivery on the other channels."""
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recipient"),
+        on_delete=models.CASCADE,
+        related_name="notifications",
+    )
+    kind = models.CharField(_("kind"), max_length=60)
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("text"), blank=True)
+    url = models.CharField(_("link"), max_length=500, blank=True)
+    # NULL, not "", for "no event": the unique constraint below must ignore those rows.
+    dedup_key = models.CharField(  # noqa: DJ001
+        _("event"), max_length=200, null=True, blank=True
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+    emailed_at = models.DateTimeField(_("e-mailed at"), null=True, blank=True)
+    texted_at = models.DateTimeField(_("texted at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recipient", "dedup_key"],
+                condition=Q(dedup_key__isnull=False),
+                name="notification_once_per_event",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["recipient", "-created_at"], name="notification_inbox"),
+            models.Index(
+                fields=["recipient"], condition=Q(read_at__isnull=True), name="notification_unread"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_read(self) -> bool:
+        return self.read_at is not None

@@ -1,0 +1,117 @@
+"""Registries through which apps plug into the shell (filled in ``AppConfig.ready()``).
+
+The portal knows no app: the workflow, CRM, knowledge base and ERP bridge register their
+navigation entries, dashboard portlets and notification kinds here, each with the rule
+that says who may see it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+
+from django.utils.functional import Promise
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+    from portal.models import User
+
+Visibility = Callable[["User"], bool]
+
+
+def everyone(user: User) -> bool:
+    return bool(user.is_authenticated)
+
+
+def staff_only(user: User) -> bool:
+    return bool(user.is_authenticated and user.is_active and user.is_staff)
+
+
+def has_perm(permission: str) -> Visibility:
+    """Visible to users holding a model permission (``app_label.codename``)."""
+
+    def check(user: User) -> bool:
+        return bool(user.is_authenticated and user.has_perm(permission))
+
+    check.__name__ = f"has_perm({permission})"
+    return check
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    """A link in the portal's navigation bar."""
+
+    key: str
+    label: str | Promise
+    url_name: str
+    icon: str = ""
+    order: int = 100
+    visible: Visibility = everyone
+
+
+@dataclass(frozen=True)
+class Portlet:
+    """A dashboard box. ``render_context`` builds its template context for one request; the
+    dashboard loads each visible portlet lazily (htmx) so a slow one never blocks the page."""
+
+    key: str
+    title: str | Promise
+    template: str
+    render_context: Callable[[HttpRequest], dict[str, Any]]
+    order: int = 100
+    visible: Visibility = everyone
+    wide: bool = False
+
+
+@dataclass(frozen=True)
+class NotificationKind:
+    """A kind of notification (task assigned, urged, announcement ...)."""
+
+    key: str
+    label: str | Promise
+
+
+class _Keyed(Protocol):
+    @property
+    def key(self) -> str: ...
+
+
+T = TypeVar("T", bound=_Keyed)
+
+
+@dataclass
+class Registry(Generic[T]):
+    """Entries by key; registering a second entry under a taken key is a programming error."""
+
+    name: str
+    _entries: dict[str, T] = field(default_factory=dict)
+
+    def register(self, entry: T) -> T:
+        if entry.key in self._entries:
+            raise ValueError(f"{self.name}: {entry.key!r} is registered already")
+        self._entries[entry.key] = entry
+        return entry
+
+    def unregister(self, key: str) -> None:
+        del self._entries[key]
+
+    def get(self, key: str) -> T | None:
+        return self._entries.get(key)
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(sorted(self._entries.values(), key=lambda e: (getattr(e, "order", 0), e.key)))
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._entries
+
+
+def visible_to(registry: Registry[Any], user: User) -> list[Any]:
+    """The entries of a navigation or portlet registry that ``user`` may see, in order."""
+    return [entry for entry in registry if entry.visible(user)]
+
+
+navigation: Registry[NavEntry] = Registry("navigation")
+portlets: Registry[Portlet] = Registry("portlets")
+notification_kinds: Registry[NotificationKind] = Registry("notification kinds")

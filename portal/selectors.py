@@ -1,0 +1,126 @@
+"""Reads of the organization that other apps reuse; the workflow resolves participants
+through these functions (``${manager(initiator)}``, ``${deptHead(initiator, 2)}``,
+``role:finance_reviewer`` ...)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from portal.models import Announcement, DelegationRule, Department, Notification, User
+
+# A chain of delegations (A → B while B → C) is followed this far, then cut.
+MAX_DELEGATION_CHAIN = 5
+
+
+def user_manager(user: User) -> User | None:
+    """The person ``user`` reports to: the direct manager if one is set, otherwise the head
+    of the user's department (or of the nearest department above that has another head)."""
+    if user.manager_id is not None:
+        manager = User.objects.filter(pk=user.manager_id, is_active=True).first()
+        if manager is not None:
+            return manager
+    return department_head(user, levels=1)
+
+
+def department_head(user: User, levels: int = 1) -> User | None:
+    """The ``levels``-th department head above ``user``.
+
+    Heads are taken from the user's own department upwards; a vacant or inactive head, and
+    the user themself, are skipped, so a department head's ``levels=1`` is the head one level
+    higher. None when the tree runs out.
+    """
+    if levels < 1:
+        raise ValueError("levels must be 1 or more")
+    if user.department_id is None:
+        return None
+    department = Department.objects.get(pk=user.department_id)
+    chain = [department, *reversed(list(Department.objects.get_ancestors(department)))]
+    head_ids = [d.head_id for d in chain if d.head_id is not None and d.head_id != user.pk]
+    heads = User.objects.in_bulk(head_ids)
+    found = 0
+    for head_id in head_ids:
+        head = heads.get(head_id)
+        if head is None or not head.is_active:
+            continue
+        found += 1
+        if found == levels:
+            return head
+    return None
+
+
+def role_members(code: str) -> QuerySet[User]:
+    """Active users holding the role with this code."""
+    return User.objects.filter(is_active=True, groups__role__code=code).distinct()
+
+
+def department_members(department: Department, *, include_sub: bool = True) -> QuerySet[User]:
+    """Active members of a department, by default with those of its sub-departments."""
+    if include_sub:
+        scope = Q(department__path__startswith=department.path)
+    else:
+        scope = Q(department=department)
+    return User.objects.filter(scope, is_active=True)
+
+
+def delegate_for(
+    user: User, *, process_key: str | None = None, at: datetime | None = None
+) -> User | None:
+    """Who receives ``user``'s new tasks of ``process_key`` at ``at`` (default now): the
+    proxy of an active out-of-office rule, followed along a chain of rules (A → B → C);
+    None when no rule applies. A cycle ends the chain at the last person before it."""
+    at = at or timezone.now()
+    current = user
+    seen = {user.pk}
+    for _hop in range(MAX_DELEGATION_CHAIN):
+        rule = next(
+            (
+                r
+                for r in DelegationRule.objects.filter(
+                    delegator=current,
+                    is_active=True,
+                    starts_at__lte=at,
+                    ends_at__gt=at,
+                    delegate__is_active=True,
+                )
+                .select_related("delegate")
+                .order_by("-starts_at", "-pk")
+                if r.covers(process_key)
+            ),
+            None,
+        )
+        if rule is None or rule.delegate_id in seen:
+            break
+        seen.add(rule.delegate_id)
+        current = rule.delegate
+    return None if current.pk == user.pk else current
+
+
+def announcements_for(user: User, *, at: datetime | None = None) -> QuerySet[Announcement]:
+    """The announcements ``user`` may read now: untargeted ones, those for one of the
+    user's roles, and those for the user's department or any department above it."""
+    at = at or timezone.now()
+    live = Announcement.objects.filter(published_at__lte=at).filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gt=at)
+    )
+    audience = Q(target_departments__isnull=True, target_roles__isnull=True)
+    if user.department_id is not None:
+        department = Department.objects.get(pk=user.department_id)
+        upward = [
+            department.pk,
+            *Department.objects.get_ancestors(department).values_list("pk", flat=True),
+        ]
+        audience |= Q(target_departments__in=upward)
+    audience |= Q(target_roles__in=user.groups.values("role"))
+    matching = Announcement.objects.filter(audience).values("pk")
+    return live.filter(pk__in=matching).select_related("author")
+
+
+def unread_notification_count(user: User) -> int:
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+
+
+def notifications_for(user: User) -> QuerySet[Notification]:
+    return Notification.objects.filter(recipient=user)

@@ -1,0 +1,35 @@
+"""Root URLconf: the shell, Django admin, and each app's URLconf by dotted name."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+
+from portal import views
+
+shell_patterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("portlets/<slug:key>/", views.portlet, name="portlet"),
+    path("accounts/login/", views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", views.LogoutView.as_view(), name="logout"),
+    path("accounts/password/", views.PasswordChangeView.as_view(), name="password_change"),
+    path("accounts/profile/", views.profile, name="profile"),
+    path("language/", views.language_set, name="language"),
+    path("notifications/", views.notification_list, name="notifications"),
+    path("notifications/badge/", views.notification_badge, name="notification_badge"),
+    path(
+        "notifications/read-all/", views.notification_mark_all_read, name="notifications_read_all"
+    ),
+    path("notifications/<int:pk>/open/", views.notification_open, name="notification_open"),
+    path("announcements/", views.announcement_list, name="announcements"),
+    path("announcements/<int:pk>/", views.announcement_detail, name="announcement"),
+]
+
+urlpatterns = [
+    path("", include((shell_patterns, "portal"))),
+    path("admin/", admin.site.urls),
+    path("workflow/", include("workflow.urls")),
+    path("crm/", include("crm.urls")),
+    path("erp/", include("erp_bridge.urls")),
+    path("knowledge/", include("knowledge.urls")),
+]

@@ -1,0 +1,177 @@
+"""Views of the portal shell: thin, they parse input, call a selector or service, render."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse, reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from portal import registry, services
+from portal.forms import LanguageForm, LoginForm, PreferencesForm
+from portal.models import Notification, User
+from portal.selectors import announcements_for, notifications_for, unread_notification_count
+
+PAGE_SIZE = 20
+
+
+def _user(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+def _safe_next(request: HttpRequest, candidate: str | None, default: str) -> str:
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return default
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "registration/login.html"
+    authentication_form = LoginForm
+    redirect_authenticated_user = True
+
+
+class LogoutView(auth_views.LogoutView):
+    pass
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    template_name = "registration/password_change.html"
+    success_url = reverse_lazy("portal:profile")
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        messages.success(self.request, gettext_lazy("Your password has been changed."))
+        return response
+
+
+@login_required
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    visible = registry.visible_to(registry.portlets, _user(request))
+    return render(request, "portal/dashboard.html", {"portlets": visible})
+
+
+@login_required
+@require_GET
+def portlet(request: HttpRequest, key: str) -> HttpResponse:
+    entry = registry.portlets.get(key)
+    if entry is None or not entry.visible(_user(request)):
+        raise Http404
+    context = {"portlet": entry, **entry.render_context(request)}
+    return render(request, entry.template, context)
+
+
+@require_POST
+def language_set(request: HttpRequest) -> HttpResponse:
+    """The language switch: remembered on the account when signed in, in a cookie always."""
+    form = LanguageForm(request.POST)
+    if not form.is_valid():
+        return HttpResponse(_("Unknown language."), status=400)
+    language = form.cleaned_data["language"]
+    if request.user.is_authenticated:
+        services.user_set_language(user=_user(request), language=language)
+    target = _safe_next(request, form.cleaned_data.get("next"), reverse("portal:dashboard"))
+    response = HttpResponseRedirect(target)
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=365 * 24 * 3600,
+        samesite="Lax",
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+    )
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    form = PreferencesForm.for_user(user, request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.user_set_preferences(user=user, **form.cleaned_data)
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(request, _("Your preferences have been saved."))
+            return redirect("portal:profile")
+    return render(request, "portal/profile.html", {"form": form})
+
+
+@login_required
+@require_GET
+def notification_list(request: HttpRequest) -> HttpResponse:
+    unread_only = request.GET.get("unread") == "1"
+    notifications = notifications_for(_user(request))
+    if unread_only:
+        notifications = notifications.filter(read_at__isnull=True)
+    page = Paginator(notifications, PAGE_SIZE).get_page(request.GET.get("page"))
+    labels = {kind.key: kind.label for kind in registry.notification_kinds}
+    for notification in page:
+        notification.kind_label = labels.get(notification.kind, notification.kind)
+    return render(request, "portal/notifications.html", {"page": page, "unread_only": unread_only})
+
+
+@login_required
+@require_POST
+def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        notification = services.notification_mark_read(user=_user(request), notification_id=pk)
+    except Notification.DoesNotExist:
+        raise Http404 from None
+    target = _safe_next(request, notification.url, reverse("portal:notifications"))
+    return HttpResponseRedirect(target)
+
+
+@login_required
+@require_POST
+def notification_mark_all_read(request: HttpRequest) -> HttpResponse:
+    count = services.notifications_mark_all_read(user=_user(request))
+    messages.success(request, _("%(count)d notifications marked as read.") % {"count": count})
+    return redirect("portal:notifications")
+
+
+@login_required
+@require_GET
+def notification_badge(request: HttpRequest) -> HttpResponse:
+    """The bell's unread count, polled by htmx so it updates without a reload."""
+    count = unread_notification_count(_user(request))
+    return render(request, "portal/partials/_bell.html", {"unread_count": count})
+
+
+@login_required
+@require_GET
+def announcement_list(request: HttpRequest) -> HttpResponse:
+    page = Paginator(announcements_for(_user(request)), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "portal/announcements.html", {"page": page})
+
+
+@login_required
+@require_GET
+def announcement_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    announcement = get_object_or_404(announcements_for(_user(request)), pk=pk)
+    return render(request, "portal/announcement_detail.html", {"announcement": announcement})
+
+
+def locked_out(
+    request: HttpRequest, response: HttpResponse | None, credentials: Any
+) -> HttpResponse:
+    """What django-axes shows after too many failed sign-ins (AXES_LOCKOUT_CALLABLE)."""
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    return render(request, "registration/locked_out.html", {"cooloff_minutes": minutes}, status=429)

@@ -1,0 +1,150 @@
+"""Shared fixtures: the organization and the personas every view is tested as.
+
+Personas (healthchecks' alice/bob/charlie habit, in a Chinese company):
+- ``employee``   张伟, sales rep in 销售部 / 华东区, reports to ``dept_head``;
+- ``dept_head``  李娜, head of 销售部;
+- ``colleague``  王芳, another rep in the same sub-department;
+- ``hr_admin``   赵敏, 人力资源部, staff with the HR role's organization permissions;
+- ``outsider``   刘洋, 财务部, no relation to sales;
+- ``superuser``  the administrator.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from portal.celery import app as celery_app
+from tests.factories import PASSWORD, UserFactory, department, role
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    database = settings.DATABASES["default"]
+    broker = os.environ.get("CELERY_BROKER_URL") or "none (Celery eager)"
+    return [
+        f"database backend: {database['ENGINE'].rsplit('.', 1)[-1]}",
+        f"celery broker: {broker}",
+    ]
+
+
+@pytest.fixture(autouse=True)
+def _celery_eager(request: pytest.FixtureRequest) -> None:
+    """Tasks run in-process unless a test is about the real broker (marker ``broker``)."""
+    if request.node.get_closest_marker("broker") is None:
+        celery_app.conf.task_always_eager = True
+    else:
+        celery_app.conf.task_always_eager = False
+
+
+@pytest.fixture
+def password() -> str:
+    return PASSWORD
+
+
+@pytest.fixture
+def org(db: None) -> dict[str, object]:
+    """A small company: 总经办 at the root, 销售部 with 华东区 below it, 财务部, 人力资源部."""
+    root = department("HQ", "总经办")
+    sales = department("SALES", "销售部", parent=root)
+    east = department("SALES-E", "华东区", parent=sales)
+    finance = department("FIN", "财务部", parent=root)
+    hr = department("HR", "人力资源部", parent=root)
+    return {"root": root, "sales": sales, "east": east, "finance": finance, "hr": hr}
+
+
+@pytest.fixture
+def dept_head(org: dict[str, object]) -> object:
+    user = UserFactory(username="lina", first_name="娜", last_name="李", department=org["sales"])
+    sales = org["sales"]
+    sales.head = user  # type: ignore[attr-defined]
+    sales.save()  # type: ignore[attr-defined]
+    user.groups.add(role("dept_head", "部门负责人"))
+    return user
+
+
+@pytest.fixture
+def employee(org: dict[str, object], dept_head: object) -> object:
+    return UserFactory(
+        username="zhangwei",
+        first_name="伟",
+        last_name="张",
+        department=org["east"],
+        manager=dept_head,
+        phone="13800000001",
+    )
+
+
+@pytest.fixture
+def colleague(org: dict[str, object], dept_head: object) -> object:
+    return UserFactory(
+        username="wangfang",
+        first_name="芳",
+        last_name="王",
+        department=org["east"],
+        manager=dept_head,
+    )
+
+
+@pytest.fixture
+def outsider(org: dict[str, object]) -> object:
+    return UserFactory(
+        username="liuyang", first_name="洋", last_name="刘", department=org["finance"]
+    )
+
+
+@pytest.fixture
+def hr_admin(org: dict[str, object]) -> object:
+    hr_role = role(
+        "hr_admin",
+        "人事管理员",
+        permissions=[
+            "portal.view_user",
+            "portal.change_user",
+            "portal.add_user",
+            "portal.view_department",
+            "portal.change_department",
+            "portal.add_department",
+            "portal.view_delegationrule",
+            "portal.add_delegationrule",
+            "portal.change_delegationrule",
+            "portal.view_announcement",
+            "portal.add_announcement",
+            "portal.change_announcement",
+        ],
+    )
+    user = UserFactory(
+        username="zhaomin", first_name="敏", last_name="赵", department=org["hr"], is_staff=True
+    )
+    user.groups.add(hr_role)
+    return user
+
+
+@pytest.fixture
+def superuser(db: None) -> object:
+    return UserFactory(
+        username="admin",
+        employee_no=None,
+        is_staff=True,
+        is_superuser=True,
+        first_name="",
+        last_name="",
+    )
+
+
+@pytest.fixture
+def login(client):  # type: ignore[no-untyped-def]
+    """``login(user)`` signs the test client in as ``user`` and returns the client."""
+
+    def _login(user):  # type: ignore[no-untyped-def]
+        client.force_login(user, backend="portal.backends.UsernameOrEmployeeNoBackend")
+        return client
+
+    return _login
+
+
+@pytest.fixture
+def db_vendor(db: None) -> str:
+    return connection.vendor
