@@ -135,7 +135,7 @@ class RoleAdmin(GroupAdmin):
     search_fields = ("code", "name", "name_en", "description")
     fields = ("code", "name", "name_en", "description", "permissions")
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Role]:
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         return super().get_queryset(request).annotate(_member_count=Count("user"))
 
     @admin.display(description=_("members"), ordering="_member_count")

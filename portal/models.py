@@ -133,7 +133,7 @@ class BilingualName(models.Model):
 # --- organization ------------------------------------------------------------------------
 
 
-class Department(BilingualName, MP_Node):
+class Department(BilingualName, MP_Node):  # type: ignore[django-manager-missing]  # untyped treebeard
     """A unit of the organization tree (materialized path: a department's sub-departments
     are the rows whose ``path`` starts with its own)."""
 
@@ -211,7 +211,7 @@ class Role(Group):
         return self.display_name
 
 
-class User(AbstractUser):
+class User(AbstractUser):  # type: ignore[django-manager-missing]  # treebeard is untyped
     """An employee (or an outside account without an employee number)."""
 
     employee_no = models.CharField(
@@ -251,7 +251,7 @@ class User(AbstractUser):
     notify_by_email = models.BooleanField(_("notify me by e-mail"), default=True)
     notify_by_sms = models.BooleanField(_("notify me by SMS"), default=False)
 
-    class Meta(AbstractUser.Meta):
+    class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("users")
 

@@ -123,9 +123,12 @@ def notification_list(request: HttpRequest) -> HttpResponse:
         notifications = notifications.filter(read_at__isnull=True)
     page = Paginator(notifications, PAGE_SIZE).get_page(request.GET.get("page"))
     labels = {kind.key: kind.label for kind in registry.notification_kinds}
-    for notification in page:
-        notification.kind_label = labels.get(notification.kind, notification.kind)
-    return render(request, "portal/notifications.html", {"page": page, "unread_only": unread_only})
+    rows = [(n, labels.get(n.kind, n.kind)) for n in page]
+    return render(
+        request,
+        "portal/notifications.html",
+        {"page": page, "rows": rows, "unread_only": unread_only},
+    )
 
 
 @login_required
