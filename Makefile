@@ -39,8 +39,9 @@ compilemessages: $(STAMP)
 messages: $(STAMP)
 	$(DEV) $(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=node_modules \
 		--ignore=tests --ignore=bench --ignore=var --no-obsolete
-	@msgattrib --untranslated --no-obsolete portal/locale/zh_Hans/LC_MESSAGES/django.po | grep -c '^msgid' \
-		| xargs -I{} echo "untranslated entries (incl. header): {}"
+	@n=$$(msgattrib --untranslated --no-obsolete portal/locale/zh_Hans/LC_MESSAGES/django.po | grep -c '^msgid "..*"'); \
+	 f=$$(msgattrib --only-fuzzy portal/locale/zh_Hans/LC_MESSAGES/django.po | grep -c '^msgid "..*"'); \
+	 echo "zh_Hans: $$n untranslated, $$f fuzzy (translate them, then remove the fuzzy flags)"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -90,7 +90,7 @@ class UserAdmin(DjangoUserAdmin):
         ),
     )
 
-    @admin.display(description=_("name"), ordering="last_name")
+    @admin.display(description=_("full name"), ordering="last_name")
     def display_name(self, obj: User) -> str:
         return obj.get_full_name()
 
