@@ -90,6 +90,23 @@ class UserAdmin(DjangoUserAdmin):
         ),
     )
 
+    # What only a superuser may grant: otherwise an HR administrator with "change user"
+    # could make themselves (or a friend) a superuser or give any permission.
+    privilege_fields = ("is_staff", "is_superuser", "groups", "user_permissions")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = tuple(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            fields += self.privilege_fields
+        return fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
+        queryset = super().get_queryset(request)
+        if not request.user.is_superuser:
+            # Nor may they take over an administrator's account (e.g. reset its password).
+            queryset = queryset.filter(is_superuser=False)
+        return queryset
+
     @admin.display(description=_("full name"), ordering="last_name")
     def display_name(self, obj: User) -> str:
         return obj.get_full_name()

@@ -365,6 +365,7 @@ class Announcement(models.Model):
         settings.AUTH_USER_MODEL,
         verbose_name=_("author"),
         null=True,
+        blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
     )
