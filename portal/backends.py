@@ -11,6 +11,27 @@ from django.http import HttpRequest
 from portal.models import User
 
 
+def find_account(login: str) -> User | None:
+    """The account a sign-in name refers to: a user name, or an employee number in any case."""
+    login = login.strip()
+    return (
+        User.objects.filter(Q(username=login) | Q(employee_no__iexact=login)).order_by("pk").first()
+    )
+
+
+def lockout_username(request: HttpRequest, credentials: dict[str, Any] | None) -> str:
+    """The name django-axes counts failed sign-ins under (``AXES_USERNAME_CALLABLE``): the
+    account's user name however it was typed, so that the employee number, or another case
+    of it, does not get its own allowance of attempts."""
+    if credentials is not None:
+        login = credentials.get("username")
+    else:
+        login = getattr(request, "data", request.POST).get("username")
+    login = str(login or "").strip()
+    user = find_account(login) if login else None
+    return user.username if user is not None else login
+
+
 class UsernameOrEmployeeNoBackend(ModelBackend):
     def authenticate(
         self,
@@ -21,12 +42,7 @@ class UsernameOrEmployeeNoBackend(ModelBackend):
     ) -> User | None:
         if username is None or password is None:
             return None
-        login = username.strip()
-        user = (
-            User.objects.filter(Q(username=login) | Q(employee_no__iexact=login))
-            .order_by("pk")
-            .first()
-        )
+        user = find_account(username)
         if user is None:
             # Run the hasher anyway so a missing account takes as long as a wrong password.
             User().set_password(password)

@@ -7,7 +7,7 @@ call it. Deliveries leave only after the transaction that created them commits.
 from __future__ import annotations
 
 import logging
-from functools import partial
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -20,6 +20,7 @@ from portal import registry
 from portal.choices import Language, NotificationChannel
 from portal.models import Notification, User
 from portal.sms import SmsError, send_sms
+from portal.sms import is_enabled as sms_enabled
 
 logger = logging.getLogger(__name__)
 
@@ -87,18 +88,25 @@ def notification_send(
         ):
             return None
         raise
-    from portal.tasks import deliver_notification
-
     channels = []
     if recipient.notify_by_email and recipient.email:
         channels.append(NotificationChannel.EMAIL)
-    if recipient.notify_by_sms and recipient.phone:
+    if recipient.notify_by_sms and recipient.phone and sms_enabled():
         channels.append(NotificationChannel.SMS)
     for channel in channels:
-        transaction.on_commit(
-            partial(deliver_notification.delay, notification.pk, str(channel)), robust=True
-        )
+        transaction.on_commit(_queue_delivery(notification.pk, str(channel)), robust=True)
     return notification
+
+
+def _queue_delivery(notification_id: int, channel: str) -> Callable[[], None]:
+    # A named function, not functools.partial: Django logs a failing robust on_commit hook
+    # by the callback's __qualname__, which a partial lacks (the hook then crashes the commit).
+    def queue_delivery() -> None:
+        from portal.tasks import deliver_notification
+
+        deliver_notification.delay(notification_id, channel)
+
+    return queue_delivery
 
 
 def notification_deliver(*, notification_id: int, channel: str) -> bool:

@@ -123,6 +123,10 @@ if DATABASE_URL:
         _db.setdefault("OPTIONS", {})["server_side_binding"] = env_bool(
             "DB_SERVER_SIDE_BINDING", True
         )
+        # Django turns psycopg's automatic prepares off (prepare_threshold=None); a statement
+        # run this often on one connection is prepared once and then only executed.
+        if _db["OPTIONS"]["server_side_binding"]:
+            _db["OPTIONS"]["prepare_threshold"] = env_int("DB_PREPARE_THRESHOLD", 5, minimum=0)
         _db["OPTIONS"].setdefault("connect_timeout", env_int("DB_CONNECT_TIMEOUT", 5, minimum=1))
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -170,6 +174,8 @@ SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 12 * 3600, minimum=300)
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Count failures per account, not per spelling of it (user name or employee number).
+AXES_USERNAME_CALLABLE = "portal.backends.lockout_username"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "portal.views.locked_out"
 AXES_VERBOSE = False
@@ -206,6 +212,9 @@ CSRF_COOKIE_SECURE = HTTPS
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0) if HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 SECURE_HSTS_PRELOAD = HTTPS and env_bool("SECURE_HSTS_PRELOAD", False)
+# Preloading commits the whole domain to HTTPS for months; it is an opt-in, so its absence
+# is not a deployment warning (``check --deploy`` must pass on a default production setup).
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 if env_bool("BEHIND_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_HTTPONLY = True

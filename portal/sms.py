@@ -86,5 +86,11 @@ def get_backend() -> SmsBackend:
     return backend
 
 
+def is_enabled() -> bool:
+    """Whether SMS goes anywhere: with the ``dummy`` backend (no gateway configured) the SMS
+    channel is off, so nothing is recorded as texted that nobody received."""
+    return import_string(settings.SMS_BACKEND) is not DummyBackend
+
+
 def send_sms(phone: str, text: str) -> None:
     get_backend().send(SmsMessage(phone=phone, text=text))

@@ -13,6 +13,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
+from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -109,6 +110,8 @@ def profile(request: HttpRequest) -> HttpResponse:
             for field, errors in exc.message_dict.items():
                 form.add_error(field if field in form.fields else None, errors)
         else:
+            # The page after the redirect is in the language just chosen; so is the message.
+            translation.activate(user.preferred_language)
             messages.success(request, _("Your preferences have been saved."))
             return redirect("portal:profile")
     return render(request, "portal/profile.html", {"form": form})

@@ -44,10 +44,10 @@ def test_notification_email_goes_through_broker_and_worker(employee):
         )
         assert notification is not None
         delivered = _wait_for(
-            lambda: Notification.objects.filter(
-                pk=notification.pk, emailed_at__isnull=False
-            ).exists()
-            and len(mail.outbox) == 1
+            lambda: (
+                Notification.objects.filter(pk=notification.pk, emailed_at__isnull=False).exists()
+                and len(mail.outbox) == 1
+            )
         )
     assert delivered, "the worker did not deliver the e-mail through the broker"
     assert mail.outbox[0].to == [employee.email]
