@@ -66,7 +66,7 @@ test-services: setup
 
 worker: setup
 	@test -n "$$CELERY_BROKER_URL" || { echo "set CELERY_BROKER_URL (e.g. redis://127.0.0.1:6379/0)"; exit 1; }
-	$(VENV)/bin/celery -A portal worker --beat --loglevel=INFO --concurrency=2
+	$(DEV) $(VENV)/bin/celery -A portal worker --beat --loglevel=INFO --concurrency=2
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache test-artifacts
