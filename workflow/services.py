@@ -6,7 +6,6 @@ import hashlib
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.db.models import Max
 
 from portal.models import User
 from workflow.applications import applications
@@ -78,11 +77,3 @@ def definition_deploy(
             [Problem("", "the same process is being deployed at this moment; try again")]
         ) from None
     return results
-
-
-def latest_versions() -> dict[str, int]:
-    return dict(
-        ProcessDefinition.objects.values_list("key")
-        .annotate(v=Max("version"))
-        .values_list("key", "v")
-    )
