@@ -43,7 +43,7 @@ class ProcessDefinitionAdmin(admin.ModelAdmin):
     def deploy_view(self, request: HttpRequest) -> HttpResponse:
         if not request.user.has_perm("workflow.add_processdefinition"):
             raise PermissionDenied
-        form = DeployForm(request.POST or None, request.FILES or None)
+        form = DeployForm(request.POST, request.FILES) if request.method == "POST" else DeployForm()
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
             try:
