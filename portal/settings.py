@@ -30,7 +30,9 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)  # the embedded database, beat schedu
 
 # --- core -------------------------------------------------------------------------------
 
-DEBUG = env_bool("DEBUG", False)
+# With no configuration at all the portal runs as a developer's embedded instance (DEBUG on,
+# SQLite, Celery eager). Every deployment sets DEBUG=0, which then requires SECRET_KEY.
+DEBUG = env_bool("DEBUG", True)
 SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:

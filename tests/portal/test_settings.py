@@ -26,6 +26,7 @@ print(json.dumps({
     "db": settings.DATABASES["default"],
     "eager": settings.CELERY_TASK_ALWAYS_EAGER,
     "broker": settings.CELERY_BROKER_URL,
+    "debug": settings.DEBUG,
 }, default=str))
 """
 
@@ -122,6 +123,15 @@ def test_embedded_default_is_sqlite_in_wal_mode_with_eager_celery(tmp_path):
     assert dumped["eager"] is True
 
 
+def test_no_configuration_at_all_is_a_developer_instance(tmp_path):
+    result = _setup(tmp_path, DEBUG=None, SECRET_KEY=None, HTTPS=None)
+    assert result.returncode == 0, result.stderr
+    dumped = json.loads(result.stdout)
+    assert dumped["debug"] is True
+    assert dumped["db"]["ENGINE"] == "django.db.backends.sqlite3"
+    assert dumped["eager"] is True
+
+
 def test_postgres_url_gets_server_side_binding_and_conn_max_age(tmp_path):
     result = _setup(
         tmp_path,
@@ -138,6 +148,7 @@ def test_postgres_url_gets_server_side_binding_and_conn_max_age(tmp_path):
     assert db["CONN_MAX_AGE"] == 120
     assert db["CONN_HEALTH_CHECKS"] is True
     assert db["OPTIONS"]["server_side_binding"] is True
+    assert db["OPTIONS"]["prepare_threshold"] == 5
     assert db["OPTIONS"]["connect_timeout"] == 5
     assert "transaction_mode" not in db["OPTIONS"]
     # With a broker, tasks go to the workers.

@@ -11,8 +11,8 @@ Syntax (the JUEL subset Camunda models use, plus Python spellings):
 - wrapping: bare text (``amount > 5000``) or JUEL ``${...}`` / ``#{...}`` around the whole text;
   text outside the braces (JUEL "composite" templates) is not supported;
 - literals: integers, decimals (``0.6``, ``1e3``), strings in single or double quotes with the
-  escapes ``\\\\ \\' \\" \\n \\r \\t \\uXXXX``, ``true/false/null`` and ``True/False/None``,
-  lists ``[1, 2]``;
+  escapes ``\\\\ \\' \\" \\n \\r \\t`` and ``\\u`` with four hex digits,
+  ``true/false/null`` and ``True/False/None``, lists ``[1, 2]``;
 - variables by name; ``a.b`` and ``a['b']`` read a key of a mapping, ``a[0]`` an item of a list,
   tuple or text. Nothing else is ever looked up: no attributes of objects, no method calls
   (``execution.getVariable('x')`` is refused at compile time: name the variable directly);
