@@ -110,6 +110,12 @@ phone_validator = RegexValidator(
 )
 
 
+def localized_name(name: str, name_en: str) -> str:
+    """The English name in an English UI when there is one, else the Chinese name."""
+    language = get_language() or ""
+    return name_en if name_en and not language.startswith("zh") else name
+
+
 class BilingualName(models.Model):
     """A name in Chinese with an optional English one; ``str()`` follows the UI language."""
 
@@ -124,10 +130,7 @@ class BilingualName(models.Model):
 
     @property
     def display_name(self) -> str:
-        language = get_language() or ""
-        if self.name_en and not language.startswith("zh"):
-            return self.name_en
-        return self.name
+        return localized_name(self.name, self.name_en)
 
 
 # --- organization ------------------------------------------------------------------------
@@ -202,10 +205,7 @@ class Role(Group):
 
     @property
     def display_name(self) -> str:
-        language = get_language() or ""
-        if self.name_en and not language.startswith("zh"):
-            return self.name_en
-        return self.name
+        return localized_name(self.name, self.name_en)
 
     def __str__(self) -> str:
         return self.display_name
