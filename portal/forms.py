@@ -49,12 +49,6 @@ class PreferencesForm(forms.Form):
     notify_by_email = forms.BooleanField(label=_("Notify me by e-mail"), required=False)
     notify_by_sms = forms.BooleanField(label=_("Notify me by SMS"), required=False)
 
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        if data.get("notify_by_sms") and not data.get("phone"):
-            self.add_error("phone", _("SMS notifications need a phone number."))
-        return data
-
     @classmethod
     def for_user(cls, user: User, data: Any = None) -> PreferencesForm:
         return cls(

@@ -100,6 +100,9 @@ class Registry(Generic[T]):
     def get(self, key: str) -> T | None:
         return self._entries.get(key)
 
+    def keys(self) -> frozenset[str]:
+        return frozenset(self._entries)
+
     def __iter__(self) -> Iterator[T]:
         return iter(sorted(self._entries.values(), key=lambda e: (getattr(e, "order", 0), e.key)))
 

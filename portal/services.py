@@ -6,7 +6,6 @@ call it. Deliveries leave only after the transaction that created them commits.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 
 from django.conf import settings
@@ -21,8 +20,6 @@ from portal.choices import Language, NotificationChannel
 from portal.models import Notification, User
 from portal.sms import SmsError, send_sms
 from portal.sms import is_enabled as sms_enabled
-
-logger = logging.getLogger(__name__)
 
 
 def user_set_preferences(

@@ -8,6 +8,7 @@ A bad value stops start-up with a message naming the variable.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -26,7 +27,10 @@ from portal.env import (
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PORTAL_VAR_DIR", str(BASE_DIR / "var")))
-VAR_DIR.mkdir(parents=True, exist_ok=True)  # the embedded database, beat schedule, mail files
+# The embedded database, beat schedule and mail files live here. A read-only install that
+# uses none of them (PostgreSQL, beat elsewhere) must still start, so a failure is ignored.
+with contextlib.suppress(OSError):
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 # --- core -------------------------------------------------------------------------------
 

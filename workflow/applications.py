@@ -12,10 +12,12 @@ import json
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
+
+from portal.registry import Registry
 
 
 class ApplicationError(Exception):
@@ -72,6 +74,10 @@ class Application:
     description: str = ""
     extra_parameters: bool = False  # accept parameters not declared (e.g. variables.set)
 
+    @property
+    def key(self) -> str:
+        return self.name
+
     def bind(self, given: Mapping[str, Any]) -> dict[str, Any]:
         """Check ``given`` against the declared parameters; fill defaults. Raises
         :class:`ApplicationError` (permanent) naming every wrong parameter."""
@@ -101,30 +107,8 @@ class Application:
         return bound
 
 
-@dataclass
-class ApplicationRegistry:
-    _applications: dict[str, Application] = field(default_factory=dict)
-
-    def register(self, application: Application) -> Application:
-        if application.name in self._applications:
-            raise ValueError(f"application {application.name!r} is registered already")
-        self._applications[application.name] = application
-        return application
-
-    def unregister(self, name: str) -> None:
-        del self._applications[name]
-
-    def get(self, name: str) -> Application | None:
-        return self._applications.get(name)
-
-    def names(self) -> frozenset[str]:
-        return frozenset(self._applications)
-
-    def __iter__(self):  # type: ignore[no-untyped-def]
-        return iter(sorted(self._applications.values(), key=lambda a: a.name))
-
-
-applications = ApplicationRegistry()
+# The same keyed registry the portal uses for navigation and portlets; keys are the names.
+applications: Registry[Application] = Registry("applications")
 
 
 # --- the applications the engine ships -------------------------------------------------------

@@ -39,7 +39,7 @@ def definition_deploy(
     checksum = hashlib.sha256(data).hexdigest()
     deployed_keys = set(ProcessDefinition.objects.values_list("key", flat=True).distinct())
     definitions = parse_and_validate(
-        data, applications=applications.names(), deployed_processes=deployed_keys
+        data, applications=applications.keys(), deployed_processes=deployed_keys
     )
     processes = definitions.executable_processes
     if not processes:

@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 
 from portal.models import Notification
+from portal.registry import Registry
 from workflow.applications import (
     Application,
     ApplicationCall,
     ApplicationError,
-    ApplicationRegistry,
     Parameter,
     applications,
 )
@@ -150,12 +150,12 @@ def test_application_error_is_transient_by_default() -> None:
 
 
 def test_registry_refuses_a_duplicate_name() -> None:
-    registry = ApplicationRegistry()
+    registry: Registry[Application] = Registry("applications")
     registry.register(SAMPLE)
     with pytest.raises(ValueError, match="registered already"):
         registry.register(Application("sample.app", "Other", noop))
     assert registry.get("sample.app") is SAMPLE
-    assert registry.names() == frozenset({"sample.app"})
+    assert registry.keys() == frozenset({"sample.app"})
     registry.unregister("sample.app")
     assert registry.get("sample.app") is None
 
@@ -169,7 +169,7 @@ def test_global_registry_refuses_a_builtin_registered_again() -> None:
 
 
 def test_registry_holds_the_builtins() -> None:
-    assert {"variables.set", "notify.user", "http.call"} <= applications.names()
+    assert {"variables.set", "notify.user", "http.call"} <= applications.keys()
     names = [a.name for a in applications]
     assert names == sorted(names)
 
