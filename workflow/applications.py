@@ -73,6 +73,9 @@ class Application:
     parameters: tuple[Parameter, ...] = ()
     description: str = ""
     extra_parameters: bool = False  # accept parameters not declared (e.g. variables.set)
+    # inline: run inside the engine's transaction (only for work on this database with no
+    # outside side effects); otherwise the call is a job, run by a worker after commit
+    inline: bool = False
 
     @property
     def key(self) -> str:
@@ -198,6 +201,7 @@ def register_builtin_applications() -> None:
             _("Set process variables"),
             set_variables,
             extra_parameters=True,
+            inline=True,
             description="Every parameter becomes a process variable of the same name.",
         )
     )

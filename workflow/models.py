@@ -1,5 +1,19 @@
-"""Workflow tables. A process definition is one version of one process key, with the BPMN
-XML it was deployed from; running instances stay on the version they started on."""
+"""Workflow tables.
+
+A process definition is one version of one process key, with the BPMN XML it was deployed
+from; running instances stay on the version they started on.
+
+The runtime is kept in tables, never in a serialized blob: an instance row (its variables as
+JSON plus indexed columns that lists filter on), one row per token (``Execution``, with the
+scope it runs in), user tasks with their candidates, event subscriptions, jobs (timers, async
+continuations, service calls) and incidents. History is append-only (``HistoryEvent``) and is
+written in the same transaction as the change it records.
+
+The engine's hot path (start, complete, fire a job) reads and writes these tables with SQL of
+its own (``workflow.engine.store``); the ORM models serve admin, lists and reports. Runtime
+rows are addressed inside an instance by a small ``number`` (a token's number is unique in its
+instance), so that the engine can create rows without asking the database for ids.
+"""
 
 from __future__ import annotations
 
@@ -43,3 +57,250 @@ class ProcessDefinition(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name or self.key} v{self.version}"
+
+
+class InstanceState(models.TextChoices):
+    ACTIVE = "active", _("running")
+    SUSPENDED = "suspended", _("suspended")
+    COMPLETED = "completed", _("completed")
+    TERMINATED = "terminated", _("terminated")
+
+
+class ProcessInstance(models.Model):
+    """One run of a process definition. Every engine action locks this row first (the row of
+    the *root* instance, for instances started by a call activity), so actions on one
+    instance tree are serialized."""
+
+    definition = models.ForeignKey(
+        ProcessDefinition, verbose_name=_("process definition"), on_delete=models.PROTECT
+    )
+    definition_key = models.CharField(_("process key"), max_length=255)
+    business_key = models.CharField(_("business key"), max_length=255, blank=True)
+    title = models.CharField(_("title"), max_length=255, blank=True)
+    initiator = models.CharField(_("initiator"), max_length=150, blank=True)
+    state = models.CharField(
+        _("state"), max_length=16, choices=InstanceState.choices, default=InstanceState.ACTIVE
+    )
+    variables = models.JSONField(_("variables"), default=dict)
+    # call activities: the calling instance and the token that waits for this one
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    parent_execution = models.PositiveIntegerField(null=True, blank=True)
+    root = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.DO_NOTHING, related_name="+"
+    )
+    end_event = models.CharField(_("end event"), max_length=255, blank=True)
+    started_at = models.DateTimeField(_("started at"))
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    revision = models.PositiveIntegerField(default=1)
+    next_number = models.PositiveIntegerField(default=1)  # the next token / row number
+
+    class Meta:
+        verbose_name = _("process instance")
+        verbose_name_plural = _("process instances")
+        indexes = [
+            models.Index(fields=["definition_key", "state", "started_at"]),
+            models.Index(fields=["business_key"]),
+            models.Index(fields=["initiator", "started_at"]),
+            models.Index(fields=["state", "ended_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.definition_key} #{self.pk}"
+
+
+class Execution(models.Model):
+    """A token, or a scope that holds tokens (an embedded sub-process, a multi-instance body,
+    a call activity waiting for its called instance). ``parent`` is the number of the scope
+    execution it runs in (None: the process level)."""
+
+    instance = models.ForeignKey(ProcessInstance, on_delete=models.CASCADE)
+    number = models.PositiveIntegerField()
+    parent = models.PositiveIntegerField(null=True, blank=True)
+    element_id = models.CharField(max_length=255)
+    state = models.CharField(max_length=16)  # active | waiting | joining | scope
+    variables = models.JSONField(default=dict)  # local: loop counters, element variables
+    entered_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("token")
+        verbose_name_plural = _("tokens")
+        constraints = [
+            models.UniqueConstraint(fields=["instance", "number"], name="execution_number_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.instance_id}/{self.number} {self.element_id}"
+
+
+class TaskState(models.TextChoices):
+    OPEN = "open", _("open")
+    COMPLETED = "completed", _("completed")
+    CANCELLED = "cancelled", _("cancelled")
+
+
+class Task(models.Model):
+    """A user task: open while a person has to act, then completed (or cancelled when its
+    token was taken away) and kept for the "done" list and history."""
+
+    instance = models.ForeignKey(ProcessInstance, on_delete=models.CASCADE)
+    execution = models.PositiveIntegerField()  # number of the token that waits on this task
+    definition_key = models.CharField(max_length=255)
+    element_id = models.CharField(max_length=255)
+    name = models.CharField(_("name"), max_length=255, blank=True)
+    state = models.CharField(
+        _("state"), max_length=16, choices=TaskState.choices, default=TaskState.OPEN
+    )
+    assignee = models.CharField(_("assignee"), max_length=150, blank=True)
+    priority = models.IntegerField(_("priority"), default=50)
+    form_key = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(_("created at"))
+    due_at = models.DateTimeField(_("due"), null=True, blank=True)
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+    completed_by = models.CharField(_("completed by"), max_length=150, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=32, blank=True)
+    data = models.JSONField(_("submitted data"), default=dict)
+
+    class Meta:
+        verbose_name = _("task")
+        verbose_name_plural = _("tasks")
+        indexes = [
+            models.Index(fields=["assignee", "state", "created_at"]),
+            models.Index(fields=["instance", "execution"]),
+            models.Index(fields=["completed_by", "completed_at"]),
+            models.Index(fields=["state", "due_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.element_id
+
+
+class TaskCandidate(models.Model):
+    """Who may claim an open task: a user name or a group (role code)."""
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="candidates")
+    kind = models.CharField(max_length=8)  # user | group
+    value = models.CharField(max_length=150)
+
+    class Meta:
+        indexes = [models.Index(fields=["kind", "value"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.value}"
+
+
+class Subscription(models.Model):
+    """A token waiting for a message or signal (catch events, receive tasks, boundary
+    events, event-based gateways, event sub-process starts)."""
+
+    instance = models.ForeignKey(ProcessInstance, on_delete=models.CASCADE)
+    execution = models.PositiveIntegerField()  # the token that waits, or the scope
+    element_id = models.CharField(max_length=255)  # the catching event
+    kind = models.CharField(max_length=8)  # message | signal
+    name = models.CharField(max_length=255)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["kind", "name"]),
+            models.Index(fields=["instance", "execution"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.name}"
+
+
+class JobKind(models.TextChoices):
+    TIMER = "timer", _("timer")
+    ASYNC = "async", _("asynchronous continuation")
+    SERVICE = "service", _("service call")
+    START_TIMER = "start-timer", _("timer start event")
+
+
+class Job(models.Model):
+    """Work the engine does later or in the background. Workers claim due jobs with a lease
+    (``locked_until``); a job whose worker died is claimed again once the lease ran out. A
+    job that fails is retried with a growing delay until its retries are spent; then it
+    stays here with ``retries=0`` and an open incident, until someone retries it."""
+
+    instance = models.ForeignKey(ProcessInstance, null=True, blank=True, on_delete=models.CASCADE)
+    root_instance_id = models.BigIntegerField(null=True, blank=True)
+    definition = models.ForeignKey(
+        ProcessDefinition, null=True, blank=True, on_delete=models.CASCADE
+    )
+    execution = models.PositiveIntegerField(null=True, blank=True)
+    kind = models.CharField(max_length=16, choices=JobKind.choices)
+    element_id = models.CharField(max_length=255)
+    due_at = models.DateTimeField()
+    retries = models.PositiveSmallIntegerField(default=3)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    locked_by = models.CharField(max_length=64, blank=True)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("job")
+        verbose_name_plural = _("jobs")
+        indexes = [
+            models.Index(fields=["due_at"], name="job_due"),
+            models.Index(fields=["instance", "execution"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.element_id}"
+
+
+class Incident(models.Model):
+    """A job that failed every retry (or an error nobody caught), for an administrator to
+    look at and retry."""
+
+    instance = models.ForeignKey(ProcessInstance, null=True, blank=True, on_delete=models.CASCADE)
+    job_id = models.BigIntegerField(null=True, blank=True)  # the failed job, kept for retry
+    element_id = models.CharField(max_length=255, blank=True)
+    message = models.TextField()
+    created_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        verbose_name = _("incident")
+        verbose_name_plural = _("incidents")
+        indexes = [models.Index(fields=["resolved_at", "created_at"])]
+
+    def __str__(self) -> str:
+        return self.message[:80]
+
+
+class HistoryEvent(models.Model):
+    """Append-only history: one row when an instance starts or ends, when an activity
+    instance ends (with its start, so its duration is known), and when a task is created,
+    completed or cancelled (who, on whose behalf, outcome). Rows are never updated; they are
+    deleted only by the time-to-live cleanup, together with their ended instance."""
+
+    instance_id = models.BigIntegerField()
+    definition_key = models.CharField(max_length=255)
+    kind = models.CharField(max_length=24)
+    element_id = models.CharField(max_length=255, blank=True)
+    element_kind = models.CharField(max_length=32, blank=True)
+    task_id = models.BigIntegerField(null=True, blank=True)
+    actor = models.CharField(max_length=150, blank=True)
+    on_behalf_of = models.CharField(max_length=150, blank=True)
+    outcome = models.CharField(max_length=32, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    at = models.DateTimeField()
+    duration_ms = models.BigIntegerField(null=True, blank=True)
+    data = models.JSONField(default=dict)
+
+    class Meta:
+        verbose_name = _("history event")
+        verbose_name_plural = _("history")
+        indexes = [
+            models.Index(fields=["instance_id", "at"]),
+            models.Index(fields=["definition_key", "element_id", "kind"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.element_id}"

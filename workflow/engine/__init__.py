@@ -1,0 +1,1 @@
+"""The BPMN interpreter and its SQL. The public API is ``workflow.services``."""

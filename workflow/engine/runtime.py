@@ -1,0 +1,1321 @@
+"""The interpreter: moves an instance's tokens over its graph until every path waits.
+
+A :class:`Run` is one engine action on one instance inside the caller's transaction (the root
+instance row is already locked). It loads the instance and its tokens, changes them in memory,
+collects every row to write (tokens, tasks, candidates, jobs, subscriptions, history) and
+sends them in a few statements at :meth:`Run.flush`. Nothing here commits.
+
+Tokens (``Execution`` rows) carry the element they are at and a state:
+
+* ``active``: moving (only inside a run);
+* ``waiting``: at a wait state (a user task, a receive task, a catch event, an event-based
+  gateway, a call activity, a service call or async continuation in the job queue);
+* ``joining``: arrived at a parallel or inclusive join, waiting for the other branches;
+* ``scope``: holds other tokens (an embedded or event sub-process, a multi-instance body).
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from workflow.bpmn.expressions import ExpressionError
+from workflow.bpmn.model import Element, ElementKind, EventTrigger
+from workflow.bpmn.timers import TimerError, next_fire, parse_date, parse_duration
+from workflow.bpmn.validate import application_name, due_date_offset
+from workflow.engine import store
+from workflow.engine.graph import Flow, Graph
+
+MAX_STEPS = 10_000  # a run that moves this often without waiting loops for ever
+MI_STATE = "_mi"  # a multi-instance body's private bookkeeping, kept among its variables
+
+
+class EngineError(Exception):
+    """An action the engine refuses or cannot do; the message is for the person acting."""
+
+
+class AlreadyHandled(EngineError):
+    """The task or job was completed (or withdrawn) by someone else first."""
+
+
+class ProcessError(EngineError):
+    """The process itself went wrong at run time (no flow to take, an expression that fails,
+    an endless loop); the action is rolled back."""
+
+    def __init__(self, element_id: str, message: str) -> None:
+        super().__init__(f"{element_id}: {message}")
+        self.element_id = element_id
+
+
+class BpmnErrorThrown(Exception):
+    """Raised by an invoked application to throw a BPMN error that boundary events catch."""
+
+    def __init__(self, code: str, message: str = "") -> None:
+        super().__init__(message or code)
+        self.code = code
+
+
+@dataclass(slots=True)
+class Token:
+    number: int
+    parent: int | None
+    element_id: str
+    state: str
+    variables: dict[str, Any]
+    entered_at: datetime.datetime
+    status: str = "clean"  # new | clean | dirty | gone
+
+
+@dataclass(slots=True)
+class Instance:
+    id: int
+    definition_id: int
+    key: str
+    business_key: str
+    title: str
+    initiator: str
+    state: str
+    variables: dict[str, Any]
+    parent_id: int | None
+    parent_execution: int | None
+    root_id: int | None
+    end_event: str
+    started_at: datetime.datetime
+    revision: int
+    next_number: int
+    ended_at: datetime.datetime | None = None
+
+    @property
+    def root(self) -> int:
+        return self.root_id or self.id
+
+
+@dataclass
+class Effects:
+    """What has to happen after the transaction commits (workers to wake, signals and
+    messages thrown, called instances that ended)."""
+
+    wake_jobs: bool = False
+    signals: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    messages: list[tuple[str, dict[str, Any], str]] = field(default_factory=list)
+    started: list[int] = field(default_factory=list)
+    ended: list[tuple[int, str]] = field(default_factory=list)  # (instance id, state)
+
+
+Application = Callable[[Element, "Run", Token], Mapping[str, Any] | None]
+
+
+class Run:
+    def __init__(
+        self,
+        instance: Instance,
+        tokens: dict[int, Token],
+        graph: Graph,
+        *,
+        now: datetime.datetime,
+        effects: Effects,
+        actor: str = "",
+        call_application: Application | None = None,
+        load_graph: Callable[[str], tuple[int, Graph]] | None = None,
+    ) -> None:
+        self.instance = instance
+        self.tokens = tokens
+        self.graph = graph
+        self.now = now
+        self.db_now = store.db_time(now)
+        self.effects = effects
+        self.actor = actor
+        self.call_application = call_application
+        self.load_graph = load_graph
+        self.agenda: deque[tuple[Callable[[Token], None], Token]] = deque()
+        self.steps = 0
+        self.new_instance = False
+        self.dirty_instance = False
+        self.tasks: list[tuple[Token, Element, dict[str, Any]]] = []
+        self.gone_numbers: set[int] = set()  # tokens whose tasks/jobs/subscriptions go
+        self.jobs: list[tuple[Any, ...]] = []
+        self.subscriptions: list[tuple[Any, ...]] = []
+        self.history: list[tuple[Any, ...]] = []
+        self.cancelled_tasks_for: set[int] = set()
+        self.cleared_jobs: set[int] = set()  # tokens whose timers/jobs are deleted
+        self.cleared_subscriptions: set[int] = set()  # ... and whose subscriptions
+        self.children: list[Run] = []
+        self.tz = datetime.UTC
+
+    # --- loading --------------------------------------------------------------------------
+
+    @staticmethod
+    def instance_from_row(row: tuple[Any, ...]) -> Instance:
+        return Instance(
+            id=row[0],
+            definition_id=row[1],
+            key=row[2],
+            business_key=row[3],
+            title=row[4],
+            initiator=row[5],
+            state=row[6],
+            variables=store.py_json(row[7]),
+            parent_id=row[8],
+            parent_execution=row[9],
+            root_id=row[10],
+            end_event=row[11],
+            started_at=store.py_time(row[12]),  # type: ignore[arg-type]
+            revision=row[13],
+            next_number=row[14],
+        )
+
+    @staticmethod
+    def tokens_from_rows(found: list[tuple[Any, ...]]) -> dict[int, Token]:
+        return {
+            r[0]: Token(r[0], r[1], r[2], r[3], store.py_json(r[4]), store.py_time(r[5]))  # type: ignore[arg-type]
+            for r in found
+        }
+
+    # --- variables and expressions --------------------------------------------------------
+
+    def scope(self, token: Token | None) -> dict[str, Any]:
+        """The variables an expression at ``token`` sees: the instance's, then each enclosing
+        scope's locals, the token's own last (the nearest wins)."""
+        chain: list[dict[str, Any]] = []
+        while token is not None:
+            chain.append(token.variables)
+            token = self.tokens.get(token.parent) if token.parent is not None else None
+        merged = dict(self.instance.variables)
+        for local in reversed(chain):
+            for name, value in local.items():
+                if name != MI_STATE:
+                    merged[name] = value
+        merged.setdefault("initiator", self.instance.initiator)
+        return merged
+
+    def evaluate(self, element_id: str, text: str | None, token: Token | None) -> Any:
+        try:
+            return self.graph.value(text, self.scope(token))
+        except ExpressionError as error:
+            raise ProcessError(
+                element_id,
+                _("the expression %(expression)s failed: %(error)s")
+                % {"expression": text, "error": error},
+            ) from error
+
+    def set_variables(self, values: Mapping[str, Any]) -> None:
+        if values:
+            self.instance.variables.update(values)
+            self.dirty_instance = True
+
+    # --- tokens ---------------------------------------------------------------------------
+
+    def new_token(
+        self, parent: int | None, element_id: str, state: str = "active", variables=None
+    ) -> Token:
+        number = self.instance.next_number
+        self.instance.next_number += 1
+        self.dirty_instance = True
+        token = Token(number, parent, element_id, state, dict(variables or {}), self.now, "new")
+        self.tokens[number] = token
+        return token
+
+    def touch(self, token: Token) -> None:
+        if token.status == "clean":
+            token.status = "dirty"
+
+    def drop(self, token: Token) -> None:
+        """Remove a token (it reached an end, or was merged at a join)."""
+        if token.status == "new":
+            del self.tokens[token.number]
+        else:
+            token.status = "gone"
+            self.gone_numbers.add(token.number)
+            del self.tokens[token.number]
+
+    def children_of(self, number: int | None) -> list[Token]:
+        return [t for t in self.tokens.values() if t.parent == number]
+
+    def parent_token(self, token: Token) -> Token | None:
+        return self.tokens.get(token.parent) if token.parent is not None else None
+
+    def scope_element(self, number: int | None) -> str | None:
+        """The sub-process element a scope token stands for (None: the process level)."""
+        if number is None:
+            return None
+        return self.tokens[number].element_id
+
+    # --- history --------------------------------------------------------------------------
+
+    def record(
+        self,
+        kind: str,
+        element: Element | None,
+        *,
+        started: datetime.datetime | None = None,
+        task_id: int | None = None,
+        actor: str = "",
+        outcome: str = "",
+        data: Mapping[str, Any] | None = None,
+        on_behalf_of: str = "",
+    ) -> None:
+        duration = None
+        if started is not None:
+            duration = int((self.now - started).total_seconds() * 1000)
+        self.history.append(
+            (
+                self.instance.id,
+                self.instance.key,
+                kind,
+                element.id if element else "",
+                element.kind.value if element else "",
+                task_id,
+                actor,
+                on_behalf_of,
+                outcome,
+                store.db_time(started),
+                self.db_now,
+                duration,
+                store.dumps(dict(data or {})),
+            )
+        )
+
+    # --- the agenda -----------------------------------------------------------------------
+
+    def schedule(self, step: Callable[[Token], None], token: Token) -> None:
+        self.agenda.append((step, token))
+
+    def drain(self) -> None:
+        while True:
+            while self.agenda:
+                self.steps += 1
+                if self.steps > MAX_STEPS:
+                    step, token = self.agenda[0]
+                    raise ProcessError(
+                        token.element_id,
+                        _(
+                            "the process moved %(steps)s times without reaching a wait state; "
+                            "it loops for ever"
+                        )
+                        % {"steps": MAX_STEPS},
+                    )
+                step, token = self.agenda.popleft()
+                if token.status != "gone":
+                    step(token)
+            if not self.fire_inclusive_joins():
+                break
+
+    # --- entering elements ----------------------------------------------------------------
+
+    def enter(self, token: Token, element_id: str) -> None:
+        token.element_id = element_id
+        token.entered_at = self.now
+        token.state = "active"
+        self.touch(token)
+        self.schedule(self.execute, token)
+
+    def execute(self, token: Token, *, resumed: bool = False) -> None:
+        element = self.graph.elements[token.element_id]
+        if element.async_before and not resumed:
+            self.wait(token)
+            self.add_job(token, "async", element.id, self.now, {"before": True})
+            return
+        if element.multi_instance is not None and not self.is_inner(token):
+            self.start_multi_instance(token, element)
+            return
+        kind = element.kind
+        handler = _HANDLERS.get(kind)
+        if handler is None:  # refused at deploy; here only if validation changed
+            raise ProcessError(element.id, _("this element cannot be run"))
+        handler(self, token, element)
+
+    def wait(self, token: Token, state: str = "waiting") -> None:
+        token.state = state
+        self.touch(token)
+
+    def is_inner(self, token: Token) -> bool:
+        parent = self.parent_token(token)
+        return (
+            parent is not None
+            and parent.element_id == token.element_id
+            and parent.state == "scope"
+            and MI_STATE in parent.variables
+        )
+
+    # events
+
+    def do_start_event(self, token: Token, element: Element) -> None:
+        self.leave(token, element)
+
+    def do_end_event(self, token: Token, element: Element) -> None:
+        trigger = element.trigger
+        self.record("activity", element, started=token.entered_at)
+        if trigger is EventTrigger.TERMINATE:
+            self.terminate_scope(token.parent, element)
+            return
+        if trigger is EventTrigger.ERROR:
+            self.drop(token)
+            self.throw_error(token.parent, element.error_code, element, token)
+            return
+        if trigger is EventTrigger.MESSAGE:
+            self.throw_message(element, token)
+        if trigger is EventTrigger.SIGNAL:
+            self.throw_signal(element, token)
+        parent = token.parent
+        self.drop(token)
+        self.after_token_ended(parent, element)
+
+    def do_throw_event(self, token: Token, element: Element) -> None:
+        if element.trigger is EventTrigger.SIGNAL:
+            self.throw_signal(element, token)
+        elif element.trigger is EventTrigger.MESSAGE:
+            self.throw_message(element, token)
+        self.leave(token, element)
+
+    def do_catch_event(self, token: Token, element: Element) -> None:
+        self.wait(token)
+        self.arm_event(token, element, element)
+
+    def do_boundary_event(self, token: Token, element: Element) -> None:
+        self.leave(token, element)
+
+    # activities
+
+    def do_pass(self, token: Token, element: Element) -> None:
+        self.leave(token, element)
+
+    def do_user_task(self, token: Token, element: Element) -> None:
+        self.wait(token)
+        self.tasks.append((token, element, self.task_fields(token, element)))
+        self.arm_boundaries(token, element)
+
+    def do_receive_task(self, token: Token, element: Element) -> None:
+        self.wait(token)
+        self.arm_event(token, element, element)
+        self.arm_boundaries(token, element)
+
+    def do_service_task(self, token: Token, element: Element) -> None:
+        name = application_name(element)
+        if self.call_application is None or name is None:
+            raise ProcessError(element.id, _("no application is configured for this task"))
+        from workflow.applications import applications
+
+        app = applications.get(name)
+        if app is None:
+            raise ProcessError(
+                element.id, _("the application %(name)s is not registered") % {"name": name}
+            )
+        if app.inline:
+            self.invoke(token, element)
+            return
+        self.wait(token)
+        self.add_job(token, "service", element.id, self.now, {})
+        self.arm_boundaries(token, element)
+
+    def invoke(self, token: Token, element: Element, result: Mapping[str, Any] | None = None):
+        """Run the task's application inline (or take the result a job brought) and move on;
+        a BPMN error it throws goes to the boundary events."""
+        if result is None and self.call_application is not None:
+            try:
+                result = self.call_application(element, self, token)
+            except BpmnErrorThrown as thrown:
+                self.catch_activity_error(token, element, thrown.code)
+                return
+        self.set_variables(result or {})
+        self.leave(token, element)
+
+    def do_sub_process(self, token: Token, element: Element) -> None:
+        self.wait(token, "scope")
+        self.arm_boundaries(token, element)
+        self.open_scope(token.number, element.id)
+        child = self.new_token(token.number, "")
+        self.enter(child, self.graph.start_event(element.id).id)
+
+    def do_call_activity(self, token: Token, element: Element) -> None:
+        if self.load_graph is None:
+            raise ProcessError(element.id, _("call activities cannot run here"))
+        self.wait(token)
+        self.arm_boundaries(token, element)
+        called = str(self.evaluate(element.id, element.called_element, token))
+        definition_id, graph = self.load_graph(called)
+        scope = self.scope(token)
+        variables = map_variables(self, element.in_mappings, scope, element.id, token)
+        child = start_instance(
+            definition_id,
+            graph,
+            variables=variables,
+            initiator=self.instance.initiator,
+            business_key=self.instance.business_key,
+            now=self.now,
+            effects=self.effects,
+            actor=self.actor,
+            call_application=self.call_application,
+            load_graph=self.load_graph,
+            parent=(self, token),
+        )
+        self.children.append(child)
+
+    def child_ended(self, token: Token, element: Element, child: Instance) -> None:
+        """The called instance ended: copy its variables back and go on."""
+        variables = map_variables(
+            self, element.out_mappings, child.variables, element.id, None, all_from=child
+        )
+        self.set_variables(variables)
+        self.clear_waits(token)
+        if child.state == "completed":
+            self.leave(token, element)
+
+    # gateways
+
+    def do_exclusive_gateway(self, token: Token, element: Element) -> None:
+        flows = self.choose(token, element, first_only=True)
+        self.leave(token, element, flows)
+
+    def do_parallel_gateway(self, token: Token, element: Element) -> None:
+        if self.graph.incoming_count[element.id] > 1:
+            waiting = [
+                t
+                for t in self.tokens.values()
+                if t.parent == token.parent
+                and t.element_id == element.id
+                and t.state == "joining"
+                and t is not token
+            ]
+            if len(waiting) + 1 < self.graph.incoming_count[element.id]:
+                self.wait(token, "joining")
+                return
+            for other in waiting[: self.graph.incoming_count[element.id] - 1]:
+                self.record("activity", element, started=other.entered_at)
+                self.drop(other)
+        self.leave(token, element, self.graph.outgoing[element.id])
+
+    def do_inclusive_gateway(self, token: Token, element: Element) -> None:
+        if self.graph.incoming_count[element.id] > 1:
+            self.wait(token, "joining")  # fire_inclusive_joins decides when all have come
+            return
+        self.leave(token, element, self.choose(token, element, first_only=False))
+
+    def fire_inclusive_joins(self) -> bool:
+        """Fire each inclusive join that no other token of its scope can still reach."""
+        fired = False
+        for token in list(self.tokens.values()):
+            if token.status == "gone" or token.state != "joining":
+                continue
+            element = self.graph.elements[token.element_id]
+            if element.kind is not ElementKind.INCLUSIVE_GATEWAY:
+                continue
+            siblings = [t for t in self.tokens.values() if t.parent == token.parent]
+            arrived = [t for t in siblings if t.element_id == element.id and t.state == "joining"]
+            if any(
+                t.element_id != element.id and self.graph.can_reach(t.element_id, element.id)
+                for t in siblings
+            ):
+                continue
+            for other in arrived:
+                if other is not token:
+                    self.record("activity", element, started=other.entered_at)
+                    self.drop(other)
+            token.state = "active"
+            self.leave(token, element, self.choose(token, element, first_only=False))
+            fired = True
+        return fired
+
+    def do_event_gateway(self, token: Token, element: Element) -> None:
+        self.wait(token)
+        for flow in self.graph.outgoing[element.id]:
+            target = self.graph.elements[flow.target]
+            self.arm_event(token, target, target)
+
+    def choose(self, token: Token, element: Element, *, first_only: bool) -> tuple[Flow, ...]:
+        flows = self.graph.outgoing[element.id]
+        if len(flows) == 1 and flows[0].condition is None:
+            return flows
+        scope = None
+        chosen: list[Flow] = []
+        default = None
+        for flow in flows:
+            if flow.id == element.default_flow:
+                default = flow
+                continue
+            if flow.condition is None:
+                chosen.append(flow)
+            else:
+                if scope is None:
+                    scope = self.scope(token)
+                try:
+                    ok = flow.condition.evaluate(scope)
+                except ExpressionError as error:
+                    raise ProcessError(
+                        flow.id,
+                        _("the condition %(condition)s failed: %(error)s")
+                        % {"condition": flow.condition.source, "error": error},
+                    ) from error
+                if ok:
+                    chosen.append(flow)
+            if first_only and chosen:
+                break
+        if not chosen and default is not None:
+            chosen.append(default)
+        if not chosen:
+            raise ProcessError(
+                element.id,
+                _("no outgoing sequence flow's condition is true and there is no default flow"),
+            )
+        return tuple(chosen)
+
+    # --- leaving elements -----------------------------------------------------------------
+
+    def leave(self, token: Token, element: Element, flows: tuple[Flow, ...] | None = None) -> None:
+        if element.kind is not ElementKind.END_EVENT:
+            self.record("activity", element, started=token.entered_at)
+        if self.graph.waits(element.id) != (False, False):
+            self.clear_waits(token)
+        if element.multi_instance is not None and self.is_inner(token):
+            self.inner_done(token, element)
+            return
+        if element.async_after and token.state != "async-after":
+            self.wait(token, "async-after")
+            self.add_job(token, "async", element.id, self.now, {"after": True})
+            return
+        if flows is None:
+            outgoing = self.graph.outgoing[element.id]
+            if (len(outgoing) > 1 and element.kind.is_activity) or (
+                len(outgoing) == 1 and outgoing[0].condition is not None
+            ):
+                flows = self.choose(token, element, first_only=False)
+            else:
+                flows = outgoing
+        if not flows:  # an activity without outgoing flow ends its path (implicit end)
+            parent = token.parent
+            self.drop(token)
+            self.after_token_ended(parent, element)
+            return
+        for index, flow in enumerate(flows):
+            moving = token if index == 0 else self.new_token(token.parent, flow.target)
+            self.enter(moving, flow.target)
+
+    def after_token_ended(self, scope: int | None, element: Element | None) -> None:
+        """A token of ``scope`` ended; when none is left, the scope completes."""
+        if any(t.parent == scope and t.state != "event-scope-wait" for t in self.tokens.values()):
+            return
+        if scope is None:
+            self.end_instance("completed", element)
+            return
+        scope_token = self.tokens[scope]
+        scope_element = self.graph.elements[scope_token.element_id]
+        self.close_scope(scope_token.number, scope_element.id)
+        if scope_element.triggered_by_event:
+            parent = scope_token.parent
+            self.record("activity", scope_element, started=scope_token.entered_at)
+            self.drop(scope_token)
+            self.after_token_ended(parent, scope_element)
+            return
+        if MI_STATE in scope_token.variables:
+            return  # a multi-instance body completes through inner_done
+        scope_token.state = "active"
+        self.leave(scope_token, scope_element)
+
+    # --- scopes: sub-processes and event sub-processes ------------------------------------
+
+    def open_scope(self, number: int | None, element_id: str | None) -> None:
+        """Arm the start events of the event sub-processes of a scope that opens."""
+        for sub in self.graph.event_subprocesses.get(element_id, ()):
+            start = self.graph.event_start(sub.id)
+            owner = Token(number or 0, None, start.id, "scope", {}, self.now)
+            self.arm_event(owner, start, start)
+
+    def close_scope(self, number: int | None, element_id: str | None) -> None:
+        if self.graph.event_subprocesses.get(element_id):
+            self.clear_scope_waits(number or 0)
+
+    def start_event_subprocess(self, scope: int | None, start: Element) -> None:
+        sub = self.graph.elements[start.parent_id]  # type: ignore[index]
+        if start.is_interrupting:
+            for child in self.children_of(scope):
+                self.cancel(child)
+            self.close_scope(scope, self.scope_element(scope))
+        holder = self.new_token(scope, sub.id, "scope")
+        self.record("activity", start, started=self.now)
+        first = self.new_token(holder.number, start.id)
+        self.touch(first)
+        self.leave(first, start)
+
+    def terminate_scope(self, scope: int | None, element: Element) -> None:
+        for child in self.children_of(scope):
+            self.cancel(child)
+        if scope is None:
+            self.end_instance("completed", element)
+        else:
+            self.after_token_ended(scope, element)
+
+    # --- multi-instance -------------------------------------------------------------------
+
+    def start_multi_instance(self, token: Token, element: Element) -> None:
+        mi = element.multi_instance
+        if mi is None:
+            raise ProcessError(element.id, "not a multi-instance activity")
+        if mi.collection:
+            text = (
+                mi.collection if mi.collection.startswith(("${", "#{")) else f"${{{mi.collection}}}"
+            )
+            items = self.evaluate(element.id, text, token)
+            if not isinstance(items, list | tuple):
+                raise ProcessError(
+                    element.id,
+                    _("the collection %(collection)s is not a list")
+                    % {"collection": mi.collection},
+                )
+            items = list(items)
+        else:
+            count = self.evaluate(element.id, mi.cardinality, token)
+            try:
+                items = [None] * int(count)
+            except (TypeError, ValueError) as error:
+                raise ProcessError(element.id, _("the loop cardinality is not a number")) from error
+        self.wait(token, "scope")
+        self.arm_boundaries(token, element)
+        token.variables.update(
+            {
+                MI_STATE: {"items": items, "next": 0},
+                "nrOfInstances": len(items),
+                "nrOfCompletedInstances": 0,
+                "nrOfActiveInstances": 0,
+            }
+        )
+        if not items:
+            self.finish_multi_instance(token, element)
+            return
+        for _index in range(1 if mi.sequential else len(items)):
+            self.next_inner(token, element)
+
+    def next_inner(self, body: Token, element: Element) -> None:
+        mi = element.multi_instance
+        if mi is None:
+            raise ProcessError(element.id, "not a multi-instance activity")
+        state = body.variables[MI_STATE]
+        index = state["next"]
+        state["next"] = index + 1
+        body.variables["nrOfActiveInstances"] += 1
+        self.touch(body)
+        local: dict[str, Any] = {"loopCounter": index}
+        if mi.element_variable:
+            local[mi.element_variable] = state["items"][index]
+        inner = self.new_token(body.number, element.id, variables=local)
+        self.enter(inner, element.id)
+
+    def inner_done(self, inner: Token, element: Element) -> None:
+        mi = element.multi_instance
+        if mi is None:
+            raise ProcessError(element.id, "not a multi-instance activity")
+        body = self.tokens[inner.parent]  # type: ignore[index]
+        body.variables["nrOfCompletedInstances"] += 1
+        body.variables["nrOfActiveInstances"] -= 1
+        self.touch(body)
+        scope = self.scope(inner)
+        scope.update(
+            {
+                k: body.variables[k]
+                for k in ("nrOfInstances", "nrOfCompletedInstances", "nrOfActiveInstances")
+            }
+        )
+        self.drop(inner)
+        done = False
+        if mi.completion_condition:
+            try:
+                done = bool(self.graph.expression(mi.completion_condition).evaluate(scope))
+            except ExpressionError as error:
+                raise ProcessError(
+                    element.id,
+                    _("the completion condition %(condition)s failed: %(error)s")
+                    % {"condition": mi.completion_condition, "error": error},
+                ) from error
+        state = body.variables[MI_STATE]
+        if not done and state["next"] < len(state["items"]):
+            if mi.sequential:
+                self.next_inner(body, element)
+            return
+        if not done and body.variables["nrOfActiveInstances"] > 0:
+            return
+        for other in self.children_of(body.number):
+            self.cancel(other)
+        self.finish_multi_instance(body, element)
+
+    def finish_multi_instance(self, body: Token, element: Element) -> None:
+        body.variables.pop(MI_STATE, None)
+        for name in ("nrOfInstances", "nrOfCompletedInstances", "nrOfActiveInstances"):
+            body.variables.pop(name, None)
+        body.state = "active"
+        self.touch(body)
+        self.clear_waits(body)
+        self.record("activity", element, started=body.entered_at, data={"multi_instance": True})
+        flows = None
+        outgoing = self.graph.outgoing[element.id]
+        if len(outgoing) > 1 or (outgoing and outgoing[0].condition is not None):
+            flows = self.choose(body, element, first_only=False)
+        else:
+            flows = outgoing
+        if not flows:
+            parent = body.parent
+            self.drop(body)
+            self.after_token_ended(parent, element)
+            return
+        for index, flow in enumerate(flows):
+            moving = body if index == 0 else self.new_token(body.parent, flow.target)
+            self.enter(moving, flow.target)
+
+    # --- events: arming, firing, cancelling -----------------------------------------------
+
+    def arm_boundaries(self, token: Token, element: Element) -> None:
+        for boundary in self.graph.boundaries.get(element.id, ()):
+            if boundary.trigger is not EventTrigger.ERROR:
+                self.arm_event(token, boundary, boundary)
+
+    def arm_event(self, token: Token, event: Element, element: Element) -> None:
+        """Make ``token`` wait for ``event`` (a timer job or a subscription)."""
+        if event.trigger is EventTrigger.TIMER:
+            due = self.timer_due(token, event, fired=0)
+            if due is not None:
+                self.add_job(token, "timer", event.id, due, {"fired": 0})
+        elif event.trigger is EventTrigger.MESSAGE:
+            name = str(self.evaluate(event.id, event.message_name, token))
+            self.subscriptions.append(
+                (self.instance.id, token.number, event.id, "message", name, self.db_now)
+            )
+        elif event.trigger is EventTrigger.SIGNAL:
+            name = str(self.evaluate(event.id, event.signal_name, token))
+            self.subscriptions.append(
+                (self.instance.id, token.number, event.id, "signal", name, self.db_now)
+            )
+        elif event.kind is ElementKind.RECEIVE_TASK:
+            name = event.message_name or event.id
+            self.subscriptions.append(
+                (self.instance.id, token.number, event.id, "message", name, self.db_now)
+            )
+
+    def timer_due(self, token: Token | None, event: Element, *, fired: int, since=None):
+        timer = event.timer
+        if timer is None:
+            raise ProcessError(event.id, _("the timer has no value"))
+        value = self.evaluate(event.id, timer.source, token)
+        if isinstance(value, datetime.datetime):
+            return value if fired == 0 else None
+        try:
+            return next_fire(
+                timer.kind.value, str(value), now=since or self.now, tz=self.local_tz(), fired=fired
+            )
+        except TimerError as error:
+            raise ProcessError(event.id, str(error)) from error
+
+    @staticmethod
+    def local_tz() -> datetime.tzinfo:
+        from zoneinfo import ZoneInfo
+
+        return ZoneInfo(settings.TIME_ZONE)
+
+    def add_job(
+        self, token: Token | None, kind: str, element_id: str, due: datetime.datetime, payload
+    ) -> None:
+        self.jobs.append(
+            (
+                self.instance.id,
+                self.instance.root,
+                self.instance.definition_id,
+                token.number if token is not None else None,
+                kind,
+                element_id,
+                store.db_time(due),
+                JOB_RETRIES,
+                store.dumps(payload),
+                self.db_now,
+            )
+        )
+        if due <= self.now:
+            self.effects.wake_jobs = True
+
+    def clear_waits(self, token: Token) -> None:
+        jobs, subscriptions = self.graph.waits(token.element_id)
+        if token.status != "new":
+            if jobs:
+                self.cleared_jobs.add(token.number)
+            if subscriptions:
+                self.cleared_subscriptions.add(token.number)
+        # rows armed in this very run for this token are not written at all
+        if self.jobs:
+            self.jobs = [j for j in self.jobs if j[3] != token.number]
+        if self.subscriptions:
+            self.subscriptions = [s for s in self.subscriptions if s[1] != token.number]
+
+    def clear_scope_waits(self, number: int) -> None:
+        """Event sub-process starts armed for a scope (0: the process level)."""
+        self.cleared_jobs.add(number)
+        self.cleared_subscriptions.add(number)
+        self.jobs = [j for j in self.jobs if j[3] != number]
+        self.subscriptions = [s for s in self.subscriptions if s[1] != number]
+
+    def cancel(self, token: Token) -> None:
+        """Take a token away (an interrupting event, terminate, a completed multi-instance):
+        its children, its open task, its timers and subscriptions, a called instance."""
+        for child in self.children_of(token.number):
+            self.cancel(child)
+        element = self.graph.elements.get(token.element_id)
+        if token.status != "new":
+            self.cancelled_tasks_for.add(token.number)
+        self.tasks = [t for t in self.tasks if t[0] is not token]
+        self.clear_waits(token)
+        if element is not None:
+            self.record("activity", element, started=token.entered_at, outcome="cancelled")
+            if element.kind is ElementKind.CALL_ACTIVITY and token.state == "waiting":
+                self.effects_cancel_child(token)
+        self.drop(token)
+
+    def effects_cancel_child(self, token: Token) -> None:
+        found = store.one(
+            f"SELECT id FROM {store.I} WHERE parent_id = %s AND parent_execution = %s "
+            "AND state = 'active'",
+            (self.instance.id, token.number),
+        )
+        if found is not None:
+            child = load_run(
+                found[0], self.now, self.effects, self.actor, self.call_application, self.load_graph
+            )
+            for t in child.children_of(None):
+                child.cancel(t)
+            child.end_instance("terminated", None, notify_parent=False)
+            self.children.append(child)
+
+    def fire(self, token: Token, event: Element, payload: Mapping[str, Any] | None = None) -> None:
+        """An event ``token`` waits for happened (a timer fired, a message came)."""
+        if payload:
+            self.set_variables(payload)
+        if event.kind is ElementKind.BOUNDARY_EVENT:
+            self.fire_boundary(token, event)
+        elif event.kind is ElementKind.START_EVENT:  # an event sub-process
+            self.start_event_subprocess(token.number or None, event)
+        elif token.element_id != event.id:  # an event-based gateway: the first event wins
+            gateway = self.graph.elements[token.element_id]
+            self.clear_waits(token)
+            self.record("activity", gateway, started=token.entered_at)
+            token.element_id = event.id
+            token.entered_at = self.now
+            self.touch(token)
+            self.leave(token, event)
+        else:  # a catch event or a receive task
+            self.clear_waits(token)
+            self.leave(token, event)
+        self.drain()
+
+    def fire_boundary(self, token: Token, event: Element) -> None:
+        if event.cancel_activity:
+            activity = self.graph.elements[token.element_id]
+            for child in self.children_of(token.number):
+                self.cancel(child)
+            if token.status != "new":
+                self.cancelled_tasks_for.add(token.number)
+            if activity.kind is ElementKind.CALL_ACTIVITY:
+                self.effects_cancel_child(token)
+            self.clear_waits(token)
+            self.record("activity", activity, started=token.entered_at, outcome="cancelled")
+            token.variables.pop(MI_STATE, None)
+            for name in ("nrOfInstances", "nrOfCompletedInstances", "nrOfActiveInstances"):
+                token.variables.pop(name, None)
+            token.element_id = event.id
+            token.entered_at = self.now
+            token.state = "active"
+            self.touch(token)
+            self.leave(token, event)
+        else:
+            branch = self.new_token(token.parent, event.id)
+            self.leave(branch, event)
+
+    def catch_activity_error(self, token: Token, element: Element, code: str | None) -> None:
+        """A BPMN error thrown by the activity ``token`` is at (an application's error)."""
+        for boundary in self.graph.boundaries.get(element.id, ()):
+            if boundary.trigger is EventTrigger.ERROR and boundary.error_code in (None, code):
+                self.fire_boundary(token, boundary)
+                return
+        self.throw_error(token.parent, code, element, token)
+
+    def throw_error(
+        self, scope: int | None, code: str | None, source: Element, token: Token
+    ) -> None:
+        """Find the nearest handler of a BPMN error thrown inside ``scope``: an event
+        sub-process of the scope, an error boundary event on the scope's activity, and so on
+        outwards, then the calling instance's call activity."""
+        while True:
+            scope_element = self.scope_element(scope)
+            for sub in self.graph.event_subprocesses.get(scope_element, ()):
+                start = self.graph.event_start(sub.id)
+                if start.trigger is EventTrigger.ERROR and start.error_code in (None, code):
+                    self.start_event_subprocess(scope, start)
+                    return
+            if scope is None:
+                break
+            scope_token = self.tokens[scope]
+            for boundary in self.graph.boundaries.get(scope_token.element_id, ()):
+                if boundary.trigger is EventTrigger.ERROR and boundary.error_code in (None, code):
+                    self.fire_boundary(scope_token, boundary)
+                    return
+            scope = scope_token.parent
+        raise ProcessError(
+            source.id,
+            _("the error %(code)s is not caught by any boundary event or event sub-process")
+            % {"code": code or "-"},
+        )
+
+    def throw_signal(self, element: Element, token: Token) -> None:
+        name = str(self.evaluate(element.id, element.signal_name, token))
+        self.effects.signals.append((name, {}))
+
+    def throw_message(self, element: Element, token: Token) -> None:
+        name = str(self.evaluate(element.id, element.message_name, token))
+        self.effects.messages.append((name, {}, self.instance.business_key))
+
+    # --- user tasks -----------------------------------------------------------------------
+
+    def task_fields(self, token: Token, element: Element) -> dict[str, Any]:
+        assignee = self.evaluate(element.id, element.assignee, token) or ""
+        candidates: list[tuple[str, str]] = []
+        for kind, text in (("user", element.candidate_users), ("group", element.candidate_groups)):
+            value = self.evaluate(element.id, text, token)
+            for item in value if isinstance(value, list | tuple) else str(value or "").split(","):
+                item = str(item).strip()
+                if item:
+                    candidates.append((kind, item))
+        priority = self.evaluate(element.id, element.priority, token)
+        try:
+            priority = int(priority) if priority not in (None, "") else 50
+        except (TypeError, ValueError):
+            priority = 50
+        return {
+            "assignee": str(assignee),
+            "candidates": candidates,
+            "priority": priority,
+            "due_at": self.due_date(token, element),
+        }
+
+    def due_date(self, token: Token, element: Element) -> datetime.datetime | None:
+        text = element.due_date
+        if not text:
+            return None
+        offset = due_date_offset(text)
+        try:
+            if offset is not None:
+                return parse_duration(offset).add_to(self.now)
+            value = self.evaluate(element.id, text, token)
+            if isinstance(value, datetime.datetime):
+                return value
+            if isinstance(value, datetime.date):
+                value = value.isoformat()
+            return parse_date(str(value), tz=self.local_tz())
+        except (TimerError, ValueError) as error:
+            raise ProcessError(
+                element.id,
+                _("the due date %(value)s is not a date: %(error)s")
+                % {"value": text, "error": error},
+            ) from error
+
+    # --- ending ---------------------------------------------------------------------------
+
+    def end_instance(self, state: str, element: Element | None, *, notify_parent=True) -> None:
+        instance = self.instance
+        if instance.state not in ("active", "suspended"):
+            return
+        for token in list(self.tokens.values()):
+            self.cancel(token)
+        if self.graph.event_subprocesses.get(None):
+            self.clear_scope_waits(0)
+        instance.state = state
+        instance.ended_at = self.now
+        instance.end_event = element.id if element is not None else ""
+        self.dirty_instance = True
+        self.record("instance-end", element, started=instance.started_at, outcome=state)
+        self.effects.ended.append((instance.id, state))
+        if notify_parent and instance.parent_id is not None:
+            if self.parent_run is not None:  # started in this very action: it drains
+                run, token = self.parent_run
+                run.child_ended(token, run.graph.elements[token.element_id], instance)
+                return
+            run = load_run(
+                instance.parent_id,
+                self.now,
+                self.effects,
+                self.actor,
+                self.call_application,
+                self.load_graph,
+            )
+            waiting = run.tokens.get(instance.parent_execution or 0)
+            if waiting is not None:
+                run.child_ended(waiting, run.graph.elements[waiting.element_id], instance)
+                run.drain()
+                self.children.append(run)
+
+    parent_run: tuple[Run, Token] | None = None
+
+    # --- writing --------------------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Write everything this run changed (children first: their ids are known)."""
+        for child in self.children:
+            child.flush()
+        self.children = []
+        instance = self.instance
+        iid = instance.id
+        ended = instance.state not in ("active", "suspended")
+        if self.cancelled_tasks_for:
+            for task_id, element_id, created in store.cancel_tasks(
+                iid, self.cancelled_tasks_for, self.db_now
+            ):
+                element = self.graph.elements.get(element_id)
+                self.record(
+                    "task-cancelled", element, started=store.py_time(created), task_id=task_id
+                )
+        if self.cleared_jobs:
+            store.delete_by_numbers(store.J, iid, self.cleared_jobs)
+        if self.cleared_subscriptions:
+            store.delete_by_numbers(store.S, iid, self.cleared_subscriptions)
+        if ended:
+            store.run(f"DELETE FROM {store.E} WHERE instance_id = %s", (iid,))
+        else:
+            store.delete_by_numbers(store.E, iid, self.gone_numbers)
+            inserts, updates = [], []
+            for token in self.tokens.values():
+                if token.status == "clean":
+                    continue
+                variables = store.dumps(token.variables)
+                entered = store.db_time(token.entered_at)
+                if token.status == "new":
+                    inserts.append(
+                        (
+                            token.number,
+                            token.parent,
+                            token.element_id,
+                            token.state,
+                            variables,
+                            entered,
+                        )
+                    )
+                else:
+                    updates.append(
+                        (
+                            token.parent,
+                            token.element_id,
+                            token.state,
+                            variables,
+                            entered,
+                            token.number,
+                        )
+                    )
+                token.status = "clean"
+            store.insert_executions(iid, inserts)
+            store.update_executions(iid, updates)
+            store.insert_jobs(self.jobs)
+            store.insert_subscriptions(self.subscriptions)
+        if self.tasks and not ended:
+            ids = store.insert_tasks(
+                [
+                    (
+                        iid,
+                        token.number,
+                        instance.key,
+                        element.id,
+                        element.name,
+                        fields["assignee"],
+                        fields["priority"],
+                        element.form_key or "",
+                        self.db_now,
+                        store.db_time(fields["due_at"]),
+                    )
+                    for token, element, fields in self.tasks
+                ]
+            )
+            candidates: list[tuple[int, str, str]] = []
+            for token, element, fields in self.tasks:
+                task_id = ids[(iid, token.number)]
+                candidates.extend((task_id, kind, value) for kind, value in fields["candidates"])
+                self.record(
+                    "task-created",
+                    element,
+                    task_id=task_id,
+                    actor=fields["assignee"],
+                )
+            store.insert_candidates(candidates)
+        # the revision changes with every action, so the row is always written
+        store.update_instance(
+            iid,
+            state=instance.state,
+            variables=store.dumps(instance.variables),
+            next_number=instance.next_number,
+            end_event=instance.end_event,
+            ended_at=store.db_time(instance.ended_at),
+            business_key=instance.business_key,
+            title=instance.title,
+        )
+        store.insert_history(self.history)
+        self.history = []
+        self.jobs = []
+        self.subscriptions = []
+        self.tasks = []
+
+
+JOB_RETRIES = 3
+
+_HANDLERS: dict[ElementKind, Callable[[Run, Token, Element], None]] = {
+    ElementKind.START_EVENT: Run.do_start_event,
+    ElementKind.END_EVENT: Run.do_end_event,
+    ElementKind.INTERMEDIATE_THROW_EVENT: Run.do_throw_event,
+    ElementKind.INTERMEDIATE_CATCH_EVENT: Run.do_catch_event,
+    ElementKind.BOUNDARY_EVENT: Run.do_boundary_event,
+    ElementKind.TASK: Run.do_pass,
+    ElementKind.MANUAL_TASK: Run.do_pass,
+    ElementKind.USER_TASK: Run.do_user_task,
+    ElementKind.SERVICE_TASK: Run.do_service_task,
+    ElementKind.SEND_TASK: Run.do_service_task,
+    ElementKind.RECEIVE_TASK: Run.do_receive_task,
+    ElementKind.SUB_PROCESS: Run.do_sub_process,
+    ElementKind.CALL_ACTIVITY: Run.do_call_activity,
+    ElementKind.EXCLUSIVE_GATEWAY: Run.do_exclusive_gateway,
+    ElementKind.PARALLEL_GATEWAY: Run.do_parallel_gateway,
+    ElementKind.INCLUSIVE_GATEWAY: Run.do_inclusive_gateway,
+    ElementKind.EVENT_BASED_GATEWAY: Run.do_event_gateway,
+}
+
+
+def map_variables(run, mappings, source, element_id, token, *, all_from=None) -> dict[str, Any]:
+    """A call activity's in/out mappings; with none at all, every variable is copied."""
+    if not mappings:
+        return {k: v for k, v in source.items() if k != MI_STATE}
+    result: dict[str, Any] = {}
+    for mapping in mappings:
+        if mapping.all_variables:
+            result.update({k: v for k, v in source.items() if k != MI_STATE})
+        elif mapping.source_expression:
+            try:
+                value = run.graph.expression(mapping.source_expression).evaluate(source)
+            except ExpressionError as error:
+                raise ProcessError(element_id, str(error)) from error
+            result[mapping.target or ""] = value
+        elif mapping.source is not None and mapping.source in source:
+            result[mapping.target or mapping.source] = source[mapping.source]
+    return result
+
+
+def start_instance(
+    definition_id: int,
+    graph: Graph,
+    *,
+    variables: Mapping[str, Any],
+    initiator: str,
+    business_key: str,
+    now: datetime.datetime,
+    effects: Effects,
+    actor: str = "",
+    call_application: Application | None = None,
+    load_graph: Callable[[str], tuple[int, Graph]] | None = None,
+    parent: tuple[Run, Token] | None = None,
+    start_event: Element | None = None,
+    title: str = "",
+) -> Run:
+    """Insert an instance and run it from its start event to its first wait states; the
+    rows are written by ``flush`` (called here for a top-level start)."""
+    start = start_event or graph.start_event(None)
+    values = dict(variables)
+    if start.initiator and initiator:
+        values.setdefault(start.initiator, initiator)
+    parent_run, parent_token = parent if parent else (None, None)
+    root_id = None
+    if parent_run is not None:
+        root_id = parent_run.instance.root
+    title = title or graph.process.name or graph.key
+    instance_id = store.insert_instance(
+        (
+            definition_id,
+            graph.key,
+            business_key,
+            title[:255],
+            initiator,
+            "active",
+            store.dumps(values),
+            parent_run.instance.id if parent_run else None,
+            parent_token.number if parent_token else None,
+            root_id,
+            "",
+            store.db_time(now),
+            1,
+            1,
+        )
+    )
+    instance = Instance(
+        id=instance_id,
+        definition_id=definition_id,
+        key=graph.key,
+        business_key=business_key,
+        title=title[:255],
+        initiator=initiator,
+        state="active",
+        variables=values,
+        parent_id=parent_run.instance.id if parent_run else None,
+        parent_execution=parent_token.number if parent_token else None,
+        root_id=root_id,
+        end_event="",
+        started_at=now,
+        revision=1,
+        next_number=1,
+    )
+    run = Run(
+        instance,
+        {},
+        graph,
+        now=now,
+        effects=effects,
+        actor=actor,
+        call_application=call_application,
+        load_graph=load_graph,
+    )
+    run.new_instance = True
+    if parent is not None:
+        run.parent_run = parent
+    run.record(
+        "instance-start",
+        start,
+        actor=initiator,
+        data={"business_key": business_key} if business_key else None,
+    )
+    effects.started.append(instance_id)
+    run.open_scope(None, None)
+    token = run.new_token(None, start.id)
+    run.enter(token, start.id)
+    run.drain()
+    if parent is None:
+        run.flush()
+    return run
+
+
+def load_run(
+    instance_id: int,
+    now: datetime.datetime,
+    effects: Effects,
+    actor: str,
+    call_application: Application | None,
+    load_graph: Callable[[str], tuple[int, Graph]] | None,
+    graph_for: Callable[[int], Graph] | None = None,
+) -> Run:
+    row = store.load_instance(instance_id)
+    if row is None:
+        raise EngineError(_("The process instance does not exist."))
+    instance = Run.instance_from_row(row)
+    from workflow.engine.cache import graph_for_definition
+
+    graph = (graph_for or graph_for_definition)(instance.definition_id)
+    tokens = Run.tokens_from_rows(store.load_executions(instance_id))
+    run = Run(
+        instance,
+        tokens,
+        graph,
+        now=now,
+        effects=effects,
+        actor=actor,
+        call_application=call_application,
+        load_graph=load_graph,
+    )
+    return run

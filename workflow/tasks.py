@@ -1,0 +1,13 @@
+"""Celery tasks of the workflow: run due jobs (woken after a commit that made a job due, and
+swept periodically by beat so that nothing waits for ever when a wake-up was lost)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+
+@shared_task(ignore_result=True)
+def run_jobs(limit: int = 200) -> int:
+    from workflow.services import jobs_run_due
+
+    return jobs_run_due(limit)
