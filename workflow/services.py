@@ -292,21 +292,26 @@ def task_complete(
     values = dict(data or {})
     effects = Effects()
     with transaction.atomic():
-        if store.lock_root_of_task(task_id) is None:
-            raise EngineError(_("The task does not exist."))
-        task = store.load_task(task_id)
-        if task is None:  # pragma: no cover - the lock above found it
+        task, instance_row, token_rows = store.lock_and_load_task(task_id)
+        if task is None or instance_row is None:
             raise EngineError(_("The task does not exist."))
         _id, instance_id, number, element_id, _name, state, _assignee, created = task
         if state != TaskState.OPEN:
             raise AlreadyHandled(_("This task has already been handled."))
         now = _now()
-        run = load_run(instance_id, now, **_load_kwargs(effects, name))
+        run = Run(
+            Run.instance_from_row(instance_row),
+            Run.tokens_from_rows(token_rows),
+            graph_for_definition(instance_row[1]),
+            now=now,
+            **_load_kwargs(effects, name),
+        )
         if run.instance.state == InstanceState.SUSPENDED:
             raise EngineError(_("The process is suspended; the task cannot be completed now."))
         token = run.tokens.get(number)
         element = run.graph.elements[element_id]
         store.complete_task(
+            run.batch,
             task_id,
             completed_at=run.db_now,
             completed_by=name,
@@ -590,7 +595,11 @@ def _run_job(job_id, job, result, thrown, effects: Effects) -> None:
         if kind == JobKind.ASYNC:
             if job["payload"].get("after"):
                 token.state = "async-after"
-                run.leave(token, element)
+                chosen = job["payload"].get("flows")
+                flows = None
+                if chosen is not None:
+                    flows = tuple(f for f in run.graph.outgoing[element.id] if f.id in chosen)
+                run.leave(token, element, flows)
             else:
                 run.execute(token, resumed=True)
             run.drain()

@@ -146,7 +146,7 @@ class Run:
         self.cleared_jobs: set[int] = set()  # tokens whose timers/jobs are deleted
         self.cleared_subscriptions: set[int] = set()  # ... and whose subscriptions
         self.children: list[Run] = []
-        self.tz = datetime.UTC
+        self.batch = store.Batch()  # statements to send first (e.g. the task completed)
 
     # --- loading --------------------------------------------------------------------------
 
@@ -352,6 +352,7 @@ class Run:
         trigger = element.trigger
         self.record("activity", element, started=token.entered_at)
         if trigger is EventTrigger.TERMINATE:
+            self.drop(token)  # it ends here; only the other tokens of its scope are cancelled
             self.terminate_scope(token.parent, element)
             return
         if trigger is EventTrigger.ERROR:
@@ -567,16 +568,20 @@ class Run:
     # --- leaving elements -----------------------------------------------------------------
 
     def leave(self, token: Token, element: Element, flows: tuple[Flow, ...] | None = None) -> None:
-        if element.kind is not ElementKind.END_EVENT:
+        resumed = token.state == "async-after"  # the activity was recorded before its job
+        if element.kind is not ElementKind.END_EVENT and not resumed:
             self.record("activity", element, started=token.entered_at)
         if self.graph.waits(element.id) != (False, False):
             self.clear_waits(token)
         if element.multi_instance is not None and self.is_inner(token):
             self.inner_done(token, element)
             return
-        if element.async_after and token.state != "async-after":
+        if element.async_after and not resumed:
             self.wait(token, "async-after")
-            self.add_job(token, "async", element.id, self.now, {"after": True})
+            payload: dict[str, Any] = {"after": True}
+            if flows is not None:  # a gateway's choice is made now, not when the job runs
+                payload["flows"] = [flow.id for flow in flows]
+            self.add_job(token, "async", element.id, self.now, payload)
             return
         if flows is None:
             outgoing = self.graph.outgoing[element.id]
@@ -636,7 +641,6 @@ class Run:
                 self.cancel(child)
             self.close_scope(scope, self.scope_element(scope))
         holder = self.new_token(scope, sub.id, "scope")
-        self.record("activity", start, started=self.now)
         first = self.new_token(holder.number, start.id)
         self.touch(first)
         self.leave(first, start)
@@ -1054,65 +1058,66 @@ class Run:
 
     # --- writing --------------------------------------------------------------------------
 
-    def flush(self) -> None:
-        """Write everything this run changed (children first: their ids are known)."""
+    def flush(self, batch: store.Batch | None = None) -> None:
+        """Write everything this run (and the runs it started or touched) changed, in one
+        batch of statements sent at the end."""
+        own = batch is None
+        batch = batch if batch is not None else self.batch
+        if batch is not self.batch:
+            batch.statements.extend(self.batch.statements)
+            self.batch.statements = []
         for child in self.children:
-            child.flush()
+            child.flush(batch)
         self.children = []
         instance = self.instance
         iid = instance.id
         ended = instance.state not in ("active", "suspended")
-        if self.cancelled_tasks_for:
-            for task_id, element_id, created in store.cancel_tasks(
-                iid, self.cancelled_tasks_for, self.db_now
-            ):
-                element = self.graph.elements.get(element_id)
-                self.record(
-                    "task-cancelled", element, started=store.py_time(created), task_id=task_id
-                )
+        store.cancel_tasks(batch, iid, self.cancelled_tasks_for, self.db_now)
         if self.cleared_jobs:
-            store.delete_by_numbers(store.J, iid, self.cleared_jobs)
+            store.delete_by_numbers(batch, store.J, iid, self.cleared_jobs)
         if self.cleared_subscriptions:
-            store.delete_by_numbers(store.S, iid, self.cleared_subscriptions)
+            store.delete_by_numbers(batch, store.S, iid, self.cleared_subscriptions)
         if ended:
-            store.run(f"DELETE FROM {store.E} WHERE instance_id = %s", (iid,))
+            if not self.new_instance:
+                store.delete_all(batch, store.E, iid)
         else:
-            store.delete_by_numbers(store.E, iid, self.gone_numbers)
+            store.delete_by_numbers(batch, store.E, iid, self.gone_numbers)
             inserts, updates = [], []
             for token in self.tokens.values():
                 if token.status == "clean":
                     continue
-                variables = store.dumps(token.variables)
-                entered = store.db_time(token.entered_at)
+                row = (
+                    token.parent,
+                    token.element_id,
+                    token.state,
+                    store.dumps(token.variables),
+                    store.db_time(token.entered_at),
+                )
                 if token.status == "new":
-                    inserts.append(
-                        (
-                            token.number,
-                            token.parent,
-                            token.element_id,
-                            token.state,
-                            variables,
-                            entered,
-                        )
-                    )
+                    inserts.append((token.number, *row))
                 else:
-                    updates.append(
-                        (
-                            token.parent,
-                            token.element_id,
-                            token.state,
-                            variables,
-                            entered,
-                            token.number,
-                        )
-                    )
+                    updates.append((*row, token.number))
                 token.status = "clean"
-            store.insert_executions(iid, inserts)
-            store.update_executions(iid, updates)
-            store.insert_jobs(self.jobs)
-            store.insert_subscriptions(self.subscriptions)
+            store.insert_executions(batch, iid, inserts)
+            store.update_executions(batch, iid, updates)
+            store.insert_jobs(batch, self.jobs)
+            store.insert_subscriptions(batch, self.subscriptions)
+        # the revision changes with every action, so the row is always written
+        store.update_instance(
+            batch,
+            iid,
+            instance.state,
+            store.dumps(instance.variables),
+            instance.next_number,
+            instance.end_event,
+            store.db_time(instance.ended_at),
+            instance.business_key,
+            instance.title,
+        )
+        store.insert_history(batch, self.history)
         if self.tasks and not ended:
-            ids = store.insert_tasks(
+            store.insert_tasks(
+                batch,
                 [
                     (
                         iid,
@@ -1127,35 +1132,27 @@ class Run:
                         store.db_time(fields["due_at"]),
                     )
                     for token, element, fields in self.tasks
-                ]
+                ],
             )
-            candidates: list[tuple[int, str, str]] = []
-            for token, element, fields in self.tasks:
-                task_id = ids[(iid, token.number)]
-                candidates.extend((task_id, kind, value) for kind, value in fields["candidates"])
-                self.record(
-                    "task-created",
-                    element,
-                    task_id=task_id,
-                    actor=fields["assignee"],
-                )
-            store.insert_candidates(candidates)
-        # the revision changes with every action, so the row is always written
-        store.update_instance(
-            iid,
-            state=instance.state,
-            variables=store.dumps(instance.variables),
-            next_number=instance.next_number,
-            end_event=instance.end_event,
-            ended_at=store.db_time(instance.ended_at),
-            business_key=instance.business_key,
-            title=instance.title,
-        )
-        store.insert_history(self.history)
+            store.insert_candidates(
+                batch,
+                iid,
+                [
+                    (token.number, kind, value)
+                    for token, _element, fields in self.tasks
+                    for kind, value in fields["candidates"]
+                ],
+            )
         self.history = []
         self.jobs = []
         self.subscriptions = []
         self.tasks = []
+        self.cancelled_tasks_for = set()
+        self.cleared_jobs = set()
+        self.cleared_subscriptions = set()
+        self.gone_numbers = set()
+        if own:
+            batch.send()
 
 
 JOB_RETRIES = 3

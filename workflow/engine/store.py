@@ -15,11 +15,14 @@ anything it will act on, so each read after the lock sees the latest committed s
 from __future__ import annotations
 
 import datetime
+import functools
 import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.db import connection
+
+PIPELINE = True  # PostgreSQL: send a request's reads, then its writes, in one round trip each
 
 I = "workflow_processinstance"  # noqa: E741 - table names, short on purpose
 E = "workflow_execution"
@@ -52,7 +55,11 @@ def skip_locked() -> str:
 
 
 def db_time(value: datetime.datetime | None) -> Any:
-    return None if value is None else connection.ops.adapt_datetimefield_value(value)
+    if value is None:
+        return None
+    if connection.vendor == "sqlite":  # what Django's adapter makes of it, without its detours
+        return value.astimezone(datetime.UTC).replace(tzinfo=None).isoformat(" ")
+    return connection.ops.adapt_datetimefield_value(value)
 
 
 def py_time(value: Any) -> datetime.datetime | None:
@@ -73,28 +80,56 @@ def dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
+@functools.lru_cache(maxsize=512)
+def _qmark(sql: str) -> str:
+    return sql.replace("%s", "?")
+
+
+class _SqliteCursor:
+    """SQLite's own cursor on Django's connection, with our ``%s`` placeholders turned into
+    ``?`` once per statement text: Django's cursor wrapper rewrites the SQL with a regular
+    expression on every call, which costs more than SQLite's work for these statements."""
+
+    def __init__(self) -> None:
+        connection.ensure_connection()
+        self.cursor = connection.connection.cursor()
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self.cursor.execute(_qmark(sql), params)
+
+    def executemany(self, sql: str, param_list: Sequence[Sequence[Any]]) -> Any:
+        return self.cursor.executemany(_qmark(sql), param_list)
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.cursor.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.cursor, name)
+
+
+def cursor() -> Any:
+    return _SqliteCursor() if connection.vendor == "sqlite" else connection.cursor()
+
+
 def one(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchone()
+    with cursor() as c:
+        c.execute(sql, params)
+        return c.fetchone()  # type: ignore[no-any-return]
 
 
 def rows(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
+    with cursor() as c:
+        c.execute(sql, params)
+        return c.fetchall()  # type: ignore[no-any-return]
 
 
 def run(sql: str, params: Sequence[Any] = ()) -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.rowcount
-
-
-def run_many(sql: str, param_list: Sequence[Sequence[Any]]) -> None:
-    if param_list:
-        with connection.cursor() as cursor:
-            cursor.executemany(sql, param_list)
+    with cursor() as c:
+        c.execute(sql, params)
+        return c.rowcount  # type: ignore[no-any-return]
 
 
 def values(count: int, width: int) -> str:
@@ -124,6 +159,54 @@ def lock_root_of_instance(instance_id: int) -> int | None:
     return None if row is None else row[0]
 
 
+def lock_and_load_task(
+    task_id: int,
+) -> tuple[tuple[Any, ...] | None, tuple[Any, ...] | None, list[tuple[Any, ...]]]:
+    """Lock the root instance of a task, then read the task, its instance and its tokens:
+    (task row, instance row, token rows). On PostgreSQL the four statements go in one
+    pipeline; the server runs them in order, so the reads see the state after the lock."""
+    statements = (
+        (
+            f"SELECT r.id FROM {I} r WHERE r.id = (SELECT COALESCE(i.root_id, i.id) FROM {I} i "
+            f"WHERE i.id = (SELECT t.instance_id FROM {T} t WHERE t.id = %s)){for_update()}",
+            (task_id,),
+        ),
+        (
+            f"SELECT id, instance_id, execution, element_id, name, state, assignee, created_at "
+            f"FROM {T} WHERE id = %s",
+            (task_id,),
+        ),
+        (
+            f"SELECT {INSTANCE_COLUMNS} FROM {I} WHERE id = "
+            f"(SELECT instance_id FROM {T} WHERE id = %s)",
+            (task_id,),
+        ),
+        (
+            f"SELECT {EXECUTION_COLUMNS} FROM {E} WHERE instance_id = "
+            f"(SELECT instance_id FROM {T} WHERE id = %s)",
+            (task_id,),
+        ),
+    )
+    if connection.vendor == "postgresql" and PIPELINE:
+        connection.ensure_connection()
+        raw = connection.connection
+        with raw.pipeline():
+            cursors = []
+            for sql, params in statements:
+                cursor = raw.cursor()
+                cursor.execute(sql, params)
+                cursors.append(cursor)
+        results = [c.fetchall() for c in cursors]
+        for c in cursors:
+            c.close()
+    else:  # SQLite: the transaction took the write lock at BEGIN; no lock statement needed
+        results = [[(0,)], *(rows(sql, params) for sql, params in statements[1:])]
+    lock, task, instance, executions = results
+    if not lock or not task or not instance:
+        return None, None, []
+    return task[0], instance[0], executions
+
+
 def load_task(task_id: int) -> tuple[Any, ...] | None:
     return one(
         f"SELECT id, instance_id, execution, element_id, name, state, assignee, created_at "
@@ -143,8 +226,47 @@ def load_executions(instance_id: int) -> list[tuple[Any, ...]]:
 # --- writing ---------------------------------------------------------------------------------
 
 
+class Batch:
+    """The writes of one action, sent together at its end. On PostgreSQL they go in one
+    pipeline (one network round trip for all of them, instead of one each); SQLite has no
+    round trips to save. Statements run in the order they were added."""
+
+    __slots__ = ("statements",)
+
+    def __init__(self) -> None:
+        self.statements: list[tuple[str, Sequence[Any], bool]] = []
+
+    def add(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self.statements.append((sql, params, False))
+
+    def many(self, sql: str, param_list: Sequence[Sequence[Any]]) -> None:
+        if param_list:
+            self.statements.append((sql, param_list, True))
+
+    def send(self) -> None:
+        statements, self.statements = self.statements, []
+        if not statements:
+            return
+        if connection.vendor == "postgresql" and PIPELINE:
+            raw = connection.connection
+            with raw.pipeline(), raw.cursor() as c:
+                for sql, params, many in statements:
+                    if many:
+                        c.executemany(sql, params)
+                    else:
+                        c.execute(sql, params)
+            return
+        with cursor() as c:
+            for sql, params, many in statements:
+                if many:
+                    c.executemany(sql, params)
+                else:
+                    c.execute(sql, params)
+
+
 def insert_instance(row: Sequence[Any]) -> int:
-    """``row`` follows INSTANCE_COLUMNS without the id."""
+    """``row`` follows INSTANCE_COLUMNS without the id (the id is needed at once: tokens,
+    tasks and called instances refer to it)."""
     columns = INSTANCE_COLUMNS.removeprefix("id, ")
     result = one(
         f"INSERT INTO {I} ({columns}) VALUES ({', '.join(['%s'] * len(row))}) RETURNING id",
@@ -155,110 +277,127 @@ def insert_instance(row: Sequence[Any]) -> int:
     return int(result[0])
 
 
-def update_instance(
-    instance_id: int,
-    *,
-    state: str,
-    variables: str,
-    next_number: int,
-    end_event: str,
-    ended_at: Any,
-    business_key: str,
-    title: str,
-) -> None:
-    run(
+def update_instance(batch: Batch, instance_id: int, *fields: Any) -> None:
+    """``fields``: state, variables, next_number, end_event, ended_at, business_key, title."""
+    batch.add(
         f"UPDATE {I} SET state = %s, variables = %s, next_number = %s, end_event = %s, "
         f"ended_at = %s, business_key = %s, title = %s, revision = revision + 1 WHERE id = %s",
-        (state, variables, next_number, end_event, ended_at, business_key, title, instance_id),
+        (*fields, instance_id),
     )
 
 
-def insert_executions(instance_id: int, items: Sequence[Sequence[Any]]) -> None:
+def insert_executions(batch: Batch, instance_id: int, items: Sequence[Sequence[Any]]) -> None:
     if items:
-        run(
+        batch.add(
             f"INSERT INTO {E} (instance_id, {EXECUTION_COLUMNS}) VALUES {values(len(items), 7)}",
             [v for item in items for v in (instance_id, *item)],
         )
 
 
-def update_executions(instance_id: int, items: Sequence[Sequence[Any]]) -> None:
+def update_executions(batch: Batch, instance_id: int, items: Sequence[Sequence[Any]]) -> None:
     """``items``: (parent, element_id, state, variables, entered_at, number)."""
-    run_many(
+    batch.many(
         f"UPDATE {E} SET parent = %s, element_id = %s, state = %s, variables = %s, "
         f"entered_at = %s WHERE instance_id = %s AND number = %s",
         [(*item[:5], instance_id, item[5]) for item in items],
     )
 
 
-def delete_by_numbers(table: str, instance_id: int, numbers: Iterable[int]) -> None:
-    numbers = sorted(numbers)
-    if numbers:
+def delete_by_numbers(batch: Batch, table: str, instance_id: int, numbers: Iterable[int]) -> None:
+    ordered = sorted(numbers)
+    if ordered:
         column = "number" if table == E else "execution"
-        run(
+        batch.add(
             f"DELETE FROM {table} WHERE instance_id = %s AND {column} IN "
-            f"({', '.join(['%s'] * len(numbers))})",
-            (instance_id, *numbers),
+            f"({', '.join(['%s'] * len(ordered))})",
+            (instance_id, *ordered),
         )
 
 
-def insert_tasks(items: Sequence[Sequence[Any]]) -> dict[tuple[int, int], int]:
-    """Insert open tasks; their ids by execution number. ``items``: (instance_id, execution,
-    definition_key, element_id, name, assignee, priority, form_key, created_at, due_at)."""
-    if not items:
-        return {}
-    found = rows(
-        f"INSERT INTO {T} (instance_id, execution, definition_key, element_id, name, assignee, "
-        f"priority, form_key, created_at, due_at, state, completed_by, outcome, data) VALUES "
-        + ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'open', '', '', '{}')"] * len(items))
-        + " RETURNING id, instance_id, execution",
-        [v for item in items for v in item],
-    )
-    return {(instance, execution): task_id for task_id, instance, execution in found}
+def delete_all(batch: Batch, table: str, instance_id: int) -> None:
+    batch.add(f"DELETE FROM {table} WHERE instance_id = %s", (instance_id,))
 
 
 def complete_task(
-    task_id: int, *, completed_at: Any, completed_by: str, outcome: str, data: str
+    batch: Batch, task_id: int, *, completed_at: Any, completed_by: str, outcome: str, data: str
 ) -> None:
-    run(
+    batch.add(
         f"UPDATE {T} SET state = 'completed', completed_at = %s, completed_by = %s, "
         f"outcome = %s, data = %s WHERE id = %s",
         (completed_at, completed_by, outcome, data, task_id),
     )
 
 
-def cancel_tasks(instance_id: int, numbers: Iterable[int], at: Any) -> list[tuple[Any, ...]]:
-    """Cancel the open tasks of these tokens; (id, element_id, created_at) of each."""
-    numbers = sorted(numbers)
-    if not numbers:
-        return []
-    marks = ", ".join(["%s"] * len(numbers))
-    found = rows(
-        f"SELECT id, element_id, created_at FROM {T} WHERE instance_id = %s AND state = 'open' "
-        f"AND execution IN ({marks})",
-        (instance_id, *numbers),
+def _elapsed_ms(start_column: str) -> str:
+    """SQL for the milliseconds from ``start_column`` to the parameter that follows."""
+    if connection.vendor == "postgresql":
+        return f"CAST(EXTRACT(EPOCH FROM (%s - {start_column})) * 1000 AS BIGINT)"
+    return f"CAST((julianday(%s) - julianday({start_column})) * 86400000 AS INTEGER)"
+
+
+def cancel_tasks(batch: Batch, instance_id: int, numbers: Iterable[int], at: Any) -> None:
+    """Cancel the open tasks of these tokens, with a history row for each."""
+    ordered = sorted(numbers)
+    if not ordered:
+        return
+    marks = ", ".join(["%s"] * len(ordered))
+    batch.add(
+        f"INSERT INTO {H} ({HISTORY_COLUMNS}) SELECT t.instance_id, t.definition_key, "
+        f"'task-cancelled', t.element_id, 'userTask', t.id, '', '', 'cancelled', t.created_at, "
+        f"%s, {_elapsed_ms('t.created_at')}, '{{}}' FROM {T} t WHERE t.instance_id = %s AND "
+        f"t.state = 'open' AND t.execution IN ({marks}) ORDER BY t.id",
+        (at, at, instance_id, *ordered),
     )
-    if found:
-        run(
-            f"UPDATE {T} SET state = 'cancelled', completed_at = %s WHERE instance_id = %s AND "
-            f"state = 'open' AND execution IN ({marks})",
-            (at, instance_id, *numbers),
+    batch.add(
+        f"UPDATE {T} SET state = 'cancelled', completed_at = %s WHERE instance_id = %s AND "
+        f"state = 'open' AND execution IN ({marks})",
+        (at, instance_id, *ordered),
+    )
+
+
+def insert_tasks(batch: Batch, items: Sequence[Sequence[Any]]) -> None:
+    """Insert open tasks with a task-created history row each. ``items``: (instance_id,
+    execution, definition_key, element_id, name, assignee, priority, form_key, created_at,
+    due_at). Ids are not needed here: candidates and history find the rows by token."""
+    if not items:
+        return
+    batch.add(
+        f"INSERT INTO {T} (instance_id, execution, definition_key, element_id, name, assignee, "
+        f"priority, form_key, created_at, due_at, state, completed_by, outcome, data) VALUES "
+        + ", ".join(
+            ["(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'open', '', '', '{}')"] * len(items)
+        ),
+        [v for item in items for v in item],
+    )
+    by_instance: dict[int, list[int]] = {}
+    for item in items:
+        by_instance.setdefault(item[0], []).append(item[1])
+    for instance_id, numbers in by_instance.items():
+        batch.add(
+            f"INSERT INTO {H} ({HISTORY_COLUMNS}) SELECT t.instance_id, t.definition_key, "
+            f"'task-created', t.element_id, 'userTask', t.id, t.assignee, '', '', NULL, "
+            f"t.created_at, NULL, '{{}}' FROM {T} t WHERE t.instance_id = %s AND t.state = 'open' "
+            f"AND t.execution IN ({', '.join(['%s'] * len(numbers))}) ORDER BY t.id",
+            (instance_id, *numbers),
         )
-    return found
 
 
-def insert_candidates(items: Sequence[Sequence[Any]]) -> None:
+def insert_candidates(batch: Batch, instance_id: int, items: Sequence[Sequence[Any]]) -> None:
+    """``items``: (execution, kind, value) of the tasks inserted in this batch."""
     if items:
-        run(
-            f"INSERT INTO {C} (task_id, kind, value) VALUES {values(len(items), 3)}",
-            [v for item in items for v in item],
+        batch.add(
+            f"INSERT INTO {C} (task_id, kind, value) SELECT t.id, v.column2, v.column3 FROM {T} t "
+            f"JOIN (VALUES {values(len(items), 3)}) AS v ON t.execution = CAST(v.column1 AS "
+            f"INTEGER) WHERE t.instance_id = %s AND t.state = 'open'",
+            [*(v for item in items for v in item), instance_id],
         )
 
 
-def insert_jobs(items: Sequence[Sequence[Any]]) -> None:
+def insert_jobs(batch: Batch, items: Sequence[Sequence[Any]]) -> None:
     """``items``: (instance_id, root_instance_id, definition_id, execution, kind, element_id,
     due_at, retries, payload, created_at)."""
     if items:
-        run(
+        batch.add(
             f"INSERT INTO {J} (instance_id, root_instance_id, definition_id, execution, kind, "
             f"element_id, due_at, retries, payload, created_at, attempts, locked_by, "
             f"last_error) VALUES "
@@ -267,25 +406,19 @@ def insert_jobs(items: Sequence[Sequence[Any]]) -> None:
         )
 
 
-def insert_subscriptions(items: Sequence[Sequence[Any]]) -> None:
+def insert_subscriptions(batch: Batch, items: Sequence[Sequence[Any]]) -> None:
     """``items``: (instance_id, execution, element_id, kind, name, created_at)."""
     if items:
-        run(
+        batch.add(
             f"INSERT INTO {S} (instance_id, execution, element_id, kind, name, created_at) "
             f"VALUES {values(len(items), 6)}",
             [v for item in items for v in item],
         )
 
 
-def insert_history(items: Sequence[Sequence[Any]]) -> None:
+def insert_history(batch: Batch, items: Sequence[Sequence[Any]]) -> None:
     if items:
-        run(
+        batch.add(
             f"INSERT INTO {H} ({HISTORY_COLUMNS}) VALUES {values(len(items), 13)}",
             [v for item in items for v in item],
         )
-
-
-def delete_instance_runtime(instance_id: int) -> None:
-    """An instance ended: its tokens, jobs and subscriptions go (tasks stay, for the lists)."""
-    for table in (E, S, J):
-        run(f"DELETE FROM {table} WHERE instance_id = %s", (instance_id,))
