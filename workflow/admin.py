@@ -15,8 +15,8 @@ from django.utils.translation import gettext_lazy
 
 from workflow.bpmn.model import BpmnError
 from workflow.forms import DeployForm
-from workflow.models import ProcessDefinition
-from workflow.services import definition_deploy
+from workflow.models import Incident, Job, ProcessDefinition, ProcessInstance, Task
+from workflow.services import EngineError, definition_deploy, incident_retry
 
 
 @admin.register(ProcessDefinition)
@@ -72,3 +72,98 @@ class ProcessDefinitionAdmin(admin.ModelAdmin):
             "title": gettext_lazy("Deploy a BPMN file"),
         }
         return TemplateResponse(request, "admin/workflow/processdefinition/deploy.html", context)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Runtime rows are written by the engine only: administrators look, and act through the
+    engine's services (retrying an incident), never by editing a row."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class TaskInline(admin.TabularInline):
+    model = Task
+    fields = ("name", "state", "assignee", "created_at", "due_at", "completed_by", "completed_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(ProcessInstance)
+class ProcessInstanceAdmin(ReadOnlyAdmin):
+    list_display = (
+        "id",
+        "definition_key",
+        "title",
+        "business_key",
+        "initiator",
+        "state",
+        "started_at",
+        "ended_at",
+    )
+    list_filter = ("state", "definition_key", "started_at")
+    search_fields = ("=id", "business_key", "title", "initiator")
+    readonly_fields = [f.name for f in ProcessInstance._meta.fields]
+    inlines = [TaskInline]
+    show_full_result_count = False
+
+
+@admin.register(Task)
+class TaskAdmin(ReadOnlyAdmin):
+    list_display = ("id", "name", "definition_key", "state", "assignee", "created_at", "due_at")
+    list_filter = ("state", "definition_key")
+    search_fields = ("=id", "=instance__id", "assignee", "name")
+    readonly_fields = [f.name for f in Task._meta.fields]
+    show_full_result_count = False
+
+
+@admin.register(Job)
+class JobAdmin(ReadOnlyAdmin):
+    list_display = ("id", "kind", "element_id", "instance", "due_at", "retries", "locked_by")
+    list_filter = ("kind",)
+    search_fields = ("=instance__id", "element_id")
+    readonly_fields = [f.name for f in Job._meta.fields]
+
+
+@admin.register(Incident)
+class IncidentAdmin(ReadOnlyAdmin):
+    list_display = ("id", "instance", "element_id", "short_message", "created_at", "resolved_at")
+    list_filter = (("resolved_at", admin.EmptyFieldListFilter),)
+    search_fields = ("=instance__id", "element_id", "message")
+    readonly_fields = [f.name for f in Incident._meta.fields]
+    actions = ["retry"]
+
+    @admin.display(description=gettext_lazy("error"))
+    def short_message(self, obj: Incident) -> str:
+        return obj.message[:120]
+
+    @admin.action(description=gettext_lazy("Retry the failed jobs"))
+    def retry(self, request: HttpRequest, queryset: Any) -> None:
+        if not request.user.has_perm("workflow.change_incident"):
+            raise PermissionDenied
+        retried = 0
+        for incident in queryset.filter(resolved_at__isnull=True):
+            try:
+                incident_retry(incident.pk, by=request.user)  # type: ignore[arg-type]
+            except EngineError as error:
+                messages.warning(request, str(error))
+            else:
+                retried += 1
+        messages.success(request, _("%(count)d job(s) will run again.") % {"count": retried})
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        if not request.user.has_perm("workflow.change_incident"):
+            actions.pop("retry", None)
+        return actions
