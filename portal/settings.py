@@ -298,6 +298,8 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # the sweep: due jobs whose wake-up was lost (broker down, worker restarted) and timers
     "workflow-run-jobs": {"task": "workflow.tasks.run_jobs", "schedule": 10.0},
+    # ended instances whose history time-to-live has passed (every hour)
+    "workflow-cleanup-history": {"task": "workflow.tasks.cleanup_history", "schedule": 3600.0},
 }
 WORKFLOW_JOB_LEASE_SECONDS = env_int("WORKFLOW_JOB_LEASE_SECONDS", 300, minimum=5)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")

@@ -11,3 +11,10 @@ def run_jobs(limit: int = 200) -> int:
     from workflow.services import jobs_run_due
 
     return jobs_run_due(limit)
+
+
+@shared_task(ignore_result=True)
+def cleanup_history() -> int:
+    from workflow.services import history_cleanup
+
+    return history_cleanup()

@@ -1,0 +1,52 @@
+"""History time-to-live: ended instances older than their definition's historyTimeToLive go,
+with their tasks and history; running ones and younger ones stay."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django.utils import timezone
+
+from workflow import services
+from workflow.models import HistoryEvent, ProcessInstance, Task
+from workflow.tasks import cleanup_history
+
+pytestmark = pytest.mark.django_db
+
+PROCESS = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d" targetNamespace="t">
+  <bpmn:process id="ttl" isExecutable="true" camunda:historyTimeToLive="P30D">
+    <bpmn:startEvent id="start"/>
+    <bpmn:userTask id="approve" camunda:assignee="boss"/>
+    <bpmn:endEvent id="end"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="approve"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="approve" targetRef="end"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def _finished(days_ago: int) -> int:
+    instance = services.instance_start("ttl", initiator="emp")
+    task = Task.objects.get(instance_id=instance)
+    services.task_complete(task.pk, actor="boss")
+    ProcessInstance.objects.filter(pk=instance).update(
+        ended_at=timezone.now() - datetime.timedelta(days=days_ago)
+    )
+    return instance
+
+
+def test_cleanup_removes_only_instances_ended_longer_ago_than_the_ttl() -> None:
+    services.definition_deploy(xml=PROCESS)
+    old = _finished(31)
+    young = _finished(29)
+    running = services.instance_start("ttl", initiator="emp")
+    assert cleanup_history() == 1
+    assert not ProcessInstance.objects.filter(pk=old).exists()
+    assert not HistoryEvent.objects.filter(instance_id=old).exists()
+    assert not Task.objects.filter(instance_id=old).exists()
+    for kept in (young, running):
+        assert ProcessInstance.objects.filter(pk=kept).exists()
+        assert HistoryEvent.objects.filter(instance_id=kept).exists()
+    assert services.history_cleanup() == 0  # nothing left to remove
