@@ -302,6 +302,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "workflow-cleanup-history": {"task": "workflow.tasks.cleanup_history", "schedule": 3600.0},
 }
 WORKFLOW_JOB_LEASE_SECONDS = env_int("WORKFLOW_JOB_LEASE_SECONDS", 300, minimum=5)
+# Embedded (no broker, hence no beat): after a request, at most every this many seconds, the
+# web process itself runs the jobs that have come due (timers); 0 turns it off.
+WORKFLOW_EMBEDDED_SWEEP = env_int(
+    "WORKFLOW_EMBEDDED_SWEEP", 10 if CELERY_TASK_ALWAYS_EAGER else 0, minimum=0
+)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # --- REST framework ---------------------------------------------------------------------

@@ -295,7 +295,7 @@ def task_complete(
         task, instance_row, token_rows = store.lock_and_load_task(task_id)
         if task is None or instance_row is None:
             raise EngineError(_("The task does not exist."))
-        _id, instance_id, number, element_id, _name, state, _assignee, created = task
+        _id, _instance, number, element_id, _name, state, _assignee, created = task
         if state != TaskState.OPEN:
             raise AlreadyHandled(_("This task has already been handled."))
         now = _now()
