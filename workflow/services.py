@@ -110,7 +110,7 @@ def definition_deploy(
         raise BpmnError([Problem("", "the file has no executable process")])
     results: list[Deployed] = []
     try:
-        with transaction.atomic(durable=True):
+        with transaction.atomic():
             for process in processes:
                 latest = (
                     ProcessDefinition.objects.select_for_update()
@@ -197,13 +197,14 @@ def _call_application(element: Element, run: Run, token: Token) -> Mapping[str, 
         raise ProcessError(
             element.id, _("the application %(name)s is not registered") % {"name": name}
         )
-    call = ApplicationCall(
-        parameters=app.bind(_parameters(element)),
-        variables=MappingProxyType(run.scope(token)),
-        instance_id=run.instance.id,
-        idempotency_key=f"{run.instance.id}:{token.number}:{element.id}:{run.instance.revision}",
-    )
     try:
+        call = ApplicationCall(
+            parameters=app.bind(_parameters(element)),
+            variables=MappingProxyType(run.scope(token)),
+            instance_id=run.instance.id,
+            idempotency_key=f"{run.instance.id}:{token.number}:{element.id}:"
+            f"{run.instance.revision}",
+        )
         return app.handler(call)
     except ApplicationError as error:
         raise ProcessError(element.id, str(error)) from error
@@ -356,7 +357,10 @@ def message_correlate(
     or else start the process whose start event waits for it; the instance's id. Raises
     :class:`EngineError` when nobody waits for the message."""
     values = dict(variables or {})
-    filters = Subscription.objects.filter(kind="message", name=name)
+    # a suspended instance takes no message (as it takes no task completion)
+    filters = Subscription.objects.filter(
+        kind="message", name=name, instance__state=InstanceState.ACTIVE
+    )
     if instance_id is not None:
         filters = filters.filter(instance_id=instance_id)
     if business_key is not None:
@@ -374,17 +378,14 @@ def message_correlate(
             if found is None:
                 continue  # taken by a concurrent delivery: look again
             run = load_run(candidate[1], _now(), **_load_kwargs(effects, ""))
+            if run.instance.state != InstanceState.ACTIVE:
+                continue  # suspended or ended since the look-up: look again
             _fire(run, found[0], found[1], values)
             run.flush()
             _after_commit(effects)
         return candidate[1]
     if instance_id is None:
-        for definition_id, graph in _message_starts(name):
-            start = next(
-                e
-                for e in graph.process.start_events(None)
-                if e.trigger is EventTrigger.MESSAGE and e.message_name == name
-            )
+        for definition_id, graph, start in _event_starts(EventTrigger.MESSAGE, name):
             effects = Effects()
             with transaction.atomic():
                 run = start_instance(
@@ -402,27 +403,31 @@ def message_correlate(
     raise EngineError(_("No process is waiting for the message %(name)s.") % {"name": name})
 
 
-def _message_starts(name: str) -> list[tuple[int, Graph]]:
+def _event_starts(trigger: EventTrigger, name: str) -> list[tuple[int, Graph, Element]]:
+    """The latest version of each process with a start event for message or signal ``name``,
+    with that start event."""
     latest = {}
     for pk, key in ProcessDefinition.objects.order_by("key", "version").values_list("pk", "key"):
         latest[key] = pk
     found = []
     for pk in latest.values():
         graph = graph_for_definition(pk)
-        if any(
-            e.trigger is EventTrigger.MESSAGE and e.message_name == name
-            for e in graph.process.start_events(None)
-        ):
-            found.append((pk, graph))
+        for start in graph.process.start_events(None):
+            event_name = (
+                start.message_name if trigger is EventTrigger.MESSAGE else start.signal_name
+            )
+            if start.trigger is trigger and event_name == name:
+                found.append((pk, graph, start))
+                break
     return found
 
 
 def signal_throw(name: str, *, variables: Mapping[str, Any] | None = None) -> int:
-    """Deliver signal ``name`` to every token waiting for it, each instance in its own
-    transaction; how many received it."""
+    """Deliver signal ``name`` to every token waiting for it and start every process whose
+    start event waits for it, each instance in its own transaction; how many received it."""
     delivered = 0
     pairs = list(
-        Subscription.objects.filter(kind="signal", name=name)
+        Subscription.objects.filter(kind="signal", name=name, instance__state=InstanceState.ACTIVE)
         .order_by("instance_id", "id")
         .values_list("id", "instance_id")
     )
@@ -436,10 +441,27 @@ def signal_throw(name: str, *, variables: Mapping[str, Any] | None = None) -> in
             if found is None:
                 continue
             run = load_run(instance_id, _now(), **_load_kwargs(effects, ""))
+            if run.instance.state != InstanceState.ACTIVE:
+                continue
             _fire(run, found[0], found[1], dict(variables or {}))
             run.flush()
             _after_commit(effects)
             delivered += 1
+    for definition_id, graph, start in _event_starts(EventTrigger.SIGNAL, name):
+        effects = Effects()
+        with transaction.atomic():
+            start_instance(
+                definition_id,
+                graph,
+                variables=dict(variables or {}),
+                initiator="",
+                business_key="",
+                now=_now(),
+                start_event=start,
+                **_run_kwargs(effects, ""),
+            )
+            _after_commit(effects)
+        delivered += 1
     return delivered
 
 
@@ -534,22 +556,17 @@ def job_execute(job_id: int, *, worker: str = WORKER) -> bool:
 
 
 def _call_for_job(job_id: int, job: Mapping[str, Any]) -> tuple[Any, Any]:
-    instance = (
-        ProcessInstance.objects.filter(pk=job["instance_id"])
-        .values("variables", "definition_id")
-        .first()
-    )
-    if instance is None:
-        raise EngineError(_("The process instance does not exist."))
-    graph = graph_for_definition(instance["definition_id"])
-    element = graph.elements[job["element_id"]]
+    # read only, outside the transaction: the variables the task's token sees (its own
+    # locals too, e.g. a multi-instance item), as an inline application would
+    run = load_run(job["instance_id"], _now(), Effects(), "", None, None)
+    element = run.graph.elements[job["element_id"]]
     name = application_name(element)
     app = applications.get(name or "")
     if app is None:
         raise ApplicationError(f"{name}: not registered", permanent=True)
     call = ApplicationCall(
         parameters=app.bind(_parameters(element)),
-        variables=MappingProxyType(dict(instance["variables"])),
+        variables=MappingProxyType(run.scope(run.tokens.get(job["execution"]))),
         instance_id=job["instance_id"],
         idempotency_key=f"job:{job_id}",
     )
