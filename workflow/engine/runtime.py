@@ -145,6 +145,7 @@ class Run:
         self.cancelled_tasks_for: set[int] = set()
         self.cleared_jobs: set[int] = set()  # tokens whose timers/jobs are deleted
         self.cleared_subscriptions: set[int] = set()  # ... and whose subscriptions
+        self.cleared_starts: set[tuple[int, str]] = set()  # (scope, event sub-process start)
         self.children: list[Run] = []
         self.batch = store.Batch()  # statements to send first (e.g. the task completed)
 
@@ -179,9 +180,10 @@ class Run:
 
     # --- variables and expressions --------------------------------------------------------
 
-    def scope(self, token: Token | None) -> dict[str, Any]:
+    def scope(self, token: Token | None, *, initiator: bool = True) -> dict[str, Any]:
         """The variables an expression at ``token`` sees: the instance's, then each enclosing
-        scope's locals, the token's own last (the nearest wins)."""
+        scope's locals, the token's own last (the nearest wins); ``initiator`` is there too
+        unless a variable of that name is (``initiator=False``: only real variables)."""
         chain: list[dict[str, Any]] = []
         while token is not None:
             chain.append(token.variables)
@@ -191,7 +193,8 @@ class Run:
             for name, value in local.items():
                 if name != MI_STATE:
                     merged[name] = value
-        merged.setdefault("initiator", self.instance.initiator)
+        if initiator:
+            merged.setdefault("initiator", self.instance.initiator)
         return merged
 
     def evaluate(self, element_id: str, text: str | None, token: Token | None) -> Any:
@@ -440,8 +443,14 @@ class Run:
         self.arm_boundaries(token, element)
         called = str(self.evaluate(element.id, element.called_element, token))
         definition_id, graph = self.load_graph(called)
-        scope = self.scope(token)
-        variables = map_variables(self, element.in_mappings, scope, element.id, token)
+        variables = map_variables(
+            self,
+            element.in_mappings,
+            self.scope(token),
+            element.id,
+            token,
+            copied=self.scope(token, initiator=False),
+        )
         child = start_instance(
             definition_id,
             graph,
@@ -632,7 +641,7 @@ class Run:
 
     def close_scope(self, number: int | None, element_id: str | None) -> None:
         if self.graph.event_subprocesses.get(element_id):
-            self.clear_scope_waits(number or 0)
+            self.clear_scope_waits(number or 0, element_id)
 
     def start_event_subprocess(self, scope: int | None, start: Element) -> None:
         sub = self.graph.elements[start.parent_id]  # type: ignore[index]
@@ -771,6 +780,8 @@ class Run:
     # --- events: arming, firing, cancelling -----------------------------------------------
 
     def arm_boundaries(self, token: Token, element: Element) -> None:
+        if element.multi_instance is not None and self.is_inner(token):
+            return  # the boundary events of a multi-instance activity wait on its body
         for boundary in self.graph.boundaries.get(element.id, ()):
             if boundary.trigger is not EventTrigger.ERROR:
                 self.arm_event(token, boundary, boundary)
@@ -850,12 +861,23 @@ class Run:
         if self.subscriptions:
             self.subscriptions = [s for s in self.subscriptions if s[1] != token.number]
 
-    def clear_scope_waits(self, number: int) -> None:
-        """Event sub-process starts armed for a scope (0: the process level)."""
-        self.cleared_jobs.add(number)
-        self.cleared_subscriptions.add(number)
-        self.jobs = [j for j in self.jobs if j[3] != number]
-        self.subscriptions = [s for s in self.subscriptions if s[1] != number]
+    def clear_scope_waits(self, number: int, element_id: str | None) -> None:
+        """The waits of the event sub-process starts armed for a scope (0: the process
+        level). Only theirs: a sub-process's own boundary events wait under the same number
+        and stay while it runs (an interrupting event sub-process runs inside it)."""
+        starts = {
+            self.graph.event_start(sub.id).id
+            for sub in self.graph.event_subprocesses.get(element_id, ())
+        }
+        if element_id is not None and self.graph.boundaries.get(element_id):
+            self.cleared_starts.update((number, start) for start in starts)
+        else:
+            self.cleared_jobs.add(number)
+            self.cleared_subscriptions.add(number)
+        self.jobs = [j for j in self.jobs if not (j[3] == number and j[5] in starts)]
+        self.subscriptions = [
+            s for s in self.subscriptions if not (s[1] == number and s[2] in starts)
+        ]
 
     def cancel(self, token: Token) -> None:
         """Take a token away (an interrupting event, terminate, a completed multi-instance):
@@ -916,7 +938,7 @@ class Run:
                 self.cancel(child)
             if token.status != "new":
                 self.cancelled_tasks_for.add(token.number)
-            if activity.kind is ElementKind.CALL_ACTIVITY:
+            if activity.kind is ElementKind.CALL_ACTIVITY and token.state == "waiting":
                 self.effects_cancel_child(token)
             self.clear_waits(token)
             self.record("activity", activity, started=token.entered_at, outcome="cancelled")
@@ -934,6 +956,8 @@ class Run:
 
     def catch_activity_error(self, token: Token, element: Element, code: str | None) -> None:
         """A BPMN error thrown by the activity ``token`` is at (an application's error)."""
+        if element.multi_instance is not None and self.is_inner(token):
+            token = self.tokens[token.parent]  # type: ignore[index]  # the body's boundaries
         for boundary in self.graph.boundaries.get(element.id, ()):
             if boundary.trigger is EventTrigger.ERROR and boundary.error_code in (None, code):
                 self.fire_boundary(token, boundary)
@@ -956,11 +980,23 @@ class Run:
             if scope is None:
                 break
             scope_token = self.tokens[scope]
+            if self.is_inner(scope_token):  # one instance of a multi-instance sub-process
+                scope_token = self.tokens[scope_token.parent]  # type: ignore[index]
             for boundary in self.graph.boundaries.get(scope_token.element_id, ()):
                 if boundary.trigger is EventTrigger.ERROR and boundary.error_code in (None, code):
                     self.fire_boundary(scope_token, boundary)
                     return
             scope = scope_token.parent
+        caller = self.caller()
+        if caller is not None:
+            # uncaught here: the called instance ends and its call activity throws the error
+            run, waiting = caller
+            self.end_instance("terminated", source, notify_parent=False)
+            waiting.state = "active"  # its called instance is gone: nothing to cancel
+            run.catch_activity_error(waiting, run.graph.elements[waiting.element_id], code)
+            if self.parent_run is None:  # loaded for this; one started it drains itself
+                run.drain()
+            return
         raise ProcessError(
             source.id,
             _("the error %(code)s is not caught by any boundary event or event sub-process")
@@ -1028,33 +1064,43 @@ class Run:
         for token in list(self.tokens.values()):
             self.cancel(token)
         if self.graph.event_subprocesses.get(None):
-            self.clear_scope_waits(0)
+            self.clear_scope_waits(0, None)
         instance.state = state
         instance.ended_at = self.now
         instance.end_event = element.id if element is not None else ""
         self.dirty_instance = True
         self.record("instance-end", element, started=instance.started_at, outcome=state)
         self.effects.ended.append((instance.id, state))
-        if notify_parent and instance.parent_id is not None:
-            if self.parent_run is not None:  # started in this very action: it drains
-                run, token = self.parent_run
-                run.child_ended(token, run.graph.elements[token.element_id], instance)
-                return
-            run = load_run(
-                instance.parent_id,
-                self.now,
-                self.effects,
-                self.actor,
-                self.call_application,
-                self.load_graph,
-            )
-            waiting = run.tokens.get(instance.parent_execution or 0)
-            if waiting is not None:
-                run.child_ended(waiting, run.graph.elements[waiting.element_id], instance)
+        caller = self.caller() if notify_parent else None
+        if caller is not None:
+            run, waiting = caller
+            run.child_ended(waiting, run.graph.elements[waiting.element_id], instance)
+            if self.parent_run is None:  # started in this very action, the caller drains
                 run.drain()
-                self.children.append(run)
 
     parent_run: tuple[Run, Token] | None = None
+
+    def caller(self) -> tuple[Run, Token] | None:
+        """The calling instance's run and its token that waits at the call activity (None
+        for an instance no call activity started). A caller loaded here is written with
+        this run."""
+        if self.instance.parent_id is None:
+            return None
+        if self.parent_run is not None:
+            return self.parent_run
+        run = load_run(
+            self.instance.parent_id,
+            self.now,
+            self.effects,
+            self.actor,
+            self.call_application,
+            self.load_graph,
+        )
+        waiting = run.tokens.get(self.instance.parent_execution or 0)
+        if waiting is None:
+            return None
+        self.children.append(run)
+        return run, waiting
 
     # --- writing --------------------------------------------------------------------------
 
@@ -1077,6 +1123,13 @@ class Run:
             store.delete_by_numbers(batch, store.J, iid, self.cleared_jobs)
         if self.cleared_subscriptions:
             store.delete_by_numbers(batch, store.S, iid, self.cleared_subscriptions)
+        for table in (store.J, store.S):
+            for number, element_id in sorted(self.cleared_starts):
+                batch.add(
+                    f"DELETE FROM {table} WHERE instance_id = %s AND execution = %s "
+                    "AND element_id = %s",
+                    (iid, number, element_id),
+                )
         if ended:
             if not self.new_instance:
                 store.delete_all(batch, store.E, iid)
@@ -1150,6 +1203,7 @@ class Run:
         self.cancelled_tasks_for = set()
         self.cleared_jobs = set()
         self.cleared_subscriptions = set()
+        self.cleared_starts = set()
         self.gone_numbers = set()
         if own:
             batch.send()
@@ -1178,14 +1232,19 @@ _HANDLERS: dict[ElementKind, Callable[[Run, Token, Element], None]] = {
 }
 
 
-def map_variables(run, mappings, source, element_id, token, *, all_from=None) -> dict[str, Any]:
-    """A call activity's in/out mappings; with none at all, every variable is copied."""
+def map_variables(
+    run, mappings, source, element_id, token, *, all_from=None, copied=None
+) -> dict[str, Any]:
+    """A call activity's in/out mappings; with none at all, every variable is copied.
+    ``copied`` is what "every variable" means when it is not all of ``source`` (the
+    ``initiator`` an expression sees is no variable to copy)."""
+    everything = {k: v for k, v in (source if copied is None else copied).items() if k != MI_STATE}
     if not mappings:
-        return {k: v for k, v in source.items() if k != MI_STATE}
+        return everything
     result: dict[str, Any] = {}
     for mapping in mappings:
         if mapping.all_variables:
-            result.update({k: v for k, v in source.items() if k != MI_STATE})
+            result.update(everything)
         elif mapping.source_expression:
             try:
                 value = run.graph.expression(mapping.source_expression).evaluate(source)

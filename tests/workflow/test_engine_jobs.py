@@ -1,0 +1,186 @@
+"""Jobs of the engine: asynchronous continuations (``asyncBefore`` / ``asyncAfter``) and
+service calls that fail: retries with a growing delay, incidents, and retrying an incident.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+
+from tests.workflow.conftest import RecordingApps
+from tests.workflow.engine_helpers import (
+    assert_ended,
+    chain,
+    complete,
+    deploy,
+    ends,
+    flow,
+    history,
+    instance,
+    jobs,
+    make_due,
+    open_tasks,
+    path,
+    start,
+    variables,
+)
+from workflow import services
+from workflow.applications import ApplicationError
+from workflow.models import Incident, Job, ProcessInstance
+from workflow.services import AlreadyHandled, BpmnErrorThrown, ProcessError
+
+pytestmark = pytest.mark.django_db
+
+
+# --- asynchronous continuations -----------------------------------------------------------------
+
+
+def test_async_before_waits_in_a_job_then_runs_the_activity() -> None:
+    deploy(
+        '<startEvent id="start"/><userTask id="A" camunda:asyncBefore="true"/>'
+        '<endEvent id="end"/>' + chain("start", "A", "end")
+    )
+    iid = start()
+    assert path(iid) == ["start"]
+    assert open_tasks(iid) == []
+    assert jobs(iid) == [("async", "A")]
+
+    assert services.jobs_run_due() == 1
+
+    assert open_tasks(iid) == ["A"]
+    assert jobs(iid) == []
+    complete(iid, "A")
+    assert_ended(iid)
+
+
+def test_async_before_on_an_inline_service_task_calls_it_in_the_job(apps: RecordingApps) -> None:
+    apps.behaviour["test.inline"] = {"done": True}
+    deploy(
+        '<startEvent id="start"/><serviceTask id="S" camunda:type="test.inline" '
+        'camunda:async="true"/><endEvent id="end"/>' + chain("start", "S", "end")
+    )
+    iid = start()
+    assert apps.calls == []
+    services.jobs_run_due()
+    assert len(apps.calls) == 1
+    assert variables(iid) == {"done": True}
+    assert_ended(iid)
+
+
+def test_async_after_commits_the_activity_then_continues_in_a_job() -> None:
+    deploy(
+        '<startEvent id="start"/><userTask id="A" camunda:asyncAfter="true"/>'
+        '<userTask id="B"/><endEvent id="end"/>' + chain("start", "A", "B", "end")
+    )
+    iid = start()
+    complete(iid, "A")
+    assert path(iid) == ["start", "A"]
+    assert open_tasks(iid) == []
+    assert jobs(iid) == [("async", "A")]
+
+    services.jobs_run_due()
+
+    assert path(iid) == ["start", "A"]  # the activity is recorded once, not again
+    assert open_tasks(iid) == ["B"]
+    assert jobs(iid) == []
+
+
+def test_async_after_on_a_gateway_continues_on_the_chosen_flow() -> None:
+    deploy(
+        '<startEvent id="start"/><exclusiveGateway id="gw" camunda:asyncAfter="true" '
+        'default="gw-B"/><userTask id="A"/><userTask id="B"/>'
+        + flow("start", "gw")
+        + flow("gw", "A", "${a}")
+        + flow("gw", "B")
+        + ends("A", "B")
+    )
+    iid = start(a=True)
+    assert jobs(iid) == [("async", "gw")]
+    services.jobs_run_due()
+    assert open_tasks(iid) == ["A"]
+
+
+# --- service jobs that fail ---------------------------------------------------------------------
+
+JOB_TASK = (
+    '<startEvent id="start"/><serviceTask id="S" camunda:type="test.job"/>'
+    '<userTask id="A"/>' + chain("start", "S", "A") + ends("A")
+)
+
+
+def test_a_retryable_failure_is_retried_later_then_becomes_an_incident(
+    apps: RecordingApps,
+) -> None:
+    apps.behaviour["test.job"] = ApplicationError("ERP is down")
+    deploy(JOB_TASK)
+    iid = start()
+    delays = []
+    for attempt, retries in ((1, 2), (2, 1)):
+        before = timezone.now()
+        assert services.jobs_run_due() == 1
+        job = Job.objects.get(instance_id=iid)
+        assert (job.attempts, job.retries, job.last_error) == (attempt, retries, "ERP is down")
+        assert job.locked_by == ""
+        delays.append((job.due_at - before).total_seconds())
+        assert services.jobs_run_due() == 0  # not due yet
+        assert not Incident.objects.exists()
+        make_due(pk=job.pk)
+    assert delays[0] >= 9
+    assert delays[1] > delays[0]
+
+    assert services.jobs_run_due() == 1
+    job = Job.objects.get(instance_id=iid)
+    assert (job.attempts, job.retries) == (3, 0)
+    incident = Incident.objects.get(instance_id=iid)
+    assert (incident.job_id, incident.element_id, incident.message) == (job.pk, "S", "ERP is down")
+    assert [e.element_id for e in history(iid, "incident")] == ["S"]
+    make_due(pk=job.pk)
+    assert services.jobs_run_due() == 0  # no retries left: it waits for a person
+    assert len(apps.called("test.job")) == 3
+    assert open_tasks(iid) == []
+
+    apps.behaviour["test.job"] = {"booked": True}
+    services.incident_retry(incident.pk, by="admin")
+
+    incident.refresh_from_db()
+    assert incident.resolved_by == "admin"
+    assert incident.resolved_at is not None
+    assert services.jobs_run_due() == 1
+    assert variables(iid) == {"booked": True}
+    assert open_tasks(iid) == ["A"]
+    assert jobs(iid) == []
+    with pytest.raises(AlreadyHandled):
+        services.incident_retry(incident.pk, by="admin")
+
+
+def test_a_permanent_failure_becomes_an_incident_at_once(apps: RecordingApps) -> None:
+    apps.behaviour["test.job"] = ApplicationError("bad request", permanent=True)
+    deploy(JOB_TASK)
+    iid = start()
+    services.jobs_run_due()
+    job = Job.objects.get(instance_id=iid)
+    assert (job.attempts, job.retries) == (1, 0)
+    assert Incident.objects.filter(instance_id=iid, element_id="S").count() == 1
+    assert len(apps.called("test.job")) == 1
+    assert instance(iid).state == "active"
+
+
+def test_an_inline_application_failure_rolls_the_start_back(apps: RecordingApps) -> None:
+    apps.behaviour["test.inline"] = ApplicationError("no")
+    deploy(
+        '<startEvent id="start"/><serviceTask id="S" camunda:type="test.inline"/>'
+        '<endEvent id="end"/>' + chain("start", "S", "end")
+    )
+    with pytest.raises(ProcessError, match="S: no"):
+        start()
+    assert not ProcessInstance.objects.exists()
+
+
+def test_an_uncaught_bpmn_error_of_a_job_becomes_an_incident(apps: RecordingApps) -> None:
+    apps.behaviour["test.job"] = BpmnErrorThrown("E9")
+    deploy(JOB_TASK)
+    iid = start()
+    services.jobs_run_due()
+    assert Incident.objects.filter(instance_id=iid, element_id="S").count() == 1
+    assert Job.objects.get(instance_id=iid).retries == 0
+    assert open_tasks(iid) == []
