@@ -7,3 +7,8 @@ from django.utils.translation import gettext_lazy as _
 class ErpBridgeConfig(AppConfig):
     name = "erp_bridge"
     verbose_name = _("ERP and HR integration")
+
+    def ready(self) -> None:
+        from erp_bridge.applications import register_connectors
+
+        register_connectors()

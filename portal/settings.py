@@ -301,6 +301,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # ended instances whose history time-to-live has passed (every hour)
     "workflow-cleanup-history": {"task": "workflow.tasks.cleanup_history", "schedule": 3600.0},
 }
+# The other systems' bridge endpoints that service tasks call (erp_bridge/applications.py);
+# unset: such a call becomes an incident saying what to set.
+ERP_BRIDGE_URL = env_str("ERP_BRIDGE_URL")
+HRIS_BRIDGE_URL = env_str("HRIS_BRIDGE_URL")
+DMS_BRIDGE_URL = env_str("DMS_BRIDGE_URL")
+BRIDGE_TIMEOUT = env_int("BRIDGE_TIMEOUT", 10, minimum=1, maximum=30)
 WORKFLOW_JOB_LEASE_SECONDS = env_int("WORKFLOW_JOB_LEASE_SECONDS", 300, minimum=5)
 # Embedded (no broker, hence no beat): after a request, at most every this many seconds, the
 # web process itself runs the jobs that have come due (timers); 0 turns it off.

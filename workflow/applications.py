@@ -144,6 +144,42 @@ def notify_user(call: ApplicationCall) -> None:
     return None
 
 
+def remind_manager(call: ApplicationCall) -> None:
+    """``mail.remind_manager``: remind the manager of the instance's initiator (the direct
+    manager, else the department head) that a request waits for them; in-app always, e-mail
+    or SMS per the manager's preference; once per step however often the job is retried."""
+    from django.utils import translation
+
+    from portal.models import User
+    from portal.selectors import user_manager
+    from portal.services import notification_send
+
+    username = call.parameters.get("user") or call.variables.get("initiator") or ""
+    initiator = User.objects.filter(username=username, is_active=True).first()
+    if initiator is None:
+        raise ApplicationError(
+            f"mail.remind_manager: no active user {username!r} (the initiator)", permanent=True
+        )
+    manager = user_manager(initiator)
+    if manager is None:
+        raise ApplicationError(
+            f"mail.remind_manager: {username} has no manager or department head", permanent=True
+        )
+    with translation.override(manager.preferred_language or None):
+        title = _("Reminder: a request from %(name)s is waiting for your approval") % {
+            "name": initiator.get_full_name() or initiator.get_username()
+        }
+        notification_send(
+            recipient=manager,
+            kind="workflow",
+            title=str(title),
+            body=str(call.parameters.get("body") or ""),
+            url=str(call.parameters.get("url") or ""),
+            dedup_key=f"app:{call.idempotency_key}",
+        )
+    return None
+
+
 HTTP_MAX_TIMEOUT = 30
 HTTP_MAX_RESPONSE = 1_000_000
 
@@ -213,6 +249,18 @@ def register_builtin_applications() -> None:
             (
                 Parameter("user", "string", description="user name"),
                 Parameter("title", "string"),
+                Parameter("body", "string", required=False, default=""),
+                Parameter("url", "string", required=False, default=""),
+            ),
+        )
+    )
+    applications.register(
+        Application(
+            "mail.remind_manager",
+            _("Remind the initiator's manager"),
+            remind_manager,
+            (
+                Parameter("user", "string", required=False, default="", description="user name"),
                 Parameter("body", "string", required=False, default=""),
                 Parameter("url", "string", required=False, default=""),
             ),

@@ -6,9 +6,17 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import pytest
+from django.utils import translation
 
 from workflow.applications import Application, ApplicationCall, applications
 from workflow.engine import cache
+
+
+@pytest.fixture(autouse=True)
+def _english() -> Iterator[None]:
+    """The engine speaks the user's language; these tests read its messages in English."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture(autouse=True)

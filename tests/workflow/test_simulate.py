@@ -258,8 +258,8 @@ def test_shared_expense_approval_with_eager_timers_sends_the_reminder() -> None:
     assert "Event_ManagerReminder" in result["path"]
     assert result["end_events"] == ["Event_ReminderSent", "Event_ClaimApproved"]
     assert result["notes"] == [
-        "erp.reserve_budget is not registered: a no-op stands in for it",
-        "mail.remind_manager is not registered: a no-op stands in for it",
+        "erp.reserve_budget acts outside the database: a no-op stands in for it",
+        "mail.remind_manager acts outside the database: a no-op stands in for it",
     ]
 
 
@@ -277,7 +277,9 @@ def test_shared_file_prints_the_report_as_text() -> None:
     assert err == ""
     lines = out.splitlines()
     assert lines[0] == "simulation of employee_onboarding (onboarding.bpmn); nothing was kept"
-    assert lines[1] == "note: hris.sync_employee is not registered: a no-op stands in for it"
+    assert lines[1] == (
+        "note: hris.sync_employee acts outside the database: a no-op stands in for it"
+    )
     assert lines[2] == "path:"
     assert lines[3] == "  StartEvent_1"
     assert "end events: Event_Onboarded" in lines
