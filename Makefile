@@ -4,7 +4,9 @@
 #   make test  lint and the whole test suite (SQLite; also PostgreSQL and a real Celery
 #              broker when DATABASE_URL / CELERY_BROKER_URL are set, as CI does)
 # Also: make worker (Celery worker + beat against CELERY_BROKER_URL), make lint,
-#       make messages (refresh the zh-Hans catalogue), make clean.
+#       make messages (refresh the zh-Hans catalogue), make clean,
+#       make bench (the workflow engine against the SpiffWorkflow peer, SQLite and PostgreSQL;
+#       a few minutes), make bench-engine (ours only). See bench/README.md.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -14,8 +16,15 @@ STAMP  := $(VENV)/.installed-stamp
 DEV    := DEBUG=$${DEBUG:-1}
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+# Benchmarks: instances per run, runs per process and database, the PostgreSQL server on
+# which they make (and drop) throwaway databases, and the databases to run on.
+BENCH_N      ?= 100
+BENCH_REPEAT ?= 3
+BENCH_DSN    ?= postgresql://postgres@127.0.0.1:5432/postgres
+BENCH_DBS    ?= sqlite postgres
 
-.PHONY: run setup test test-sqlite test-services lint messages compilemessages worker clean
+.PHONY: run setup test test-sqlite test-services lint messages compilemessages worker clean \
+	bench bench-engine
 
 run: setup
 	$(DEV) $(PY) manage.py migrate --noinput
@@ -67,6 +76,17 @@ test-services: setup
 worker: setup
 	@test -n "$$CELERY_BROKER_URL" || { echo "set CELERY_BROKER_URL (e.g. redis://127.0.0.1:6379/0)"; exit 1; }
 	$(DEV) $(VENV)/bin/celery -A portal worker --beat --loglevel=INFO --concurrency=2
+
+# Ours and the peer, interleaved in one run; prints the table (medians, ratio).
+bench: $(STAMP)
+	$(PY) bench/compare.py -n $(BENCH_N) --repeat $(BENCH_REPEAT) --dbs $(BENCH_DBS) \
+		--dsn $(BENCH_DSN)
+
+bench-engine: $(STAMP)
+	@for db in $(BENCH_DBS); do \
+		$(PY) bench/engine.py --db $$db --dsn $(BENCH_DSN) -n $(BENCH_N) \
+			--repeat $(BENCH_REPEAT) || exit 1; \
+	done
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache test-artifacts
