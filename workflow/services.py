@@ -183,10 +183,10 @@ def _username(user: User | str | None) -> str:
 
 
 def _latest_definition(key: str) -> tuple[int, Graph]:
-    found = ProcessDefinition.objects.filter(key=key).order_by("-version").values_list("pk").first()
+    found = store.latest_definition(key)
     if found is None:
         raise EngineError(_("No process %(key)s is deployed.") % {"key": key})
-    return found[0], graph_for_definition(found[0])
+    return found, graph_for_definition(found)
 
 
 def _call_application(element: Element, run: Run, token: Token) -> Mapping[str, Any] | None:

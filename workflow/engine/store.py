@@ -207,6 +207,14 @@ def lock_and_load_task(
     return task[0], instance[0], executions
 
 
+def latest_definition(key: str) -> int | None:
+    row = one(
+        "SELECT id FROM workflow_processdefinition WHERE key = %s ORDER BY version DESC LIMIT 1",
+        (key,),
+    )
+    return None if row is None else int(row[0])
+
+
 def load_task(task_id: int) -> tuple[Any, ...] | None:
     return one(
         f"SELECT id, instance_id, execution, element_id, name, state, assignee, created_at "
@@ -416,9 +424,14 @@ def insert_subscriptions(batch: Batch, items: Sequence[Sequence[Any]]) -> None:
         )
 
 
+HISTORY_CHUNK = 3  # rows per INSERT: few statement shapes, each under psycopg's 50-parameter
+# parse cache and prepared once; a 4-row insert is parsed afresh on every call
+
+
 def insert_history(batch: Batch, items: Sequence[Sequence[Any]]) -> None:
-    if items:
+    for start in range(0, len(items), HISTORY_CHUNK):
+        chunk = items[start : start + HISTORY_CHUNK]
         batch.add(
-            f"INSERT INTO {H} ({HISTORY_COLUMNS}) VALUES {values(len(items), 13)}",
-            [v for item in items for v in item],
+            f"INSERT INTO {H} ({HISTORY_COLUMNS}) VALUES {values(len(chunk), 13)}",
+            [v for item in chunk for v in item],
         )
