@@ -246,6 +246,8 @@ class Job(models.Model):
         verbose_name_plural = _("jobs")
         indexes = [
             models.Index(fields=["due_at"], name="job_due"),
+            # the claim skips jobs whose instance tree already has a job running (leased)
+            models.Index(fields=["root_instance_id", "locked_until"], name="job_root_lease"),
             models.Index(fields=["instance", "execution"]),
         ]
 

@@ -148,20 +148,28 @@ def _arm_start_timers(definition: ProcessDefinition, process: Any, previous: Any
     """A new version takes over the timer start events: the previous version's stop."""
     if previous is not None:
         Job.objects.filter(definition=previous, kind=JobKind.START_TIMER).delete()
-    now = _now()
     for start in process.start_events(None):
-        if start.trigger is not EventTrigger.TIMER or start.timer is None:
-            continue
-        due = next_fire(start.timer.kind.value, start.timer.source, now=now, tz=Run.local_tz())
-        if due is not None:
-            Job.objects.create(
-                definition=definition,
-                kind=JobKind.START_TIMER,
-                element_id=start.id,
-                due_at=due,
-                payload={"fired": 0},
-                created_at=now,
-            )
+        if start.trigger is EventTrigger.TIMER and start.timer is not None:
+            _schedule_start_timer(definition.pk, start, _now(), fired=0)
+
+
+def _schedule_start_timer(
+    definition_id: int, start: Element, now: datetime.datetime, *, fired: int
+) -> None:
+    """The job of a timer start event's next firing (none once a cycle is spent)."""
+    timer = start.timer
+    if timer is None:
+        return
+    due = next_fire(timer.kind.value, timer.source, now=now, tz=Run.local_tz(), fired=fired)
+    if due is not None:
+        Job.objects.create(
+            definition_id=definition_id,
+            kind=JobKind.START_TIMER,
+            element_id=start.id,
+            due_at=due,
+            payload={"fired": fired},
+            created_at=now,
+        )
 
 
 # --- the engine's actions ----------------------------------------------------------------------
@@ -305,7 +313,7 @@ def task_complete(
             Run.tokens_from_rows(token_rows),
             graph_for_definition(instance_row[1]),
             now=now,
-            **_load_kwargs(effects, name),
+            **_run_kwargs(effects, name),
         )
         if run.instance.state == InstanceState.SUSPENDED:
             raise EngineError(_("The process is suspended; the task cannot be completed now."))
@@ -335,15 +343,6 @@ def task_complete(
             run.drain()
         run.flush()
         _after_commit(effects)
-
-
-def _load_kwargs(effects: Effects, actor: str) -> dict[str, Any]:
-    return {
-        "effects": effects,
-        "actor": actor,
-        "call_application": _call_application,
-        "load_graph": _latest_definition,
-    }
 
 
 def message_correlate(
@@ -377,7 +376,7 @@ def message_correlate(
             )
             if found is None:
                 continue  # taken by a concurrent delivery: look again
-            run = load_run(candidate[1], _now(), **_load_kwargs(effects, ""))
+            run = load_run(candidate[1], _now(), **_run_kwargs(effects, ""))
             if run.instance.state != InstanceState.ACTIVE:
                 continue  # suspended or ended since the look-up: look again
             _fire(run, found[0], found[1], values)
@@ -440,7 +439,7 @@ def signal_throw(name: str, *, variables: Mapping[str, Any] | None = None) -> in
             )
             if found is None:
                 continue
-            run = load_run(instance_id, _now(), **_load_kwargs(effects, ""))
+            run = load_run(instance_id, _now(), **_run_kwargs(effects, ""))
             if run.instance.state != InstanceState.ACTIVE:
                 continue
             _fire(run, found[0], found[1], dict(variables or {}))
@@ -594,7 +593,7 @@ def _run_job(job_id, job, result, thrown, effects: Effects) -> None:
         )
         _rearm_start_timer(job, graph, start, now)
         return
-    run = load_run(job["instance_id"], now, **_load_kwargs(effects, ""))
+    run = load_run(job["instance_id"], now, **_run_kwargs(effects, ""))
     if run.instance.state != InstanceState.ACTIVE:
         raise EngineError(_("The process is not running."))
     number = job["execution"]
@@ -641,27 +640,13 @@ def _rearm_cycle(run: Run, token: Token, event: Element, job: dict[str, Any]) ->
     fired = int(job["payload"].get("fired", 0)) + 1
     due = run.timer_due(token, event, fired=fired)
     if due is not None:
-        run.add_job(token if token.number else None, "timer", event.id, due, {"fired": fired})
-        if not token.number:
-            run.jobs[-1] = (*run.jobs[-1][:3], 0, *run.jobs[-1][4:])
+        run.add_job(token, "timer", event.id, due, {"fired": fired})
 
 
 def _rearm_start_timer(job, graph: Graph, start: Element, now: datetime.datetime) -> None:
-    if start.timer is None or start.timer.kind is not TimerKind.CYCLE:
-        return
-    fired = int(job["payload"].get("fired", 0)) + 1
-    due = next_fire(
-        start.timer.kind.value, start.timer.source, now=now, tz=Run.local_tz(), fired=fired
-    )
-    if due is not None:
-        Job.objects.create(
-            definition_id=job["definition_id"],
-            kind=JobKind.START_TIMER,
-            element_id=start.id,
-            due_at=due,
-            payload={"fired": fired},
-            created_at=now,
-        )
+    if start.timer is not None and start.timer.kind is TimerKind.CYCLE:
+        fired = int(job["payload"].get("fired", 0)) + 1
+        _schedule_start_timer(job["definition_id"], start, now, fired=fired)
 
 
 def _job_failed(job_id: int, job: Mapping[str, Any], worker: str, error: Exception) -> None:

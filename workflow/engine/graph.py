@@ -28,6 +28,7 @@ class Graph:
         self.elements: Mapping[str, Element] = process.elements
         self._expressions: dict[str, Expression] = {}
         self._waits: dict[str, tuple[bool, bool]] = {}
+        self._reach: dict[str, frozenset[str]] = {}
         self.outgoing: dict[str, tuple[Flow, ...]] = {}
         for element in process.elements.values():
             flows = []
@@ -90,19 +91,13 @@ class Graph:
         return text
 
     def start_event(self, parent_id: str | None) -> Element:
-        starts = [
-            e
-            for e in self.process.start_events(parent_id)
-            if e.trigger is EventTrigger.NONE or parent_id is None
-        ]
+        """Where a plain start begins: the none start event (else the first start event)."""
+        starts = self.process.start_events(parent_id)
         none_starts = [e for e in starts if e.trigger is EventTrigger.NONE]
-        return (none_starts or starts)[0]
+        return (none_starts or list(starts))[0]
 
     def event_start(self, subprocess_id: str) -> Element:
         return self.process.start_events(subprocess_id)[0]
-
-    def flow_target(self, flow_id: str) -> str:
-        return self.process.flows[flow_id].target
 
     @cached_property
     def _successors(self) -> dict[str, frozenset[str]]:
@@ -129,10 +124,6 @@ class Graph:
                     todo.extend(self._successors.get(node, ()))
             reach = self._reach[source] = frozenset(seen)
         return target in reach
-
-    @cached_property
-    def _reach(self) -> dict[str, frozenset[str]]:
-        return {}
 
 
 # Functions expressions may call. Participant functions (manager(), deptHead()) join here.

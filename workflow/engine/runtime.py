@@ -25,6 +25,7 @@ from typing import Any
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from workflow.applications import applications
 from workflow.bpmn.expressions import ExpressionError
 from workflow.bpmn.model import Element, ElementKind, EventTrigger
 from workflow.bpmn.timers import TimerError, next_fire, parse_date, parse_duration
@@ -104,7 +105,6 @@ class Effects:
     wake_jobs: bool = False
     signals: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     messages: list[tuple[str, dict[str, Any], str]] = field(default_factory=list)
-    started: list[int] = field(default_factory=list)
     ended: list[tuple[int, str]] = field(default_factory=list)  # (instance id, state)
 
 
@@ -136,7 +136,6 @@ class Run:
         self.agenda: deque[tuple[Callable[[Token], None], Token]] = deque()
         self.steps = 0
         self.new_instance = False
-        self.dirty_instance = False
         self.tasks: list[tuple[Token, Element, dict[str, Any]]] = []
         self.gone_numbers: set[int] = set()  # tokens whose tasks/jobs/subscriptions go
         self.jobs: list[tuple[Any, ...]] = []
@@ -210,7 +209,6 @@ class Run:
     def set_variables(self, values: Mapping[str, Any]) -> None:
         if values:
             self.instance.variables.update(values)
-            self.dirty_instance = True
 
     # --- tokens ---------------------------------------------------------------------------
 
@@ -219,7 +217,6 @@ class Run:
     ) -> Token:
         number = self.instance.next_number
         self.instance.next_number += 1
-        self.dirty_instance = True
         token = Token(number, parent, element_id, state, dict(variables or {}), self.now, "new")
         self.tokens[number] = token
         return token
@@ -403,8 +400,6 @@ class Run:
         name = application_name(element)
         if self.call_application is None or name is None:
             raise ProcessError(element.id, _("no application is configured for this task"))
-        from workflow.applications import applications
-
         app = applications.get(name)
         if app is None:
             raise ProcessError(
@@ -1068,7 +1063,6 @@ class Run:
         instance.state = state
         instance.ended_at = self.now
         instance.end_event = element.id if element is not None else ""
-        self.dirty_instance = True
         self.record("instance-end", element, started=instance.started_at, outcome=state)
         self.effects.ended.append((instance.id, state))
         caller = self.caller() if notify_parent else None
@@ -1337,7 +1331,6 @@ def start_instance(
         actor=initiator,
         data={"business_key": business_key} if business_key else None,
     )
-    effects.started.append(instance_id)
     run.open_scope(None, None)
     token = run.new_token(None, start.id)
     run.enter(token, start.id)
@@ -1354,7 +1347,6 @@ def load_run(
     actor: str,
     call_application: Application | None,
     load_graph: Callable[[str], tuple[int, Graph]] | None,
-    graph_for: Callable[[int], Graph] | None = None,
 ) -> Run:
     row = store.load_instance(instance_id)
     if row is None:
@@ -1362,7 +1354,7 @@ def load_run(
     instance = Run.instance_from_row(row)
     from workflow.engine.cache import graph_for_definition
 
-    graph = (graph_for or graph_for_definition)(instance.definition_id)
+    graph = graph_for_definition(instance.definition_id)
     tokens = Run.tokens_from_rows(store.load_executions(instance_id))
     run = Run(
         instance,

@@ -140,16 +140,6 @@ def values(count: int, width: int) -> str:
 # --- locking and loading ---------------------------------------------------------------------
 
 
-def lock_root_of_task(task_id: int) -> int | None:
-    """Lock the root instance of the task's instance; its id, or None for no such task."""
-    row = one(
-        f"SELECT r.id FROM {I} r WHERE r.id = (SELECT COALESCE(i.root_id, i.id) FROM {I} i "
-        f"WHERE i.id = (SELECT t.instance_id FROM {T} t WHERE t.id = %s)){for_update()}",
-        (task_id,),
-    )
-    return None if row is None else row[0]
-
-
 def lock_root_of_instance(instance_id: int) -> int | None:
     row = one(
         f"SELECT r.id FROM {I} r WHERE r.id = (SELECT COALESCE(i.root_id, i.id) FROM {I} i "
@@ -213,14 +203,6 @@ def latest_definition(key: str) -> int | None:
         (key,),
     )
     return None if row is None else int(row[0])
-
-
-def load_task(task_id: int) -> tuple[Any, ...] | None:
-    return one(
-        f"SELECT id, instance_id, execution, element_id, name, state, assignee, created_at "
-        f"FROM {T} WHERE id = %s",
-        (task_id,),
-    )
 
 
 def load_instance(instance_id: int) -> tuple[Any, ...] | None:
