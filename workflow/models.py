@@ -63,7 +63,17 @@ class InstanceState(models.TextChoices):
     ACTIVE = "active", _("running")
     SUSPENDED = "suspended", _("suspended")
     COMPLETED = "completed", _("completed")
+    REJECTED = "rejected", _("rejected")
+    CANCELLED = "cancelled", _("cancelled by the initiator")
     TERMINATED = "terminated", _("terminated")
+
+
+ENDED_STATES = (
+    InstanceState.COMPLETED,
+    InstanceState.REJECTED,
+    InstanceState.CANCELLED,
+    InstanceState.TERMINATED,
+)
 
 
 class ProcessInstance(models.Model):
@@ -99,6 +109,10 @@ class ProcessInstance(models.Model):
     class Meta:
         verbose_name = _("process instance")
         verbose_name_plural = _("process instances")
+        permissions = [
+            ("manage_processes", _("Can intervene in running processes")),
+            ("push_external_tasks", _("Can push tasks of other systems into the inbox")),
+        ]
         indexes = [
             models.Index(fields=["definition_key", "state", "started_at"]),
             models.Index(fields=["business_key"]),
@@ -136,8 +150,25 @@ class Execution(models.Model):
 
 class TaskState(models.TextChoices):
     OPEN = "open", _("open")
+    WAITING = "waiting", _("waiting for added signers")  # 加签 before me: back after them
+    PENDING = "pending", _("not yet due")  # 加签 after me: opens when the one before is done
     COMPLETED = "completed", _("completed")
     CANCELLED = "cancelled", _("cancelled")
+
+
+class Signer(models.TextChoices):
+    """Where an added signer (加签) stands relative to the person who added them."""
+
+    BEFORE = "before", _("before me")
+    AFTER = "after", _("after me")
+    ALONGSIDE = "alongside", _("alongside me")
+
+
+class Delegation(models.TextChoices):
+    """委派: the owner hands the task to someone who works on it, then it comes back."""
+
+    PENDING = "pending", _("with the delegate")
+    RESOLVED = "resolved", _("back from the delegate")
 
 
 class Task(models.Model):
@@ -161,6 +192,20 @@ class Task(models.Model):
     completed_by = models.CharField(_("completed by"), max_length=150, blank=True)
     outcome = models.CharField(_("outcome"), max_length=32, blank=True)
     data = models.JSONField(_("submitted data"), default=dict)
+    # out-of-office delegation: the absent person this task was meant for
+    on_behalf_of = models.CharField(_("on behalf of"), max_length=150, blank=True, db_default="")
+    # 委派: who delegated the task and decides once it is back
+    owner = models.CharField(_("owner"), max_length=150, blank=True, db_default="")
+    delegation = models.CharField(
+        _("delegation"), max_length=16, choices=Delegation.choices, blank=True, db_default=""
+    )
+    # 加签: the task whose handler added this signer, and where
+    added_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="signers"
+    )
+    signer = models.CharField(
+        _("added signer"), max_length=16, choices=Signer.choices, blank=True, db_default=""
+    )
 
     class Meta:
         verbose_name = _("task")
@@ -216,6 +261,8 @@ class JobKind(models.TextChoices):
     ASYNC = "async", _("asynchronous continuation")
     SERVICE = "service", _("service call")
     START_TIMER = "start-timer", _("timer start event")
+    REMINDER = "reminder", _("task reminder")
+    TIMEOUT = "timeout", _("task timeout")
 
 
 class Job(models.Model):
@@ -306,3 +353,246 @@ class HistoryEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.element_id}"
+
+
+# --- people around the process ----------------------------------------------------------------
+
+
+class RejectPolicy(models.TextChoices):
+    ROUTE = "route", _("continue with approved = false (the diagram decides)")
+    END = "end", _("end the process as rejected")
+    RETURN = "return", _("return it to the initiator")
+
+
+class ResubmitPolicy(models.TextChoices):
+    RESTART = "restart", _("walk every step again")
+    JUMP = "jump", _("go straight back to the step that returned it")
+
+
+class EmptyAssigneePolicy(models.TextChoices):
+    ESCALATE = "escalate", _("give the task to the escalation role")
+    SKIP = "skip", _("skip the step")
+    INCIDENT = "incident", _("leave it unassigned and raise an incident")
+
+
+class InitiatorApproverPolicy(models.TextChoices):
+    SKIP = "skip", _("skip the step")
+    KEEP = "keep", _("keep the step")
+
+
+class TimeoutPolicy(models.TextChoices):
+    NONE = "", _("nothing")
+    REMIND = "remind", _("remind the handler")
+    ESCALATE = "escalate", _("escalate to the escalation role")
+    APPROVE = "approve", _("approve automatically")
+    REJECT = "reject", _("reject automatically")
+
+
+class ProcessSettings(models.Model):
+    """How the approval rules apply to one process key (every version): what a rejection
+    does, what happens to a step nobody can take, due dates and time-outs, who may start it.
+    A process without a row uses the defaults of a new row."""
+
+    key = models.CharField(_("process key"), max_length=255, unique=True)
+    category = models.CharField(_("category"), max_length=100, blank=True)
+    description = models.TextField(_("description"), blank=True)
+    starter_roles = models.ManyToManyField(
+        "portal.Role",
+        verbose_name=_("who may start it"),
+        blank=True,
+        related_name="+",
+        help_text=_("Leave empty to let every employee start it."),
+    )
+    reject = models.CharField(
+        _("on rejection"), max_length=16, choices=RejectPolicy.choices, default=RejectPolicy.END
+    )
+    resubmit = models.CharField(
+        _("on resubmission after a return"),
+        max_length=16,
+        choices=ResubmitPolicy.choices,
+        default=ResubmitPolicy.RESTART,
+    )
+    empty_assignee = models.CharField(
+        _("when nobody can take a step"),
+        max_length=16,
+        choices=EmptyAssigneePolicy.choices,
+        default=EmptyAssigneePolicy.ESCALATE,
+    )
+    escalation_role = models.ForeignKey(
+        "portal.Role",
+        verbose_name=_("escalation role"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    initiator_approver = models.CharField(
+        _("when the initiator is the approver"),
+        max_length=16,
+        choices=InitiatorApproverPolicy.choices,
+        default=InitiatorApproverPolicy.SKIP,
+    )
+    auto_pass_repeated = models.BooleanField(
+        _("pass when the same person approves twice in a row"), default=True
+    )
+    default_due = models.CharField(
+        _("default time to handle a step"),
+        max_length=40,
+        blank=True,
+        help_text=_("An ISO 8601 duration such as P2D or PT8H; empty: no due date."),
+    )
+    remind_before = models.CharField(
+        _("remind before the due date"), max_length=40, blank=True, help_text=_("e.g. PT4H")
+    )
+    timeout = models.CharField(
+        _("when a step is overdue"),
+        max_length=16,
+        choices=TimeoutPolicy.choices,
+        blank=True,
+        default=TimeoutPolicy.REMIND,
+    )
+    cc_at_end = models.CharField(
+        _("copy to when it ends"),
+        max_length=500,
+        blank=True,
+        help_text=_("User names or role:code, separated by commas."),
+    )
+    urge_interval_minutes = models.PositiveIntegerField(_("minutes between two urges"), default=30)
+
+    class Meta:
+        verbose_name = _("process settings")
+        verbose_name_plural = _("process settings")
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class CarbonCopy(models.Model):
+    """抄送: a person may read an instance they were copied on; one row per person and
+    instance however often they are copied (the first copy's time is kept)."""
+
+    instance = models.ForeignKey(ProcessInstance, on_delete=models.CASCADE, related_name="copies")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="workflow_copies"
+    )
+    sent_by = models.CharField(_("sent by"), max_length=150, blank=True)
+    element_id = models.CharField(max_length=255, blank=True)
+    comment = models.TextField(_("comment"), blank=True)
+    created_at = models.DateTimeField(_("copied at"))
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("carbon copy")
+        verbose_name_plural = _("carbon copies")
+        constraints = [
+            models.UniqueConstraint(fields=["instance", "user"], name="copy_once_per_person")
+        ]
+        indexes = [models.Index(fields=["user", "read_at", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.instance_id} → {self.user_id}"
+
+
+class Comment(models.Model):
+    """A remark on an instance, at a step or outside one (approval comments live in the
+    history with the action they explain)."""
+
+    instance = models.ForeignKey(ProcessInstance, on_delete=models.CASCADE, related_name="comments")
+    task = models.ForeignKey(Task, null=True, blank=True, on_delete=models.SET_NULL)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    text = models.TextField(_("comment"))
+    created_at = models.DateTimeField(_("written at"))
+
+    class Meta:
+        verbose_name = _("comment")
+        verbose_name_plural = _("comments")
+        indexes = [models.Index(fields=["instance", "created_at"])]
+
+    def __str__(self) -> str:
+        return self.text[:60]
+
+
+class Attachment(models.Model):
+    """A file attached to an instance at a step; size and type are checked on upload
+    (``WORKFLOW_ATTACHMENT_MAX_BYTES``, ``WORKFLOW_ATTACHMENT_TYPES``)."""
+
+    instance = models.ForeignKey(
+        ProcessInstance, on_delete=models.CASCADE, related_name="attachments"
+    )
+    task = models.ForeignKey(Task, null=True, blank=True, on_delete=models.SET_NULL)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    file = models.FileField(_("file"), upload_to="workflow/%Y/%m/")
+    name = models.CharField(_("file name"), max_length=255)
+    size = models.PositiveBigIntegerField(_("size"))
+    content_type = models.CharField(_("type"), max_length=100)
+    created_at = models.DateTimeField(_("uploaded at"))
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class InstanceStartKey(models.Model):
+    """An ``Idempotency-Key`` an API client sent with a start: the same key from the same
+    caller answers with the instance it started the first time instead of a second one."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    instance = models.ForeignKey(ProcessInstance, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="start_key_once_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class ExternalTaskState(models.TextChoices):
+    OPEN = "open", _("open")
+    CLOSED = "closed", _("closed")
+
+
+class ExternalTask(models.Model):
+    """统一待办: an approval task of another system (ERP, HR ...) shown in our inbox with a
+    link back. The source system names it (``source`` + ``external_id``); an update that
+    carries an older ``source_updated_at`` than the stored one is ignored."""
+
+    source = models.CharField(_("source system"), max_length=64)
+    external_id = models.CharField(_("id in the source system"), max_length=255)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assignee"),
+        on_delete=models.CASCADE,
+        related_name="external_tasks",
+    )
+    title = models.CharField(_("title"), max_length=255)
+    summary = models.TextField(_("summary"), blank=True)
+    url = models.URLField(_("link"), max_length=1000)
+    category = models.CharField(_("category"), max_length=100, blank=True)
+    state = models.CharField(
+        _("state"), max_length=8, choices=ExternalTaskState.choices, default=ExternalTaskState.OPEN
+    )
+    due_at = models.DateTimeField(_("due"), null=True, blank=True)
+    source_updated_at = models.DateTimeField(_("changed in the source system at"))
+    created_at = models.DateTimeField(_("received at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    replaced_by = models.CharField(_("replaced by"), max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = _("external task")
+        verbose_name_plural = _("external tasks")
+        constraints = [
+            models.UniqueConstraint(fields=["source", "external_id"], name="external_task_once")
+        ]
+        indexes = [models.Index(fields=["assignee", "state", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.external_id}"
