@@ -12,9 +12,13 @@ class WorkflowConfig(AppConfig):
         from django.core.signals import request_finished
 
         from portal import registry
+        from workflow import participants
         from workflow.applications import register_builtin_applications
+        from workflow.engine import runtime
         from workflow.sweep import sweep_after_request
 
         register_builtin_applications()
+        participants.register_functions()
+        runtime.TASK_HOOK = participants.assign_task
         request_finished.connect(sweep_after_request, dispatch_uid="workflow-embedded-sweep")
         registry.notification_kinds.register(registry.NotificationKind("workflow", _("Workflow")))

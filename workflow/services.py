@@ -226,12 +226,24 @@ def _parameters(element: Element) -> dict[str, Any]:
 
 
 def _after_commit(effects: Effects) -> None:
+    if effects.tasks_created:
+        transaction.on_commit(partial(_announce_tasks, list(effects.tasks_created)))
     if effects.wake_jobs:
         transaction.on_commit(_wake_workers)
     for name, variables in effects.signals:
         transaction.on_commit(partial(signal_throw, name, variables=variables))
     for name, variables, business_key in effects.messages:
         transaction.on_commit(partial(_deliver_thrown_message, name, variables, business_key))
+
+
+def _announce_tasks(pairs: list[tuple[int, int]]) -> None:
+    """Tell the handlers of new tasks, by Celery (inline in the embedded mode)."""
+    from workflow.tasks import announce_tasks
+
+    try:
+        announce_tasks.delay([list(pair) for pair in pairs])
+    except Exception:
+        logger.warning("could not queue the new-task notifications for %s", pairs)
 
 
 def _wake_workers() -> None:
@@ -492,6 +504,9 @@ def jobs_claim(limit: int = 10, *, worker: str = WORKER) -> list[int]:
             for r in store.rows(
                 f"SELECT j.id FROM {store.J} j WHERE j.due_at <= %s AND j.retries > 0 "
                 f"AND (j.locked_until IS NULL OR j.locked_until < %s) "
+                # a suspended instance's jobs wait until it is resumed
+                f"AND NOT EXISTS (SELECT 1 FROM {store.I} i WHERE i.id = j.instance_id "
+                f"AND i.state = 'suspended') "
                 f"AND NOT EXISTS (SELECT 1 FROM {store.J} o WHERE o.root_instance_id = "
                 f"j.root_instance_id AND o.id <> j.id AND o.locked_until >= %s) "
                 f"ORDER BY j.due_at, j.id LIMIT %s{store.skip_locked()}",
@@ -598,6 +613,13 @@ def _run_job(job_id, job, result, thrown, effects: Effects) -> None:
         raise EngineError(_("The process is not running."))
     number = job["execution"]
     element = run.graph.elements[job["element_id"]]
+    if kind in (JobKind.REMINDER, JobKind.TIMEOUT):
+        from workflow.approvals import due_job, end_notices
+
+        due_job(run, number, element, kind, job["payload"])
+        run.flush()
+        end_notices(run)
+        return
     if kind == JobKind.TIMER:
         token = run.tokens.get(number) if number else Token(0, None, element.id, "scope", {}, now)
         if token is None:

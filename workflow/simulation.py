@@ -324,7 +324,13 @@ class _Driver:
         """The next thing to do, by priority, with the element it concerns."""
         if self.timers == "eager" and (timer := self.next_timer()) is not None:
             return timer.element_id, partial(self.fire_timer, timer)
-        job = self.tree_jobs().exclude(kind=JobKind.TIMER).order_by("id").first()
+        # a task's reminders and time-outs are not simulated
+        job = (
+            self.tree_jobs()
+            .exclude(kind__in=[JobKind.TIMER, JobKind.REMINDER, JobKind.TIMEOUT])
+            .order_by("id")
+            .first()
+        )
         if job is not None:
             return job.element_id, partial(self.run_job, job)
         task = (

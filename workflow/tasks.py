@@ -18,3 +18,11 @@ def cleanup_history() -> int:
     from workflow.services import history_cleanup
 
     return history_cleanup()
+
+
+@shared_task(ignore_result=True)
+def announce_tasks(pairs: list[list[int]]) -> int:
+    """Notify the handlers of the tasks just created at these (instance, token) pairs."""
+    from workflow.approvals import notify_new_tasks
+
+    return notify_new_tasks([(int(a), int(b)) for a, b in pairs])

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from django.utils import translation
 
+from workflow import participants
 from workflow.applications import Application, ApplicationCall, applications
 from workflow.engine import cache
 
@@ -24,8 +25,10 @@ def _fresh_graph_cache() -> Iterator[None]:
     """Each test's database is rolled back, so a definition id comes back in the next test
     with other XML; the graph cached under it must go with it."""
     cache.clear()
+    participants.forget_settings()
     yield
     cache.clear()
+    participants.forget_settings()
 
 
 Behaviour = Mapping[str, Any] | BaseException | Callable[[ApplicationCall], Any] | None

@@ -172,6 +172,8 @@ class Element:
     priority: str | None = None
     form_key: str | None = None
     form_fields: tuple[FormField, ...] = ()
+    # ``camunda:properties`` of the element (countersign mode, cc, timeout ... on user tasks)
+    properties: Mapping[str, str] = field(default_factory=frozen_map)
     # service / send tasks: which invoked application, and how the file named it
     implementation: str | None = None
     implementation_kind: str | None = None  # class | expression | delegateExpression | type | topic

@@ -438,6 +438,13 @@ class _Reader:
             fields["form_fields"] = tuple(
                 self.read_form_field(f) for f in _vendor_children(form_data, "formField")
             )
+        properties = {
+            prop.get("name", "") or prop.get("id", ""): prop.get("value", "") or ""
+            for group in _vendor_children(extension_elements, "properties")
+            for prop in _vendor_children(group, "property")
+        }
+        if properties:
+            fields["properties"] = frozen_map(properties)
         if tag in ("serviceTask", "sendTask", "businessRuleTask", "scriptTask"):
             for attribute in _IMPLEMENTATION_ATTRIBUTES:
                 value = _vendor_attr(node, attribute)

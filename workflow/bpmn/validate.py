@@ -88,6 +88,26 @@ def application_name(element: Element) -> str | None:
     return text.strip()
 
 
+def split_participants(text: str) -> list[str]:
+    """The items of a comma-separated participant list (``a, role:b, ${deptHead(x, 2)}``):
+    commas inside ``${...}`` do not split."""
+    items: list[str] = []
+    current: list[str] = []
+    depth = 0
+    for char in text:
+        if char == "{":
+            depth += 1
+        elif char == "}":
+            depth = max(depth - 1, 0)
+        if char == "," and depth == 0:
+            items.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    items.append("".join(current))
+    return [item.strip() for item in items if item.strip()]
+
+
 def due_date_offset(text: str) -> str | None:
     """The ISO-8601 duration of Camunda's ``${dateTime().plusDays(3).toDate()}`` idiom
     (``P3D``), or None when ``text`` is not that idiom."""
@@ -182,6 +202,42 @@ class _Checker:
         ):
             self.add(eid, f"{label}: the sub-process has no start event")
         self.check_expressions(element)
+        if element.properties:
+            self.check_step_properties(element, label)
+
+    def check_step_properties(self, element: Element, label: str) -> None:
+        """The approval properties of a user task (docs/approvals.md)."""
+        eid = element.id
+        props = element.properties
+        mode = props.get("countersign")
+        if mode is not None:
+            ratio_ok = False
+            if mode.startswith("ratio:"):
+                try:
+                    ratio_ok = 0 < float(mode[6:]) <= 1
+                except ValueError:
+                    ratio_ok = False
+            if mode not in ("all", "any", "sequence") and not ratio_ok:
+                self.add(
+                    eid,
+                    f'{label}: countersign "{mode}" must be all, any, sequence or ratio:<0..1>',
+                )
+            elif element.kind is not ElementKind.USER_TASK or element.multi_instance is None:
+                self.add(eid, f"{label}: countersign needs a multi-instance user task")
+        timeout = props.get("timeout")
+        if timeout is not None and timeout not in ("", "remind", "escalate", "approve", "reject"):
+            self.add(
+                eid, f'{label}: timeout "{timeout}" must be remind, escalate, approve or reject'
+            )
+        remind = props.get("remindBefore")
+        if remind:
+            try:
+                parse_duration(remind)
+            except TimerError as error:
+                self.add(eid, f'{label}: remindBefore "{remind}" is not a duration: {error}')
+        for item in split_participants(props.get("cc") or ""):
+            if is_expression(item):
+                self.compile(eid, "cc", item)
 
     def check_connections(self, process: Process, element: Element, label: str) -> None:
         kind = element.kind

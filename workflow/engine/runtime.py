@@ -35,6 +35,14 @@ from workflow.engine.graph import Flow, Graph
 
 MAX_STEPS = 10_000  # a run that moves this often without waiting loops for ever
 MI_STATE = "_mi"  # a multi-instance body's private bookkeeping, kept among its variables
+JOBS_MARK = "_jobs"  # a waiting token has jobs (a task's reminder/time-out) to remove later
+RETURN_MARK = "_return"  # a step returned to: the step that returned it (resubmit policy)
+SIGNERS_MARK = "_signers"  # a task of this token has added signers (加签)
+PRIVATE = frozenset({MI_STATE, JOBS_MARK, RETURN_MARK, SIGNERS_MARK})
+
+# Called for every task the engine creates (``workflow.participants.assign_task``): resolves
+# people and policies, may complete ``fields``; a returned outcome passes the step at once.
+TASK_HOOK: Callable[[Run, Token, Element, dict[str, Any]], str | None] | None = None
 
 
 class EngineError(Exception):
@@ -106,6 +114,7 @@ class Effects:
     signals: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     messages: list[tuple[str, dict[str, Any], str]] = field(default_factory=list)
     ended: list[tuple[int, str]] = field(default_factory=list)  # (instance id, state)
+    tasks_created: list[tuple[int, int]] = field(default_factory=list)  # (instance, token)
 
 
 Application = Callable[[Element, "Run", Token], Mapping[str, Any] | None]
@@ -147,6 +156,9 @@ class Run:
         self.cleared_starts: set[tuple[int, str]] = set()  # (scope, event sub-process start)
         self.children: list[Run] = []
         self.batch = store.Batch()  # statements to send first (e.g. the task completed)
+        self.approver = ""  # who approved the step this action completed (auto-pass rule)
+        self.decision: str | None = None  # "approved" / "rejected": the completed task's
+        self.reject_policy = "route"  # what a rejected countersign does: route | end | return
 
     # --- loading --------------------------------------------------------------------------
 
@@ -190,7 +202,7 @@ class Run:
         merged = dict(self.instance.variables)
         for local in reversed(chain):
             for name, value in local.items():
-                if name != MI_STATE:
+                if name not in PRIVATE:
                     merged[name] = value
         if initiator:
             merged.setdefault("initiator", self.instance.initiator)
@@ -388,8 +400,56 @@ class Run:
 
     def do_user_task(self, token: Token, element: Element) -> None:
         self.wait(token)
-        self.tasks.append((token, element, self.task_fields(token, element)))
+        fields = self.task_fields(token, element)
+        if TASK_HOOK is not None:
+            passed = TASK_HOOK(self, token, element, fields)
+            if passed:  # nobody has to act: the step passes as approved
+                self.record(
+                    "task-completed",
+                    element,
+                    started=self.now,
+                    outcome=passed,
+                    data={"assignee": fields["assignee"]},
+                )
+                self.set_variables({"approved": True})
+                self.decision = "approved"
+                self.leave(token, element)
+                return
+        self.tasks.append((token, element, fields))
         self.arm_boundaries(token, element)
+
+    def wait_for_person(self, token: Token, element: Element, fields: dict[str, Any]) -> None:
+        """A task for a given person at ``element`` (a start event returned to the
+        initiator, a step moved to), without the participant rules."""
+        self.wait(token)
+        self.tasks.append((token, element, fields))
+        self.arm_boundaries(token, element)
+
+    def move_to(
+        self, target: Element, scope: int | None, variables: Mapping[str, Any] | None = None
+    ) -> Token:
+        """Take away every token of ``scope`` and start one at ``target`` (退回, 撤回, an
+        administrator's move). A start event waits for the initiator to submit again."""
+        for child in self.children_of(scope):
+            self.cancel(child)
+        token = self.new_token(scope, target.id, variables=variables)
+        self.touch(token)
+        if target.kind is ElementKind.START_EVENT:
+            self.wait_for_person(
+                token,
+                target,
+                {
+                    "assignee": self.instance.initiator,
+                    "candidates": [],
+                    "priority": 50,
+                    "due_at": None,
+                    "on_behalf_of": "",
+                    "name": target.name or self.graph.process.name or self.instance.key,
+                },
+            )
+        else:
+            self.enter(token, target.id)
+        return token
 
     def do_receive_task(self, token: Token, element: Element) -> None:
         self.wait(token)
@@ -694,7 +754,7 @@ class Run:
         if not items:
             self.finish_multi_instance(token, element)
             return
-        for _index in range(1 if mi.sequential else len(items)):
+        for _index in range(1 if _sequential(element) else len(items)):
             self.next_inner(token, element)
 
     def next_inner(self, body: Token, element: Element) -> None:
@@ -729,7 +789,32 @@ class Run:
         )
         self.drop(inner)
         done = False
-        if mi.completion_condition:
+        mode = element.properties.get("countersign")
+        if mode:
+            key = "nrOfRejected" if self.decision == "rejected" else "nrOfApproved"
+            body.variables[key] = body.variables.get(key, 0) + 1
+            result = countersign_result(
+                mode,
+                body.variables["nrOfInstances"],
+                body.variables.get("nrOfApproved", 0),
+                body.variables.get("nrOfRejected", 0),
+            )
+            if result is not None:
+                self.set_variables(
+                    {
+                        "approved": result == "approved",
+                        "nrOfApproved": body.variables.get("nrOfApproved", 0),
+                        "nrOfRejected": body.variables.get("nrOfRejected", 0),
+                    }
+                )
+                if result == "rejected" and self.reject_policy != "route":
+                    for other in self.children_of(body.number):
+                        self.cancel(other)
+                    self.record("activity", element, started=body.entered_at, outcome="rejected")
+                    self.reject(body)
+                    return
+                done = True
+        elif mi.completion_condition:
             try:
                 done = bool(self.graph.expression(mi.completion_condition).evaluate(scope))
             except ExpressionError as error:
@@ -740,7 +825,7 @@ class Run:
                 ) from error
         state = body.variables[MI_STATE]
         if not done and state["next"] < len(state["items"]):
-            if mi.sequential:
+            if _sequential(element):
                 self.next_inner(body, element)
             return
         if not done and body.variables["nrOfActiveInstances"] > 0:
@@ -751,7 +836,13 @@ class Run:
 
     def finish_multi_instance(self, body: Token, element: Element) -> None:
         body.variables.pop(MI_STATE, None)
-        for name in ("nrOfInstances", "nrOfCompletedInstances", "nrOfActiveInstances"):
+        for name in (
+            "nrOfInstances",
+            "nrOfCompletedInstances",
+            "nrOfActiveInstances",
+            "nrOfApproved",
+            "nrOfRejected",
+        ):
             body.variables.pop(name, None)
         body.state = "active"
         self.touch(body)
@@ -845,6 +936,9 @@ class Run:
 
     def clear_waits(self, token: Token) -> None:
         jobs, subscriptions = self.graph.waits(token.element_id)
+        if JOBS_MARK in token.variables:
+            del token.variables[JOBS_MARK]
+            jobs = True
         if token.status != "new":
             if jobs:
                 self.cleared_jobs.add(token.number)
@@ -1171,16 +1265,18 @@ class Run:
                         token.number,
                         instance.key,
                         element.id,
-                        element.name,
+                        fields.get("name") or element.name,
                         fields["assignee"],
                         fields["priority"],
                         element.form_key or "",
                         self.db_now,
                         store.db_time(fields["due_at"]),
+                        fields.get("on_behalf_of", ""),
                     )
                     for token, element, fields in self.tasks
                 ],
             )
+            self.effects.tasks_created.extend((iid, token.number) for token, _e, _f in self.tasks)
             store.insert_candidates(
                 batch,
                 iid,
@@ -1201,6 +1297,42 @@ class Run:
         self.gone_numbers = set()
         if own:
             batch.send()
+
+    def reject(self, token: Token) -> None:
+        """A step was rejected and the process settings do not let the diagram decide:
+        ``end`` ends the instance as rejected, ``return`` gives it back to the initiator."""
+        if self.reject_policy == "return":
+            self.move_to(self.graph.start_event(None), None)
+        else:
+            self.end_instance("rejected", self.graph.elements.get(token.element_id))
+
+
+def _sequential(element: Element) -> bool:
+    mi = element.multi_instance
+    return mi is not None and (mi.sequential or element.properties.get("countersign") == "sequence")
+
+
+def countersign_result(mode: str, total: int, approved: int, rejected: int) -> str | None:
+    """The decision of a countersign step so far (None: not decided yet). ``all`` and
+    ``sequence`` (会签, 依次): one rejection rejects, all approvals approve; ``any`` (或签):
+    the first decision; ``ratio:p``: approved once ``p`` of all approved, rejected once
+    that can no longer be reached."""
+    if mode in ("all", "sequence"):
+        if rejected:
+            return "rejected"
+        return "approved" if approved >= total else None
+    if mode == "any":
+        if approved:
+            return "approved"
+        return "rejected" if rejected else None
+    if mode.startswith("ratio:"):
+        share = float(mode[6:])
+        if total == 0 or approved / total >= share - 1e-9:
+            return "approved"
+        if (total - rejected) / total < share - 1e-9:
+            return "rejected"
+        return None
+    return None
 
 
 JOB_RETRIES = 3

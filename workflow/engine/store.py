@@ -335,12 +335,12 @@ def cancel_tasks(batch: Batch, instance_id: int, numbers: Iterable[int], at: Any
         f"INSERT INTO {H} ({HISTORY_COLUMNS}) SELECT t.instance_id, t.definition_key, "
         f"'task-cancelled', t.element_id, 'userTask', t.id, '', '', 'cancelled', t.created_at, "
         f"%s, {_elapsed_ms('t.created_at')}, '{{}}' FROM {T} t WHERE t.instance_id = %s AND "
-        f"t.state = 'open' AND t.execution IN ({marks}) ORDER BY t.id",
+        f"t.state IN ('open', 'waiting', 'pending') AND t.execution IN ({marks}) ORDER BY t.id",
         (at, at, instance_id, *ordered),
     )
     batch.add(
         f"UPDATE {T} SET state = 'cancelled', completed_at = %s WHERE instance_id = %s AND "
-        f"state = 'open' AND execution IN ({marks})",
+        f"state IN ('open', 'waiting', 'pending') AND execution IN ({marks})",
         (at, instance_id, *ordered),
     )
 
@@ -348,14 +348,17 @@ def cancel_tasks(batch: Batch, instance_id: int, numbers: Iterable[int], at: Any
 def insert_tasks(batch: Batch, items: Sequence[Sequence[Any]]) -> None:
     """Insert open tasks with a task-created history row each. ``items``: (instance_id,
     execution, definition_key, element_id, name, assignee, priority, form_key, created_at,
-    due_at). Ids are not needed here: candidates and history find the rows by token."""
+    due_at, on_behalf_of). Ids are not needed here: candidates and history find the rows by
+    token."""
     if not items:
         return
     batch.add(
         f"INSERT INTO {T} (instance_id, execution, definition_key, element_id, name, assignee, "
-        f"priority, form_key, created_at, due_at, state, completed_by, outcome, data) VALUES "
+        f"priority, form_key, created_at, due_at, on_behalf_of, state, completed_by, outcome, "
+        f"data, owner, delegation, signer) VALUES "
         + ", ".join(
-            ["(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'open', '', '', '{}')"] * len(items)
+            ["(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'open', '', '', '{}', '', '', '')"]
+            * len(items)
         ),
         [v for item in items for v in item],
     )
@@ -365,7 +368,8 @@ def insert_tasks(batch: Batch, items: Sequence[Sequence[Any]]) -> None:
     for instance_id, numbers in by_instance.items():
         batch.add(
             f"INSERT INTO {H} ({HISTORY_COLUMNS}) SELECT t.instance_id, t.definition_key, "
-            f"'task-created', t.element_id, 'userTask', t.id, t.assignee, '', '', NULL, "
+            f"'task-created', t.element_id, 'userTask', t.id, t.assignee, t.on_behalf_of, '', "
+            f"NULL, "
             f"t.created_at, NULL, '{{}}' FROM {T} t WHERE t.instance_id = %s AND t.state = 'open' "
             f"AND t.execution IN ({', '.join(['%s'] * len(numbers))}) ORDER BY t.id",
             (instance_id, *numbers),

@@ -1,0 +1,246 @@
+"""Who acts at a user task (docs/approvals.md, "Participants").
+
+The expression functions a process names its people with (``${manager(initiator)}``,
+``${deptHead(initiator, 2)}``, ``${roleMembers("finance_reviewer")}``), and the rules applied
+when the engine creates a task: candidate prefixes (``role:``, ``dept:``), the initiator or
+the previous approver as approver, nobody to take the step, out-of-office proxies, due
+dates with their reminder and time-out jobs. The engine calls :func:`assign_task` for every
+task it creates, inside the action's transaction.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import Q
+from django.utils.translation import gettext as _
+
+from portal.models import DelegationRule, Department, User
+from portal.selectors import delegate_for, department_head, user_manager
+from workflow.bpmn.timers import TimerError, parse_duration
+from workflow.bpmn.validate import split_participants
+from workflow.engine import graph as graph_module
+from workflow.models import (
+    EmptyAssigneePolicy,
+    Incident,
+    InitiatorApproverPolicy,
+    ProcessSettings,
+)
+
+if TYPE_CHECKING:
+    from workflow.bpmn.model import Element
+    from workflow.engine.runtime import Run, Token
+
+# --- expression functions ------------------------------------------------------------------
+
+
+def _active_user(name: Any) -> User | None:
+    if not name:
+        return None
+    return User.objects.filter(username=str(name), is_active=True).first()
+
+
+def manager(user: Any) -> str:
+    """The user name of ``user``'s manager ("" when there is none)."""
+    person = _active_user(user)
+    found = user_manager(person) if person is not None else None
+    return found.username if found is not None else ""
+
+
+def dept_head(user: Any, levels: Any = 1) -> str:
+    """The user name of the department head ``levels`` above ``user`` ("" when none)."""
+    person = _active_user(user)
+    try:
+        count = max(int(levels), 1)
+    except (TypeError, ValueError):
+        count = 1
+    found = department_head(person, count) if person is not None else None
+    return found.username if found is not None else ""
+
+
+def role_members(code: Any) -> list[str]:
+    """The user names of the active holders of a role."""
+    return list(
+        User.objects.filter(is_active=True, groups__role__code=str(code))
+        .order_by("username")
+        .values_list("username", flat=True)
+        .distinct()
+    )
+
+
+def dept_members(code: Any) -> list[str]:
+    """The user names of the active members of a department and its sub-departments."""
+    department = Department.objects.filter(code=str(code)).first()
+    if department is None:
+        return []
+    return list(
+        User.objects.filter(is_active=True, department__path__startswith=department.path)
+        .order_by("username")
+        .values_list("username", flat=True)
+    )
+
+
+def register_functions() -> None:
+    graph_module.FUNCTIONS.update(
+        {
+            "manager": manager,
+            "deptHead": dept_head,
+            "roleMembers": role_members,
+            "deptMembers": dept_members,
+        }
+    )
+
+
+# --- process settings ----------------------------------------------------------------------
+
+_SETTINGS_TTL = 5.0  # seconds an admin's change may take to reach a running web process
+_settings_cache: dict[str, tuple[float, ProcessSettings]] = {}
+
+
+def settings_for(key: str) -> ProcessSettings:
+    """The settings of process ``key`` (an unsaved row with the defaults when it has none)."""
+    now = time.monotonic()
+    cached = _settings_cache.get(key)
+    if cached is not None and now - cached[0] < _SETTINGS_TTL:
+        return cached[1]
+    found = ProcessSettings.objects.select_related("escalation_role").filter(key=key).first()
+    settings = found or ProcessSettings(key=key)
+    _settings_cache[key] = (now, settings)
+    return settings
+
+
+def forget_settings() -> None:
+    _settings_cache.clear()
+
+
+# --- candidates -----------------------------------------------------------------------------
+
+
+def candidate(kind: str, value: str) -> tuple[str, str]:
+    """A candidate as stored: ``role:x`` and a plain group are role codes, ``dept:X`` a
+    department code."""
+    if kind == "group":
+        if value.startswith("role:"):
+            return "group", value[5:].strip()
+        if value.startswith("dept:"):
+            return "dept", value[5:].strip()
+    return kind, value
+
+
+def user_candidacy(user: User) -> Q:
+    """Matches the ``TaskCandidate`` rows that let ``user`` claim a task."""
+    roles = list(user.groups.filter(role__isnull=False).values_list("role__code", flat=True))
+    departments: list[str] = []
+    if user.department_id is not None:
+        department = Department.objects.get(pk=user.department_id)
+        above = Department.objects.get_ancestors(department).values_list("code", flat=True)
+        departments = [department.code, *above]
+    found = Q(kind="user", value=user.username)
+    if roles:
+        found |= Q(kind="group", value__in=roles)
+    if departments:
+        found |= Q(kind="dept", value__in=departments)
+    return found
+
+
+def resolve_people(run: Run, token: Token | None, text: str, element_id: str) -> list[str]:
+    """User names from a participant list (``a, role:b, dept:C, ${manager(initiator)}``)."""
+    names: list[str] = []
+    for item in split_participants(text):
+        if item.startswith("role:"):
+            names += role_members(item[5:].strip())
+        elif item.startswith("dept:"):
+            names += dept_members(item[5:].strip())
+        else:
+            value = run.evaluate(element_id, item, token)
+            for name in value if isinstance(value, list | tuple) else [value]:
+                if name:
+                    names.append(str(name))
+    return list(dict.fromkeys(names))
+
+
+# --- the rules applied when a task is created ---------------------------------------------
+
+
+def _literal_initiator(element: Element) -> bool:
+    return (element.assignee or "").replace(" ", "") in ("${initiator}", "#{initiator}")
+
+
+def _proxy(assignee: str, key: str, run: Run) -> str:
+    rules = DelegationRule.objects.filter(
+        delegator__username=assignee,
+        is_active=True,
+        starts_at__lte=run.now,
+        ends_at__gt=run.now,
+    )
+    if not rules.exists():
+        return ""
+    person = _active_user(assignee)
+    found = delegate_for(person, process_key=key, at=run.now) if person is not None else None
+    return found.username if found is not None else ""
+
+
+def assign_task(run: Run, token: Token, element: Element, fields: dict[str, Any]) -> str | None:
+    """Apply the participant policies to a task about to be created. Returns the outcome of
+    an automatic pass (``"skipped"``, ``"auto-approved"``) when no task is to be created, else
+    None, having completed ``fields`` (candidates, proxy, due date, reminder jobs)."""
+    settings = settings_for(run.instance.key)
+    fields["candidates"] = list(dict.fromkeys(candidate(k, v) for k, v in fields["candidates"]))
+    fields.setdefault("on_behalf_of", "")
+    assignee = fields["assignee"]
+    if assignee and not _literal_initiator(element):
+        if (
+            assignee == run.instance.initiator
+            and settings.initiator_approver == InitiatorApproverPolicy.SKIP
+        ):
+            return "skipped"
+        if settings.auto_pass_repeated and run.approver and assignee == run.approver:
+            return "auto-approved"
+    if not assignee and not fields["candidates"]:
+        policy = settings.empty_assignee
+        if policy == EmptyAssigneePolicy.SKIP:
+            return "skipped"
+        role = settings.escalation_role if policy == EmptyAssigneePolicy.ESCALATE else None
+        if role is not None:
+            fields["candidates"] = [("group", role.code)]
+        else:
+            Incident.objects.create(
+                instance_id=run.instance.id,
+                element_id=element.id,
+                message=_("Nobody can handle the step %(step)s: choose a handler.")
+                % {"step": element.name or element.id},
+                created_at=run.now,
+            )
+    if assignee:
+        proxy = _proxy(assignee, run.instance.key, run)
+        if proxy:
+            fields["on_behalf_of"] = assignee
+            fields["assignee"] = proxy
+    arm_due_jobs(run, token, element, fields, settings)
+    return None
+
+
+def arm_due_jobs(
+    run: Run, token: Token, element: Element, fields: dict[str, Any], settings: ProcessSettings
+) -> None:
+    """A default due date from the settings, and the reminder and time-out jobs of a due
+    date (the step's ``remindBefore`` / ``timeout`` properties override the settings)."""
+    props = element.properties
+    try:
+        if fields["due_at"] is None and settings.default_due:
+            fields["due_at"] = parse_duration(settings.default_due).add_to(run.now)
+        due = fields["due_at"]
+        if due is None:
+            return
+        remind = props.get("remindBefore", settings.remind_before)
+        timeout = props.get("timeout", settings.timeout)
+        if remind:
+            at = due - (parse_duration(remind).add_to(due) - due)
+            run.add_job(token, "reminder", element.id, max(at, run.now), {})
+        if timeout:
+            run.add_job(token, "timeout", element.id, due, {"policy": timeout})
+        if remind or timeout:
+            token.variables["_jobs"] = True
+    except TimerError:
+        return  # a bad duration in the settings: no reminder rather than a broken step
