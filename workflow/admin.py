@@ -13,9 +13,19 @@ from django.urls import URLPattern, path
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from workflow import approvals, participants
 from workflow.bpmn.model import BpmnError
 from workflow.forms import DeployForm
-from workflow.models import Incident, Job, ProcessDefinition, ProcessInstance, Task
+from workflow.models import (
+    CarbonCopy,
+    ExternalTask,
+    Incident,
+    Job,
+    ProcessDefinition,
+    ProcessInstance,
+    ProcessSettings,
+    Task,
+)
 from workflow.services import EngineError, definition_deploy, incident_retry
 
 
@@ -117,6 +127,37 @@ class ProcessInstanceAdmin(ReadOnlyAdmin):
     readonly_fields = [f.name for f in ProcessInstance._meta.fields]
     inlines = [TaskInline]
     show_full_result_count = False
+    actions = ["suspend", "resume"]
+
+    def _each(self, request: HttpRequest, queryset: Any, action: Any, done: str) -> None:
+        count = 0
+        for pk in queryset.values_list("pk", flat=True):
+            try:
+                action(pk, by=request.user)
+            except EngineError as error:
+                messages.warning(request, f"#{pk}: {error}")
+            else:
+                count += 1
+        messages.success(request, done % {"count": count})
+
+    @admin.action(description=gettext_lazy("Suspend the selected instances"))
+    def suspend(self, request: HttpRequest, queryset: Any) -> None:
+        self._each(
+            request, queryset, approvals.instance_suspend, _("%(count)d instance(s) suspended.")
+        )
+
+    @admin.action(description=gettext_lazy("Resume the selected instances"))
+    def resume(self, request: HttpRequest, queryset: Any) -> None:
+        self._each(
+            request, queryset, approvals.instance_resume, _("%(count)d instance(s) resumed.")
+        )
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        if not request.user.has_perm("workflow.manage_processes"):
+            actions.pop("suspend", None)
+            actions.pop("resume", None)
+        return actions
 
 
 @admin.register(Task)
@@ -167,3 +208,30 @@ class IncidentAdmin(ReadOnlyAdmin):
         if not request.user.has_perm("workflow.change_incident"):
             actions.pop("retry", None)
         return actions
+
+
+@admin.register(ProcessSettings)
+class ProcessSettingsAdmin(admin.ModelAdmin):
+    list_display = ("key", "category", "reject", "empty_assignee", "default_due", "timeout")
+    list_filter = ("category",)
+    search_fields = ("key", "category", "description")
+    filter_horizontal = ("starter_roles",)
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        participants.forget_settings()
+
+
+@admin.register(CarbonCopy)
+class CarbonCopyAdmin(ReadOnlyAdmin):
+    list_display = ("id", "instance", "user", "sent_by", "created_at", "read_at")
+    search_fields = ("=instance__id", "user__username")
+    readonly_fields = [f.name for f in CarbonCopy._meta.fields]
+
+
+@admin.register(ExternalTask)
+class ExternalTaskAdmin(ReadOnlyAdmin):
+    list_display = ("id", "source", "external_id", "title", "assignee", "state", "updated_at")
+    list_filter = ("source", "state")
+    search_fields = ("external_id", "title", "assignee__username")
+    readonly_fields = [f.name for f in ExternalTask._meta.fields]
