@@ -1061,7 +1061,7 @@ def attachment_add(
     instance_id: int, *, user: User, upload: Any, task_id: int | None = None
 ) -> Attachment:
     """Attach a file (size and type checked) to an instance one takes part in."""
-    from workflow.forms import safe_filename, validate_upload
+    from workflow.forms import attachment_content_type, safe_filename, validate_upload
 
     run, _effects = _load_instance(instance_id, user.username)
     if not _may_see(run, user):
@@ -1073,6 +1073,7 @@ def attachment_add(
     ):
         raise ValidationError({"task": [_("This task is not part of this process.")]})
     name = safe_filename(upload.name)
+    upload.name = name
     return Attachment.objects.create(
         instance_id=instance_id,
         task_id=task_id,
@@ -1080,7 +1081,7 @@ def attachment_add(
         file=upload,
         name=name,
         size=upload.size,
-        content_type=getattr(upload, "content_type", "") or "application/octet-stream",
+        content_type=attachment_content_type(name),
         created_at=run.now,
     )
 

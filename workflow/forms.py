@@ -1,9 +1,78 @@
-"""Forms of the workflow app."""
+"""Forms of the workflow app: deploying a file, the form of a user task, uploads, comments.
+
+**Step forms.** A user task's form comes from its BPMN definition:
+
+- ``camunda:formKey="expense.finance"`` naming a Django form class registered with
+  :func:`register_form` is the step's form;
+- otherwise its ``camunda:formData`` fields make one (:func:`task_form_class`), cached per
+  parsed element (a deployed definition never changes);
+- an unregistered form key (Camunda's ``embedded:app:forms/x.html``) and no ``formData``:
+  the step has no form (:func:`has_step_form` is False).
+
+========== ===================== ===================================================
+BPMN type  Django field          stored as (:func:`validate_step_data`)
+========== ===================== ===================================================
+string     CharField             text ("" when left empty)
+long       IntegerField          int (64-bit range), None when left empty
+double,    DecimalField          float (so that conditions can compare it:
+decimal                          ``amount > 5000``), None when left empty
+boolean    BooleanField          True/False; ``required`` means it must be ticked
+date       DateField             ISO text ``2024-05-31`` (input: ISO or ``31/05/2024``,
+                                 Camunda's format), None when left empty
+enum       TypedChoiceField      the value's id, None when left empty
+other      CharField             text
+========== ===================== ===================================================
+
+Constraints (``camunda:validation``): ``required``; ``minlength``/``maxlength`` (text);
+``min``/``max`` (numbers, and ISO dates for a date); ``pattern`` (text, the whole value must
+match); ``readonly`` (shown with its current value, never taken from input, never stored).
+Other constraint names (Camunda's ``validator`` naming a Java class) are ignored. A constraint
+whose configuration cannot be read (``min="abc"``, a broken pattern) refuses every input of
+that field with the code ``invalid_definition``: a check that cannot run must not pass.
+
+Input from JSON is read strictly: a check box takes true/false, 1/0 or their texts (``"no"``
+is refused, not read as ticked); a list or an object for a one-value field is refused.
+
+:func:`validate_step_data` is the one place that decides which submitted values become
+process variables: the step form's editable fields, cleaned, and nothing else.
+
+**Uploads.** :func:`validate_upload` checks an attachment against
+``WORKFLOW_ATTACHMENT_MAX_BYTES`` (default 20 MB) and ``WORKFLOW_ATTACHMENT_TYPES`` (file name
+extensions, default :data:`DEFAULT_ATTACHMENT_TYPES`), and that its first bytes are what its
+extension claims.
+"""
 
 from __future__ import annotations
 
+import codecs
+import datetime
+import re
+import unicodedata
+import uuid
+import zipfile
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from threading import Lock
+from typing import Any
+
 from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.core.files.uploadedfile import UploadedFile
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.template.defaultfilters import filesizeformat
+from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext_lazy as _
+
+from portal.registry import Registry
+from workflow.bpmn.expressions import ExpressionError, compile_expression, is_expression
+from workflow.bpmn.model import Element, FormField
+from workflow.engine.graph import FUNCTIONS
 
 MAX_BPMN_BYTES = 5_000_000
 
@@ -19,3 +88,635 @@ class DeployForm(forms.Form):
             raise forms.ValidationError(_("The file is larger than 5 MB."))
         data: bytes = upload.read()
         return data
+
+
+# --- custom step forms, by form key ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RegisteredForm:
+    """A Django form class that a user task names with ``camunda:formKey="<key>"``."""
+
+    key: str
+    form_class: type[forms.Form]
+
+
+step_forms: Registry[RegisteredForm] = Registry("step forms")
+
+
+def register_form(key: str, form_class: type[forms.Form]) -> type[forms.Form]:
+    """Make ``form_class`` the form of every user task with ``camunda:formKey="<key>"`` (it
+    wins over the task's ``formData``). Call it in ``AppConfig.ready()``. The class takes the
+    usual ``data``/``files``/``initial`` arguments; its initial values are the process
+    variables named like its fields; its disabled fields are never stored; its cleaned values
+    must be JSON-safe or dates, decimals, UUIDs or model instances (stored as their pk).
+    Registering a taken key is a programming error (ValueError)."""
+    if not (isinstance(form_class, type) and issubclass(form_class, forms.BaseForm)):
+        raise TypeError(f"step form {key!r}: {form_class!r} is not a Django form class")
+    step_forms.register(RegisteredForm(key, form_class))
+    return form_class
+
+
+def unregister_form(key: str) -> None:
+    step_forms.unregister(key)
+
+
+def registered_form(key: str | None) -> type[forms.Form] | None:
+    """The form class registered under ``key``, if any."""
+    entry = step_forms.get(key) if key else None
+    return entry.form_class if entry is not None else None
+
+
+# --- forms built from camunda:formData -------------------------------------------------------
+
+LONG_MIN, LONG_MAX = -(2**63), 2**63 - 1  # Camunda's ``long`` is a Java long
+DATE_INPUT_FORMATS = ["%Y-%m-%d", "%d/%m/%Y"]  # ISO (the date widget) and Camunda's own
+NUMBER_TYPES = frozenset({"double", "decimal"})
+
+
+class StepForm(forms.Form):
+    """The base of the forms built from ``camunda:formData``."""
+
+    def clean(self) -> dict[str, Any] | None:
+        cleaned = super().clean()
+        # A read-only (disabled) field is cleaned from its current value, which the user cannot
+        # change: an odd stored value must not block the step.
+        for name, field in self.fields.items():
+            if field.disabled:
+                self.errors.pop(name, None)
+        return cleaned
+
+
+class _SingleValue(forms.Field):
+    """JSON input may hold anything: a list or an object is no value for one field (Django
+    would turn it into its text, or fail on it)."""
+
+    def to_python(self, value: Any) -> Any:
+        if isinstance(value, list | tuple | dict | set):
+            raise ValidationError(_("Enter a single value."), code="invalid")
+        return super().to_python(value)
+
+
+class _CharField(_SingleValue, forms.CharField):
+    pass
+
+
+class _IntegerField(_SingleValue, forms.IntegerField):
+    pass
+
+
+class _DecimalField(_SingleValue, forms.DecimalField):
+    pass
+
+
+class _DateField(_SingleValue, forms.DateField):
+    def to_python(self, value: Any) -> Any:
+        if value not in self.empty_values and not isinstance(value, str | datetime.date):
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)
+
+
+_TRUE = frozenset({"true", "on", "1"})
+_FALSE = frozenset({"false", "off", "0", ""})
+
+
+class _CheckboxInput(forms.CheckboxInput):
+    def value_from_datadict(self, data: Any, files: Any, name: str) -> Any:
+        # what was sent, for the field to read strictly: Django's box makes True of any
+        # other text, so that "0" or "no" from an API client would tick it
+        return data.get(name) if name in data else False
+
+
+class _BooleanField(forms.BooleanField):
+    """A check box; from JSON also true/false, 1/0 and their texts. Anything else is refused,
+    never read as ticked."""
+
+    widget = _CheckboxInput
+
+    def to_python(self, value: Any) -> bool:
+        if value is None or isinstance(value, bool):
+            return bool(value)
+        if isinstance(value, int) and value in (0, 1):
+            return bool(value)
+        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+            return value.strip().lower() in _TRUE
+        raise ValidationError(_("Enter true or false."), code="invalid")
+
+
+def _invalid_definition(constraint: str) -> Callable[[Any], None]:
+    def refuse(value: Any) -> None:
+        raise ValidationError(
+            _(
+                "This field cannot be checked: its rule %(constraint)s in the process "
+                "definition is invalid. Ask a process administrator to correct it."
+            ),
+            code="invalid_definition",
+            params={"constraint": constraint},
+        )
+
+    return refuse
+
+
+def _config(field: FormField, name: str) -> str | None:
+    """The configuration of constraint ``name`` ("" when given without one), None if absent."""
+    if name not in field.validation:
+        return None
+    return (field.validation[name] or "").strip()
+
+
+def _number(text: str) -> int | Decimal | None:
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None
+
+
+def _limits(
+    field: FormField, parse: Callable[[str], Any], kwargs: dict[str, Any], validators: list[Any]
+) -> None:
+    """Put ``min``/``max`` into ``kwargs`` (``min_value``/``max_value``), or a refusing
+    validator when the configuration does not parse."""
+    for constraint, keyword in (("min", "min_value"), ("max", "max_value")):
+        text = _config(field, constraint)
+        if text is None:
+            continue
+        value = parse(text)
+        if value is None:
+            validators.append(_invalid_definition(constraint))
+        else:
+            kwargs[keyword] = value
+
+
+def _iso_date(text: str) -> datetime.date | None:
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _form_field(field: FormField) -> forms.Field:
+    """The Django field for one ``camunda:formField``."""
+    readonly = field.readonly
+    kwargs: dict[str, Any] = {
+        "label": field.label or field.id,
+        "required": field.required and not readonly,
+        "disabled": readonly,
+    }
+    validators: list[Any] = []
+    kind = field.type.strip().lower()
+    form_field: forms.Field
+    if kind == "long":
+        _limits(field, _number, kwargs, validators)
+        validators += [MinValueValidator(LONG_MIN), MaxValueValidator(LONG_MAX)]
+        form_field = _IntegerField(**kwargs)
+    elif kind in NUMBER_TYPES:
+        _limits(field, _number, kwargs, validators)
+        form_field = _DecimalField(**kwargs)
+    elif kind == "boolean":
+        form_field = _BooleanField(**kwargs)
+    elif kind == "date":
+        _limits(field, _iso_date, kwargs, validators)
+        attrs = {"type": "date"}
+        for keyword, attr in (("min_value", "min"), ("max_value", "max")):
+            if keyword in kwargs:
+                limit = kwargs.pop(keyword)
+                attrs[attr] = limit.isoformat()
+                validators.append(
+                    (MinValueValidator if attr == "min" else MaxValueValidator)(limit)
+                )
+        form_field = _DateField(
+            input_formats=DATE_INPUT_FORMATS,
+            widget=forms.DateInput(attrs=attrs, format="%Y-%m-%d"),
+            **kwargs,
+        )
+    elif kind == "enum":
+        form_field = forms.TypedChoiceField(
+            choices=[("", "---------"), *field.enum_values],
+            coerce=str,
+            empty_value=None,
+            **kwargs,
+        )
+    else:  # string and custom types
+        for constraint, keyword in (("minlength", "min_length"), ("maxlength", "max_length")):
+            text = _config(field, constraint)
+            if text is None:
+                continue
+            if re.fullmatch(r"[0-9]+", text):
+                kwargs[keyword] = int(text)
+            else:
+                validators.append(_invalid_definition(constraint))
+        pattern = _config(field, "pattern")
+        if pattern:
+            try:
+                validators.append(RegexValidator(re.compile(rf"\A(?:{pattern})\Z")))
+            except re.error:
+                validators.append(_invalid_definition("pattern"))
+        form_field = _CharField(**kwargs)
+        if pattern:
+            form_field.widget.attrs["pattern"] = pattern
+    if not readonly:
+        form_field.validators.extend(validators)
+    return form_field
+
+
+def _build_form_class(element: Element) -> type[forms.Form]:
+    fields = {f.id: _form_field(f) for f in element.form_fields if f.id}
+    return type(f"StepForm_{element.id}", (StepForm,), fields)
+
+
+_CACHE_SIZE = 1024
+# By element identity: a parsed Element is immutable but not hashable (it holds mappings).
+# The entry keeps its element alive, so its id cannot be reused by another element meanwhile.
+_form_classes: OrderedDict[int, tuple[Element, type[forms.Form]]] = OrderedDict()
+_cache_lock = Lock()
+
+
+def _form_data_class(element: Element) -> type[forms.Form]:
+    key = id(element)
+    with _cache_lock:
+        cached = _form_classes.get(key)
+        if cached is not None and cached[0] is element:
+            _form_classes.move_to_end(key)
+            return cached[1]
+    form_class = _build_form_class(element)
+    with _cache_lock:
+        _form_classes[key] = (element, form_class)
+        while len(_form_classes) > _CACHE_SIZE:
+            _form_classes.popitem(last=False)
+    return form_class
+
+
+def task_form_class(element: Element) -> type[forms.Form]:
+    """The form class of a user task (or start event): the class registered under its
+    ``camunda:formKey``, else one made of its ``camunda:formData`` fields (with no fields when
+    it has none)."""
+    return registered_form(element.form_key) or _form_data_class(element)
+
+
+def has_step_form(element: Element) -> bool:
+    """Whether the step has a form: a registered form key or ``formData`` fields."""
+    return registered_form(element.form_key) is not None or bool(element.form_fields)
+
+
+@lru_cache(maxsize=512)
+def _compiled(text: str) -> Any:
+    return compile_expression(text)
+
+
+_ABSENT = object()
+
+
+def _typed(form_field: forms.Field, value: Any) -> Any:
+    """``value`` as the field's Python type (``"true"`` -> True for a check box), or _ABSENT."""
+    try:
+        return form_field.to_python(value)
+    except ValidationError:
+        return _ABSENT
+
+
+def _default(field: FormField, form_field: forms.Field, variables: Mapping[str, Any]) -> Any:
+    text = field.default
+    if text is None:
+        return _ABSENT
+    if is_expression(text):
+        try:
+            value = _compiled(text).evaluate(variables, FUNCTIONS)
+        except ExpressionError:
+            return _ABSENT
+        if value is None:
+            return _ABSENT
+    else:
+        value = text
+    return _typed(form_field, value)
+
+
+def _initial(element: Element, form_class: type[forms.Form], variables: Mapping[str, Any]) -> dict:
+    """Each field's current value: the process variable of its name when it holds one, else
+    its default, a literal or an expression. A default that cannot be evaluated or read gives
+    no initial value."""
+    initial: dict[str, Any] = {}
+    for field in element.form_fields:
+        form_field = form_class.base_fields.get(field.id)
+        if form_field is None:
+            continue
+        if variables.get(field.id) is not None:
+            raw = variables[field.id]
+            value = _typed(form_field, raw)
+            initial[field.id] = raw if value is _ABSENT else value
+        else:
+            value = _default(field, form_field, variables)
+            if value is not _ABSENT and value is not None:
+                initial[field.id] = value
+    return initial
+
+
+def form_for(
+    element: Element,
+    *,
+    variables: Mapping[str, Any],
+    data: Mapping[str, Any] | None = None,
+    files: MultiValueDict[str, UploadedFile] | None = None,
+) -> forms.Form:
+    """The step's form (:func:`task_form_class`), bound when ``data`` is given. Initial
+    values: the process variable named like the field when it holds a value, else (fields
+    from ``formData``) the field's default. A field missing from ``data`` is empty, as in an
+    HTML form (an unticked check box is not sent)."""
+    custom = registered_form(element.form_key)
+    if custom is not None:
+        initial = {
+            name: variables[name] for name in custom.base_fields if variables.get(name) is not None
+        }
+        return custom(data=data, files=files, initial=initial)
+    form_class = _form_data_class(element)
+    return form_class(data=data, files=files, initial=_initial(element, form_class, variables))
+
+
+def json_value(value: Any) -> Any:
+    """A cleaned form value as a process variable (JSON): dates and times as ISO text,
+    decimals as floats, UUIDs as text, model instances as their pk, collections as lists."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, models.Model):
+        return json_value(value.pk)
+    if isinstance(value, Mapping):
+        return {str(k): json_value(v) for k, v in value.items()}
+    if isinstance(value, Iterable) and not isinstance(value, bytes | File):
+        return [json_value(v) for v in value]
+    raise TypeError(
+        f"a form value of type {type(value).__name__} cannot be a process variable; "
+        "convert it in the form's clean()"
+    )
+
+
+def validate_step_data(
+    element: Element, *, variables: Mapping[str, Any], data: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """The process variables that submitting ``data`` at this step sets.
+
+    With a form: ``data`` is validated by it; on errors ``ValidationError`` with a dict of
+    field name -> errors (codes kept: ``required``, ``min_value``, ``invalid_choice`` ...).
+    Only the form's editable fields are returned, cleaned and JSON-safe (:func:`json_value`);
+    other keys of ``data`` and read-only fields never become variables. A step without a form
+    passes ``data`` through unchanged (a plain mapping)."""
+    data = data or {}
+    if not has_step_form(element):
+        return dict(data.items())
+    form = form_for(element, variables=variables, data=data)
+    if not form.is_valid():
+        raise ValidationError(form.errors.as_data())
+    return {
+        name: json_value(form.cleaned_data[name])
+        for name, field in form.fields.items()
+        if not field.disabled and name in form.cleaned_data
+    }
+
+
+# --- uploads ---------------------------------------------------------------------------------
+
+DEFAULT_ATTACHMENT_MAX_BYTES = 20 * 1024 * 1024
+DEFAULT_ATTACHMENT_TYPES = (
+    "pdf",
+    "png",
+    "jpg",
+    "jpeg",
+    "gif",
+    "webp",
+    "docx",
+    "xlsx",
+    "pptx",
+    "doc",
+    "xls",
+    "txt",
+    "csv",
+    "zip",
+)
+MAX_FILENAME_LENGTH = 100  # characters; the extension is kept when a name is shortened
+SNIFF_BYTES = 8192
+
+CONTENT_TYPES = {
+    "pdf": "application/pdf",
+    "png": "image/png",
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "gif": "image/gif",
+    "webp": "image/webp",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "doc": "application/msword",
+    "xls": "application/vnd.ms-excel",
+    "txt": "text/plain",
+    "csv": "text/csv",
+    "zip": "application/zip",
+}
+
+_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ZIP = (b"PK\x03\x04", b"PK\x05\x06")  # a local file header; an empty archive
+# ASCII control characters that text does not contain (tab, line breaks, form feed and escape
+# may appear); ^Z is among them, which refuses even the bare signature of a PNG
+_CONTROL = bytes([*range(0, 9), *range(14, 27), *range(28, 32)])
+
+
+def _zip_names(upload: Any) -> list[str] | None:
+    try:
+        with zipfile.ZipFile(upload) as archive:
+            return archive.namelist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return None
+    finally:
+        upload.seek(0)
+
+
+def _office_open_xml(folder: str) -> Callable[[bytes, Any], bool]:
+    def check(head: bytes, upload: Any) -> bool:
+        if not head.startswith(_ZIP[0]):
+            return False
+        names = _zip_names(upload)
+        return (
+            names is not None
+            and "[Content_Types].xml" in names
+            and any(n.startswith(folder) for n in names)
+        )
+
+    return check
+
+
+def _decodes(head: bytes, encoding: str) -> bool:
+    try:
+        codecs.getincrementaldecoder(encoding)().decode(head, final=False)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _is_text(head: bytes, upload: Any) -> bool:
+    """UTF-16 with a byte-order mark, or UTF-8 / GB18030 (what Excel writes on a Chinese
+    Windows) without control characters."""
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return _decodes(head, "utf-16")
+    if head.translate(None, _CONTROL) != head:
+        return False
+    return _decodes(head, "utf-8") or _decodes(head, "gb18030")
+
+
+def _starts(*signatures: bytes) -> Callable[[bytes, Any], bool]:
+    return lambda head, upload: head.startswith(signatures)
+
+
+_SNIFFERS: dict[str, Callable[[bytes, Any], bool]] = {
+    "pdf": _starts(b"%PDF-"),
+    "png": _starts(b"\x89PNG\r\n\x1a\n"),
+    "jpg": _starts(b"\xff\xd8\xff"),
+    "jpeg": _starts(b"\xff\xd8\xff"),
+    "gif": _starts(b"GIF87a", b"GIF89a"),
+    "webp": lambda head, upload: head[:4] == b"RIFF" and head[8:12] == b"WEBP",
+    "docx": _office_open_xml("word/"),
+    "xlsx": _office_open_xml("xl/"),
+    "pptx": _office_open_xml("ppt/"),
+    "doc": _starts(_OLE),
+    "xls": _starts(_OLE),
+    "txt": _is_text,
+    "csv": _is_text,
+    "zip": _starts(*_ZIP),
+}
+
+_WINDOWS_RESERVED = frozenset(
+    {"CON", "PRN", "AUX", "NUL"} | {f"{p}{n}" for p in ("COM", "LPT") for n in range(1, 10)}
+)
+_UNSAFE_CHARACTERS = re.compile(r'[<>:"/\\|?*]')
+
+
+def safe_filename(name: str) -> str:
+    """A file name safe to store and to offer for download: the last part of any path
+    (``/`` or ``\\``), without control characters and characters Windows refuses, no leading
+    dots, at most :data:`MAX_FILENAME_LENGTH` characters (the extension kept); ``file`` when
+    nothing is left."""
+    name = unicodedata.normalize("NFC", name or "")
+    name = re.split(r"[/\\]", name)[-1]
+    name = "".join(c for c in name if unicodedata.category(c)[0] != "C")
+    name = _UNSAFE_CHARACTERS.sub("_", name)
+    name = " ".join(name.split())
+    name = name.lstrip(". ").rstrip(". ")
+    if not name:
+        return "file"
+    stem, dot, extension = name.rpartition(".")
+    if not dot:
+        stem, extension = name, ""
+    if stem.upper() in _WINDOWS_RESERVED:
+        stem = f"_{stem}"
+    if len(extension) > 16:  # not an extension worth keeping whole
+        stem, extension = name, ""
+        dot = ""
+    room = MAX_FILENAME_LENGTH - len(dot) - len(extension)
+    return f"{stem[:room].rstrip('. ')}{dot}{extension}"
+
+
+def _extension(name: str) -> str:
+    stem, dot, extension = name.rpartition(".")
+    return extension.lower() if dot and stem else ""
+
+
+def attachment_types() -> list[str]:
+    """The extensions an attachment may have (``WORKFLOW_ATTACHMENT_TYPES``), lower case."""
+    configured = getattr(settings, "WORKFLOW_ATTACHMENT_TYPES", DEFAULT_ATTACHMENT_TYPES)
+    return [t.strip().lower().lstrip(".") for t in configured if t.strip()]
+
+
+def attachment_max_bytes() -> int:
+    return int(getattr(settings, "WORKFLOW_ATTACHMENT_MAX_BYTES", DEFAULT_ATTACHMENT_MAX_BYTES))
+
+
+def attachment_content_type(name: str) -> str:
+    """The content type to store and serve for an attachment, from its (checked) extension,
+    never from what the browser claimed."""
+    return CONTENT_TYPES.get(_extension(name), "application/octet-stream")
+
+
+def validate_upload(upload: File) -> None:
+    """Refuse (``ValidationError``) an attachment that is empty (code ``empty``), larger than
+    ``WORKFLOW_ATTACHMENT_MAX_BYTES`` (``too_large``), of a type not in
+    ``WORKFLOW_ATTACHMENT_TYPES`` (``file_type``), or whose first bytes are not what its
+    extension claims (``content_mismatch``: an ``.exe`` renamed ``.pdf``). Extensions added to
+    the setting that this module has no signature for are checked by name only."""
+    name = safe_filename(upload.name or "")
+    size = upload.size or 0
+    if size <= 0:
+        raise ValidationError(_("The file %(name)s is empty."), code="empty", params={"name": name})
+    limit = attachment_max_bytes()
+    if size > limit:
+        raise ValidationError(
+            _("The file %(name)s is %(size)s; the limit is %(limit)s."),
+            code="too_large",
+            params={"name": name, "size": filesizeformat(size), "limit": filesizeformat(limit)},
+        )
+    allowed = attachment_types()
+    extension = _extension(name)
+    if extension not in allowed:
+        raise ValidationError(
+            _("Files of this type (%(name)s) cannot be attached. Allowed: %(allowed)s."),
+            code="file_type",
+            params={"name": name, "allowed": ", ".join(allowed)},
+        )
+    sniff = _SNIFFERS.get(extension)
+    if sniff is None:
+        return
+    upload.seek(0)
+    head = upload.read(SNIFF_BYTES)
+    upload.seek(0)
+    if not sniff(head, upload):
+        raise ValidationError(
+            _("The content of %(name)s is not a %(extension)s file."),
+            code="content_mismatch",
+            params={"name": name, "extension": extension.upper()},
+        )
+
+
+# --- forms for the views -----------------------------------------------------------------------
+
+MAX_COMMENT_LENGTH = 4000
+
+
+class AttachmentForm(forms.Form):
+    """One attachment. The service (``attachment_add``) checks the upload again: the API
+    reaches it without this form."""
+
+    file = forms.FileField(label=_("File"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["file"].widget.attrs["accept"] = ",".join(f".{t}" for t in attachment_types())
+
+    def clean_file(self) -> File:
+        upload: File = self.cleaned_data["file"]
+        validate_upload(upload)
+        upload.name = safe_filename(upload.name or "")
+        return upload
+
+
+class CommentForm(forms.Form):
+    text = forms.CharField(
+        label=_("Comment"),
+        max_length=MAX_COMMENT_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class ReasonForm(forms.Form):
+    """The reason an instance is cancelled or terminated, or a step rejected."""
+
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=MAX_COMMENT_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
