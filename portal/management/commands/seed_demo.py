@@ -3,8 +3,9 @@
 华夏智造科技有限公司, a manufacturer: a department tree under 总经办 (HQ), about sixty
 employees with pinyin user names, positions, the roles the workflow names
 (``role:finance_reviewer`` ...), an administrator ``admin``, an out-of-office delegation
-and a few announcements. Every account gets the same demo password (``demo1234`` unless
-``--password`` says otherwise).
+and a few announcements; then the demo processes (``workflow.demo``: 费用报销, 请假申请,
+采购申请, 合同审批) with requests waiting in the demo logins' inboxes. Every account gets
+the same demo password (``demo1234`` unless ``--password`` says otherwise).
 
 The command is idempotent: rows are looked up by their stable codes and user names and
 brought to the state below, so a second run creates nothing and changes nothing. Passwords
@@ -31,6 +32,7 @@ from django.utils import timezone
 
 from portal.choices import Language
 from portal.models import Announcement, DelegationRule, Department, Position, Role, User
+from workflow.demo import DemoSeedError, report_workflow_demo, seed_workflow_demo
 
 COMPANY = "华夏智造科技有限公司"
 DEFAULT_PASSWORD = "demo1234"  # published: printed after every run
@@ -103,6 +105,7 @@ class RoleSpec:
     name_en: str
     description: str
     permissions: tuple[str, ...] = ()
+    view_apps: tuple[str, ...] = ()  # also every "view_" permission of these apps
 
 
 _HR_MODELS = ("user", "department", "position", "delegationrule", "announcement")
@@ -120,18 +123,26 @@ ROLES: tuple[RoleSpec, ...] = (
             "portal.view_role",
         ),
     ),
-    # Also gets every portal "view_" permission (see _grant_permissions).
     RoleSpec(
         "it_admin",
         "IT管理员",
         "IT Administrator",
         "查看组织数据，维护账号（启用、停用、重置密码）。",
         permissions=("portal.change_user",),
+        view_apps=("portal",),
+    ),
+    RoleSpec(
+        "process_admin",
+        "流程管理员",
+        "Process Administrator",
+        "查看所有流程，处理运行中的流程：挂起、恢复、终止、改派任务、处理异常。",
+        permissions=("workflow.manage_processes",),
+        view_apps=("workflow",),
     ),
     RoleSpec("employee", "员工", "Employee", "全体员工。"),
 )
 # Roles whose holders may open Django admin.
-STAFF_ROLES = frozenset({"hr_admin", "it_admin"})
+STAFF_ROLES = frozenset({"hr_admin", "it_admin", "process_admin"})
 
 
 @dataclass(frozen=True)
@@ -182,7 +193,7 @@ PEOPLE: tuple[Person, ...] = (
     Person("hanxue", "韩", "雪", "HR", "HR-SPEC", ("hr_admin",)),
     Person("caoying", "曹", "颖", "HR", "HR-PAYROLL"),
     # 信息技术部
-    Person("xugang", "许", "刚", "IT", "DEPT-MGR", ("it_admin",), head=True),
+    Person("xugang", "许", "刚", "IT", "DEPT-MGR", ("it_admin", "process_admin"), head=True),
     Person("dengchao", "邓", "超", "IT-INF", "TEAM-LEAD", ("it_admin",), head=True),
     Person("pengliang", "彭", "亮", "IT-INF", "IT-OPS"),
     Person("zengwei", "曾", "伟", "IT-INF", "IT-OPS"),
@@ -311,7 +322,7 @@ DEMO_LOGINS: tuple[tuple[str, str], ...] = (
     ("zhangwei", "employee in 销售部 / 华东大区, reports to 杨帆 (yangfan)"),
     ("huangli", "finance reviewer, proxy for 陈静 (chenjing) on leave"),
     ("zhaomin", "HR admin: people, departments, announcements in /admin/"),
-    ("xugang", "IT admin: views the organization, maintains accounts"),
+    ("xugang", "IT admin and process admin: accounts, running processes in /admin/"),
 )
 
 M = TypeVar("M", bound=models.Model)
@@ -320,7 +331,8 @@ M = TypeVar("M", bound=models.Model)
 class Command(BaseCommand):
     help = (
         f"Create or update the demo organization ({COMPANY}): departments, about sixty "
-        "employees, positions, roles, an administrator, a delegation and announcements. "
+        "employees, positions, roles, an administrator, a delegation and announcements; "
+        "demo processes with requests waiting for the demo logins. "
         "Safe to run again."
     )
 
@@ -365,7 +377,15 @@ class Command(BaseCommand):
             self._seed_delegation(users)
             self._seed_announcements(admin, departments, roles)
 
+        # A transaction of its own, after the organization's: a broken demo request leaves
+        # the organization usable. Before the report: with DEBUG the console e-mail backend
+        # prints the notifications of the demo tasks, which should not bury the summaries.
+        try:
+            workflow = seed_workflow_demo()
+        except DemoSeedError as exc:
+            raise CommandError(f"Demo processes: {exc}") from exc
         self._report()
+        report_workflow_demo(self.stdout, workflow)
 
     # --- helpers --------------------------------------------------------------------
 
@@ -494,10 +514,10 @@ class Command(BaseCommand):
             if permission is None:
                 raise CommandError(f"Permission {dotted} does not exist; run migrate first.")
             wanted.append(permission)
-        if spec.code == "it_admin":
+        if spec.view_apps:
             wanted.extend(
                 Permission.objects.filter(
-                    content_type__app_label="portal", codename__startswith="view_"
+                    content_type__app_label__in=spec.view_apps, codename__startswith="view_"
                 )
             )
         # Adds only: permissions an administrator granted on top are kept.

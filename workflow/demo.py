@@ -1,0 +1,612 @@
+"""Demo processes for the demo organization (``manage.py seed_demo``).
+
+Four BPMN files in ``workflow/demo/`` (费用报销, 请假申请, 采购申请, 合同审批) are deployed,
+each gets its process settings (the catalogue category, what a rejection does, due dates and
+reminders), and a dozen instances are started and walked forward with the approval actions
+people use, so that the demo logins find work waiting in their inbox: 张伟's expense claims
+with his manager, a claim with the finance reviewers, a leave request that reaches 黄丽 on
+behalf of 陈静 (on leave), a purchase request in countersign with one vote cast, a contract
+whose legal reviewer asked finance to sign before her (加签).
+
+Idempotent: an unchanged file deploys nothing, settings are saved only when they differ,
+and an instance whose business key (``DEMO-…``) exists is left alone, so a second run
+changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from portal.models import Role, User
+from workflow import approvals, participants
+from workflow.bpmn.model import BpmnError
+from workflow.engine.cache import graph_for_definition
+from workflow.engine.store import latest_definition
+from workflow.forms import validate_step_data
+from workflow.models import (
+    EmptyAssigneePolicy,
+    InitiatorApproverPolicy,
+    ProcessInstance,
+    ProcessSettings,
+    RejectPolicy,
+    ResubmitPolicy,
+    Task,
+    TaskState,
+    TimeoutPolicy,
+)
+from workflow.selectors import tasks_todo
+from workflow.services import EngineError, definition_deploy, instance_start
+
+DEMO_DIR = Path(__file__).resolve().parent / "demo"
+BUSINESS_KEY_PREFIX = "DEMO-"
+
+
+class Output(Protocol):
+    """Where a run reports: a text stream or a management command's ``stdout``."""
+
+    def write(self, text: str, /) -> object: ...
+
+
+class DemoSeedError(Exception):
+    """The demo data does not fit the processes or the organization (a bug in this file)."""
+
+
+# --- the processes and their settings ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DemoProcess:
+    key: str  # the BPMN process id; the file is workflow/demo/<key>.bpmn
+    category: str
+    description: str
+    reject: str
+    resubmit: str
+    escalation_role: str
+    empty_assignee: str = EmptyAssigneePolicy.SKIP
+    default_due: str = "P2D"
+    remind_before: str = "PT4H"
+    timeout: str = TimeoutPolicy.REMIND
+    cc_at_end: str = ""
+
+    @property
+    def path(self) -> Path:
+        return DEMO_DIR / f"{self.key}.bpmn"
+
+
+PROCESSES: tuple[DemoProcess, ...] = (
+    DemoProcess(
+        "expense_claim",
+        "财务",
+        "差旅、招待、办公等费用的报销。直属上级审批后由财务审核；5000 元及以上的报销"
+        "增加部门负责人和总经理审批。被驳回的报销退回发起人修改，重新提交后直接回到驳回的那一步。",
+        reject=RejectPolicy.RETURN,
+        resubmit=ResubmitPolicy.JUMP,
+        escalation_role="finance_reviewer",
+    ),
+    DemoProcess(
+        "leave_request",
+        "人事",
+        "年假、病假、事假和调休。工作交接人确认后由上级审批；超过 3 天的请假再经部门负责人"
+        "审批并由人事备案。被驳回的请假即结束，需要时重新申请。",
+        reject=RejectPolicy.END,
+        resubmit=ResubmitPolicy.RESTART,
+        escalation_role="hr_admin",
+        default_due="P1D",
+        remind_before="PT2H",
+    ),
+    DemoProcess(
+        "purchase_request",
+        "采购",
+        "物资和设备的采购申请。部门负责人审批后由财务、采购等负责人会签（全部同意才通过），"
+        "再由采购部执行采购。驳回由流程图决定走向（未通过即结束）。",
+        reject=RejectPolicy.ROUTE,
+        resubmit=ResubmitPolicy.RESTART,
+        escalation_role="dept_head",
+        default_due="P3D",
+        remind_before="PT8H",
+    ),
+    DemoProcess(
+        "contract_review",
+        "法务",
+        "对外签订的销售、采购和服务合同。法务审核条款后由部门负责人和总经理审批，"
+        "结果抄送发起人的上级。被驳回的合同退回发起人修改后重新走完整个审批。",
+        reject=RejectPolicy.RETURN,
+        resubmit=ResubmitPolicy.RESTART,
+        escalation_role="general_manager",
+        default_due="P3D",
+        remind_before="PT8H",
+        timeout=TimeoutPolicy.ESCALATE,
+    ),
+)
+
+
+# --- the instances ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Act:
+    """One thing a person does on the open task of a step (the task they may handle)."""
+
+    action: str  # approve | claim | sign_before | return
+    element_id: str
+    user: str
+    comment: str = ""
+    data: Mapping[str, Any] = field(default_factory=dict)
+    signers: tuple[str, ...] = ()  # sign_before: who signs before ``user``
+
+
+@dataclass(frozen=True)
+class DemoInstance:
+    business_key: str
+    process: str
+    initiator: str
+    title: str
+    form: Mapping[str, Any]  # the start form, validated as if typed in
+    extra: Mapping[str, Any] = field(default_factory=dict)  # variables beside the form
+    acts: tuple[Act, ...] = ()
+
+
+def _day(offset: int) -> str:
+    return (timezone.localdate() + datetime.timedelta(days=offset)).isoformat()
+
+
+def demo_instances() -> tuple[DemoInstance, ...]:
+    """The demo instances, with dates around today."""
+    return (
+        # 费用报销: 张伟's claims (the one below 5000 waits for his manager 杨帆, the one
+        # above went on to 李娜), a claim with the finance reviewers, one with the general
+        # manager, one returned to 张伟 for a missing invoice, one done.
+        DemoInstance(
+            "DEMO-EXP-0001",
+            "expense_claim",
+            "zhangwei",
+            "张伟的费用报销：上海客户拜访差旅费 3,200 元",
+            {
+                "reason": "上海客户拜访（高铁往返及两晚住宿）",
+                "amount": 3200,
+                "expense_type": "travel",
+                "expense_date": _day(-6),
+            },
+        ),
+        DemoInstance(
+            "DEMO-EXP-0002",
+            "expense_claim",
+            "zhangwei",
+            "张伟的费用报销：苏州恒通项目客户招待 8,600 元",
+            {
+                "reason": "苏州恒通精密机械项目签约前客户招待",
+                "amount": 8600,
+                "expense_type": "entertainment",
+                "expense_date": _day(-4),
+            },
+            acts=(Act("approve", "Task_ManagerApproval", "yangfan", "项目关键节点，同意。"),),
+        ),
+        DemoInstance(
+            "DEMO-EXP-0003",
+            "expense_claim",
+            "wangfang",
+            "王芳的费用报销：展会宣传物料 1,280 元",
+            {
+                "reason": "华东区域展会宣传册印刷",
+                "amount": 1280,
+                "expense_type": "office",
+                "expense_date": _day(-3),
+            },
+            acts=(Act("approve", "Task_ManagerApproval", "yangfan", "同意。"),),
+        ),
+        DemoInstance(
+            "DEMO-EXP-0004",
+            "expense_claim",
+            "xuming",
+            "徐明的费用报销：广州工业展差旅费 12,800 元",
+            {
+                "reason": "参加广州国际工业自动化展（机票、住宿、展位搭建）",
+                "amount": 12800,
+                "expense_type": "travel",
+                "expense_date": _day(-10),
+            },
+            acts=(
+                Act("approve", "Task_ManagerApproval", "yangfan", "同意。"),
+                Act("approve", "Task_DeptHeadApproval", "lina", "展会获客效果好，同意。"),
+                Act(
+                    "approve",
+                    "Task_FinanceReview",
+                    "liuyang",
+                    "票据齐全，住宿标准符合制度。",
+                    {"approved_amount": 12800, "finance_opinion": "票据齐全"},
+                ),
+            ),
+        ),
+        DemoInstance(
+            "DEMO-EXP-0005",
+            "expense_claim",
+            "zhangwei",
+            "张伟的费用报销：客户资料快递费 260 元",
+            {
+                "reason": "寄送投标资料的快递费",
+                "amount": 260,
+                "expense_type": "other",
+                "expense_date": _day(-8),
+            },
+            acts=(
+                Act("return", "Task_ManagerApproval", "yangfan", "缺少快递发票，请补充后再提交。"),
+            ),
+        ),
+        DemoInstance(
+            "DEMO-EXP-0006",
+            "expense_claim",
+            "wangfang",
+            "王芳的费用报销：杭州客户拜访交通费 860 元",
+            {
+                "reason": "杭州客户拜访往返交通",
+                "amount": 860,
+                "expense_type": "travel",
+                "expense_date": _day(-15),
+            },
+            acts=(
+                Act("approve", "Task_ManagerApproval", "yangfan", "同意。"),
+                Act(
+                    "approve",
+                    "Task_FinanceReview",
+                    "huangli",
+                    "已核对。",
+                    {"approved_amount": 860},
+                ),
+            ),
+        ),
+        # 请假申请: 吴磊 names 陈静 (on leave) as his hand-over, so 黄丽 confirms on her
+        # behalf; 张伟 is 王芳's hand-over; longer leaves waiting for 李娜 and for HR.
+        DemoInstance(
+            "DEMO-LEAVE-0001",
+            "leave_request",
+            "wulei",
+            "吴磊的请假申请：年假 5 天",
+            {
+                "leave_type": "annual",
+                "start_date": _day(7),
+                "end_date": _day(11),
+                "days": 5,
+                "reason": "回老家探亲",
+                "handover": "chenjing",
+            },
+        ),
+        DemoInstance(
+            "DEMO-LEAVE-0002",
+            "leave_request",
+            "wangfang",
+            "王芳的请假申请：事假 2 天",
+            {
+                "leave_type": "personal",
+                "start_date": _day(3),
+                "end_date": _day(4),
+                "days": 2,
+                "reason": "办理购房手续",
+                "handover": "zhangwei",
+            },
+        ),
+        DemoInstance(
+            "DEMO-LEAVE-0003",
+            "leave_request",
+            "machao",
+            "马超的请假申请：病假 4 天",
+            {
+                "leave_type": "sick",
+                "start_date": _day(0),
+                "end_date": _day(3),
+                "days": 4,
+                "reason": "急性肠胃炎，遵医嘱休息（附病假条）",
+                "handover": "kongliang",
+            },
+            acts=(
+                Act("approve", "Task_HandoverConfirm", "kongliang", "客户跟进已交接。"),
+                Act("approve", "Task_ManagerApproval", "yangfan", "好好休息。"),
+            ),
+        ),
+        DemoInstance(
+            "DEMO-LEAVE-0004",
+            "leave_request",
+            "lvbin",
+            "吕斌的请假申请：年假 5 天",
+            {
+                "leave_type": "annual",
+                "start_date": _day(14),
+                "end_date": _day(18),
+                "days": 5,
+                "reason": "家庭旅行",
+                "handover": "dingyong",
+            },
+            acts=(
+                Act("approve", "Task_HandoverConfirm", "dingyong", "工艺文件已交接。"),
+                Act("approve", "Task_ManagerApproval", "weidong", "同意，注意排产交接。"),
+                Act("approve", "Task_DeptHeadApproval", "sujianhua", "同意。"),
+            ),
+        ),
+        # 采购申请: servers in countersign (杜鹏 voted, 王秀英 and 陈建国 still to vote);
+        # office supplies with the buyers.
+        DemoInstance(
+            "DEMO-PUR-0001",
+            "purchase_request",
+            "xiaoran",
+            "萧然的采购申请：测试环境服务器 2 台",
+            {
+                "item": "机架式服务器（2U，双路 CPU，256G 内存）",
+                "quantity": 2,
+                "budget": 86000,
+                "supplier": "联想（北京）有限公司",
+                "purpose": "MES 系统升级的测试与预发布环境",
+            },
+            extra={"approvers": ["dupeng", "wangxiuying", "chenjianguo"]},
+            acts=(
+                Act("approve", "Task_DeptHeadApproval", "xugang", "测试环境确有需要，同意。"),
+                Act("approve", "Task_Countersign", "dupeng", "已比价三家，联想报价最低。"),
+            ),
+        ),
+        DemoInstance(
+            "DEMO-PUR-0002",
+            "purchase_request",
+            "caiqin",
+            "蔡琴的采购申请：办公用品（A4 纸 50 箱）",
+            {
+                "item": "A4 复印纸（70g，每箱 5 包）",
+                "quantity": 50,
+                "budget": 6000,
+                "supplier": "得力集团",
+                "purpose": "总部第二季度办公用纸",
+            },
+            extra={"approvers": ["wangxiuying"]},
+            acts=(
+                Act("approve", "Task_DeptHeadApproval", "jianghua", "同意。"),
+                Act("approve", "Task_Countersign", "wangxiuying", "在预算内。"),
+            ),
+        ),
+        # 合同审批: 谢薇 (legal) asked 王秀英 to check the payment terms before her; another
+        # contract waits for the general manager.
+        DemoInstance(
+            "DEMO-CON-0001",
+            "contract_review",
+            "yangfan",
+            "杨帆的合同审批：华东区域经销合作协议",
+            {
+                "contract_name": "华东区域经销合作协议（2025 年度）",
+                "counterparty": "苏州恒通精密机械有限公司",
+                "contract_type": "sales",
+                "contract_amount": 1280000,
+                "sign_date": _day(10),
+            },
+            acts=(
+                Act("claim", "Task_LegalReview", "xiewei"),
+                Act(
+                    "sign_before",
+                    "Task_LegalReview",
+                    "xiewei",
+                    "付款条款为 90 天账期，请财务先确认资金风险。",
+                    signers=("wangxiuying",),
+                ),
+            ),
+        ),
+        DemoInstance(
+            "DEMO-CON-0002",
+            "contract_review",
+            "hejun",
+            "何军的合同审批：设备维保服务合同",
+            {
+                "contract_name": "生产设备年度维保服务合同",
+                "counterparty": "广州粤信设备服务有限公司",
+                "contract_type": "service",
+                "contract_amount": 360000,
+                "sign_date": _day(5),
+            },
+            acts=(
+                Act("approve", "Task_LegalReview", "zoukai", "违约责任条款已按我方模板修改。"),
+                Act("approve", "Task_DeptHeadApproval", "lina", "同意。"),
+            ),
+        ),
+    )
+
+
+# --- seeding ---------------------------------------------------------------------------------
+
+
+def seed_workflow_demo(*, stdout: Output | None = None) -> dict[str, int]:
+    """Deploy the demo processes, save their settings and start the demo instances that do
+    not exist yet; what this run did, by kind. Needs the demo organization (``seed_demo``).
+    One transaction: on an error nothing of the run is kept."""
+    stats = dict.fromkeys(
+        (
+            "deployed",
+            "unchanged",
+            "settings_saved",
+            "settings_unchanged",
+            "instances_started",
+            "instances_existing",
+        ),
+        0,
+    )
+    with transaction.atomic():
+        for process in PROCESSES:
+            try:
+                results = definition_deploy(
+                    xml=process.path.read_bytes(), source_name=process.path.name
+                )
+            except BpmnError as exc:
+                problems = "; ".join(f"{p.element_id}: {p.message}" for p in exc.problems)
+                raise DemoSeedError(f"{process.path.name}: {problems}") from exc
+            for deployed in results:
+                stats["deployed" if deployed.created else "unchanged"] += 1
+            saved = _save_settings(process)
+            stats["settings_saved" if saved else "settings_unchanged"] += 1
+        # the engine reads settings through a short cache: make it see the rows just saved
+        participants.forget_settings()
+        for demo in demo_instances():
+            if ProcessInstance.objects.filter(business_key=demo.business_key).exists():
+                stats["instances_existing"] += 1
+                continue
+            try:
+                _start(demo)
+            except (EngineError, ValidationError) as exc:
+                raise DemoSeedError(f"{demo.business_key}: {exc}") from exc
+            stats["instances_started"] += 1
+    if stdout is not None:
+        report_workflow_demo(stdout, stats)
+    return stats
+
+
+def _save_settings(process: DemoProcess) -> bool:
+    """Bring the settings row of ``process`` to the demo values; whether it changed."""
+    # django-stubs types Role's manager as the Group manager it inherits (no ``code``)
+    escalation = Role.objects.filter(code=process.escalation_role).first()  # type: ignore[misc]
+    if escalation is None:
+        raise DemoSeedError(f"role {process.escalation_role} is missing: run seed_demo")
+    values: dict[str, Any] = {
+        "category": process.category,
+        "description": process.description,
+        "reject": process.reject,
+        "resubmit": process.resubmit,
+        "empty_assignee": process.empty_assignee,
+        "escalation_role_id": escalation.pk,
+        "initiator_approver": InitiatorApproverPolicy.SKIP,
+        "auto_pass_repeated": True,
+        "default_due": process.default_due,
+        "remind_before": process.remind_before,
+        "timeout": process.timeout,
+        "cc_at_end": process.cc_at_end,
+    }
+    row = ProcessSettings.objects.filter(key=process.key).first()
+    changed = row is None
+    if row is None:
+        row = ProcessSettings(key=process.key)
+    for name, value in values.items():
+        if getattr(row, name) != value:
+            setattr(row, name, value)
+            changed = True
+    if changed:
+        row.full_clean()
+        row.save()
+    return changed
+
+
+def _user(username: str) -> User:
+    user = User.objects.filter(username=username, is_active=True).first()
+    if user is None:
+        raise DemoSeedError(f"demo user {username} is missing: run seed_demo")
+    return user
+
+
+def _start(demo: DemoInstance) -> int:
+    """Start ``demo`` with its start form checked as the portal checks it, then act."""
+    found = latest_definition(demo.process)
+    if found is None:
+        raise DemoSeedError(f"{demo.process} is not deployed")
+    graph = graph_for_definition(found)
+    variables = validate_step_data(graph.start_event(None), variables={}, data=demo.form)
+    instance_id = instance_start(
+        demo.process,
+        variables={**variables, **demo.extra},
+        initiator=_user(demo.initiator),
+        business_key=demo.business_key,
+        title=demo.title,
+    )
+    for act in demo.acts:
+        _act(demo, instance_id, act)
+    return instance_id
+
+
+def _act(demo: DemoInstance, instance_id: int, act: Act) -> None:
+    user = _user(act.user)
+    task = _task_for(user, instance_id, act.element_id)
+    if task is None:
+        raise DemoSeedError(f"{demo.business_key}: {act.user} has no open task at {act.element_id}")
+    if act.action == "approve":
+        approvals.task_approve(task.pk, user=user, data=act.data, comment=act.comment)
+    elif act.action == "claim":
+        approvals.task_claim(task.pk, user=user)
+    elif act.action == "sign_before":
+        approvals.task_add_signers(
+            task.pk, user=user, signers=act.signers, position="before", comment=act.comment
+        )
+    elif act.action == "return":
+        approvals.task_return(task.pk, user=user, target="initiator", comment=act.comment)
+    else:
+        raise DemoSeedError(f"{demo.business_key}: unknown action {act.action}")
+
+
+def _task_for(user: User, instance_id: int, element_id: str) -> Task | None:
+    """The open task at ``element_id`` in ``user``'s inbox: assigned to them, else a group
+    task they may claim."""
+    tasks = tasks_todo(user).filter(instance_id=instance_id, element_id=element_id)
+    return tasks.filter(assignee=user.username).first() or tasks.order_by("pk").first()
+
+
+def open_demo_tasks() -> dict[str, list[Task]]:
+    """The open tasks of the demo instances by who may handle them (assignee, else each
+    candidate), for the summary a seed run prints."""
+    found: dict[str, list[Task]] = {}
+    tasks = (
+        Task.objects.filter(
+            state=TaskState.OPEN, instance__business_key__startswith=BUSINESS_KEY_PREFIX
+        )
+        .select_related("instance__definition")
+        .order_by("pk")
+    )
+    for task in tasks:
+        for name in [task.assignee] if task.assignee else approvals.handlers_of(task):
+            found.setdefault(name, []).append(task)
+    return found
+
+
+def report_workflow_demo(stdout: Output, stats: Mapping[str, int]) -> None:
+    """What a seed run did (``stats`` from :func:`seed_workflow_demo`) and who has work
+    waiting, for the person who runs it."""
+
+    def line(kind: str, total: int, counts: Mapping[str, int]) -> str:
+        run = ", ".join(f"{status} {n}" for status, n in counts.items() if n)
+        return f"  {kind}: {total}" + (f" (this run: {run})" if run else "")
+
+    stdout.write("\nDemo processes are ready (费用报销, 请假申请, 采购申请, 合同审批).\n")
+    keys = [p.key for p in PROCESSES]
+    stdout.write(
+        line(
+            "demo processes",
+            sum(1 for key in keys if latest_definition(key) is not None),
+            {"deployed": stats["deployed"], "unchanged": stats["unchanged"]},
+        )
+        + "\n"
+    )
+    stdout.write(
+        line(
+            "process settings",
+            ProcessSettings.objects.filter(key__in=keys).count(),
+            {"saved": stats["settings_saved"], "unchanged": stats["settings_unchanged"]},
+        )
+        + "\n"
+    )
+    stdout.write(
+        line(
+            "demo instances",
+            ProcessInstance.objects.filter(business_key__startswith=BUSINESS_KEY_PREFIX).count(),
+            {"started": stats["instances_started"], "existing": stats["instances_existing"]},
+        )
+        + "\n"
+    )
+    waiting = open_demo_tasks()
+    if not waiting:
+        return
+    stdout.write("\nWaiting in the demo inboxes (process / step):\n")
+    people = User.objects.in_bulk(list(waiting), field_name="username")
+    for username in sorted(waiting, key=lambda name: (-len(waiting[name]), name)):
+        person = people.get(username)
+        name = person.get_full_name() if person is not None else ""
+        steps = ", ".join(
+            f"{task.instance.definition.name}/{task.name}"
+            + (f" (for {task.on_behalf_of})" if task.on_behalf_of else "")
+            for task in waiting[username]
+        )
+        stdout.write(f"  {username} {name}: {steps}\n")
