@@ -291,9 +291,16 @@ def prepare_template(bpmn_files: list[Path]) -> None:
 
     from workflow import services
 
+    from portal.models import Role, User
+
     call_command("migrate", verbosity=0, interactive=False)
     for path in bpmn_files:
         services.definition_deploy(xml=path.read_bytes(), source_name=path.name)
+    # the candidate groups the shared files name, held by someone, as in a real organization
+    # (a group nobody holds makes the step an incident: nobody can handle it)
+    holder = User.objects.create_user(username="group.member")
+    for code in ("managers", "directors", "finance", "records", "hr", "it", "admin"):
+        holder.groups.add(Role.objects.create(code=code, name=code))
 
 
 # --- instrumentation (--phases, --profile) ------------------------------------------------

@@ -27,6 +27,7 @@ from workflow.bpmn.model import Element, ElementKind
 from workflow.engine import store
 from workflow.engine.cache import graph_for_definition
 from workflow.engine.runtime import (
+    JOBS_MARK,
     MI_STATE,
     RETURN_MARK,
     SIGNERS_MARK,
@@ -249,6 +250,13 @@ def notify_new_tasks(pairs: Sequence[tuple[int, int]]) -> int:
 # --- finishing a step -----------------------------------------------------------------------
 
 
+def _on_behalf(task: Task, actor: str) -> str:
+    """Whom ``actor`` acted for: the absent person of a proxied task, or the owner of a
+    delegated one; nobody when the absent person (or owner) acted themself."""
+    behalf = task.on_behalf_of or task.owner
+    return "" if behalf == actor else behalf
+
+
 def _mark_done(step: Step, actor: str, outcome: str, data: Mapping[str, Any]) -> None:
     Task.objects.filter(pk=step.task.pk).update(
         state=TaskState.COMPLETED,
@@ -375,7 +383,7 @@ def _finish(
         task_id=task.pk,
         actor=actor,
         outcome=outcome,
-        on_behalf_of=task.on_behalf_of or (task.owner if task.owner != actor else ""),
+        on_behalf_of=_on_behalf(task, actor),
         data={"comment": comment} if comment else None,
     )
     variables = dict(values)
@@ -400,6 +408,10 @@ def _finish(
     run.reject_policy = step.settings.reject
     back_to = token.variables.pop(RETURN_MARK, None)
     run.touch(token)
+    if JOBS_MARK in token.variables:
+        # the step's reminder and time-out jobs go with it: ``leave`` clears only the waits
+        # of elements with boundary events, and a loop back to this step would find them
+        run.clear_waits(token)
     if back_to and step.settings.resubmit == ResubmitPolicy.JUMP and back_to in run.graph.elements:
         run.record("activity", element, started=token.entered_at)
         run.clear_waits(token)
@@ -555,7 +567,7 @@ def _reject(
         task_id=step.task.pk,
         actor=actor,
         outcome=outcome,
-        on_behalf_of=step.task.on_behalf_of,
+        on_behalf_of=_on_behalf(step.task, actor),
         data={"comment": comment} if comment else None,
     )
     run.set_variables({**values, "approved": False})
@@ -664,7 +676,7 @@ def task_return(task_id: int, *, user: User, target: str, comment: str) -> None:
         task_id=task_id,
         actor=user.username,
         outcome="returned",
-        on_behalf_of=step.task.on_behalf_of,
+        on_behalf_of=_on_behalf(step.task, user.username),
         data={"comment": text, "to": target},
     )
     scope = _scope_of(run, step.token)
@@ -971,9 +983,14 @@ def instance_copy(
     """抄送: let people read the instance and tell them; who was copied already is not
     copied or told again. ``recipients``: user names, ``role:code``, ``dept:code``."""
     run, effects = _load_instance(instance_id, user.username)
-    handles = Task.objects.filter(
-        instance_id=instance_id, state=TaskState.OPEN, assignee=user.username
-    ).exists()
+    # a current handler as ``task_actions`` offers it: the assignee (or the absent person of
+    # a proxied task), or a candidate of an unclaimed task
+    handles = any(
+        user.username in (task.assignee, task.on_behalf_of)
+        if task.assignee
+        else is_candidate(user, task)
+        for task in Task.objects.filter(instance_id=instance_id, state=TaskState.OPEN)
+    )
     if not (handles or run.instance.initiator == user.username or is_process_admin(user)):
         raise ActionRefused(_("Only the initiator or a current handler can copy others in."))
     names: list[str] = []

@@ -163,6 +163,21 @@ def resolve_people(run: Run, token: Token | None, text: str, element_id: str) ->
 # --- the rules applied when a task is created ---------------------------------------------
 
 
+def _anyone(candidates: list[tuple[str, str]]) -> bool:
+    """Whether an active user is among the candidates: a role nobody holds, a department
+    without members, an unknown user name are nobody (the task would reach no inbox)."""
+    if not candidates:
+        return False
+    users = [v for k, v in candidates if k == "user"]
+    roles = [v for k, v in candidates if k == "group"]
+    found = Q(username__in=users) | Q(groups__role__code__in=roles)
+    for code in (v for k, v in candidates if k == "dept"):
+        department = Department.objects.filter(code=code).first()
+        if department is not None:
+            found |= Q(department__path__startswith=department.path)
+    return User.objects.filter(found, is_active=True).exists()
+
+
 def _literal_initiator(element: Element) -> bool:
     return (element.assignee or "").replace(" ", "") in ("${initiator}", "#{initiator}")
 
@@ -197,7 +212,7 @@ def assign_task(run: Run, token: Token, element: Element, fields: dict[str, Any]
             return "skipped"
         if settings.auto_pass_repeated and run.approver and assignee == run.approver:
             return "auto-approved"
-    if not assignee and not fields["candidates"]:
+    if not assignee and not _anyone(fields["candidates"]):
         policy = settings.empty_assignee
         if policy == EmptyAssigneePolicy.SKIP:
             return "skipped"

@@ -15,11 +15,21 @@ from django.conf import settings
 from django.core.management import call_command
 from django.utils import timezone
 
-from portal.models import Notification
+from portal.models import Notification, Role, User
 from workflow import services
 from workflow.models import Incident, Job, ProcessInstance, Task
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _groups_of_the_shared_files() -> None:
+    """The candidate groups the shared files name, each held by someone: a group nobody
+    holds would make the step an incident ("nobody can handle it")."""
+    holder = User.objects.create_user(username="group.member")
+    for code in ("managers", "directors", "finance", "records", "hr", "it", "admin"):
+        role, _created = Role.objects.get_or_create(code=code, defaults={"name": code})
+        holder.groups.add(role)
 
 SHARED = Path(settings.BASE_DIR).parent / "shared" / "bpmn"
 FILES = ("expense_approval.bpmn", "contract_countersign.bpmn", "onboarding.bpmn")

@@ -635,7 +635,7 @@ class Run:
         resumed = token.state == "async-after"  # the activity was recorded before its job
         if element.kind is not ElementKind.END_EVENT and not resumed:
             self.record("activity", element, started=token.entered_at)
-        if self.graph.waits(element.id) != (False, False):
+        if self.graph.waits(element.id) != (False, False) or JOBS_MARK in token.variables:
             self.clear_waits(token)
         if element.multi_instance is not None and self.is_inner(token):
             self.inner_done(token, element)
