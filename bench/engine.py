@@ -289,9 +289,8 @@ def register_noop_applications() -> list[str]:
 def prepare_template(bpmn_files: list[Path]) -> None:
     from django.core.management import call_command
 
-    from workflow import services
-
     from portal.models import Role, User
+    from workflow import services
 
     call_command("migrate", verbosity=0, interactive=False)
     for path in bpmn_files:

@@ -9,6 +9,7 @@ A bad value stops start-up with a message naming the variable.
 from __future__ import annotations
 
 import contextlib
+import re
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -64,6 +65,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
+    "oauth2_provider",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "guardian",
     "django_htmx",
     "treebeard",
@@ -308,6 +312,14 @@ HRIS_BRIDGE_URL = env_str("HRIS_BRIDGE_URL")
 DMS_BRIDGE_URL = env_str("DMS_BRIDGE_URL")
 BRIDGE_TIMEOUT = env_int("BRIDGE_TIMEOUT", 10, minimum=1, maximum=30)
 WORKFLOW_JOB_LEASE_SECONDS = env_int("WORKFLOW_JOB_LEASE_SECONDS", 300, minimum=5)
+# Files attached to a step: the largest accepted size and the accepted extensions (the
+# content is checked against the extension).
+WORKFLOW_ATTACHMENT_MAX_BYTES = env_int(
+    "WORKFLOW_ATTACHMENT_MAX_BYTES", 20 * 1024 * 1024, minimum=1024
+)
+WORKFLOW_ATTACHMENT_TYPES = env_str(
+    "WORKFLOW_ATTACHMENT_TYPES", "pdf png jpg jpeg gif webp docx xlsx pptx doc xls txt csv zip"
+).split()
 # Embedded (no broker, hence no beat): after a request, at most every this many seconds, the
 # web process itself runs the jobs that have come due (timers); 0 turns it off.
 WORKFLOW_EMBEDDED_SWEEP = env_int(
@@ -315,13 +327,131 @@ WORKFLOW_EMBEDDED_SWEEP = env_int(
 )
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
-# --- REST framework ---------------------------------------------------------------------
+# --- REST API (/api/v1/), its OpenAPI schema and OAuth2 (/o/) -----------------------------
+
+# DRF's rate syntax ("60/min"); a typo would otherwise surface as a 500 on the first request.
+_RATE = re.compile(r"\d+/(s|sec|second|m|min|minute|h|hour|d|day)")
+
+
+def _env_rate(name: str, default: str) -> str:
+    value = env_str(name, default)
+    if not _RATE.fullmatch(value):
+        raise ImproperlyConfiguredEnv(
+            f"{name}={value!r} is not a rate such as 60/min or 1000/hour."
+        )
+    return value
+
 
 REST_FRAMEWORK = {
+    # OAuth2 first: its Bearer challenge makes a request without credentials a 401 (with
+    # ``WWW-Authenticate``), not the 403 DRF answers when the first class has no challenge.
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "portal.api.OAuth2Authentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "portal.api.TokenHasViewScope",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": ["portal.api.AnonThrottle", "portal.api.UserThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": _env_rate("API_THROTTLE_ANON", "60/min"),
+        "user": _env_rate("API_THROTTLE_USER", "1200/min"),
+    },
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        *(["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
+    ],
+    "EXCEPTION_HANDLER": "portal.api.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
+# OAuth2 scopes; a session user (the browser) is not limited by them.
+OAUTH2_SCOPES = {
+    "read": _("Read the processes, instances and tasks you may see"),
+    "write": _("Start processes and act on your tasks"),
+    "todo": _("Push tasks of another system into the unified to-do list"),
+}
+OAUTH2_PROVIDER = {
+    "SCOPES": OAUTH2_SCOPES,
+    "DEFAULT_SCOPES": ["read"],
+    # Authorization code only with PKCE (S256), also for confidential clients.
+    "PKCE_REQUIRED": True,
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env_int("OAUTH2_ACCESS_TOKEN_SECONDS", 3600, minimum=60),
+    "REFRESH_TOKEN_EXPIRE_SECONDS": env_int(
+        "OAUTH2_REFRESH_TOKEN_SECONDS", 14 * 24 * 3600, minimum=60
+    ),
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    # Plain-http redirect URIs only on a developer's machine.
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["http", "https"] if DEBUG else ["https"],
+    # A replayed refresh token revokes the whole family of tokens issued from it.
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    # RFC 9700 (OAuth 2.0 Security BCP) throughout: no implicit or password grant, PKCE
+    # with S256 only, tokens only in the Authorization header, the `iss` parameter in
+    # authorization responses, tokens stored hashed; a configuration that strays from it
+    # fails ``check --deploy``.
+    **{
+        f"COMPLIANT_BCP_RFC9700_{gate}": True
+        for gate in (
+            "IMPLICIT_GRANT",
+            "PASSWORD_GRANT",
+            "PKCE_METHOD",
+            "ACCESS_TOKEN_TRANSPORT",
+            "AUTHZ_RESPONSE_ISS",
+            "TOKEN_STORAGE",
+            "REFRESH_TOKEN",
+            "REDIRECT_URI_SCHEME",
+            "REDIRECT_URI_MATCHING",
+            "PKCE_REQUIRED",
+        )
+    },
+}
+
+API_DESCRIPTION = """Processes, instances, approval tasks and the unified to-do list (统一待办).
+
+**Authentication.** The portal session (a signed-in browser; send the CSRF token with
+writes) or an OAuth2 bearer token from `/o/token/`: the authorization code flow with PKCE
+(S256, required) for apps acting for a person, or client credentials for another system,
+which then acts as its OAuth2 application's *user* (set by an administrator; a client whose
+application has no user is refused). Scopes: `read` (GET), `write` (other methods), `todo`
+(pushing external tasks). A browser session is not limited by scopes.
+
+**Errors.** Every error has one body: `{"error": {"code", "message", "fields"?,
+"problems"?}}`; `message` is in the caller's language, `fields` (validation errors only)
+maps each input field to its messages, `problems` lists each problem of a BPMN file with
+its element id. 400 bad input, 401 no or bad credentials, 403 not allowed (or the token's
+scope), 404 not there *or not visible to you*, 409 the object's state refuses the action
+(`already_handled`, `action_refused`, `refused`), 422 understood but not processable
+(`process_error`: the process failed on the data and nothing changed;
+`idempotency_key_reused`), 429 throttled (see `Retry-After`).
+
+**Lists** are newest first with keyset pagination: follow `next` until it is null.
+The todo tab of `/api/v1/tasks/` merges the caller's open external tasks with ours."""
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Enterprise Portal API",
+    "DESCRIPTION": API_DESCRIPTION,
+    "VERSION": "1.0.0",
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI and Redoc from the sidecar package's static files: customers' intranets have
+    # no CDN access.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_OAUTH2_CONFIG": {"usePkceWithAuthorizationCodeGrant": True},
+    "OAUTH2_FLOWS": ["authorizationCode", "clientCredentials"],
+    "OAUTH2_AUTHORIZATION_URL": "/o/authorize/",
+    "OAUTH2_TOKEN_URL": "/o/token/",
+    "OAUTH2_REFRESH_URL": "/o/token/",
+    "OAUTH2_SCOPES": OAUTH2_SCOPES,
+    # Several tables have a ``state``; each choice set gets its own schema name.
+    "ENUM_NAME_OVERRIDES": {
+        "InstanceStateEnum": "workflow.models.InstanceState",
+        "TaskStateEnum": "workflow.models.TaskState",
+        "ExternalTaskStateEnum": "workflow.models.ExternalTaskState",
+    },
 }
 
 # --- organization -----------------------------------------------------------------------

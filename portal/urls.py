@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from oauth2_provider import urls as oauth2_urls
 
 from portal import views
+from workflow.api.views import NotFoundApi, RedocApi
+
+oauth2_patterns = [
+    pattern
+    for pattern in oauth2_urls.base_urlpatterns
+    if getattr(pattern, "name", "") in {"authorize", "token", "revoke-token", "introspect"}
+]
 
 shell_patterns = [
     path("", views.dashboard, name="dashboard"),
@@ -32,4 +41,13 @@ urlpatterns = [
     path("crm/", include("crm.urls")),
     path("erp/", include("erp_bridge.urls")),
     path("knowledge/", include("knowledge.urls")),
+    # REST API, its OpenAPI schema and documentation (Swagger UI / Redoc served locally)
+    path("api/v1/", include("workflow.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/redoc/", RedocApi.as_view(url_name="api-schema"), name="api-redoc"),
+    re_path(r"^api/", NotFoundApi.as_view()),
+    # OAuth2 (django-oauth-toolkit): authorize, token, revoke, introspect. Applications are
+    # registered by administrators in Django admin, not by self-service pages.
+    path("o/", include((oauth2_patterns, "oauth2_provider"))),
 ]

@@ -31,6 +31,7 @@ def _groups_of_the_shared_files() -> None:
         role, _created = Role.objects.get_or_create(code=code, defaults={"name": code})
         holder.groups.add(role)
 
+
 SHARED = Path(settings.BASE_DIR).parent / "shared" / "bpmn"
 FILES = ("expense_approval.bpmn", "contract_countersign.bpmn", "onboarding.bpmn")
 needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/bpmn is not here")

@@ -1,0 +1,427 @@
+"""What every REST endpoint shares: one error body, OAuth2 tokens acting as a user, scopes,
+throttles and keyset pages.
+
+Error body (``EXCEPTION_HANDLER``), for every error the API answers::
+
+    {"error": {"code": "already_handled", "message": "<in the caller's language>",
+               "fields": {"title": ["..."]},            # validation errors only
+               "problems": [{"element_id": "...", "message": "..."}]}}  # BPMN files only
+
+Status codes: 400 bad input (``invalid``, ``parse_error``, ``invalid_bpmn``); 401 no or bad
+credentials (``not_authenticated``, ``authentication_failed``); 403 signed in but not allowed
+(``permission_denied``, ``insufficient_scope``); 404 not there or not visible to the caller
+(``not_found``); 405, 406, 415 as HTTP says; 409 the state of the object refuses the action
+(``already_handled``: someone acted first; ``action_refused``: not now, or not by you;
+``refused``: any other engine refusal); 422 understood but cannot be processed
+(``process_error``: the process failed on these data and nothing changed;
+``idempotency_key_reused``); 429 throttled (``throttled``, with ``Retry-After``). A 500 is
+left to Django (logged and mailed to the administrators as every other crash).
+
+The OAuth2 endpoints under ``/o/`` answer in RFC 6749's own error format, which clients expect.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Model, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from drf_spectacular.contrib.django_oauth_toolkit import DjangoOAuthToolkitScheme
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from oauth2_provider.contrib.rest_framework import authentication as oauth2_authentication
+from oauth2_provider.models import AbstractAccessToken
+from rest_framework import exceptions, serializers, status
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
+from rest_framework.utils.urls import replace_query_param
+
+from workflow.approvals import ActionRefused
+from workflow.bpmn.model import BpmnError
+from workflow.engine.runtime import AlreadyHandled, EngineError, ProcessError
+
+if TYPE_CHECKING:
+    from rest_framework.views import APIView
+
+# --- the error body -----------------------------------------------------------------------------
+
+
+class Unprocessable(exceptions.APIException):
+    """422: the request is well formed but cannot be carried out as it is."""
+
+    status_code = 422
+    default_detail = gettext_lazy("The request cannot be processed.")
+    default_code = "unprocessable"
+
+
+def _flatten(detail: Any, prefix: str, into: dict[str, list[str]]) -> None:
+    """DRF's nested error detail as ``{"field.sub.0": [messages]}``."""
+    if isinstance(detail, Mapping):
+        for key, value in detail.items():
+            name = str(key)
+            if name in (api_settings.NON_FIELD_ERRORS_KEY, NON_FIELD_ERRORS):
+                name = ""
+            _flatten(value, f"{prefix}.{name}" if prefix and name else prefix or name, into)
+    elif isinstance(detail, list | tuple) and any(isinstance(i, Mapping | list) for i in detail):
+        for index, item in enumerate(detail):
+            _flatten(item, f"{prefix}.{index}" if prefix else str(index), into)
+    elif isinstance(detail, list | tuple):
+        into.setdefault(prefix, []).extend(str(item) for item in detail)
+    else:
+        into.setdefault(prefix, []).append(str(detail))
+
+
+def validation_body(detail: Any) -> dict[str, Any]:
+    """The error body of a validation error: field errors under ``fields``; errors of the
+    whole input (non-field errors) become the message."""
+    flat: dict[str, list[str]] = {}
+    _flatten(detail, "", flat)
+    general = flat.pop("", [])
+    message = " ".join(general) if general else _("Some of the data sent are not valid.")
+    return {"code": "invalid", "message": message, "fields": flat}
+
+
+def _django_validation_detail(error: DjangoValidationError) -> Any:
+    if hasattr(error, "error_dict"):
+        return error.message_dict
+    return error.messages
+
+
+def error_body(exc: Exception) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """(status, the ``error`` object, extra headers) for an exception the API answers."""
+    if isinstance(exc, BpmnError):
+        problems = [{"element_id": p.element_id, "message": p.message} for p in exc.problems]
+        return (
+            status.HTTP_400_BAD_REQUEST,
+            {
+                "code": "invalid_bpmn",
+                "message": _("The BPMN file cannot be deployed."),
+                "problems": problems,
+            },
+            {},
+        )
+    if isinstance(exc, DjangoValidationError):
+        return status.HTTP_400_BAD_REQUEST, validation_body(_django_validation_detail(exc)), {}
+    if isinstance(exc, AlreadyHandled):
+        return status.HTTP_409_CONFLICT, {"code": "already_handled", "message": str(exc)}, {}
+    if isinstance(exc, ActionRefused):
+        return status.HTTP_409_CONFLICT, {"code": "action_refused", "message": str(exc)}, {}
+    if isinstance(exc, ProcessError):
+        return 422, {"code": "process_error", "message": str(exc)}, {}
+    if isinstance(exc, EngineError):
+        return status.HTTP_409_CONFLICT, {"code": "refused", "message": str(exc)}, {}
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(str(exc) or None)
+    if isinstance(exc, exceptions.ValidationError):
+        return exc.status_code, validation_body(exc.detail), {}
+    if not isinstance(exc, exceptions.APIException):
+        raise TypeError(f"no error body for {type(exc).__name__}")
+    headers: dict[str, str] = {}
+    auth_header = getattr(exc, "auth_header", None)
+    if auth_header:
+        headers["WWW-Authenticate"] = auth_header
+    wait = getattr(exc, "wait", None)
+    if wait is not None:
+        headers["Retry-After"] = str(int(wait))
+    detail = exc.detail
+    if isinstance(detail, dict):  # a permission's message with extra keys
+        message = str(detail.get("detail", exc.default_detail))
+        code = str(getattr(detail.get("detail"), "code", exc.default_code))
+    elif isinstance(detail, list):
+        message = " ".join(str(item) for item in detail)
+        code = exc.default_code
+    else:
+        message = str(detail)
+        code = str(getattr(detail, "code", None) or exc.default_code)
+    return exc.status_code, {"code": code, "message": message}, headers
+
+
+HANDLED = (
+    exceptions.APIException,
+    Http404,
+    DjangoPermissionDenied,
+    DjangoValidationError,
+    BpmnError,
+    EngineError,
+)
+
+
+def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response | None:
+    """DRF's ``EXCEPTION_HANDLER``: every error the API knows as one body (module docstring).
+    Anything else returns None and becomes Django's 500."""
+    if not isinstance(exc, HANDLED):
+        return None
+    # Imported here: DRF imports this module (the authentication class) while it imports its
+    # views module.
+    from rest_framework.views import set_rollback
+
+    code, error, headers = error_body(exc)
+    set_rollback()
+    return Response({"error": error}, status=code, headers=headers)
+
+
+class ProblemSerializer(serializers.Serializer):
+    element_id = serializers.CharField(help_text=gettext_lazy("BPMN element id; empty: the file"))
+    message = serializers.CharField()
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    # ``fields`` would shadow Serializer.fields as a class attribute, hence get_fields.
+    def get_fields(self) -> dict[str, serializers.Field]:
+        return {
+            "code": serializers.CharField(help_text="machine-readable, e.g. already_handled"),
+            "message": serializers.CharField(help_text="for a person, in the caller's language"),
+            "fields": serializers.DictField(
+                child=serializers.ListField(child=serializers.CharField()),
+                required=False,
+                help_text="validation errors only: messages by input field (nested: a.b.0)",
+            ),
+            "problems": ProblemSerializer(
+                many=True, required=False, help_text="invalid BPMN only: every problem found"
+            ),
+        }
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = ErrorDetailSerializer()
+
+
+_ERROR_MEANING = {
+    400: "Bad input: `invalid` with `fields`, `parse_error`, or `invalid_bpmn` with `problems`.",
+    401: "No or invalid credentials.",
+    403: "Not allowed: `permission_denied` or `insufficient_scope` (OAuth2 token).",
+    404: "Not found, or not visible to the caller.",
+    409: "The object's state refuses it: `already_handled`, `action_refused` or `refused`.",
+    422: "Cannot be processed: `process_error` or `idempotency_key_reused`.",
+    429: "Too many requests; see Retry-After.",
+}
+
+
+def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
+    """The documented error answers of an endpoint; 401, 403 (a token's scope) and 429 may
+    answer any endpoint."""
+    wanted = sorted({*codes, 401, 403, 429})
+    return {
+        code: OpenApiResponse(response=ErrorSerializer, description=_ERROR_MEANING[code])
+        for code in wanted
+    }
+
+
+# --- authentication and scopes ------------------------------------------------------------------
+
+
+class OAuth2Authentication(oauth2_authentication.OAuth2Authentication):
+    """DOT's bearer-token authentication, plus two rules of ours:
+
+    - A client-credentials token has no user of its own: the integration acts as its OAuth
+      application's ``user`` (set in admin → OAuth2 applications), with that user's
+      permissions. A token whose application has no user, or an inactive one, is refused.
+    - The portal speaks the user's chosen language (as ``UserLanguageMiddleware`` does for
+      the session, which runs before the token is known).
+    """
+
+    def authenticate(self, request: Request) -> tuple[Any, Any] | None:
+        found = super().authenticate(request)
+        if found is None:
+            return None
+        user, token = found
+        if user is None:
+            application = getattr(token, "application", None)
+            user = getattr(application, "user", None)
+            if user is None:
+                raise exceptions.AuthenticationFailed(
+                    _(
+                        "This client has no user to act as; an administrator must set the "
+                        "user of its OAuth2 application."
+                    ),
+                    code="client_without_user",
+                )
+        if not user.is_active:
+            raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
+        language = getattr(user, "preferred_language", "")
+        if language:
+            translation.activate(language)
+            request._request.LANGUAGE_CODE = translation.get_language()
+        return user, token
+
+
+def required_scopes(view: APIView, method: str) -> list[str]:
+    """The OAuth2 scopes a request needs: ``view.required_scopes`` (a list, or a dict by HTTP
+    method), else ``read`` for safe methods and ``write`` for the others."""
+    declared = getattr(view, "required_scopes", None)
+    if isinstance(declared, Mapping):
+        declared = declared.get(method.upper())
+    if declared:
+        return list(declared)
+    return ["read"] if method.upper() in SAFE_METHODS else ["write"]
+
+
+class TokenHasViewScope(BasePermission):
+    """A request with an OAuth2 token needs the scopes of :func:`required_scopes`; a request
+    of a signed-in browser session is not limited by scopes."""
+
+    message = gettext_lazy("The access token's scope does not allow this request.")
+    code = "insufficient_scope"
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        token = request.auth
+        if not isinstance(token, AbstractAccessToken):
+            return True
+        return bool(token.allow_scopes(required_scopes(view, request.method or "GET")))
+
+
+class PortalOAuth2Scheme(DjangoOAuthToolkitScheme):
+    """The schema's security entry for our authentication class, with each operation's
+    scopes."""
+
+    target_class = "portal.api.OAuth2Authentication"
+
+    def get_security_requirement(self, auto_schema: Any) -> dict[str, list[str]]:
+        return {self.name: required_scopes(auto_schema.view, auto_schema.method)}
+
+
+# --- throttles ------------------------------------------------------------------------------------
+
+
+class _LiveRate:
+    # DRF's throttles copy the rates when the module is imported; reading them per request
+    # lets a test (or a settings reload) change them.
+    def get_rate(self) -> str | None:
+        rate = api_settings.DEFAULT_THROTTLE_RATES.get(getattr(self, "scope", None) or "")
+        return None if rate is None else str(rate)
+
+
+class AnonThrottle(_LiveRate, AnonRateThrottle):
+    """Callers without credentials, per address (``API_THROTTLE_ANON``)."""
+
+
+class UserThrottle(_LiveRate, UserRateThrottle):
+    """Signed-in users and tokens, per user (``API_THROTTLE_USER``); an integration with
+    client credentials counts as its application's user."""
+
+
+# --- keyset pages ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KeysetSource:
+    """One table of a list: its rows sort by (``field``, ``rank``, id), newest first; ``rank``
+    orders rows of several tables that share a timestamp."""
+
+    queryset: QuerySet[Any]
+    field: str = "created_at"
+    rank: int = 0
+
+
+@dataclass(frozen=True)
+class Position:
+    at: datetime.datetime
+    rank: int
+    pk: int
+
+    def encode(self) -> str:
+        raw = json.dumps([self.at.isoformat(), self.rank, self.pk], separators=(",", ":"))
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, text: str) -> Position:
+        try:
+            raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+            at, rank, pk = json.loads(raw)
+            moment = datetime.datetime.fromisoformat(at)
+            if timezone.is_naive(moment) or not isinstance(rank, int) or not isinstance(pk, int):
+                raise ValueError
+        except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
+            raise exceptions.ValidationError({"cursor": [_("This cursor is not valid.")]}) from None
+        return cls(moment, rank, pk)
+
+
+KEYSET_PARAMETERS = [
+    OpenApiParameter("cursor", str, description="the `next` link's cursor; absent: the first page"),
+    OpenApiParameter("page_size", int, description="rows per page, 1-100 (default 20)"),
+]
+
+
+class KeysetPage:
+    """Keyset (cursor) pagination, newest first: a page is the rows after the cursor's
+    (time, rank, id), so pages stay stable while rows are added and no page costs an OFFSET.
+    Several tables (our tasks and external tasks) merge into one list."""
+
+    default_size = 20
+    max_size = 100
+
+    def __init__(self, request: Request) -> None:
+        self.request = request
+        raw_size = request.query_params.get("page_size")
+        try:
+            self.size = int(raw_size) if raw_size else self.default_size
+            if not 1 <= self.size <= self.max_size:
+                raise ValueError
+        except ValueError:
+            raise exceptions.ValidationError(
+                {"page_size": [_("Give a whole number from 1 to %d.") % self.max_size]}
+            ) from None
+        cursor = request.query_params.get("cursor")
+        self.after = Position.decode(cursor) if cursor else None
+        self.next: Position | None = None
+
+    def _after(self, source: KeysetSource) -> QuerySet[Any]:
+        rows = source.queryset
+        if self.after is None:
+            return rows
+        at, rank, pk = self.after.at, self.after.rank, self.after.pk
+        earlier = Q(**{f"{source.field}__lt": at})
+        if source.rank < rank:
+            earlier |= Q(**{source.field: at})
+        elif source.rank == rank:
+            earlier |= Q(**{source.field: at, "pk__lt": pk})
+        return rows.filter(earlier)
+
+    def rows(self, *sources: KeysetSource) -> list[Any]:
+        """This page's rows from ``sources``, newest first; sets :attr:`next`."""
+        found: list[tuple[Position, Model]] = []
+        for source in sources:
+            page = self._after(source).order_by(f"-{source.field}", "-pk")[: self.size + 1]
+            found.extend(
+                (Position(getattr(row, source.field), source.rank, row.pk), row) for row in page
+            )
+        found.sort(key=lambda pair: (pair[0].at, pair[0].rank, pair[0].pk), reverse=True)
+        shown = found[: self.size]
+        self.next = shown[-1][0] if len(found) > self.size else None
+        return [row for _position, row in shown]
+
+    def response(self, data: Sequence[Any] | Iterable[Any]) -> Response:
+        url = self.request.build_absolute_uri()
+        next_url = replace_query_param(url, "cursor", self.next.encode()) if self.next else None
+        return Response({"results": list(data), "next": next_url})
+
+
+def page_serializer(item: type[serializers.Serializer], name: str) -> type[serializers.Serializer]:
+    """The schema of a keyset page of ``item`` rows."""
+    return type(
+        name,
+        (serializers.Serializer,),
+        {
+            "results": item(many=True),
+            "next": serializers.URLField(
+                allow_null=True, help_text="the next page; null on the last one"
+            ),
+            "__module__": __name__,
+        },
+    )

@@ -1,0 +1,99 @@
+"""The OpenAPI schema (/api/schema/) and its documentation pages (/api/docs/, /api/redoc/)."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+
+import pytest
+from django.core.cache import cache
+from django.core.management import call_command
+from openapi_spec_validator import validate
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttles() -> None:
+    cache.clear()
+
+
+def _schema(client) -> dict:  # type: ignore[no-untyped-def]
+    answer = client.get("/api/schema/?format=json")
+    assert answer.status_code == 200
+    return json.loads(answer.content)
+
+
+def test_the_schema_generates_without_a_warning() -> None:
+    out = io.StringIO()
+    # --fail-on-warn turns every warning (an undocumented response, an unknown type ...) into
+    # an error; --validate checks the result against the OpenAPI 3 JSON schema.
+    call_command("spectacular", "--validate", "--fail-on-warn", stdout=out)
+    assert out.getvalue().startswith("openapi: 3.0")
+
+
+def test_the_schema_is_a_valid_openapi_document(client) -> None:
+    schema = _schema(client)
+    validate(schema)  # raises on any problem: unresolved $ref, undeclared path parameter ...
+    assert schema["openapi"].startswith("3.")
+
+
+def test_every_operation_is_described_with_its_errors(client) -> None:
+    schema = _schema(client)
+    operations = [
+        (path, method, operation)
+        for path, item in schema["paths"].items()
+        for method, operation in item.items()
+    ]
+    assert len(operations) >= 39
+    for path, method, operation in operations:
+        assert path.startswith("/api/v1/"), path
+        assert operation.get("summary"), (path, method)
+        responses = operation["responses"]
+        for status in ("401", "403", "429"):
+            assert responses[status]["content"]["application/json"]["schema"] == {
+                "$ref": "#/components/schemas/Error"
+            }, (path, method, status)
+        assert any(code.startswith("2") for code in responses), (path, method)
+
+
+def test_scopes_and_flows_are_in_the_schema(client) -> None:
+    schema = _schema(client)
+    oauth2 = schema["components"]["securitySchemes"]["oauth2"]
+    assert set(oauth2["flows"]) == {"authorizationCode", "clientCredentials"}
+    assert oauth2["flows"]["clientCredentials"]["tokenUrl"] == "/o/token/"
+    assert set(oauth2["flows"]["authorizationCode"]["scopes"]) == {"read", "write", "todo"}
+
+    def scopes(path: str, method: str) -> list[str]:
+        [found] = [
+            entry["oauth2"]
+            for entry in schema["paths"][path][method]["security"]
+            if "oauth2" in entry
+        ]
+        return found
+
+    assert scopes("/api/v1/tasks/", "get") == ["read"]
+    assert scopes("/api/v1/tasks/{task_id}/approve", "post") == ["write"]
+    assert scopes("/api/v1/external-tasks/{source}/{external_id}", "put") == ["todo"]
+
+
+def test_the_error_body_is_documented(client) -> None:
+    schema = _schema(client)
+    error = schema["components"]["schemas"]["ErrorDetail"]
+    assert set(error["properties"]) == {"code", "message", "fields", "problems"}
+    assert set(error["required"]) == {"code", "message"}
+
+
+@pytest.mark.parametrize("page", ["/api/docs/", "/api/redoc/"])
+def test_the_documentation_pages_load_nothing_from_outside(client, page) -> None:
+    answer = client.get(page)
+    assert answer.status_code == 200
+    html = answer.content.decode()
+    assets = re.findall(r"""(?:src|href)=["']([^"']+)["']""", html)
+    assert assets, html
+    for asset in assets:
+        assert asset.startswith("/"), asset  # served by us (sidecar static files)
+    assert "cdn" not in html.lower()
+    assert "/static/drf_spectacular_sidecar/" in html
+    assert "/api/schema/" in html

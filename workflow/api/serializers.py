@@ -1,0 +1,514 @@
+"""Input and output serializers of the workflow API. Input serializers validate and never
+save; output serializers read rows the views hand them.
+
+Some fields are named like attributes of DRF's Field (``label``, ``required``, ``source``,
+``data`` ...): DRF's metaclass moves declared fields off the class, so the API's names are
+safe at run time; only the type checker is told to ignore them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from portal.api import page_serializer
+from workflow.forms import MAX_BPMN_BYTES
+from workflow.models import (
+    ExternalTask,
+    HistoryEvent,
+    Incident,
+    InstanceState,
+    ProcessDefinition,
+    ProcessInstance,
+    Signer,
+    Task,
+    TaskState,
+)
+
+# --- definitions --------------------------------------------------------------------------------
+
+
+class DefinitionVersionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    version = serializers.IntegerField()
+    deployed_at = serializers.DateTimeField()
+    deployed_by = serializers.CharField(source="deployed_by.username", default="")
+    source_name = serializers.CharField()
+
+
+class DefinitionSerializer(serializers.Serializer):
+    """A process key with its latest version first in ``versions``."""
+
+    key = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    version = serializers.IntegerField(help_text="the latest version")
+    id = serializers.IntegerField(help_text="the latest version's id")
+    deployed_at = serializers.DateTimeField()
+    versions = DefinitionVersionSerializer(many=True)
+
+
+class DefinitionFileInputSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="a .bpmn file (at most 5 MB)")
+
+    def validate_file(self, upload: Any) -> bytes:
+        if upload.size > MAX_BPMN_BYTES:
+            raise serializers.ValidationError(_("The file is larger than 5 MB."))
+        data: bytes = upload.read()
+        return data
+
+
+class DefinitionXmlInputSerializer(serializers.Serializer):
+    xml = serializers.CharField(trim_whitespace=False, help_text="the BPMN 2.0 XML")
+    source_name = serializers.CharField(
+        required=False, default="", allow_blank=True, max_length=255
+    )
+
+    def validate_xml(self, xml: str) -> str:
+        if len(xml.encode()) > MAX_BPMN_BYTES:
+            raise serializers.ValidationError(_("The file is larger than 5 MB."))
+        return xml
+
+
+class DeployedSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    version = serializers.IntegerField()
+    created = serializers.BooleanField(help_text="false: identical to the latest version")
+
+
+# --- instances ----------------------------------------------------------------------------------
+
+
+class InstanceStartInputSerializer(serializers.Serializer):
+    process_key = serializers.CharField(max_length=255)
+    business_key = serializers.CharField(
+        max_length=255, required=False, default="", allow_blank=True
+    )
+    title = serializers.CharField(max_length=255, required=False, default="", allow_blank=True)
+    variables = serializers.DictField(required=False, default=dict)
+
+    def validate_process_key(self, key: str) -> str:
+        if not ProcessDefinition.objects.filter(key=key).exists():
+            raise serializers.ValidationError(_("No process with this key is deployed."))
+        return key
+
+
+class InstanceSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    process_key = serializers.CharField(source="definition_key")
+    process_name = serializers.CharField(source="definition.name")
+    version = serializers.IntegerField(source="definition.version")
+    business_key = serializers.CharField()
+    title = serializers.CharField()
+    initiator = serializers.CharField()
+    state = serializers.ChoiceField(choices=InstanceState.choices)
+    started_at = serializers.DateTimeField()
+    ended_at = serializers.DateTimeField(allow_null=True)
+    url = serializers.SerializerMethodField()
+
+    def get_url(self, instance: ProcessInstance) -> str:
+        return _absolute(self.context, reverse("api:instance-detail", args=[instance.pk]))
+
+
+class HistoryEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = HistoryEvent
+        fields = [
+            "id",
+            "kind",
+            "element_id",
+            "element_kind",
+            "task_id",
+            "actor",
+            "on_behalf_of",
+            "outcome",
+            "started_at",
+            "at",
+            "duration_ms",
+            "data",
+        ]
+
+
+class TaskBriefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    element_id = serializers.CharField()
+    state = serializers.ChoiceField(choices=TaskState.choices)
+    assignee = serializers.CharField()
+    candidates = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+    due_at = serializers.DateTimeField(allow_null=True)
+
+    def get_candidates(self, task: Task) -> list[str]:
+        return [f"{c.kind}:{c.value}" for c in task.candidates.all()]
+
+
+class CommentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    author = serializers.CharField(source="author.username")
+    author_name = serializers.CharField(source="author.display_name")
+    text = serializers.CharField()
+    task_id = serializers.IntegerField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+class AttachmentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    size = serializers.IntegerField()
+    content_type = serializers.CharField()
+    uploaded_by = serializers.CharField(source="uploaded_by.username")
+    task_id = serializers.IntegerField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+class InstanceDetailSerializer(InstanceSerializer):
+    end_event = serializers.CharField()
+    variables = serializers.DictField()
+    history = HistoryEventSerializer(many=True)
+    open_tasks = TaskBriefSerializer(many=True)
+    comments = CommentSerializer(many=True)
+    attachments = AttachmentSerializer(many=True)
+    diagram_url = serializers.SerializerMethodField(help_text="the diagram as SVG, highlighted")
+
+    def get_diagram_url(self, instance: ProcessInstance) -> str:
+        return _absolute(self.context, reverse("api:instance-diagram", args=[instance.pk]))
+
+
+InstancePageSerializer = page_serializer(InstanceSerializer, "InstancePage")
+
+
+# --- instance actions ---------------------------------------------------------------------------
+
+
+class ReasonInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, default="", allow_blank=True)
+
+
+class RequiredReasonInputSerializer(serializers.Serializer):
+    reason = serializers.CharField()
+
+
+class CommentInputSerializer(serializers.Serializer):
+    comment = serializers.CharField(required=False, default="", allow_blank=True)
+
+
+class CopyInputSerializer(serializers.Serializer):
+    recipients = serializers.ListField(
+        child=serializers.CharField(max_length=150),
+        allow_empty=False,
+        help_text="user names or role:code",
+    )
+    comment = serializers.CharField(required=False, default="", allow_blank=True)
+
+
+class CommentAddInputSerializer(serializers.Serializer):
+    text = serializers.CharField()
+    task_id = serializers.IntegerField(required=False, allow_null=True, default=None)
+
+
+class AttachmentAddInputSerializer(serializers.Serializer):
+    upload = serializers.FileField()
+    task_id = serializers.IntegerField(required=False, allow_null=True, default=None)
+
+
+class MoveInputSerializer(serializers.Serializer):
+    target = serializers.CharField(help_text="the element id the active steps move to")
+    reason = serializers.CharField()
+
+
+class MigrateInputSerializer(serializers.Serializer):
+    to_definition_id = serializers.IntegerField()
+
+
+class MigrationReportSerializer(serializers.Serializer):
+    migrated = serializers.ListField(child=serializers.IntegerField())
+    refused = serializers.DictField(
+        child=serializers.CharField(), help_text="instance id -> why it was not moved"
+    )
+
+
+# --- tasks --------------------------------------------------------------------------------------
+
+
+class ChoiceSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    name = serializers.CharField()
+
+
+class FormFieldSerializer(serializers.Serializer):
+    """A field of the step's form: a registered form's, or a ``camunda:formField``."""
+
+    id = serializers.CharField(help_text="the process variable it sets")
+    label = serializers.CharField()  # type: ignore[assignment]
+    type = serializers.CharField(
+        help_text="string | long | decimal | double | boolean | date | datetime | enum | file"
+    )
+    required = serializers.BooleanField()  # type: ignore[assignment]
+    readonly = serializers.BooleanField()
+    value = serializers.JSONField(allow_null=True, help_text="the value it starts with")
+    choices = ChoiceSerializer(many=True, help_text="enum fields only")
+    help_text = serializers.CharField()  # type: ignore[assignment]
+    constraints = serializers.DictField(
+        child=serializers.CharField(), help_text="min_value, max_value, min_length, max_length"
+    )
+
+
+class TaskDetailSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    element_id = serializers.CharField()
+    state = serializers.ChoiceField(choices=TaskState.choices)
+    assignee = serializers.CharField()
+    owner = serializers.CharField(help_text="委派: who delegated it and decides when it is back")
+    delegation = serializers.CharField()
+    on_behalf_of = serializers.CharField()
+    signer = serializers.CharField(help_text="加签: where this added signer stands")
+    priority = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    due_at = serializers.DateTimeField(allow_null=True)
+    completed_at = serializers.DateTimeField(allow_null=True)
+    completed_by = serializers.CharField()
+    outcome = serializers.CharField()
+    data = serializers.DictField()  # type: ignore[assignment]
+    instance = InstanceSerializer()
+    form_fields = FormFieldSerializer(many=True)
+    actions = serializers.ListField(
+        child=serializers.CharField(), help_text="what the caller may do now, e.g. approve"
+    )
+
+
+class InboxItemSerializer(serializers.Serializer):
+    """A row of an inbox tab: one of our tasks (``source`` = "workflow"), an external task
+    (``source`` = the system), an instance (started tab) or a copy (copied tab)."""
+
+    kind = serializers.ChoiceField(choices=["task", "external", "instance", "copy"])
+    id = serializers.IntegerField(help_text="the task's, external task's, instance's or copy's")
+    source = serializers.CharField()  # type: ignore[assignment]
+    title = serializers.CharField()
+    name = serializers.CharField(help_text="the step (tasks) or the process")
+    process_key = serializers.CharField()
+    instance_id = serializers.IntegerField(allow_null=True)
+    state = serializers.ChoiceField(choices=TaskState.choices)
+    assignee = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    due_at = serializers.DateTimeField(allow_null=True)
+    overdue = serializers.BooleanField()
+    read_at = serializers.DateTimeField(allow_null=True, help_text="copies only")
+    url = serializers.CharField(help_text="our API's detail; for external tasks, their page")
+
+
+InboxPageSerializer = page_serializer(InboxItemSerializer, "InboxPage")
+
+
+class TaskListQuerySerializer(serializers.Serializer):
+    tab = serializers.ChoiceField(
+        choices=["todo", "done", "started", "copied"], required=False, default="todo"
+    )
+    process = serializers.CharField(required=False, help_text="a process key")
+    overdue = serializers.BooleanField(required=False, allow_null=True, default=None)
+    created_after = serializers.DateTimeField(required=False)
+    created_before = serializers.DateTimeField(required=False)
+    q = serializers.CharField(required=False, help_text="searches titles and step names")
+    external = serializers.BooleanField(
+        required=False, default=True, help_text="todo tab: include external tasks"
+    )
+
+
+class ApproveInputSerializer(serializers.Serializer):
+    data = serializers.DictField(  # type: ignore[assignment]
+        required=False, default=dict, help_text="the step's form"
+    )
+    comment = serializers.CharField(required=False, default="", allow_blank=True)
+
+
+class RejectInputSerializer(serializers.Serializer):
+    comment = serializers.CharField()
+    data = serializers.DictField(required=False, default=dict)  # type: ignore[assignment]
+
+
+class ReturnInputSerializer(serializers.Serializer):
+    target = serializers.CharField(help_text='"initiator" or an element id (return-targets)')
+    comment = serializers.CharField()
+
+
+class HandOverInputSerializer(serializers.Serializer):
+    to = serializers.CharField(max_length=150, help_text="a user name")
+    comment = serializers.CharField(required=False, default="", allow_blank=True)
+
+
+class AddSignersInputSerializer(serializers.Serializer):
+    signers = serializers.ListField(child=serializers.CharField(max_length=150), allow_empty=False)
+    position = serializers.ChoiceField(choices=Signer.choices)
+    comment = serializers.CharField(required=False, default="", allow_blank=True)
+
+
+class ReassignInputSerializer(serializers.Serializer):
+    to = serializers.CharField(max_length=150, help_text="a user name")
+    reason = serializers.CharField(required=False, default="", allow_blank=True)
+
+
+class TaskActionResultSerializer(serializers.Serializer):
+    task = TaskBriefSerializer()
+    instance = InstanceSerializer()
+
+
+class PeopleResultSerializer(serializers.Serializer):
+    people = serializers.ListField(
+        child=serializers.CharField(), help_text="the user names reached"
+    )
+
+
+class ReturnTargetSerializer(serializers.Serializer):
+    element_id = serializers.CharField()
+    name = serializers.CharField()
+
+
+# --- incidents ----------------------------------------------------------------------------------
+
+
+class IncidentSerializer(serializers.ModelSerializer):
+    process_key = serializers.CharField(source="instance.definition_key", default="")
+
+    class Meta:
+        model = Incident
+        fields = [
+            "id",
+            "instance_id",
+            "process_key",
+            "element_id",
+            "message",
+            "created_at",
+            "resolved_at",
+            "resolved_by",
+        ]
+
+
+IncidentPageSerializer = page_serializer(IncidentSerializer, "IncidentPage")
+
+
+# --- the unified to-do ------------------------------------------------------------------------
+
+
+class ExternalTaskPushInputSerializer(serializers.Serializer):
+    assignee = serializers.CharField(max_length=150, help_text="user name or employee number")
+    title = serializers.CharField(max_length=255)
+    url = serializers.URLField(max_length=1000, help_text="where the task is handled")
+    source_updated_at = serializers.DateTimeField(
+        help_text="when this change happened in the source; older changes are ignored"
+    )
+    summary = serializers.CharField(required=False, default="", allow_blank=True)
+    category = serializers.CharField(required=False, default="", allow_blank=True, max_length=100)
+    due_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+
+class ExternalTaskCloseInputSerializer(serializers.Serializer):
+    source_updated_at = serializers.DateTimeField()
+
+
+class ExternalTaskReplaceInputSerializer(ExternalTaskPushInputSerializer):
+    new_external_id = serializers.RegexField(r"^[^/]+$", max_length=255)
+
+
+class ExternalTaskSerializer(serializers.ModelSerializer):
+    assignee = serializers.CharField(source="assignee.username")
+
+    class Meta:
+        model = ExternalTask
+        fields = [
+            "source",
+            "external_id",
+            "assignee",
+            "title",
+            "summary",
+            "url",
+            "category",
+            "state",
+            "due_at",
+            "source_updated_at",
+            "created_at",
+            "updated_at",
+            "closed_at",
+            "replaced_by",
+        ]
+
+
+class ExternalTaskResultSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(
+        choices=["created", "updated", "closed", "stale"],
+        help_text="stale: not newer than what we hold; nothing changed",
+    )
+    task = ExternalTaskSerializer()
+
+
+ExternalTaskPageSerializer = page_serializer(ExternalTaskSerializer, "ExternalTaskPage")
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def _absolute(context: Mapping[str, Any], path: str) -> str:
+    request = context.get("request")
+    return request.build_absolute_uri(path) if request is not None else path
+
+
+def inbox_item(row: Any, *, kind: str, request: Any) -> dict[str, Any]:
+    """An inbox row as :class:`InboxItemSerializer` data, from a Task, ExternalTask,
+    ProcessInstance or CarbonCopy."""
+    now = timezone.now()
+    context = {"request": request}
+    if kind == "external":
+        return {
+            "kind": kind,
+            "id": row.pk,
+            "source": row.source,
+            "title": row.title,
+            "name": row.category,
+            "process_key": "",
+            "instance_id": None,
+            "state": row.state,
+            "assignee": row.assignee.username,
+            "created_at": row.created_at,
+            "due_at": row.due_at,
+            "overdue": bool(row.due_at and row.due_at < now and row.state == "open"),
+            "read_at": None,
+            "url": row.url,
+        }
+    if kind == "task":
+        return {
+            "kind": kind,
+            "id": row.pk,
+            "source": "workflow",
+            "title": row.instance.title,
+            "name": row.name or row.element_id,
+            "process_key": row.definition_key,
+            "instance_id": row.instance_id,
+            "state": row.state,
+            "assignee": row.assignee,
+            "created_at": row.created_at,
+            "due_at": row.due_at,
+            "overdue": bool(row.due_at and row.due_at < now and row.state == "open"),
+            "read_at": None,
+            "url": _absolute(context, reverse("api:task-detail", args=[row.pk])),
+        }
+    instance = row if kind == "instance" else row.instance
+    return {
+        "kind": kind,
+        "id": row.pk,
+        "source": "workflow",
+        "title": instance.title,
+        "name": instance.definition.name or instance.definition_key,
+        "process_key": instance.definition_key,
+        "instance_id": instance.pk,
+        "state": instance.state,
+        "assignee": "",
+        "created_at": row.started_at if kind == "instance" else row.created_at,
+        "due_at": None,
+        "overdue": False,
+        "read_at": getattr(row, "read_at", None),
+        "url": _absolute(context, reverse("api:instance-detail", args=[instance.pk])),
+    }
