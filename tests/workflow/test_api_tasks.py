@@ -324,7 +324,12 @@ def test_add_and_remove_a_signer(login, leave, employee, colleague, dept_head) -
     assert added.status_code == 200, added.json()
     assert ("Approve", "wangfang", "open") in tasks(iid)
     signer = open_task(iid, assignee="wangfang")
-    # 减签 names the signer's task (approvals.task_remove_signer)
+    # the adder's task lists the signer (and offers remove-signer); 减签 names the signer's task
+    mine = login(dept_head).get(f"/api/v1/tasks/{task.pk}").json()
+    assert "remove-signer" in mine["actions"]
+    assert mine["added_signers"] == [
+        {"id": signer.pk, "assignee": "wangfang", "signer": "before", "state": "open"}
+    ]
     not_mine = _post(login(colleague), f"/api/v1/tasks/{signer.pk}/remove-signer")
     assert (not_mine.status_code, not_mine.json()["error"]["code"]) == (409, "action_refused")
     removed = _post(login(dept_head), f"/api/v1/tasks/{signer.pk}/remove-signer")

@@ -258,6 +258,16 @@ class FormFieldSerializer(serializers.Serializer):
     )
 
 
+class AddedSignerSerializer(serializers.Serializer):
+    """A signer added (加签) at this task: ``id`` is the signer's task, the one
+    ``remove-signer`` (减签) takes while its state is open or pending."""
+
+    id = serializers.IntegerField()
+    assignee = serializers.CharField()
+    signer = serializers.CharField(help_text="before / after / alongside")
+    state = serializers.ChoiceField(choices=TaskState.choices)
+
+
 class TaskDetailSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
@@ -277,6 +287,7 @@ class TaskDetailSerializer(serializers.Serializer):
     data = serializers.DictField()  # type: ignore[assignment]
     instance = InstanceSerializer()
     form_fields = FormFieldSerializer(many=True)
+    added_signers = AddedSignerSerializer(many=True)
     actions = serializers.ListField(
         child=serializers.CharField(), help_text="what the caller may do now, e.g. approve"
     )

@@ -766,6 +766,11 @@ def _task_detail(request: Request, task: Task) -> dict[str, Any]:
     }
     data["instance"] = task.instance
     data["form_fields"] = _form_fields(task)
+    data["added_signers"] = list(
+        Task.objects.filter(added_by=task)
+        .order_by("pk")
+        .values("id", "assignee", "signer", "state")
+    )
     data["actions"] = _actions(user, task)
     serializer = s.TaskDetailSerializer(data, context={"request": request})
     return cast(dict[str, Any], serializer.data)  # the stubs take ``data`` for our field
