@@ -300,6 +300,25 @@ def test_cancel_by_the_initiator(login, leave, employee, dept_head) -> None:
     assert (again.status_code, again.json()["error"]["code"]) == (409, "action_refused")
 
 
+def test_withdraw_after_the_next_handler_acted_is_refused(
+    login, leave, employee, colleague, dept_head, hr_admin
+) -> None:
+    _english(dept_head)
+    iid = start(employee)
+    approvals.task_approve(open_task(iid).pk, user=dept_head)
+    hr_step = open_task(iid)
+    approvals.task_transfer(hr_step.pk, user=hr_admin, to=colleague.username)  # it acted
+    answer = _post(login(dept_head), f"/api/v1/instances/{iid}/withdraw")
+    assert (answer.status_code, answer.json()["error"]) == (
+        409,
+        {
+            "code": "action_refused",
+            "message": "The next handler has already acted; it can no longer be withdrawn.",
+        },
+    )
+    assert open_task(iid).assignee == colleague.username  # nothing changed
+
+
 def test_withdraw_before_anyone_acted(login, leave, employee) -> None:
     iid = start(employee)
     answer = _post(login(employee), f"/api/v1/instances/{iid}/withdraw")

@@ -267,6 +267,28 @@ def test_return_to_an_earlier_step(login, leave, employee, dept_head, hr_admin) 
     assert (back.element_id, back.assignee) == ("Approve", "lina")
 
 
+def test_return_to_a_step_never_reached_is_refused(login, leave, employee, dept_head) -> None:
+    iid = start(employee)
+    task = open_task(iid)
+    for target in ("Hr", "Nowhere"):  # later in the process / not in it at all
+        answer = _post(
+            login(dept_head),
+            f"/api/v1/tasks/{task.pk}/return",
+            {"target": target, "comment": "back"},
+        )
+        assert (answer.status_code, answer.json()["error"]["code"]) == (409, "action_refused")
+    assert open_task(iid).pk == task.pk  # nothing changed
+
+
+def test_acting_twice_is_already_handled(login, leave, employee, dept_head) -> None:
+    iid = start(employee)
+    task = open_task(iid)
+    url = f"/api/v1/tasks/{task.pk}/approve"
+    assert _post(login(dept_head), url, {"data": {"days": 2}}).status_code == 200
+    again = _post(login(dept_head), url, {"data": {"days": 2}})
+    assert (again.status_code, again.json()["error"]["code"]) == (409, "already_handled")
+
+
 def test_claim_and_unclaim(login, employee, outsider) -> None:
     reviewer = User.objects.create(username="reviewer2", department=outsider.department)
     make_role("finance", outsider, reviewer)
