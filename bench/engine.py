@@ -271,6 +271,28 @@ def configure_environment(extra: dict[str, str]) -> None:
     os.chdir(ROOT)
 
 
+ANNOUNCED: list[str] = []
+
+
+def queue_announcements_like_a_broker() -> None:
+    """What a request hands to the workers after its commit — new-task notifications, and
+    the wake-up for jobs that fell due (a step's reminder or time-out when its due date has
+    passed) — leaves as a Celery message in production, and a worker does the work. Without a
+    broker Celery would run it inside the request (eager), so the bench queues the message
+    the way a broker client would (the serialized body kept in memory): the request pays the
+    publish, not the delivery. The driver runs the timer jobs the workload waits on itself."""
+    from workflow import tasks
+
+    def publisher(name: str) -> Any:
+        def publish(*args: Any) -> None:
+            ANNOUNCED.append(json.dumps({"task": name, "args": list(args)}))
+
+        return publish
+
+    tasks.announce_tasks.delay = publisher("workflow.tasks.announce_tasks")  # type: ignore[method-assign]
+    tasks.run_jobs.delay = publisher("workflow.tasks.run_jobs")  # type: ignore[method-assign]
+
+
 def register_noop_applications() -> list[str]:
     """The workload's applications as no-op stubs that run inline, as the peer's complete at
     once; a real application registered under the same name (a connector that would POST to
@@ -1001,6 +1023,7 @@ def main(argv: list[str] | None = None) -> int:
 
         django.setup()
         replaced = register_noop_applications()
+        queue_announcements_like_a_broker()
         prepare_template(bpmn_files)
         databases.seal_template()
         versions = {
