@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from portal.models import User
 from portal.services import notification_send
@@ -27,7 +28,6 @@ from workflow.bpmn.model import Element, ElementKind
 from workflow.engine import store
 from workflow.engine.cache import graph_for_definition
 from workflow.engine.runtime import (
-    JOBS_MARK,
     MI_STATE,
     RETURN_MARK,
     SIGNERS_MARK,
@@ -172,10 +172,6 @@ def _user(name: str, *, field_name: str = "to") -> User:
     return found
 
 
-def _record(run: Run, kind: str, element: Element | None, **kwargs: Any) -> None:
-    run.record(kind, element, **kwargs)
-
-
 # --- notifications ------------------------------------------------------------------------
 
 
@@ -226,23 +222,36 @@ def handlers_of(task: Task) -> list[str]:
     return list(dict.fromkeys(names))[:50]
 
 
+def _tell_handlers(task: Task, event: str, message: Any) -> None:
+    """Notify the people who should act on ``task`` of ``event`` (``message`` takes
+    ``%(step)s`` and ``%(title)s``). Being given a task is news to each new assignee."""
+    if event == "assigned":
+        event = f"assigned:{task.assignee}"
+    notify(
+        handlers_of(task),
+        f"task:{task.pk}:{event}",
+        task_url(task.pk),
+        message,
+        step=task.name or task.element_id,
+        title=task.instance.title,
+    )
+
+
+def _tell_handlers_of(task_id: int, event: str, message: Any) -> None:
+    _tell_handlers(Task.objects.select_related("instance").get(pk=task_id), event, message)
+
+
+NEW_TASK = gettext_lazy("New task: %(step)s — %(title)s")
+
+
 def notify_new_tasks(pairs: Sequence[tuple[int, int]]) -> int:
     """Tell the handlers of the tasks just created at these tokens (instance, token)."""
-    from django.utils.translation import gettext_lazy
-
     sent = 0
     for instance_id, number in pairs:
         for task in Task.objects.filter(
             instance_id=instance_id, execution=number, state=TaskState.OPEN
         ).select_related("instance"):
-            notify(
-                handlers_of(task),
-                f"task:{task.pk}:assigned:{task.assignee}",
-                task_url(task.pk),
-                gettext_lazy("New task: %(step)s — %(title)s"),
-                step=task.name or task.element_id,
-                title=task.instance.title,
-            )
+            _tell_handlers(task, "assigned", NEW_TASK)
             sent += 1
     return sent
 
@@ -284,7 +293,9 @@ def _settle_signers(step: Step) -> bool:
             state=TaskState.OPEN
         )
         if reopened:
-            _notify_task_back(task.added_by_id)
+            _tell_handlers_of(
+                task.added_by_id, "back", gettext_lazy("Back to you: %(step)s — %(title)s")
+            )
     chain_owner = task.added_by_id if task.signer == Signer.AFTER else task.pk
     if task.state == TaskState.COMPLETED:
         following = (
@@ -296,36 +307,8 @@ def _settle_signers(step: Step) -> bool:
             Task.objects.filter(pk=following.pk).update(
                 state=TaskState.OPEN, created_at=step.run.now
             )
-            _notify_opened(following.pk)
+            _tell_handlers_of(following.pk, "assigned", NEW_TASK)
     return others.exists()
-
-
-def _notify_task_back(task_id: int) -> None:
-    from django.utils.translation import gettext_lazy
-
-    task = Task.objects.select_related("instance").get(pk=task_id)
-    notify(
-        [task.assignee],
-        f"task:{task.pk}:back",
-        task_url(task.pk),
-        gettext_lazy("Back to you: %(step)s — %(title)s"),
-        step=task.name,
-        title=task.instance.title,
-    )
-
-
-def _notify_opened(task_id: int) -> None:
-    from django.utils.translation import gettext_lazy
-
-    task = Task.objects.select_related("instance").get(pk=task_id)
-    notify(
-        [task.assignee],
-        f"task:{task.pk}:assigned:{task.assignee}",
-        task_url(task.pk),
-        gettext_lazy("New task: %(step)s — %(title)s"),
-        step=task.name,
-        title=task.instance.title,
-    )
 
 
 def _copy(
@@ -337,8 +320,6 @@ def _copy(
     comment: str = "",
 ) -> list[str]:
     """抄送: give these people read access and tell them, once per person and instance."""
-    from django.utils.translation import gettext_lazy
-
     new: list[str] = []
     for user in User.objects.filter(username__in=set(names), is_active=True):
         _copy_row, created = CarbonCopy.objects.get_or_create(
@@ -375,8 +356,7 @@ def _finish(
     """Complete the task and move the token on (unless added signers still have to act)."""
     run, task, token, element = step.run, step.task, step.token, step.element
     _mark_done(step, actor, outcome, values)
-    _record(
-        run,
+    run.record(
         "task-completed",
         element,
         started=task.created_at,
@@ -408,10 +388,6 @@ def _finish(
     run.reject_policy = step.settings.reject
     back_to = token.variables.pop(RETURN_MARK, None)
     run.touch(token)
-    if JOBS_MARK in token.variables:
-        # the step's reminder and time-out jobs go with it: ``leave`` clears only the waits
-        # of elements with boundary events, and a loop back to this step would find them
-        run.clear_waits(token)
     if back_to and step.settings.resubmit == ResubmitPolicy.JUMP and back_to in run.graph.elements:
         run.record("activity", element, started=token.entered_at)
         run.clear_waits(token)
@@ -427,8 +403,6 @@ def _end_copies(run: Run, settings: ProcessSettings) -> None:
 
 
 def _notify_initiator_of_end(run: Run) -> None:
-    from django.utils.translation import gettext_lazy
-
     state = run.instance.state
     messages = {
         InstanceState.COMPLETED: gettext_lazy("Approved: %(title)s"),
@@ -453,7 +427,7 @@ def end_notices(run: Run) -> None:
         _notify_initiator_of_end(run)
 
 
-def _write(step_or_run: Step | Run, effects: Effects, settings: ProcessSettings | None = None):
+def _write(step_or_run: Step | Run, effects: Effects) -> None:
     """Write what the action changed; the after-commit work leaves with the commit.
     (Every action refuses an ended instance, so one that is ended now ended now.)"""
     run = step_or_run.run if isinstance(step_or_run, Step) else step_or_run
@@ -492,7 +466,7 @@ def task_claim(task_id: int, *, user: User) -> None:
     if not is_candidate(user, step.task):
         raise ActionRefused(_("This task is not yours."))
     Task.objects.filter(pk=task_id).update(assignee=user.username)
-    _record(step.run, "task-claimed", step.element, task_id=task_id, actor=user.username)
+    step.run.record("task-claimed", step.element, task_id=task_id, actor=user.username)
     _write(step, step.effects)
 
 
@@ -506,7 +480,7 @@ def task_unclaim(task_id: int, *, user: User) -> None:
     if not TaskCandidate.objects.filter(task_id=task_id).exists():
         raise ActionRefused(_("This task has no other candidates to give it back to."))
     Task.objects.filter(pk=task_id).update(assignee="")
-    _record(step.run, "task-unclaimed", step.element, task_id=task_id, actor=user.username)
+    step.run.record("task-unclaimed", step.element, task_id=task_id, actor=user.username)
     _write(step, step.effects)
 
 
@@ -527,7 +501,7 @@ def task_approve(
     _finish(
         step, actor=user.username, outcome=outcome, decision="approved", values=values, comment=text
     )
-    _write(step, step.effects, step.settings)
+    _write(step, step.effects)
 
 
 @transaction.atomic
@@ -543,7 +517,7 @@ def task_reject(
     text = _clean_comment(comment, required=True)
     values = _form_values(step, data)
     _reject(step, actor=user.username, outcome="rejected", values=values, comment=text)
-    _write(step, step.effects, step.settings)
+    _write(step, step.effects)
 
 
 def _reject(
@@ -559,8 +533,7 @@ def _reject(
         )
         return
     _mark_done(step, actor, outcome, values)
-    _record(
-        run,
+    run.record(
         "task-completed",
         element,
         started=step.task.created_at,
@@ -668,8 +641,7 @@ def task_return(task_id: int, *, user: User, target: str, comment: str) -> None:
         raise ActionRefused(_("The process can only be returned to a step it has passed."))
     run = step.run
     _mark_done(step, user.username, "returned", {})
-    _record(
-        run,
+    run.record(
         "task-completed",
         step.element,
         started=step.task.created_at,
@@ -686,12 +658,10 @@ def task_return(task_id: int, *, user: User, target: str, comment: str) -> None:
     if element.kind is not ElementKind.START_EVENT:
         _give_to(run, token, _last_handler(run.instance.id, element.id))
     _notify_returned(run, element)
-    _write(step, step.effects, step.settings)
+    _write(step, step.effects)
 
 
 def _notify_returned(run: Run, element: Element) -> None:
-    from django.utils.translation import gettext_lazy
-
     if element.kind is ElementKind.START_EVENT:
         names = [run.instance.initiator]
     else:
@@ -726,10 +696,10 @@ def instance_withdraw(instance_id: int, *, user: User) -> None:
             raise ActionRefused(
                 _("The next handler has already acted; it can no longer be withdrawn.")
             )
-        raise ActionRefused(_("Only who handled the previous step can withdraw it."))
+        raise ActionRefused(_("Only the person who handled the previous step can withdraw it."))
     if mine is None:
         if run.instance.initiator != user.username:
-            raise ActionRefused(_("Only who handled the previous step can withdraw it."))
+            raise ActionRefused(_("Only the person who handled the previous step can withdraw it."))
         target = run.graph.start_event(None)
         scope: int | None = None
     else:
@@ -750,7 +720,7 @@ def instance_withdraw(instance_id: int, *, user: User) -> None:
     token = run.move_to(target, scope)
     run.drain()
     _give_to(run, token, user.username)
-    _record(run, "withdrawn", target, actor=user.username)
+    run.record("withdrawn", target, actor=user.username)
     _write(run, effects)
 
 
@@ -774,9 +744,7 @@ def instance_cancel(instance_id: int, *, user: User, reason: str) -> None:
         t.assignee for t in Task.objects.filter(instance_id=instance_id, state=TaskState.OPEN)
     ]
     run.end_instance(InstanceState.CANCELLED, None)
-    _record(run, "instance-cancelled", None, actor=user.username, data={"reason": text})
-    from django.utils.translation import gettext_lazy
-
+    run.record("instance-cancelled", None, actor=user.username, data={"reason": text})
     notify(
         handlers,
         f"instance:{instance_id}:cancelled",
@@ -790,52 +758,46 @@ def instance_cancel(instance_id: int, *, user: User, reason: str) -> None:
 # --- transfer (转办), delegate (委派) --------------------------------------------------------
 
 
-@transaction.atomic
-def task_transfer(task_id: int, *, user: User, to: str, comment: str = "") -> None:
-    """转办: ``to`` owns the task and its decision from now on."""
+def _hand_over(task_id: int, user: User, to: str, comment: str, kind: str, **changes: str) -> None:
+    """Give the task to ``to`` (the task row gets ``changes`` besides the new assignee)."""
     step = _load_task(task_id, user.username)
     _require_handler(step, user)
     target = _user(to)
     if target.username == user.username:
         raise ValidationError({"to": [_("Choose someone other than yourself.")]})
     text = _clean_comment(comment, required=False)
-    Task.objects.filter(pk=task_id).update(
-        assignee=target.username, owner="", delegation="", on_behalf_of=""
-    )
-    _record(
-        step.run,
-        "task-transferred",
+    Task.objects.filter(pk=task_id).update(assignee=target.username, **changes)
+    step.run.record(
+        kind,
         step.element,
         task_id=task_id,
         actor=user.username,
         data={"to": target.username, "comment": text},
     )
-    _notify_opened(task_id)
+    _tell_handlers_of(task_id, "assigned", NEW_TASK)
     _write(step, step.effects)
+
+
+@transaction.atomic
+def task_transfer(task_id: int, *, user: User, to: str, comment: str = "") -> None:
+    """转办: ``to`` owns the task and its decision from now on."""
+    _hand_over(
+        task_id, user, to, comment, "task-transferred", owner="", delegation="", on_behalf_of=""
+    )
 
 
 @transaction.atomic
 def task_delegate(task_id: int, *, user: User, to: str, comment: str = "") -> None:
     """委派: ``to`` works on the task and hands it back; the decision stays with the owner."""
-    step = _load_task(task_id, user.username)
-    _require_handler(step, user)
-    target = _user(to)
-    if target.username == user.username:
-        raise ValidationError({"to": [_("Choose someone other than yourself.")]})
-    text = _clean_comment(comment, required=False)
-    Task.objects.filter(pk=task_id).update(
-        owner=user.username, assignee=target.username, delegation=Delegation.PENDING
-    )
-    _record(
-        step.run,
+    _hand_over(
+        task_id,
+        user,
+        to,
+        comment,
         "task-delegated",
-        step.element,
-        task_id=task_id,
-        actor=user.username,
-        data={"to": target.username, "comment": text},
+        owner=user.username,
+        delegation=Delegation.PENDING,
     )
-    _notify_opened(task_id)
-    _write(step, step.effects)
 
 
 @transaction.atomic
@@ -852,8 +814,7 @@ def task_resolve(
     Task.objects.filter(pk=task_id).update(
         assignee=step.task.owner, delegation=Delegation.RESOLVED, data=values
     )
-    _record(
-        step.run,
+    step.run.record(
         "task-resolved",
         step.element,
         task_id=task_id,
@@ -861,7 +822,7 @@ def task_resolve(
         on_behalf_of=step.task.owner,
         data={"comment": text} if text else None,
     )
-    _notify_task_back(task_id)
+    _tell_handlers_of(task_id, "back", gettext_lazy("Back to you: %(step)s — %(title)s"))
     _write(step, step.effects)
 
 
@@ -919,8 +880,7 @@ def task_add_signers(
         Task.objects.filter(pk=task_id).update(state=TaskState.WAITING)
     step.token.variables[SIGNERS_MARK] = True
     run.touch(step.token)
-    _record(
-        run,
+    run.record(
         "signer-added",
         step.element,
         task_id=task_id,
@@ -929,7 +889,7 @@ def task_add_signers(
     )
     for new in created:
         if new.state == TaskState.OPEN:
-            _notify_opened(new.pk)
+            _tell_handlers_of(new.pk, "assigned", NEW_TASK)
     _write(step, step.effects)
     return [t.pk for t in created]
 
@@ -945,11 +905,10 @@ def task_remove_signer(task_id: int, *, user: User) -> None:
     if task.state not in LIVE:
         raise ActionRefused(_("This signer has already acted."))
     if user.username not in (task.added_by.assignee, task.added_by.completed_by):
-        raise ActionRefused(_("Only who added the signer can remove them."))
+        raise ActionRefused(_("Only the person who added this signer can remove them."))
     Task.objects.filter(pk=task.pk).update(state=TaskState.CANCELLED, completed_at=step.run.now)
     task.state = TaskState.CANCELLED
-    _record(
-        step.run,
+    step.run.record(
         "signer-removed",
         step.element,
         task_id=task.pk,
@@ -964,7 +923,7 @@ def task_remove_signer(task_id: int, *, user: User) -> None:
         step.run.reject_policy = step.settings.reject
         step.run.leave(step.token, step.element)
         step.run.drain()
-    _write(step, step.effects, step.settings)
+    _write(step, step.effects)
 
 
 # --- carbon copy (抄送), urge (催办), comments, attachments -----------------------------------
@@ -1004,7 +963,7 @@ def instance_copy(
         raise ValidationError({"recipients": [_("Choose at least one person.")]})
     text = _clean_comment(comment, required=False)
     new = _copy(run, names, sent_by=user.username, comment=text)
-    _record(run, "copied", None, actor=user.username, data={"to": new, "comment": text})
+    run.record("copied", None, actor=user.username, data={"to": new, "comment": text})
     _write(run, effects)
     return new
 
@@ -1042,8 +1001,6 @@ def instance_urge(instance_id: int, *, user: User, comment: str = "") -> list[st
     if not names:
         raise ActionRefused(_("Nobody is working on it at the moment."))
     text = _clean_comment(comment, required=False)
-    from django.utils.translation import gettext_lazy
-
     notify(
         names,
         f"urge:{instance_id}:{run.now.isoformat()}",
@@ -1051,7 +1008,7 @@ def instance_urge(instance_id: int, *, user: User, comment: str = "") -> list[st
         gettext_lazy("Please handle: %(title)s (urged by the initiator)"),
         title=run.instance.title,
     )
-    _record(run, "urged", None, actor=user.username, data={"to": names, "comment": text})
+    run.record("urged", None, actor=user.username, data={"to": names, "comment": text})
     _write(run, effects)
     return names
 
@@ -1119,7 +1076,7 @@ def instance_suspend(instance_id: int, *, by: User, reason: str = "") -> None:
     if run.instance.state != InstanceState.ACTIVE:
         raise ActionRefused(_("Only a running process can be suspended."))
     run.instance.state = InstanceState.SUSPENDED
-    _record(run, "instance-suspended", None, actor=by.username, data={"reason": reason.strip()})
+    run.record("instance-suspended", None, actor=by.username, data={"reason": reason.strip()})
     _write(run, effects)
 
 
@@ -1130,7 +1087,7 @@ def instance_resume(instance_id: int, *, by: User, reason: str = "") -> None:
     if run.instance.state != InstanceState.SUSPENDED:
         raise ActionRefused(_("Only a suspended process can be resumed."))
     run.instance.state = InstanceState.ACTIVE
-    _record(run, "instance-resumed", None, actor=by.username, data={"reason": reason.strip()})
+    run.record("instance-resumed", None, actor=by.username, data={"reason": reason.strip()})
     run.effects.wake_jobs = True  # timers that fell due meanwhile
     _write(run, effects)
 
@@ -1144,7 +1101,7 @@ def instance_terminate(instance_id: int, *, by: User, reason: str) -> None:
     if run.instance.state not in (InstanceState.ACTIVE, InstanceState.SUSPENDED):
         raise ActionRefused(_("The process has already ended."))
     run.end_instance(InstanceState.TERMINATED, None)
-    _record(run, "instance-terminated", None, actor=by.username, data={"reason": text})
+    run.record("instance-terminated", None, actor=by.username, data={"reason": text})
     _write(run, effects)
 
 
@@ -1165,7 +1122,7 @@ def instance_move(instance_id: int, *, by: User, target: str, reason: str) -> No
         raise ValidationError({"target": [_("Choose a step of the process's main flow.")]})
     run.move_to(element, None)
     run.drain()
-    _record(run, "instance-moved", element, actor=by.username, data={"reason": text})
+    run.record("instance-moved", element, actor=by.username, data={"reason": text})
     _write(run, effects)
 
 
@@ -1186,15 +1143,14 @@ def task_reassign(task_id: int, *, by: User, to: str, reason: str = "") -> None:
         job_id__isnull=True,
         resolved_at__isnull=True,
     ).update(resolved_at=step.run.now, resolved_by=by.username)
-    _record(
-        step.run,
+    step.run.record(
         "task-reassigned",
         step.element,
         task_id=task_id,
         actor=by.username,
         data={"to": target.username, "reason": reason.strip()},
     )
-    _notify_opened(task_id)
+    _tell_handlers_of(task_id, "assigned", NEW_TASK)
     _write(step, step.effects)
 
 
@@ -1247,8 +1203,7 @@ def instances_migrate(
                 continue
             previous = run.instance.definition_id
             ProcessInstance.objects.filter(pk=instance_id).update(definition_id=target.pk)
-            _record(
-                run,
+            run.record(
                 "instance-migrated",
                 None,
                 actor=by.username,
@@ -1264,40 +1219,24 @@ def instances_migrate(
 
 def due_job(run: Run, number: int, element: Element, kind: str, payload: Mapping[str, Any]) -> None:
     """A task's reminder or time-out job fell due (inside the job's transaction)."""
-    from django.utils.translation import gettext_lazy
-
     tasks = list(
         Task.objects.filter(
             instance_id=run.instance.id,
             execution=number,
             element_id=element.id,
             state=TaskState.OPEN,
-        ).select_related("added_by")
+        ).select_related("added_by", "instance")
     )
     if not tasks:
         return
     if kind == JobKind.REMINDER:
         for task in tasks:
-            notify(
-                handlers_of(task),
-                f"task:{task.pk}:due-soon",
-                task_url(task.pk),
-                gettext_lazy("Due soon: %(step)s — %(title)s"),
-                step=task.name,
-                title=run.instance.title,
-            )
+            _tell_handlers(task, "due-soon", gettext_lazy("Due soon: %(step)s — %(title)s"))
         return
     policy = payload.get("policy") or TimeoutPolicy.REMIND
     settings = participants.settings_for(run.instance.key)
     for task in tasks:
-        notify(
-            handlers_of(task),
-            f"task:{task.pk}:overdue",
-            task_url(task.pk),
-            gettext_lazy("Overdue: %(step)s — %(title)s"),
-            step=task.name,
-            title=run.instance.title,
-        )
+        _tell_handlers(task, "overdue", gettext_lazy("Overdue: %(step)s — %(title)s"))
     task = next((t for t in tasks if not t.signer), tasks[0])
     step = Step(run, task, run.tokens.get(number), element, settings, run.effects)
     if policy == TimeoutPolicy.ESCALATE and settings.escalation_role is not None:
@@ -1307,14 +1246,7 @@ def due_job(run: Run, number: int, element: Element, kind: str, payload: Mapping
         TaskCandidate.objects.create(task=task, kind="group", value=code)
         run.record("task-escalated", element, task_id=task.pk, data={"role": code})
         task.assignee = ""
-        notify(
-            handlers_of(task),
-            f"task:{task.pk}:escalated",
-            task_url(task.pk),
-            gettext_lazy("Escalated to you: %(step)s — %(title)s"),
-            step=task.name,
-            title=run.instance.title,
-        )
+        _tell_handlers(task, "escalated", gettext_lazy("Escalated to you: %(step)s — %(title)s"))
     elif policy == TimeoutPolicy.APPROVE:
         _cancel_siblings(task)
         _finish(step, actor=SYSTEM, outcome="auto-approved", decision="approved", values={})
