@@ -22,3 +22,29 @@ class WorkflowConfig(AppConfig):
         runtime.TASK_HOOK = participants.assign_task
         request_finished.connect(sweep_after_request, dispatch_uid="workflow-embedded-sweep")
         registry.notification_kinds.register(registry.NotificationKind("workflow", _("Workflow")))
+        registry.navigation.register(
+            registry.NavEntry("inbox", _("Inbox"), "workflow:inbox", "inbox", order=10)
+        )
+        registry.navigation.register(
+            registry.NavEntry("catalogue", _("Start a request"), "workflow:catalogue", "plus", 20)
+        )
+        registry.navigation.register(
+            registry.NavEntry(
+                "designer",
+                _("Process designer"),
+                "workflow:designer",
+                "pencil",
+                800,
+                visible=registry.has_perm("workflow.add_processdefinition"),
+            )
+        )
+        registry.navigation.register(
+            registry.NavEntry(
+                "console",
+                _("Monitoring"),
+                "workflow:console",
+                "activity",
+                810,
+                visible=registry.has_perm("workflow.manage_processes"),
+            )
+        )

@@ -14,10 +14,14 @@ from portal.models import Department, User
 from workflow import participants
 from workflow.approvals import is_process_admin, return_targets
 from workflow.bpmn.model import ElementKind
+from workflow.bpmn.render import Highlight
 from workflow.engine.cache import graph_for_definition
 from workflow.models import (
     CarbonCopy,
     Delegation,
+    Execution,
+    HistoryEvent,
+    Incident,
     InstanceState,
     ProcessInstance,
     Task,
@@ -27,6 +31,7 @@ from workflow.models import (
 
 __all__ = [
     "copies_for",
+    "instance_highlight",
     "instances_for",
     "instances_started",
     "return_targets",
@@ -144,3 +149,18 @@ def task_actions(user: User, task: Task) -> set[str]:
         if is_process_admin(user):
             actions |= {"suspend" if running else "resume", "terminate", "move", "reassign"}
     return actions
+
+
+def instance_highlight(instance: ProcessInstance) -> Highlight:
+    """What to paint on the instance's diagram: where its tokens wait, what it passed,
+    where it failed (an open incident)."""
+    active = Execution.objects.filter(instance=instance).values_list("element_id", flat=True)
+    passed = HistoryEvent.objects.filter(instance_id=instance.pk, kind="activity").values_list(
+        "element_id", flat=True
+    )
+    failed = Incident.objects.filter(instance=instance, resolved_at__isnull=True).values_list(
+        "element_id", flat=True
+    )
+    return Highlight(
+        active=frozenset(active), completed=frozenset(passed), failed=frozenset(failed)
+    )

@@ -48,7 +48,7 @@ from portal.models import User
 from workflow import approvals, external, selectors, services
 from workflow.api import serializers as s
 from workflow.api.services import IdempotencyKeyReused, instance_start_once
-from workflow.bpmn.render import Highlight, RenderError, render_svg
+from workflow.bpmn.render import RenderError, render_svg
 from workflow.engine.cache import graph_for_definition
 from workflow.forms import form_for, json_value
 from workflow.models import (
@@ -325,20 +325,6 @@ class InstanceDetailApi(APIView):
         return Response(s.InstanceDetailSerializer(detail, context={"request": request}).data)
 
 
-def _highlight(instance: ProcessInstance) -> Highlight:
-    """Where the instance's tokens wait, what it passed, where it failed."""
-    active = Execution.objects.filter(instance=instance).values_list("element_id", flat=True)
-    passed = HistoryEvent.objects.filter(instance_id=instance.pk, kind="activity").values_list(
-        "element_id", flat=True
-    )
-    failed = Incident.objects.filter(instance=instance, resolved_at__isnull=True).values_list(
-        "element_id", flat=True
-    )
-    return Highlight(
-        active=frozenset(active), completed=frozenset(passed), failed=frozenset(failed)
-    )
-
-
 class InstanceDiagramApi(APIView):
     @extend_schema(
         tags=TAGS_INSTANCES,
@@ -355,7 +341,7 @@ class InstanceDiagramApi(APIView):
         try:
             svg = render_svg(
                 graph.definitions,
-                highlight=_highlight(instance),
+                highlight=selectors.instance_highlight(instance),
                 title=instance.title or None,
             )
         except RenderError as error:
