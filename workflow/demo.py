@@ -6,7 +6,8 @@ reminders), and a dozen instances are started and walked forward with the approv
 people use, so that the demo logins find work waiting in their inbox: 张伟's expense claims
 with his manager, a claim with the finance reviewers, a leave request that reaches 黄丽 on
 behalf of 陈静 (on leave), a purchase request in countersign with one vote cast, a contract
-whose legal reviewer asked finance to sign before her (加签).
+whose legal reviewer asked finance to sign before her (加签), and an approved contract
+whose archiving in the document system failed (an incident, while ``DMS_BRIDGE_URL`` is unset).
 
 Idempotent: an unchanged file deploys nothing, settings are saved only when they differ,
 and an instance whose business key (``DEMO-…``) exists is left alone, so a second run
@@ -407,6 +408,28 @@ def demo_instances() -> tuple[DemoInstance, ...]:
             acts=(
                 Act("approve", "Task_LegalReview", "zoukai", "违约责任条款已按我方模板修改。"),
                 Act("approve", "Task_DeptHeadApproval", "lina", "同意。"),
+            ),
+        ),
+        # approved all the way; archiving it in the document system fails while
+        # DMS_BRIDGE_URL is not set: an incident for the monitoring console.
+        DemoInstance(
+            "DEMO-CON-0003",
+            "contract_review",
+            "yangfan",
+            "杨帆的合同审批：办公楼物业服务合同",
+            {
+                "contract_name": "总部办公楼物业服务合同（2025—2026）",
+                "counterparty": "上海锦华物业管理有限公司",
+                "contract_type": "service",
+                "contract_amount": 240000,
+                "sign_date": _day(3),
+            },
+            acts=(
+                Act("claim", "Task_LegalReview", "xiewei"),
+                Act("approve", "Task_LegalReview", "xiewei", "条款无误。"),
+                Act("approve", "Task_DeptHeadApproval", "lina", "同意。"),
+                Act("claim", "Task_GmApproval", "chenjianguo"),
+                Act("approve", "Task_GmApproval", "chenjianguo", "同意签订。"),
             ),
         ),
     )

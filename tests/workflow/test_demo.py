@@ -25,6 +25,7 @@ from workflow.bpmn.render import render_svg
 from workflow.models import (
     CarbonCopy,
     HistoryEvent,
+    Incident,
     InstanceState,
     Job,
     ProcessDefinition,
@@ -34,7 +35,7 @@ from workflow.models import (
     TaskState,
 )
 from workflow.selectors import tasks_todo
-from workflow.services import definition_deploy, instance_start
+from workflow.services import definition_deploy, instance_start, jobs_run_due
 
 pytestmark = pytest.mark.django_db
 
@@ -351,11 +352,27 @@ def test_contract_decision_is_copied_to_the_initiators_manager(seeded):
     (gm,) = open_tasks(instance.pk)
     assert gm.element_id == "Task_GmApproval"
     approvals.task_approve(gm.pk, user=user("chenjianguo"))
+    jobs_run_due()  # what a worker (or the embedded sweep) does after the commit
     instance.refresh_from_db()
-    assert instance.state == InstanceState.COMPLETED
+    # approved; archiving waits for the document system, which the demo does not configure
+    assert instance.state == InstanceState.ACTIVE
+    assert list(
+        Incident.objects.filter(instance=instance, resolved_at__isnull=True).values_list(
+            "element_id", flat=True
+        )
+    ) == ["Task_Archive"]
     assert set(
         CarbonCopy.objects.filter(instance=instance).values_list("user__username", flat=True)
     ) == {"lina"}
+
+
+def test_an_approved_contract_waits_with_an_incident_for_the_console(seeded):
+    instance = by_key("DEMO-CON-0003")
+    jobs_run_due()  # what a worker (or the embedded sweep) does after the commit
+    (incident,) = Incident.objects.filter(instance=instance, resolved_at__isnull=True)
+    assert incident.element_id == "Task_Archive"
+    assert "DMS_BRIDGE_URL" in incident.message
+    assert not open_tasks(instance.pk)
 
 
 def test_process_admin_is_staff_with_the_workflow_permissions(seeded):
