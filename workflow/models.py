@@ -596,3 +596,34 @@ class ExternalTask(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source}:{self.external_id}"
+
+
+class Draft(models.Model):
+    """草稿: what a person typed into a process's start form and kept without starting it.
+
+    Only its owner sees it. ``data`` holds the raw values as typed (valid or not), keyed by
+    field name; ``definition_key`` names the process, not a version, so a draft still opens
+    after the process is redeployed (values of fields that no longer exist are dropped when
+    it opens). Submitting the start form from a draft deletes it in the start's transaction.
+    """
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        on_delete=models.CASCADE,
+        related_name="workflow_drafts",
+    )
+    definition_key = models.CharField(_("process key"), max_length=255)
+    title = models.CharField(_("title"), max_length=255, blank=True)
+    data = models.JSONField(_("data"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("last saved at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("draft")
+        verbose_name_plural = _("drafts")
+        ordering = ["-updated_at", "-pk"]
+        indexes = [models.Index(fields=["owner", "updated_at"])]
+
+    def __str__(self) -> str:
+        return self.title or self.definition_key

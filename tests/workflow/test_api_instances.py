@@ -132,14 +132,14 @@ def test_a_start_that_loses_the_race_for_its_key_is_rolled_back(
         ),
         instance_id=winner,
     )
-    real = api_services._started_before
+    real = api_services.started_before
     calls = []
 
     def not_yet_committed(*args):  # type: ignore[no-untyped-def]
         calls.append(args)
         return None if len(calls) == 1 else real(*args)
 
-    monkeypatch.setattr(api_services, "_started_before", not_yet_committed)
+    monkeypatch.setattr(api_services, "started_before", not_yet_committed)
     answer = _start(login(employee), key="req-1")
     assert answer.status_code == 200, answer.json()
     assert answer.json()["id"] == winner

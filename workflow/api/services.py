@@ -41,7 +41,9 @@ def may_start(user: User, key: str) -> bool:
     return user.groups.filter(pk__in=roles.values("role_id")).exists()
 
 
-def _started_before(user: User, key: str, fingerprint: str) -> int | None:
+def started_before(user: User, key: str, fingerprint: str) -> int | None:
+    """The instance an earlier start with this idempotency key made (None if none); the same
+    key with another request (``fingerprint``) is :class:`IdempotencyKeyReused`."""
     found = InstanceStartKey.objects.filter(user=user, key=key).first()
     if found is None:
         return None
@@ -88,7 +90,7 @@ def instance_start_once(
             "variables": values,
         }
     )
-    earlier = _started_before(user, idempotency_key, fingerprint)
+    earlier = started_before(user, idempotency_key, fingerprint)
     if earlier is not None:
         return earlier, False
     try:
@@ -98,7 +100,7 @@ def instance_start_once(
                 user=user, key=idempotency_key, request_hash=fingerprint, instance_id=instance_id
             )
     except IntegrityError:
-        earlier = _started_before(user, idempotency_key, fingerprint)
+        earlier = started_before(user, idempotency_key, fingerprint)
         if earlier is None:
             raise
         return earlier, False

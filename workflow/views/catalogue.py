@@ -1,7 +1,324 @@
-"""The process catalogue: the processes a person may start, the start form, drafts."""
+"""The process catalogue: the processes a person may start, the start form, drafts.
+
+- ``/workflow/processes/`` (``workflow:catalogue``): what ``user`` may start, by category,
+  with a live search (the same view renders only the results for an htmx request);
+- ``/workflow/processes/<key>/start/`` (``workflow:start``): the start event's form; "Submit"
+  starts the latest version once per idempotency key, "Save draft" keeps what was typed;
+  ``?draft=<id>`` continues one's own draft;
+- ``/workflow/drafts/`` (``workflow:drafts``) and ``.../<id>/delete/`` (POST).
+
+A process ``user`` may not start, and another person's draft, answer 404: the catalogue does
+not reveal that they exist. Every page needs a signed-in person.
+"""
 
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver
+import uuid
+from typing import Any
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import URLPattern, URLResolver, path, reverse
+from django.utils.cache import patch_vary_headers
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from portal.models import User
+from workflow import drafts
+from workflow.approvals import instance_url
+from workflow.bpmn.model import Element
+from workflow.engine.runtime import EngineError
+from workflow.forms import attachment_max_bytes, attachment_types, form_for, has_step_form
+from workflow.models import Draft
+from workflow.selectors import instances_started
+
+MAX_SEARCH_CHARS = 100
+RECENT_COUNT = 4
+SUBMIT, SAVE = "submit", "save"
+
+
+def _user(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+def _partial(request: HttpRequest) -> bool:
+    """An htmx request for the results only (a history restore needs the whole page)."""
+    htmx = getattr(request, "htmx", None)
+    return bool(htmx) and not htmx.history_restore_request  # type: ignore[union-attr]
+
+
+# --- the catalogue -------------------------------------------------------------------------
+
+
+def _recent(user: User, startable: list[drafts.Category]) -> list[drafts.StartableProcess]:
+    """The processes ``user`` started most recently (and may still start), newest first."""
+    by_key = {p.key: p for c in startable for p in c.processes}
+    recent: list[drafts.StartableProcess] = []
+    keys = instances_started(user).order_by("-started_at").values_list("definition_key", flat=True)
+    for key in keys[:50]:
+        process = by_key.get(key)
+        if process is not None and process not in recent:
+            recent.append(process)
+            if len(recent) == RECENT_COUNT:
+                break
+    return recent
+
+
+@login_required
+@require_GET
+def catalogue(request: HttpRequest) -> HttpResponse:
+    """发起申请: the processes the person may start, grouped by category; ``?q=`` searches
+    them by name, key or description."""
+    user = _user(request)
+    search = request.GET.get("q", "").strip()[:MAX_SEARCH_CHARS]
+    categories = drafts.startable_processes(user, search=search)
+    context: dict[str, Any] = {
+        "categories": categories,
+        "search": search,
+        "recent": [] if search else _recent(user, categories),
+        "draft_count": drafts.drafts_for(user).count(),
+    }
+    template = "workflow/catalogue.html"
+    if _partial(request):
+        template = "workflow/partials/_catalogue_results.html"
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+# --- the start form ------------------------------------------------------------------------
+
+
+class StartMetaForm(forms.Form):
+    """What the start form asks beside the process's own fields (prefix ``meta``, so that no
+    name clashes with a form field of the process)."""
+
+    title = forms.CharField(
+        label=gettext_lazy("Title"),
+        max_length=drafts.MAX_TITLE_CHARS,
+        required=False,
+    )
+    idempotency_key = forms.CharField(
+        max_length=64, widget=forms.HiddenInput, required=False, strip=True
+    )
+
+
+def _typed(form: forms.Form | None, request: HttpRequest) -> dict[str, Any]:
+    """What the person typed into the process's fields, as the widgets read it (valid or
+    not); read-only fields and uploads are not kept."""
+    if form is None:
+        return {}
+    values: dict[str, Any] = {}
+    for name, field in form.fields.items():
+        if field.disabled or isinstance(field, forms.FileField):
+            continue
+        values[name] = field.widget.value_from_datadict(
+            request.POST, request.FILES, form.add_prefix(name)
+        )
+    return values
+
+
+def _draft_of(request: HttpRequest, key: str) -> Draft | None:
+    """``?draft=<id>``: one's own draft of this process, else 404."""
+    if "draft" not in request.GET:
+        return None
+    draft = drafts.draft_for(_user(request), request.GET["draft"])
+    if draft is None or draft.definition_key != key:
+        raise Http404
+    return draft
+
+
+def _start_url(key: str, draft: Draft | None) -> str:
+    url = reverse("workflow:start", args=[key])
+    return f"{url}?{urlencode({'draft': draft.pk})}" if draft is not None else url
+
+
+def _new_key() -> str:
+    return f"web:{uuid.uuid4().hex}"
+
+
+def _render_start(
+    request: HttpRequest,
+    process: drafts.StartableProcess,
+    *,
+    form: forms.Form | None,
+    meta: StartMetaForm,
+    draft: Draft | None,
+    dropped: list[str] | None = None,
+    upload_errors: list[str] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    context = {
+        "upload_errors": upload_errors or [],
+        "upload_accept": ",".join(f".{t}" for t in attachment_types()),
+        "upload_types": ", ".join(attachment_types()),
+        "upload_max": attachment_max_bytes(),
+        "upload_count": drafts.MAX_ATTACHMENTS,
+        "files_lost": request.method == "POST" and bool(request.FILES),
+        "process": process,
+        "form": form,
+        "meta": meta,
+        "draft": draft,
+        "dropped": dropped or [],
+        "action_url": _start_url(process.key, draft),
+        "default_title": drafts.default_title(_user(request), process.name),
+    }
+    return render(request, "workflow/start.html", context, status=status)
+
+
+def _restored(element: Element, draft: Draft | None) -> tuple[forms.Form | None, list[str]]:
+    """The process's form prefilled from ``draft``; the names of the draft's values for
+    fields the current version no longer has (left out)."""
+    if not has_step_form(element):
+        return None, sorted(draft.data) if draft else []
+    blank = form_for(element, variables={})
+    values = dict(draft.data) if draft else {}
+    dropped = sorted(name for name in values if name not in blank.fields)
+    kept = {name: value for name, value in values.items() if name in blank.fields}
+    return form_for(element, variables=kept), dropped
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def start(request: HttpRequest, key: str) -> HttpResponse:
+    """The start form of the latest version of ``key``. "Submit" validates (errors shown
+    inline, what was typed kept, nothing started) and starts once per idempotency key, then
+    opens the new instance; "Save draft" keeps what was typed without checking it."""
+    user = _user(request)
+    process = drafts.startable_process(user, key)
+    if process is None:
+        raise Http404
+    element = drafts.start_element(process.definition_id)
+    if element is None:
+        raise Http404
+    draft = _draft_of(request, key)
+    if request.method == "GET":
+        form, dropped = _restored(element, draft)
+        meta = StartMetaForm(
+            prefix="meta",
+            initial={"title": draft.title if draft else "", "idempotency_key": _new_key()},
+        )
+        return _render_start(request, process, form=form, meta=meta, draft=draft, dropped=dropped)
+
+    form = form_for(element, variables={}, data=request.POST) if has_step_form(element) else None
+    meta = StartMetaForm(request.POST, prefix="meta")
+    action = request.POST.get("action", "")
+    if action not in (SUBMIT, SAVE):
+        messages.error(request, _("Choose “Submit” or “Save draft”."))
+        return _render_start(request, process, form=form, meta=meta, draft=draft, status=400)
+    title = request.POST.get(meta.add_prefix("title"), "")
+    if action == SAVE:
+        try:
+            draft = drafts.draft_save(
+                user=user,
+                key=key,
+                title=title,
+                data=_typed(form, request),
+                draft_id=draft.pk if draft else None,
+            )
+        except Draft.DoesNotExist:
+            raise Http404 from None
+        except drafts.StartNotAllowed:
+            raise Http404 from None
+        except ValidationError as error:
+            for message in error.messages:
+                messages.error(request, message)
+            return _render_start(request, process, form=form, meta=meta, draft=draft, status=400)
+        messages.success(request, _("Draft saved."))
+        return redirect(_start_url(key, draft))
+
+    if not meta.is_valid() or not meta.cleaned_data["idempotency_key"]:
+        if not meta.errors:
+            messages.error(request, _("The form has expired; please submit it again."))
+            meta = StartMetaForm(
+                {**request.POST.dict(), "meta-idempotency_key": _new_key()}, prefix="meta"
+            )
+        return _render_start(request, process, form=form, meta=meta, draft=draft, status=400)
+    try:
+        instance_id, _created = drafts.request_submit(
+            user=user,
+            key=key,
+            data=request.POST,
+            title=meta.cleaned_data["title"],
+            idempotency_key=meta.cleaned_data["idempotency_key"],
+            draft_id=draft.pk if draft else None,
+            attachments=request.FILES.getlist(meta.add_prefix("attachments")),
+        )
+    except (Draft.DoesNotExist, drafts.StartNotAllowed):
+        raise Http404 from None
+    except ValidationError as error:
+        problems = error.message_dict if hasattr(error, "error_dict") else {"": error.messages}
+        upload_errors = problems.pop("attachments", [])
+        if form is None or form.is_valid():  # not a field of the form: show it on top
+            for field_messages in problems.values():
+                for message in field_messages:
+                    messages.error(request, message)
+        return _render_start(
+            request,
+            process,
+            form=form,
+            meta=meta,
+            draft=draft,
+            upload_errors=upload_errors,
+            status=400,
+        )
+    except drafts.IdempotencyKeyReused:
+        messages.error(
+            request,
+            _(
+                "This form was already submitted with other values. Check them and submit "
+                "again to start another request."
+            ),
+        )
+        fresh = {**request.POST.dict(), "meta-idempotency_key": _new_key()}
+        meta = StartMetaForm(fresh, prefix="meta")
+        return _render_start(request, process, form=form, meta=meta, draft=draft, status=400)
+    except EngineError as error:
+        messages.error(request, str(error))
+        return _render_start(request, process, form=form, meta=meta, draft=draft, status=400)
+    messages.success(
+        request, _("Your request “%(process)s” has been submitted.") % {"process": process.name}
+    )
+    return redirect(instance_url(instance_id))
+
+
+# --- drafts --------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def draft_list(request: HttpRequest) -> HttpResponse:
+    """草稿箱: one's own drafts, last saved first; each opens its start form again unless the
+    process may no longer be started by this person."""
+    user = _user(request)
+    startable = {
+        p.key: p for category in drafts.startable_processes(user) for p in category.processes
+    }
+    rows = [(draft, startable.get(draft.definition_key)) for draft in drafts.drafts_for(user)]
+    return render(request, "workflow/drafts.html", {"rows": rows})
+
+
+@login_required
+@require_POST
+def draft_delete(request: HttpRequest, draft_id: int) -> HttpResponse:
+    """Delete one's own draft (the page asks to confirm first); another person's: 404."""
+    try:
+        drafts.draft_discard(user=_user(request), draft_id=draft_id)
+    except Draft.DoesNotExist:
+        raise Http404 from None
+    messages.success(request, _("Draft deleted."))
+    return redirect("workflow:drafts")
+
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("processes/", catalogue, name="catalogue"),
+    path("processes/<str:key>/start/", start, name="start"),
+    path("drafts/", draft_list, name="drafts"),
+    path("drafts/<int:draft_id>/delete/", draft_delete, name="draft-delete"),
+]
