@@ -1,0 +1,278 @@
+"""The instance page, its diagram partial and its actions (workflow/views/tasks.py), as each
+persona: the initiator 张伟 (employee), the handler 李娜 (dept_head), a copied person, a
+candidate, a process administrator, the superuser; 王芳 (colleague) and 刘洋 (outsider) are
+not involved (404)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from tests.workflow.approval_helpers import (
+    deploy_steps,
+    make_admin,
+    open_task,
+    rows,
+    start,
+    user_task,
+)
+from workflow import approvals, services
+from workflow.demo import DEMO_DIR
+from workflow.models import (
+    CarbonCopy,
+    Comment,
+    Incident,
+    InstanceState,
+    ProcessInstance,
+    Task,
+)
+from workflow.services import _now
+
+
+@pytest.fixture
+def login(client: Client) -> Any:
+    def _login(user: Any) -> Client:
+        user.preferred_language = "en"
+        user.save(update_fields=["preferred_language"])
+        client.force_login(user, backend="portal.backends.UsernameOrEmployeeNoBackend")
+        return client
+
+    return _login
+
+
+@pytest.fixture
+def process_admin(hr_admin: Any) -> Any:
+    return make_admin(hr_admin)
+
+
+@pytest.fixture
+def instance_id(employee: Any, dept_head: Any) -> int:
+    """张伟's expense claim (the demo process, with a diagram), at 李娜's step."""
+    xml = (DEMO_DIR / "expense_claim.bpmn").read_text(encoding="utf-8")
+    services.definition_deploy(xml=xml, source_name="expense_claim.bpmn")
+    return services.instance_start(
+        "expense_claim",
+        variables={
+            "reason": "客户拜访",
+            "amount": 800,
+            "expense_type": "office",
+            "expense_date": "2025-03-01",
+        },
+        initiator=employee,
+        title="办公用品 800 元",
+    )
+
+
+def url(instance_id: int, action: str = "") -> str:
+    return f"/workflow/instances/{instance_id}/" + (f"{action}/" if action else "")
+
+
+def test_anonymous_is_sent_to_login(client: Client, instance_id: int) -> None:
+    for response in (
+        client.get(url(instance_id)),
+        client.get(url(instance_id, "diagram")),
+        client.post(url(instance_id, "urge")),
+    ):
+        assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+@pytest.mark.parametrize("persona", ["colleague", "outsider", "hr_admin"])
+def test_not_involved_get_404(
+    request: pytest.FixtureRequest, login: Any, instance_id: int, persona: str
+) -> None:
+    client = login(request.getfixturevalue(persona))
+    assert client.get(url(instance_id)).status_code == 404
+    assert client.get(url(instance_id, "diagram")).status_code == 404
+    assert client.post(url(instance_id, "cancel"), {"cancel-reason": "x"}).status_code == 404
+    assert client.post(url(instance_id, "comment"), {"text": "x"}).status_code == 404
+    assert ProcessInstance.objects.get(pk=instance_id).state == InstanceState.ACTIVE
+
+
+def test_initiator_sees_the_instance_and_own_actions(
+    login: Any, employee: Any, instance_id: int
+) -> None:
+    response = login(employee).get(url(instance_id))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "办公用品 800 元" in html and "直属上级审批" in html and "李娜" in html
+    assert "<svg" in html and "is-active" in html
+    assert 'hx-trigger="every 20s"' in html  # the live diagram refreshes
+    assert "办公" in html and "800" in html  # business data, labelled and formatted
+    for action in ("cancel", "urge", "withdraw", "copy"):
+        assert f'data-action="{action}"' in html, action
+    for action in ("suspend", "terminate", "move", "reassign"):
+        assert f'data-action="{action}"' not in html, action
+
+
+def test_handler_sees_a_link_to_the_task(login: Any, dept_head: Any, instance_id: int) -> None:
+    task = open_task(instance_id)
+    html = login(dept_head).get(url(instance_id)).content.decode()
+    assert f'href="/workflow/tasks/{task.pk}/"' in html
+    assert 'data-action="copy"' in html and 'data-action="cancel"' not in html
+
+
+def test_process_admin_and_superuser_see_admin_actions(
+    login: Any, process_admin: Any, superuser: Any, instance_id: int
+) -> None:
+    for user in (process_admin, superuser):
+        html = login(user).get(url(instance_id)).content.decode()
+        for action in ("suspend", "terminate", "move", "reassign", "copy"):
+            assert f'data-action="{action}"' in html, action
+        assert 'data-action="cancel"' not in html
+
+
+def test_copied_person_reads_it_and_the_copy_is_marked_read(
+    login: Any, employee: Any, colleague: Any, instance_id: int
+) -> None:
+    approvals.instance_copy(instance_id, user=employee, recipients=["wangfang"])
+    assert CarbonCopy.objects.get().read_at is None
+    html = login(colleague).get(url(instance_id)).content.decode()
+    assert "办公用品 800 元" in html
+    assert 'data-action="cancel"' not in html and 'data-action="copy"' not in html
+    assert CarbonCopy.objects.get().read_at is not None
+
+
+def test_candidate_sees_the_instance(login: Any, employee: Any, outsider: Any) -> None:
+    deploy_steps(user_task("review", users="liuyang"))
+    instance = start(employee)
+    html = login(outsider).get(url(instance)).content.decode()
+    assert "This process has no diagram to show." in html
+    assert f'href="/workflow/tasks/{open_task(instance).pk}/"' in html
+
+
+def test_diagram_partial(login: Any, employee: Any, instance_id: int) -> None:
+    html = login(employee).get(url(instance_id, "diagram")).content.decode()
+    assert html.lstrip().startswith('<div id="diagram"') and "<svg" in html
+
+
+def test_cancel_with_and_without_reason(login: Any, employee: Any, instance_id: int) -> None:
+    client = login(employee)
+    response = client.post(url(instance_id, "cancel"), {"cancel-reason": " "})
+    assert response.status_code == 400
+    assert 'aria-labelledby="dlg-cancel-title" open' in response.content.decode()
+    assert ProcessInstance.objects.get(pk=instance_id).state == InstanceState.ACTIVE
+    response = client.post(url(instance_id, "cancel"), {"cancel-reason": "不需要了"}, follow=True)
+    assert "The request has been cancelled." in response.content.decode()
+    assert ProcessInstance.objects.get(pk=instance_id).state == InstanceState.CANCELLED
+    assert "不需要了" in response.content.decode()  # in the history
+
+
+def test_withdraw_by_the_initiator_before_anyone_acted(
+    login: Any, employee: Any, instance_id: int
+) -> None:
+    response = login(employee).post(url(instance_id, "withdraw"), follow=True)
+    assert "Withdrawn" in response.content.decode()
+    assert open_task(instance_id).assignee == "zhangwei"
+
+
+def test_withdraw_after_the_next_handler_acted_is_refused(
+    login: Any, employee: Any, dept_head: Any, instance_id: int
+) -> None:
+    approvals.task_transfer(open_task(instance_id).pk, user=dept_head, to="zhangwei")
+    before = list(Task.objects.values_list("pk", "state", "assignee"))
+    response = login(employee).post(url(instance_id, "withdraw"), follow=True)
+    assert "it can no longer be withdrawn" in response.content.decode()
+    assert list(Task.objects.values_list("pk", "state", "assignee")) == before
+
+
+def test_urge(login: Any, employee: Any, dept_head: Any, instance_id: int) -> None:
+    client = login(employee)
+    client.post(url(instance_id, "urge"), {"urge-comment": "着急"})
+    assert len(rows(instance_id, "urged")) == 1
+    response = client.post(url(instance_id, "urge"), {"urge-comment": ""}, follow=True)
+    assert "urged a moment ago" in response.content.decode()
+    assert len(rows(instance_id, "urged")) == 1
+
+
+def test_urge_by_the_handler_is_refused(login: Any, dept_head: Any, instance_id: int) -> None:
+    response = login(dept_head).post(url(instance_id, "urge"), follow=True)
+    assert "Only the initiator can urge the handlers." in response.content.decode()
+
+
+def test_copy_from_the_instance_page(
+    login: Any, employee: Any, colleague: Any, instance_id: int
+) -> None:
+    client = login(employee)
+    response = client.post(url(instance_id, "copy"), {"copy-recipients": "nobody"})
+    assert response.status_code == 400 and not CarbonCopy.objects.exists()
+    response = client.post(url(instance_id, "copy"), {"copy-recipients": "王芳"})
+    assert response.status_code == 400  # a display name is not a user name: the picker fills it
+    client.post(url(instance_id, "copy"), {"copy-recipients": "wangfang"})
+    assert CarbonCopy.objects.get().user == colleague
+
+
+def test_admin_suspends_resumes_moves_and_terminates(
+    login: Any, process_admin: Any, instance_id: int
+) -> None:
+    client = login(process_admin)
+    client.post(url(instance_id, "suspend"), {"suspend-reason": "核查"})
+    assert ProcessInstance.objects.get(pk=instance_id).state == InstanceState.SUSPENDED
+    html = client.get(url(instance_id)).content.decode()
+    assert 'data-action="resume"' in html and 'data-action="suspend"' not in html
+    client.post(url(instance_id, "resume"), {"resume-reason": ""})
+    assert ProcessInstance.objects.get(pk=instance_id).state == InstanceState.ACTIVE
+    # a bad target changes nothing
+    response = client.post(url(instance_id, "move"), {"move-target": "nope", "move-reason": "x"})
+    assert response.status_code == 400
+    client.post(url(instance_id, "move"), {"move-target": "Start_Claim", "move-reason": "重新填写"})
+    assert open_task(instance_id).element_id == "Start_Claim"
+    assert client.post(url(instance_id, "terminate"), {"terminate-reason": ""}).status_code == 400
+    client.post(url(instance_id, "terminate"), {"terminate-reason": "重复提交"})
+    assert ProcessInstance.objects.get(pk=instance_id).state == InstanceState.TERMINATED
+
+
+def test_admin_reassigns_a_task(
+    login: Any, process_admin: Any, colleague: Any, instance_id: int
+) -> None:
+    task = open_task(instance_id)
+    client = login(process_admin)
+    response = client.post(
+        url(instance_id, "reassign"),
+        {"reassign-task": str(task.pk), "reassign-to": colleague.employee_no},
+    )
+    assert response.status_code == 302
+    assert Task.objects.get(pk=task.pk).assignee == "wangfang"
+
+
+def test_admin_actions_by_the_initiator_are_refused(
+    login: Any, employee: Any, instance_id: int
+) -> None:
+    response = login(employee).post(
+        url(instance_id, "suspend"), {"suspend-reason": ""}, follow=True
+    )
+    assert "Only a process administrator can do this." in response.content.decode()
+    assert ProcessInstance.objects.get(pk=instance_id).state == InstanceState.ACTIVE
+
+
+def test_comment_on_the_instance(login: Any, dept_head: Any, instance_id: int) -> None:
+    client = login(dept_head)
+    assert client.post(url(instance_id, "comment"), {"text": ""}).status_code == 400
+    client.post(url(instance_id, "comment"), {"text": "已阅"})
+    assert Comment.objects.get().task_id is None
+    assert "已阅" in client.get(url(instance_id)).content.decode()
+
+
+def test_incidents_show_the_step_name(login: Any, employee: Any, instance_id: int) -> None:
+    Incident.objects.create(
+        instance_id=instance_id,
+        element_id="Task_ManagerApproval",
+        message="ERP timed out",
+        created_at=_now(),
+    )
+    html = login(employee).get(url(instance_id)).content.decode()
+    assert "直属上级审批</strong>: ERP timed out" in html
+    assert "is-failed" in html
+
+
+def test_csrf_is_required(employee: Any, instance_id: int) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(employee, backend="portal.backends.UsernameOrEmployeeNoBackend")
+    response = client.post(url(instance_id, "cancel"), {"cancel-reason": "x"})
+    assert response.status_code == 403
+    assert ProcessInstance.objects.get(pk=instance_id).state == InstanceState.ACTIVE
+
+
+def test_unknown_instance_action_is_404(login: Any, employee: Any, instance_id: int) -> None:
+    assert login(employee).post(url(instance_id, "approve")).status_code == 404
