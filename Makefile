@@ -12,6 +12,12 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
+# The front end (the process designer): npm packages pinned by package-lock.json, bundled by
+# esbuild from frontend/ into var/frontend/ (served as /static/designer/...). Neither
+# node_modules nor the bundles are committed.
+NODE_STAMP     := node_modules/.installed-stamp
+FRONTEND_OUT   := var/frontend/designer/designer.js
+FRONTEND_SRC   := $(shell find frontend -type f 2>/dev/null)
 # Development commands run with DEBUG on unless the caller says otherwise.
 DEV    := DEBUG=$${DEBUG:-1}
 HOST   ?= 127.0.0.1
@@ -23,7 +29,7 @@ BENCH_REPEAT ?= 3
 BENCH_DSN    ?= postgresql://postgres@127.0.0.1:5432/postgres
 BENCH_DBS    ?= sqlite postgres
 
-.PHONY: run setup test test-sqlite test-services lint messages compilemessages worker clean \
+.PHONY: run setup frontend test test-sqlite test-services lint messages compilemessages worker clean \
 	bench bench-engine
 
 run: setup
@@ -32,13 +38,26 @@ run: setup
 	@echo "Serving the portal on http://$(HOST):$(PORT)/ (Ctrl-C to stop)"
 	$(DEV) $(PY) manage.py runserver $(HOST):$(PORT)
 
-setup: $(STAMP) compilemessages
+setup: $(STAMP) frontend compilemessages
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
 	@touch $(STAMP)
+
+frontend: $(FRONTEND_OUT)
+
+# --ignore-scripts: no package needs an install script (esbuild's binary comes as the
+# @esbuild/<platform> package), and none runs on the machine.
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm not found: install Node.js >= 20 with npm"; exit 1; }
+	npm ci --ignore-scripts --no-audit --no-fund
+	@touch $(NODE_STAMP)
+
+$(FRONTEND_OUT): $(NODE_STAMP) $(FRONTEND_SRC)
+	npm run --silent build
+	@touch $(FRONTEND_OUT)
 
 compilemessages: $(STAMP)
 	@command -v msgfmt >/dev/null || { echo "msgfmt not found: install gettext (apt-get install gettext)"; exit 1; }
@@ -89,5 +108,5 @@ bench-engine: $(STAMP)
 	done
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache test-artifacts
+	rm -rf $(VENV) node_modules var .pytest_cache .mypy_cache .ruff_cache test-artifacts
 	find . -name '*.mo' -path '*/locale/*' -delete

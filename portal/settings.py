@@ -208,7 +208,13 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+# The front-end bundles (the process designer) that `make setup` builds with npm from
+# package.json and frontend/ into var/frontend/, served as /static/designer/... Left out until
+# built: Django warns (staticfiles.W004) about a directory that does not exist.
+FRONTEND_BUILD_DIR = BASE_DIR / "var" / "frontend"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+if FRONTEND_BUILD_DIR.is_dir():
+    STATICFILES_DIRS.append(FRONTEND_BUILD_DIR)
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 

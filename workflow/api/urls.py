@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path, re_path
 
-from workflow.api import views
+from workflow.api import designer, views
 
 app_name = "api"
 
@@ -38,6 +38,16 @@ task_actions = {
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("definitions/", views.DefinitionListApi.as_view(), name="definitions"),
+    path(
+        "definitions/validate",
+        designer.DefinitionValidateApi.as_view(),
+        name="definitions-validate",
+    ),
+    path(
+        "definitions/simulate",
+        designer.DefinitionSimulateApi.as_view(),
+        name="definitions-simulate",
+    ),
     path("definitions/<str:key>/xml", views.DefinitionXmlApi.as_view(), name="definition-xml"),
     path("instances/", views.InstanceListApi.as_view(), name="instances"),
     path("instances/<int:instance_id>", views.InstanceDetailApi.as_view(), name="instance-detail"),

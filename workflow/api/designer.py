@@ -1,0 +1,193 @@
+"""The process designer's API (``/api/v1/definitions/validate`` and ``/simulate``): judge a
+BPMN file as a deployment would, and run it once on sample data, without deploying anything.
+
+Both need ``workflow.add_processdefinition``, as deploying does (403 otherwise; 401/403 for an
+anonymous caller, as every endpoint of the API).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.parsers import JSONParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from portal.api import ProblemSerializer, error_responses
+from workflow.api.serializers import DefinitionXmlInputSerializer
+from workflow.api.views import TAGS_DEFINITIONS, _require, _user
+from workflow.applications import applications
+from workflow.bpmn.model import BpmnError, Problem
+from workflow.bpmn.validate import parse_and_validate
+from workflow.models import ProcessDefinition
+from workflow.simulation import simulate
+
+DESIGN_PERMISSION = "workflow.add_processdefinition"
+# (DRF formats its messages with str.format: no braces in them.)
+NOT_AN_OBJECT = gettext_lazy("Give a JSON object of names and values.")
+
+
+def definition_problems(xml: bytes | str) -> list[Problem]:
+    """Every problem that would stop ``services.definition_deploy`` from deploying ``xml``
+    now: unreadable XML (DTDs and entities are refused, never expanded), structure, the
+    engine's rules, applications that are not registered, call activities whose process is
+    neither in the file nor deployed, a file without an executable process."""
+    deployed = set(ProcessDefinition.objects.values_list("key", flat=True).distinct())
+    try:
+        definitions = parse_and_validate(
+            xml, applications=applications.keys(), deployed_processes=deployed
+        )
+    except BpmnError as error:
+        return list(error.problems)
+    if not definitions.executable_processes:
+        return [Problem("", "the file has no executable process")]
+    return []
+
+
+# --- serializers ----------------------------------------------------------------------------------
+
+
+class ValidateInputSerializer(DefinitionXmlInputSerializer):
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        fields.pop("source_name")
+        return fields
+
+
+class ValidationSerializer(serializers.Serializer):
+    valid = serializers.BooleanField(help_text="true: the file can be deployed as it is")
+    problems = ProblemSerializer(many=True, help_text="every problem found, empty when valid")
+
+
+class SimulateInputSerializer(DefinitionXmlInputSerializer):
+    process_key = serializers.CharField(
+        required=False,
+        default="",
+        allow_blank=True,
+        max_length=255,
+        help_text="the process of the file to run; default: its first executable process",
+    )
+    variables = serializers.DictField(
+        required=False,
+        default=dict,
+        help_text="the start variables, a JSON object",
+        error_messages={"not_a_dict": NOT_AN_OBJECT},
+    )
+    task_data = serializers.DictField(
+        required=False,
+        default=dict,
+        help_text=(
+            "the data completing every user task; or, when each key is a user task id and each "
+            "value an object, the data of that task"
+        ),
+        error_messages={"not_a_dict": NOT_AN_OBJECT},
+    )
+    timers = serializers.ChoiceField(
+        choices=["lazy", "eager"],
+        required=False,
+        default="lazy",
+        help_text="lazy: a timer fires only when nothing else can move; eager: as soon as armed",
+    )
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        fields.pop("source_name")
+        return fields
+
+
+class SimulationErrorSerializer(serializers.Serializer):
+    element_id = serializers.CharField()
+    message = serializers.CharField()
+
+
+class SimulationSerializer(serializers.Serializer):
+    process = serializers.CharField(help_text="the process key that ran")
+    notes = serializers.ListField(
+        child=serializers.CharField(), help_text="applications replaced by no-ops for the run"
+    )
+    path = serializers.ListField(
+        child=serializers.CharField(), help_text="the elements the instance went through, in order"
+    )
+    end_events = serializers.ListField(child=serializers.CharField())
+    state = serializers.ChoiceField(choices=["completed", "terminated", "waiting", "error"])
+    waiting_at = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="each waiting token: its element, what it waits for",
+    )
+    error = SimulationErrorSerializer(allow_null=True)
+    variables = serializers.DictField(help_text="the instance's variables at the end")
+    user_tasks = serializers.ListField(child=serializers.CharField())
+    timers_fired = serializers.IntegerField()
+    messages_not_delivered = serializers.ListField(child=serializers.CharField())
+    steps = serializers.IntegerField()
+
+
+# --- views ----------------------------------------------------------------------------------------
+
+
+class DefinitionValidateApi(APIView):
+    parser_classes = [JSONParser]
+
+    @extend_schema(
+        tags=TAGS_DEFINITIONS,
+        operation_id="definitions_validate",
+        summary="Validate a BPMN file as deploying it would (needs workflow.add_processdefinition)",
+        description=(
+            "Nothing is deployed. 200 with `valid` and every problem, each naming its element "
+            "(an empty `element_id`: the whole file, e.g. XML that cannot be read)."
+        ),
+        request=ValidateInputSerializer,
+        responses={200: ValidationSerializer, **error_responses(400, 403)},
+    )
+    def post(self, request: Request) -> Response:
+        _require(request, DESIGN_PERMISSION)
+        data = ValidateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        problems = definition_problems(data.validated_data["xml"])
+        body = {
+            "valid": not problems,
+            "problems": [{"element_id": p.element_id, "message": p.message} for p in problems],
+        }
+        return Response(ValidationSerializer(body).data)
+
+
+class DefinitionSimulateApi(APIView):
+    parser_classes = [JSONParser]
+
+    @extend_schema(
+        tags=TAGS_DEFINITIONS,
+        operation_id="definitions_simulate",
+        summary="Run a BPMN file once on sample data (needs workflow.add_processdefinition)",
+        description=(
+            "The file is deployed, one instance started by the caller and driven (user tasks "
+            "completed with `task_data`, jobs and timers run) inside a transaction that is "
+            "always rolled back: nothing stays. Applications acting outside the database are "
+            "replaced by no-ops (`notes`). A file that cannot be deployed answers 400 "
+            "`invalid_bpmn` with every problem; a failure while running is `state` error "
+            "with the element."
+        ),
+        request=SimulateInputSerializer,
+        responses={200: SimulationSerializer, **error_responses(400, 403)},
+    )
+    def post(self, request: Request) -> Response:
+        _require(request, DESIGN_PERMISSION)
+        data = SimulateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values: dict[str, Any] = data.validated_data
+        variables = values["variables"]
+        initial = variables.get("initiator")
+        initiator = initial if isinstance(initial, str) and initial else _user(request).username
+        result = simulate(
+            values["xml"].encode(),
+            source_name="simulation.bpmn",
+            process_key=values["process_key"] or None,
+            variables=variables,
+            task_data=values["task_data"],
+            timers=values["timers"],
+            initiator=initiator,
+        )
+        return Response(SimulationSerializer(result.as_dict()).data)
