@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,8 +112,38 @@ class Application:
         return bound
 
 
-# The same keyed registry the portal uses for navigation and portlets; keys are the names.
-applications: Registry[Application] = Registry("applications")
+class ApplicationRegistry(Registry[Application]):
+    """The portal's keyed registry (keys are the names), with stand-ins: inside
+    :meth:`standing_in` the given applications replace the registered ones of the same name
+    for the current thread or task only (a context variable), so a simulation in one
+    request never swaps out the real ERP call of a job running beside it."""
+
+    def get(self, key: str) -> Application | None:
+        stand_ins = _STAND_INS.get()
+        if stand_ins is not None and key in stand_ins:
+            return stand_ins[key]
+        return super().get(key)
+
+    def keys(self) -> frozenset[str]:
+        return super().keys() | frozenset(_STAND_INS.get() or ())
+
+    def __contains__(self, key: object) -> bool:
+        stand_ins = _STAND_INS.get()
+        return (stand_ins is not None and key in stand_ins) or super().__contains__(key)
+
+    @contextmanager
+    def standing_in(self, replacements: Mapping[str, Application]) -> Iterator[None]:
+        token = _STAND_INS.set({**(_STAND_INS.get() or {}), **replacements})
+        try:
+            yield
+        finally:
+            _STAND_INS.reset(token)
+
+
+_STAND_INS: ContextVar[dict[str, Application] | None] = ContextVar(
+    "workflow_application_stand_ins", default=None
+)
+applications = ApplicationRegistry("applications")
 
 
 # --- the applications the engine ships -------------------------------------------------------

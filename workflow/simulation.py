@@ -191,29 +191,19 @@ def _stand_in_applications(definitions: Definitions) -> Iterator[list[str]]:
         }
     )
     notes: list[str] = []
-    replaced: list[Application] = []
-    added: list[str] = []
-    try:
-        for app in list(applications):
-            if not app.inline:
-                applications.unregister(app.name)
-                replaced.append(app)
-                applications.register(replace(app, handler=_no_op))
-                if app.name in named:
-                    notes.append(f"{app.name} acts outside the database: a no-op stands in for it")
-        for name in named:
-            if name not in applications:
-                applications.register(Application(name, name, _no_op, extra_parameters=True))
-                added.append(name)
-                notes.append(f"{name} is not registered: a no-op stands in for it")
+    stand_ins: dict[str, Application] = {}
+    for app in list(applications):
+        if not app.inline:
+            stand_ins[app.name] = replace(app, handler=_no_op)
+            if app.name in named:
+                notes.append(f"{app.name} acts outside the database: a no-op stands in for it")
+    for name in named:
+        if name not in applications:
+            stand_ins[name] = Application(name, name, _no_op, extra_parameters=True)
+            notes.append(f"{name} is not registered: a no-op stands in for it")
+    # for this thread only: a job running beside the simulation still calls the real thing
+    with applications.standing_in(stand_ins):
         yield notes
-    finally:
-        for name in added:
-            applications.unregister(name)
-        for app in replaced:
-            if app.name in applications:
-                applications.unregister(app.name)
-            applications.register(app)
 
 
 @contextmanager

@@ -413,3 +413,22 @@ def test_http_call_non_json_answer_is_permanent(server: Server) -> None:
 
 def test_http_call_non_json_answer_without_result_variable_is_fine(server: Server) -> None:
     assert call("http.call", {"url": f"{server.url}/text"}) is None
+
+
+def test_a_stand_in_is_seen_by_its_own_thread_only() -> None:
+    """A simulation in one request replaces applications for itself: a job running in
+    another thread at the same moment still gets the real one."""
+    real = applications.get("notify.user")
+    assert real is not None
+    stand_in = Application("notify.user", "stand-in", lambda call: None)
+    seen: list[object] = []
+    with applications.standing_in({"notify.user": stand_in, "nowhere.app": stand_in}):
+        assert applications.get("notify.user") is stand_in
+        assert "nowhere.app" in applications
+        assert applications.keys() >= {"nowhere.app", "notify.user"}
+        other = threading.Thread(target=lambda: seen.append(applications.get("notify.user")))
+        other.start()
+        other.join()
+    assert seen == [real]
+    assert applications.get("notify.user") is real
+    assert "nowhere.app" not in applications
