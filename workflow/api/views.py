@@ -15,11 +15,9 @@ from typing import Any, ClassVar, TypeVar, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template import engines
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.settings import spectacular_settings
 from drf_spectacular.types import OpenApiTypes
@@ -542,60 +540,8 @@ class InstanceMigrateApi(InstanceActionApi):
 # --- tasks ----------------------------------------------------------------------------------------
 
 
-def _created(rows: QuerySet[Any], query: dict[str, Any], field: str) -> QuerySet[Any]:
-    if query.get("created_after"):
-        rows = rows.filter(**{f"{field}__gte": query["created_after"]})
-    if query.get("created_before"):
-        rows = rows.filter(**{f"{field}__lt": query["created_before"]})
-    return rows
-
-
-def _overdue(rows: QuerySet[Any], query: dict[str, Any], late: Q) -> QuerySet[Any]:
-    if query.get("overdue") is None:
-        return rows
-    return rows.filter(late) if query["overdue"] else rows.exclude(late)
-
-
-def _filter_tasks(rows: QuerySet[Task], query: dict[str, Any]) -> QuerySet[Task]:
-    if query.get("process"):
-        rows = rows.filter(definition_key=query["process"])
-    rows = _overdue(rows, query, Q(state=TaskState.OPEN, due_at__lt=timezone.now()))
-    if query.get("q"):
-        text = query["q"]
-        rows = rows.filter(
-            Q(name__icontains=text)
-            | Q(instance__title__icontains=text)
-            | Q(instance__business_key__icontains=text)
-        )
-    return _created(rows, query, "created_at")
-
-
-def _filter_instances(
-    rows: QuerySet[Any], query: dict[str, Any], *, path: str, field: str
-) -> QuerySet[Any]:
-    """The filters on instances (``path`` "") or rows of an instance (``instance__``);
-    overdue: the instance has an overdue open task."""
-    if query.get("process"):
-        rows = rows.filter(**{f"{path}definition_key": query["process"]})
-    late = Task.objects.filter(state=TaskState.OPEN, due_at__lt=timezone.now())
-    rows = _overdue(rows, query, Q(**{f"{path}pk__in": late.values("instance_id")}))
-    if query.get("q"):
-        text = query["q"]
-        rows = rows.filter(
-            Q(**{f"{path}title__icontains": text}) | Q(**{f"{path}business_key__icontains": text})
-        )
-    return _created(rows, query, field)
-
-
-def _filter_externals(rows: QuerySet[ExternalTask], query: dict[str, Any]) -> QuerySet[Any]:
-    rows = _overdue(rows, query, Q(due_at__lt=timezone.now()))
-    if query.get("q"):
-        rows = rows.filter(Q(title__icontains=query["q"]) | Q(summary__icontains=query["q"]))
-    return _created(rows, query, "created_at")
-
-
 # Our tasks and external tasks created at the same moment: ours first (higher rank first).
-RANK_TASK, RANK_EXTERNAL = 1, 0
+RANK_TASK, RANK_EXTERNAL = selectors.RANK_TASK, selectors.RANK_EXTERNAL
 
 
 class TaskListApi(APIView):
@@ -620,25 +566,28 @@ class TaskListApi(APIView):
         given.is_valid(raise_exception=True)
         query = given.validated_data
         tab = query["tab"]
+        narrowed = selectors.InboxFilter.from_mapping(query)
         page = KeysetPage(request)
         kinds: dict[type, str] = {}
         sources: list[KeysetSource] = []
         if tab in ("todo", "done"):
             tasks = selectors.tasks_todo(user) if tab == "todo" else selectors.tasks_done(user)
             tasks = tasks.select_related("instance", "instance__definition")
-            sources.append(KeysetSource(_filter_tasks(tasks, query), rank=RANK_TASK))
+            sources.append(KeysetSource(selectors.filter_tasks(tasks, narrowed), rank=RANK_TASK))
             kinds[Task] = "task"
             if tab == "todo" and query["external"] and not query.get("process"):
                 externals = external.external_tasks_for(user).select_related("assignee")
                 sources.append(
-                    KeysetSource(_filter_externals(externals, query), rank=RANK_EXTERNAL)
+                    KeysetSource(
+                        selectors.filter_external_tasks(externals, narrowed), rank=RANK_EXTERNAL
+                    )
                 )
                 kinds[ExternalTask] = "external"
         elif tab == "started":
             started = selectors.instances_started(user).select_related("definition")
             sources.append(
                 KeysetSource(
-                    _filter_instances(started, query, path="", field="started_at"),
+                    selectors.filter_instances(started, narrowed, path="", date_field="started_at"),
                     field="started_at",
                 )
             )
@@ -647,7 +596,9 @@ class TaskListApi(APIView):
             copies = selectors.copies_for(user).select_related("instance__definition")
             sources.append(
                 KeysetSource(
-                    _filter_instances(copies, query, path="instance__", field="created_at")
+                    selectors.filter_instances(
+                        copies, narrowed, path="instance__", date_field="created_at"
+                    )
                 )
             )
             kinds[CarbonCopy] = "copy"

@@ -1,7 +1,583 @@
-"""The inbox (待办 / 已办 / 我发起的 / 抄送我的): tabs, counts, filters, bulk approve."""
+"""The inbox (待办 / 已办 / 我发起的 / 抄送我的): tabs, counts, filters, bulk approve.
+
+Reads go through ``workflow.selectors`` (``inbox_page``, ``inbox_counts``, ...), which start
+from the signed-in person, so a row never shows what they may not see; writes go through
+``workflow.approvals`` (claim, approve), one transaction per task.
+
+The same view renders the full page, or for an htmx request a partial: the list (a filter
+changed), the next rows (``Load more``), or the tab bar with its counts (polled).
+"""
 
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver
+import datetime
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, cast
+from urllib.parse import urlencode
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.shortcuts import render
+from django.urls import URLPattern, URLResolver, path, reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+from django.views.decorators.http import require_GET, require_POST
+
+from portal.models import User
+from workflow import approvals, selectors
+from workflow.engine.runtime import EngineError
+from workflow.models import Delegation, InstanceState, Task, TaskState
+
+PAGE_SIZE = 20
+BULK_LIMIT = 100  # tasks one bulk approval may name (a page holds 20; "load more" adds up)
+
+TABS: list[tuple[str, Any]] = [
+    ("todo", gettext_lazy("To do")),
+    ("done", gettext_lazy("Done")),
+    ("started", gettext_lazy("Started by me")),
+    ("copied", gettext_lazy("CC'd to me")),
+]
+SORTS: list[tuple[str, Any]] = [
+    ("new", gettext_lazy("Newest first")),
+    ("old", gettext_lazy("Oldest first")),
+    ("due", gettext_lazy("Due soonest")),
+]
+OUTCOMES: dict[str, Any] = {
+    "approved": gettext_lazy("Approved"),
+    "submitted": gettext_lazy("Submitted"),
+    "completed": gettext_lazy("Completed"),
+    "rejected": gettext_lazy("Rejected"),
+    "returned": gettext_lazy("Returned"),
+    "resolved": gettext_lazy("Handed back"),
+    "auto-approved": gettext_lazy("Approved automatically"),
+    "auto-rejected": gettext_lazy("Rejected automatically"),
+}
+# The query-string keys of the filters, carried from tab to tab.
+FILTER_KEYS = ("process", "since", "until", "urgent", "overdue", "q", "sort", "read")
+
+
+def _user(request: HttpRequest) -> User:
+    return cast(User, request.user)
+
+
+class InboxQueryForm(forms.Form):
+    """The inbox's query string. A value that does not parse is dropped with a message
+    (the list shows as if it had not been given)."""
+
+    tab = forms.ChoiceField(choices=TABS, required=False)
+    process = forms.CharField(required=False, max_length=255, label=gettext_lazy("Process"))
+    since = forms.DateField(
+        required=False,
+        label=gettext_lazy("From"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    until = forms.DateField(
+        required=False,
+        label=gettext_lazy("To"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    urgent = forms.BooleanField(required=False, label=gettext_lazy("Urgent only"))
+    overdue = forms.BooleanField(required=False, label=gettext_lazy("Overdue only"))
+    q = forms.CharField(
+        required=False,
+        max_length=100,
+        label=gettext_lazy("Search"),
+        widget=forms.TextInput(
+            attrs={
+                "type": "search",
+                "placeholder": gettext_lazy("Title, number, initiator or step"),
+            }
+        ),
+    )
+    sort = forms.ChoiceField(choices=SORTS, required=False, label=gettext_lazy("Sort"))
+    read = forms.ChoiceField(
+        choices=[
+            ("", gettext_lazy("Read and unread")),
+            ("unread", gettext_lazy("Unread")),
+            ("read", gettext_lazy("Read")),
+        ],
+        required=False,
+        label=gettext_lazy("Read"),
+    )
+    cursor = forms.CharField(required=False, max_length=200)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        since, until = cleaned.get("since"), cleaned.get("until")
+        if since and until and since > until:
+            self.add_error("until", _("The end date is before the start date."))
+        return cleaned
+
+
+@dataclass
+class Query:
+    """The inbox request, parsed: the tab, its filter, the sort and where the page starts."""
+
+    tab: str = "todo"
+    filter: selectors.InboxFilter = field(default_factory=selectors.InboxFilter)
+    sort: str = "new"
+    after: selectors.Cursor | None = None
+    values: dict[str, str] = field(default_factory=dict)  # the valid filters, as given
+    problems: list[str] = field(default_factory=list)
+
+
+def _local_midnight(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def _parse(params: QueryDict) -> Query:
+    form = InboxQueryForm(params)
+    form.is_valid()
+    query = Query()
+    for name, errors in form.errors.items():
+        label = form.fields[name].label if name in form.fields else ""
+        for error in errors:
+            query.problems.append(f"{label}: {error}" if label else str(error))
+    given = {k: v for k, v in form.cleaned_data.items() if k not in form.errors}
+    query.tab = given.get("tab") or "todo"
+    query.sort = given.get("sort") or "new"
+    since, until = given.get("since"), given.get("until")
+    read = given.get("read") or ""
+    query.filter = selectors.InboxFilter(
+        process=given.get("process", "").strip(),
+        created_after=_local_midnight(since) if since else None,
+        created_before=_local_midnight(until + datetime.timedelta(days=1)) if until else None,
+        urgent=True if given.get("urgent") else None,
+        overdue=True if given.get("overdue") else None,
+        q=given.get("q", "").strip(),
+        unread={"unread": True, "read": False}.get(read),
+    )
+    if given.get("cursor"):
+        try:
+            query.after = selectors.Cursor.decode(given["cursor"])
+        except selectors.BadCursor:
+            query.problems.append(_("This link to the next page is broken; here is the first."))
+    query.values = {
+        key: str(params.get(key))
+        for key in FILTER_KEYS
+        if params.get(key) and key not in form.errors
+    }
+    return query
+
+
+# --- rows -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    """One line of the inbox, with what the template shows."""
+
+    kind: str  # task | claim | external | done | instance | copy
+    obj: Any
+    url: str = ""
+    title: str = ""
+    process: str = ""
+    step: str = ""
+    initiator: str = ""
+    at: datetime.datetime | None = None
+    due_at: datetime.datetime | None = None
+    overdue: bool = False
+    urgent: bool = False
+    on_behalf_of: str = ""
+    delegated_by: str = ""
+    signer: str = ""
+    approvable: bool = False
+    outcome: str = ""
+    state: str = ""
+    state_key: str = ""
+    steps: list[tuple[str, str]] = field(default_factory=list)
+    unread: bool = False
+    sent_by: str = ""
+    external: bool = False
+
+
+def _task_title(task: Task, process: str) -> str:
+    instance = task.instance
+    return instance.title or instance.business_key or f"{process} #{instance.pk}"
+
+
+def _rows(user: User, page: selectors.InboxPage) -> list[Row]:
+    """The page's rows with names looked up in a few queries for the whole page."""
+    now = timezone.now()
+    tasks = [obj for kind, obj in page.rows if kind in ("task", "claim", "done")]
+    instances = [
+        obj if kind == "instance" else obj.instance
+        for kind, obj in page.rows
+        if kind in ("instance", "copy")
+    ]
+    keys = {t.definition_key for t in tasks} | {i.definition_key for i in instances}
+    names = selectors.process_names(keys)
+    steps = selectors.current_steps(i.pk for i in instances)
+    people: set[str] = {t.instance.initiator for t in tasks}
+    people |= {t.on_behalf_of for t in tasks} | {t.owner for t in tasks}
+    people |= {i.initiator for i in instances}
+    people |= {holder for found in steps.values() for _n, holder in found}
+    people |= {obj.sent_by for kind, obj in page.rows if kind == "copy"}
+    named = selectors.display_names(people)
+    mine = [obj for kind, obj in page.rows if kind == "task" and _may_bulk(user, obj)]
+    needing = selectors.tasks_needing_input(mine)
+    rows: list[Row] = []
+    for kind, obj in page.rows:
+        if kind == "external":
+            rows.append(
+                Row(
+                    kind,
+                    obj,
+                    url=obj.url,
+                    title=obj.title,
+                    process=obj.source,
+                    step=obj.category,
+                    at=obj.created_at,
+                    due_at=obj.due_at,
+                    overdue=bool(obj.due_at and obj.due_at < now),
+                    external=True,
+                )
+            )
+        elif kind in ("task", "claim", "done"):
+            process = names.get(obj.definition_key, obj.definition_key)
+            rows.append(
+                Row(
+                    kind,
+                    obj,
+                    url=approvals.task_url(obj.pk),
+                    title=_task_title(obj, process),
+                    process=process,
+                    step=obj.name or obj.element_id,
+                    initiator=named.get(obj.instance.initiator, ""),
+                    at=obj.completed_at if kind == "done" else obj.created_at,
+                    due_at=obj.due_at,
+                    overdue=bool(obj.due_at and obj.state == TaskState.OPEN and obj.due_at < now),
+                    urgent=obj.priority > selectors.URGENT_PRIORITY,
+                    on_behalf_of=named.get(obj.on_behalf_of, ""),
+                    delegated_by=named.get(obj.owner, "")
+                    if obj.delegation == Delegation.PENDING
+                    else "",
+                    signer=obj.get_signer_display() if obj.signer else "",
+                    approvable=kind == "task" and obj in mine and obj.pk not in needing,
+                    outcome=str(OUTCOMES.get(obj.outcome, obj.outcome)),
+                )
+            )
+        else:
+            instance = obj if kind == "instance" else obj.instance
+            process = names.get(instance.definition_key, instance.definition_key)
+            rows.append(
+                Row(
+                    kind,
+                    obj,
+                    url=approvals.instance_url(instance.pk),
+                    title=instance.title or instance.business_key or f"{process} #{instance.pk}",
+                    process=process,
+                    initiator=named.get(instance.initiator, ""),
+                    at=obj.started_at if kind == "instance" else obj.created_at,
+                    state=instance.get_state_display(),
+                    state_key=instance.state,
+                    steps=[
+                        (name, named.get(holder, "") if holder else "")
+                        for name, holder in steps.get(instance.pk, [])
+                    ],
+                    unread=kind == "copy" and obj.read_at is None,
+                    sent_by=named.get(obj.sent_by, "") if kind == "copy" else "",
+                )
+            )
+    return rows
+
+
+def _may_bulk(user: User, task: Task) -> bool:
+    """A task bulk approve may take if its form needs no input: assigned to ``user``
+    (not a candidate task, not one with its delegate), open, of a running instance."""
+    return (
+        task.state == TaskState.OPEN
+        and task.assignee == user.username
+        and task.delegation != Delegation.PENDING
+        and task.instance.state == InstanceState.ACTIVE
+    )
+
+
+# --- pages -------------------------------------------------------------------------------------
+
+
+def _querystring(values: dict[str, str], **changes: str) -> str:
+    merged = {**values, **changes}
+    return urlencode({k: v for k, v in merged.items() if v})
+
+
+def _context(request: HttpRequest, query: Query) -> dict[str, Any]:
+    user = _user(request)
+    page = selectors.inbox_page(
+        user,
+        query.tab,  # type: ignore[arg-type]
+        query.filter,
+        sort=query.sort,  # type: ignore[arg-type]
+        after=query.after,
+        size=PAGE_SIZE,
+    )
+    rows = _rows(user, page)
+    next_qs = ""
+    if page.next is not None:
+        next_qs = _querystring(query.values, tab=query.tab, cursor=page.next.encode())
+    return {
+        "tab": query.tab,
+        "query": query,
+        "rows": rows,
+        "next_qs": next_qs,
+        "filter_qs": _querystring(query.values),
+        "current_qs": _querystring(query.values, tab=query.tab),
+        "approvable": any(row.approvable for row in rows),
+        "filtered": any(k in query.values for k in FILTER_KEYS if k != "sort"),
+    }
+
+
+def _tabs_context(user: User, tab: str, filter_qs: str) -> dict[str, Any]:
+    counts = selectors.inbox_counts(user)
+    tabs = []
+    for key, label in TABS:
+        count = counts.get(key)
+        tabs.append({"key": key, "label": label, "count": count, "unread": key == "copied"})
+    return {"tabs": tabs, "tab": tab, "filter_qs": filter_qs, "cap": selectors.COUNT_CAP}
+
+
+@login_required
+@require_GET
+def inbox(request: HttpRequest) -> HttpResponse:
+    """The inbox page; for htmx, the list (a filter changed) or the next rows (a cursor)."""
+    query = _parse(request.GET)
+    for problem in query.problems:
+        messages.error(request, problem)
+    context = _context(request, query)
+    if request.htmx and not request.htmx.boosted:  # type: ignore[attr-defined]
+        if query.after is not None:
+            return render(request, "workflow/partials/_inbox_rows.html", context)
+        # the tab links carry the filters: they come along, swapped out of band
+        context.update(_tabs_context(_user(request), query.tab, context["filter_qs"]))
+        context["oob_tabs"] = True
+        return render(request, "workflow/partials/_inbox_list.html", context)
+    user = _user(request)
+    context.update(_tabs_context(user, query.tab, context["filter_qs"]))
+    form = InboxQueryForm(request.GET or None)
+    form.fields["process"] = forms.ChoiceField(
+        choices=[("", _("All processes")), *selectors.inbox_processes(user)],
+        required=False,
+        label=_("Process"),
+    )
+    cast(forms.ChoiceField, form.fields["sort"]).choices = (
+        SORTS if query.tab == "todo" else SORTS[:2]
+    )
+    context["form"] = form
+    return render(request, "workflow/inbox.html", context)
+
+
+@login_required
+@require_GET
+def inbox_counts(request: HttpRequest) -> HttpResponse:
+    """The tab bar with its counts, polled by the page and after a bulk action."""
+    query = _parse(request.GET)
+    context = _tabs_context(_user(request), query.tab, _querystring(query.values))
+    return render(request, "workflow/partials/_inbox_tabs.html", context)
+
+
+@login_required
+@require_GET
+def inbox_badge(request: HttpRequest) -> HttpResponse:
+    """The to-do count on the navigation's inbox entry (polled from every page)."""
+    counts = selectors.inbox_counts(_user(request))
+    return render(
+        request,
+        "workflow/partials/_inbox_badge.html",
+        {"count": counts["todo"], "cap": selectors.COUNT_CAP},
+    )
+
+
+def _back(request: HttpRequest) -> str:
+    """Where a POST returns: the inbox as it was (``back``, a query string)."""
+    target = reverse("workflow:inbox")
+    back = request.POST.get("back", "")
+    candidate = f"{target}?{back}" if back else target
+    if url_has_allowed_host_and_scheme(candidate, allowed_hosts={request.get_host()}):
+        return candidate
+    return target
+
+
+def _ids(values: Iterable[str]) -> list[int] | None:
+    ids: list[int] = []
+    for value in values:
+        if not value.isdigit() or len(value) > 18:
+            return None
+        if int(value) not in ids:
+            ids.append(int(value))
+    return ids
+
+
+def _error_text(error: Exception) -> str:
+    if isinstance(error, ValidationError):
+        return " ".join(error.messages)
+    return str(error)
+
+
+@dataclass
+class BulkReport:
+    approved: list[Task] = field(default_factory=list)
+    failed: list[tuple[Task, str]] = field(default_factory=list)
+
+
+def _bulk_approve(user: User, tasks: list[tuple[Task, dict[str, Any]]]) -> BulkReport:
+    """Approve each task in its own transaction (``approvals.task_approve``), so one that
+    fails (handled meanwhile, refused) leaves the others approved."""
+    report = BulkReport()
+    for task, data in tasks:
+        try:
+            approvals.task_approve(task.pk, user=user, data=data)
+        except (EngineError, ValidationError) as error:
+            report.failed.append((task, _error_text(error)))
+        else:
+            report.approved.append(task)
+    return report
+
+
+def _bulk_candidates(
+    user: User, ids: list[int]
+) -> tuple[list[tuple[Task, dict[str, Any]]], list[str]]:
+    """The tasks of ``ids`` that bulk approve may take, with the data each submits, and a
+    problem per id it may not: unknown or someone else's (one message: no existence leaks),
+    delegated, of a stopped process, or needing input."""
+    found = {
+        task.pk: task
+        for task in Task.objects.filter(pk__in=ids, assignee=user.username, state=TaskState.OPEN)
+        .select_related("instance")
+        .defer("data")
+    }
+    ready: list[tuple[Task, dict[str, Any]]] = []
+    problems: list[str] = []
+    for task_id in ids:
+        task = found.get(task_id)
+        if task is None:
+            problems.append(
+                _("Task %(id)d is not in your to-do list (handled already, or not yours).")
+                % {"id": task_id}
+            )
+            continue
+        label = f"{_task_title(task, task.definition_key)} · {task.name or task.element_id}"
+        if not _may_bulk(user, task):
+            problems.append(
+                _("%(task)s cannot be approved from the list; open it.") % {"task": label}
+            )
+            continue
+        data = selectors.step_defaults(task)
+        if data is None:
+            problems.append(
+                _("%(task)s needs input on its form; open it to approve.") % {"task": label}
+            )
+            continue
+        ready.append((task, data))
+    return ready, problems
+
+
+@login_required
+@require_POST
+def inbox_bulk_approve(request: HttpRequest) -> HttpResponse:
+    """批量审批: approve the chosen to-do tasks whose form needs no input.
+
+    Everything is checked before anything is approved: a bad id, a task that is not the
+    person's own open task, or one whose form needs input refuses the whole request and
+    changes nothing. Then each task is approved in its own transaction; the message says
+    how many were approved and why any could not be. Without ``confirmed`` (no JavaScript:
+    the confirmation dialog did not run) a confirmation page is shown first."""
+    user = _user(request)
+    ids = _ids(request.POST.getlist("task"))
+    back = _back(request)
+    if ids is None:
+        messages.error(request, _("The selection is not valid; nothing was approved."))
+        return _after_bulk(request, back)
+    if not ids:
+        messages.error(request, _("Select the tasks to approve first."))
+        return _after_bulk(request, back)
+    if len(ids) > BULK_LIMIT:
+        messages.error(
+            request,
+            _("Approve at most %(limit)d tasks at once; nothing was approved.")
+            % {"limit": BULK_LIMIT},
+        )
+        return _after_bulk(request, back)
+    ready, problems = _bulk_candidates(user, ids)
+    if problems:
+        messages.error(request, " ".join([_("Nothing was approved."), *problems]))
+        return _after_bulk(request, back)
+    if request.POST.get("confirmed") != "1":
+        names = selectors.process_names(task.definition_key for task, _d in ready)
+        rows = [
+            (task, _task_title(task, names.get(task.definition_key, "")), task.name)
+            for task, _d in ready
+        ]
+        return render(
+            request,
+            "workflow/partials/_inbox_confirm.html",
+            {"rows": rows, "back": request.POST.get("back", ""), "back_url": back},
+        )
+    report = _bulk_approve(user, ready)
+    if report.approved:
+        messages.success(
+            request,
+            ngettext("%(count)d task approved.", "%(count)d tasks approved.", len(report.approved))
+            % {"count": len(report.approved)},
+        )
+    if report.failed:
+        details = "; ".join(
+            f"{_task_title(task, task.definition_key)} · {task.name or task.element_id}: {why}"
+            for task, why in report.failed
+        )
+        messages.warning(
+            request,
+            ngettext(
+                "%(count)d could not be approved: %(details)s",
+                "%(count)d could not be approved: %(details)s",
+                len(report.failed),
+            )
+            % {"count": len(report.failed), "details": details},
+        )
+    return _after_bulk(request, back)
+
+
+def _after_bulk(request: HttpRequest, back: str) -> HttpResponse:
+    """Without htmx: back to the inbox (its messages show there). With htmx: the list as it
+    is now, with the messages, and an ``inbox-changed`` event that refreshes the counts."""
+    if not request.htmx:  # type: ignore[attr-defined]
+        return HttpResponseRedirect(back)
+    query = _parse(QueryDict(request.POST.get("back", "")))
+    query.after = None
+    context = _context(request, query)
+    context.update(_tabs_context(_user(request), query.tab, context["filter_qs"]))
+    context["show_messages"] = True
+    context["oob_tabs"] = True
+    response = render(request, "workflow/partials/_inbox_list.html", context)
+    response["HX-Trigger"] = "inbox-changed"
+    return response
+
+
+@login_required
+@require_POST
+def inbox_claim(request: HttpRequest, task_id: int) -> HttpResponse:
+    """签收: take a task offered to a group the person is in; it becomes theirs."""
+    user = _user(request)
+    if not selectors.tasks_todo(user).filter(pk=task_id).exists():
+        raise Http404
+    try:
+        approvals.task_claim(task_id, user=user)
+    except EngineError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("The task is yours now."))
+    return HttpResponseRedirect(_back(request))
+
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("inbox/", inbox, name="inbox"),
+    path("inbox/counts/", inbox_counts, name="inbox_counts"),
+    path("inbox/badge/", inbox_badge, name="inbox_badge"),
+    path("inbox/bulk-approve/", inbox_bulk_approve, name="inbox_bulk_approve"),
+    path("inbox/claim/<int:task_id>/", inbox_claim, name="inbox_claim"),
+]

@@ -61,6 +61,7 @@ from workflow.models import (
     TaskState,
 )
 from workflow.previews import PreviewError, is_inline, preview, preview_kind
+from workflow.selectors import display_names
 
 PEOPLE_LIMIT = 20
 LIVE_STATES = (TaskState.OPEN, TaskState.WAITING, TaskState.PENDING)
@@ -612,13 +613,6 @@ ORDER = list(TASK_ACTIONS)
 
 
 # --- reads for the pages ---------------------------------------------------------------------
-
-
-def display_names(usernames: Iterable[str]) -> dict[str, str]:
-    """User name -> display name (张伟) of the given people; unknown names stay as they are."""
-    wanted = {n for n in usernames if n}
-    found = {u.username: u.display_name for u in User.objects.filter(username__in=wanted)}
-    return {n: found.get(n, n) for n in wanted}
 
 
 def display_name(username: str) -> str:

@@ -1,0 +1,624 @@
+"""The inbox page (/workflow/inbox/): the four tabs as each persona, counts, filters, search,
+sort, keyset pages, claiming, bulk approve, and the query counts that keep it fast."""
+
+from __future__ import annotations
+
+import datetime
+import re
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from portal.models import User
+from tests.workflow.approval_helpers import (
+    deploy_body,
+    deploy_steps,
+    make_admin,
+    make_role,
+    open_task,
+    user_task,
+)
+from tests.workflow.engine_helpers import flow
+from workflow import approvals, external, services
+from workflow.models import CarbonCopy, ProcessInstance, Task, TaskState
+
+pytestmark = pytest.mark.django_db
+
+INBOX = "/workflow/inbox/"
+COUNTS = "/workflow/inbox/counts/"
+BADGE = "/workflow/inbox/badge/"
+BULK = "/workflow/inbox/bulk-approve/"
+
+REQUIRED_REASON = (
+    '<camunda:formField id="reason" label="Reason" type="string">'
+    '<camunda:validation><camunda:constraint name="required"/></camunda:validation>'
+    "</camunda:formField>"
+)
+DAYS_WITH_DEFAULT = (
+    '<camunda:formField id="days" label="Days" type="long" defaultValue="1">'
+    '<camunda:validation><camunda:constraint name="required"/></camunda:validation>'
+    "</camunda:formField>"
+)
+
+
+@pytest.fixture
+def leave(db: None) -> str:
+    """start → Approve (the initiator's manager, a form whose one field has a default) →
+    end."""
+    return deploy_steps(
+        user_task("Approve", assignee="${manager(initiator)}", fields=DAYS_WITH_DEFAULT)
+    )
+
+
+@pytest.fixture
+def login(login):  # type: ignore[no-untyped-def]
+    """The shared ``login``, with the persona reading the portal in English (these tests
+    read its messages in English)."""
+
+    def _login(user):  # type: ignore[no-untyped-def]
+        if user.preferred_language != "en":
+            user.preferred_language = "en"
+            user.save(update_fields=["preferred_language"])
+        return login(user)
+
+    return _login
+
+
+@pytest.fixture
+def admin(hr_admin: User) -> User:
+    """A process administrator (赵敏 with workflow.manage_processes)."""
+    return make_admin(hr_admin)
+
+
+def _start(user: User, key: str = "leave", title: str = "Leave 3 days", **extra: Any) -> int:
+    return services.instance_start(key, initiator=user, title=title, variables={}, **extra)
+
+
+def _rows(client: Client, query: str = "") -> list[str]:
+    """The ``data-testid=row`` items of the list, each as its visible title."""
+    html = client.get(INBOX + query).content.decode()
+    return re.findall(r'data-testid="row">.*?class="title"[^>]*>([^<]+)', html, re.S)
+
+
+def _page(client: Client, query: str = "") -> str:
+    answer = client.get(INBOX + query)
+    assert answer.status_code == 200
+    return answer.content.decode()
+
+
+def _task_ids(html: str) -> list[int]:
+    return [int(i) for i in re.findall(r'href="/workflow/tasks/(\d+)/"', html)]
+
+
+# --- who may use it ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", [INBOX, COUNTS, BADGE])
+def test_anonymous_is_sent_to_sign_in(client: Client, url: str) -> None:
+    answer = client.get(url)
+    assert answer.status_code == 302
+    assert answer["Location"].startswith("/accounts/login/?next=")
+
+
+@pytest.mark.parametrize("url", [BULK, "/workflow/inbox/claim/1/"])
+def test_anonymous_posts_are_sent_to_sign_in(client: Client, url: str) -> None:
+    answer = client.post(url, {"task": "1"})
+    assert answer.status_code == 302
+    assert answer["Location"].startswith("/accounts/login/")
+
+
+def test_each_persona_sees_only_their_own_rows(
+    login, leave, employee, colleague, dept_head, outsider, admin, superuser
+) -> None:
+    iid = _start(employee)
+    task = open_task(iid)
+    # the manager: the task is theirs to do
+    html = _page(login(dept_head), "?tab=todo")
+    assert _task_ids(html) == [task.pk]
+    assert "张伟" in html  # the initiator's name
+    assert "Approve step" in html
+    # the employee: nothing to do, the instance under "started by me" with where it stands
+    assert _rows(login(employee), "?tab=todo") == []
+    started = _page(login(employee), "?tab=started")
+    assert f'href="/workflow/instances/{iid}/"' in started
+    assert "Approve step (李娜)" in started
+    # everyone else sees nothing in any tab, administrators included (the inbox is personal)
+    for persona in (colleague, outsider, admin, superuser):
+        client = login(persona)
+        for tab in ("todo", "done", "started", "copied"):
+            assert _rows(client, f"?tab={tab}") == [], (persona, tab)
+
+
+def test_every_page_and_endpoint_answers_each_persona(
+    login, leave, employee, colleague, dept_head, outsider, admin, superuser
+) -> None:
+    _start(employee)
+    for persona in (employee, colleague, dept_head, outsider, admin, superuser):
+        client = login(persona)
+        for tab in ("todo", "done", "started", "copied"):
+            assert client.get(f"{INBOX}?tab={tab}").status_code == 200
+        assert client.get(COUNTS).status_code == 200
+        assert client.get(BADGE).status_code == 200
+        # GET is not how bulk approve or claim is done
+        assert client.get(BULK).status_code == 405
+
+
+def test_the_done_tab_shows_the_outcome(login, leave, employee, dept_head) -> None:
+    iid = _start(employee)
+    task = open_task(iid)
+    approvals.task_approve(task.pk, user=dept_head, data={"days": 2})
+    html = _page(login(dept_head), "?tab=done")
+    assert _task_ids(html) == [task.pk]
+    assert "outcome-approved" in html and "Approved" in html
+    assert _rows(login(dept_head), "?tab=todo") == []
+    started = _page(login(employee), "?tab=started")
+    assert "completed" in started
+
+
+def test_the_copied_tab_with_unread_first_marked_and_the_read_filter(
+    login, leave, employee, dept_head, outsider
+) -> None:
+    first = _start(employee, title="First")
+    second = _start(employee, title="Second")
+    approvals.instance_copy(first, user=employee, recipients=["liuyang"], comment="FYI")
+    approvals.instance_copy(second, user=employee, recipients=["liuyang"])
+    approvals.copy_mark_read(second, user=outsider)
+    client = login(outsider)
+    html = _page(client, "?tab=copied")
+    assert _rows(client, "?tab=copied") == ["Second", "First"]
+    assert html.count("inbox-row kind-copy unread") == 1
+    assert f'href="/workflow/instances/{first}/"' in html
+    assert "Copied by 张伟" in html and "FYI" in html
+    assert _rows(client, "?tab=copied&read=unread") == ["First"]
+    assert _rows(client, "?tab=copied&read=read") == ["Second"]
+    # the unread count on the tab
+    counts = client.get(COUNTS).content.decode()
+    assert re.search(r'data-testid="count-copied"[^>]*>1<', counts)
+
+
+def test_a_candidate_task_appears_to_claim(login, employee, colleague, outsider) -> None:
+    make_role("clerks", employee, colleague)
+    deploy_steps(user_task("Check", groups="clerks"), key="check")
+    iid = _start(outsider, "check", title="Check it")
+    task = open_task(iid)
+    html = _page(login(employee), "?tab=todo")
+    assert _task_ids(html) == [task.pk]
+    assert "To claim" in html
+    assert f'action="/workflow/inbox/claim/{task.pk}/"' in html
+    assert 'name="task"' not in html  # a candidate task is not bulk-approvable
+    assert _rows(login(outsider), "?tab=todo") == []
+    # someone who may not claim it: 404, and nothing changes
+    assert login(outsider).post(f"/workflow/inbox/claim/{task.pk}/").status_code == 404
+    assert login(outsider).post("/workflow/inbox/claim/999999/").status_code == 404
+    # the candidate claims it
+    client = login(employee)
+    answer = client.post(f"/workflow/inbox/claim/{task.pk}/", {"back": "tab=todo"})
+    assert answer.status_code == 302 and answer["Location"] == f"{INBOX}?tab=todo"
+    assert Task.objects.get(pk=task.pk).assignee == "zhangwei"
+    html = _page(client, "?tab=todo")
+    assert "The task is yours now." in html
+    assert "To claim" not in html
+    # the other candidate no longer sees it, and claiming it now is refused with a message
+    assert _rows(login(colleague), "?tab=todo") == []
+    assert login(colleague).post(f"/workflow/inbox/claim/{task.pk}/").status_code == 404
+
+
+def test_external_tasks_appear_beside_ours_with_a_link_out(
+    login, leave, employee, dept_head
+) -> None:
+    _start(employee)
+    external.external_task_upsert(
+        source="ERP",
+        external_id="PO-1",
+        assignee="lina",
+        title="Purchase order PO-1",
+        url="https://erp.example.com/po/1",
+        source_updated_at=timezone.now(),
+        category="Purchase",
+    )
+    html = _page(login(dept_head), "?tab=todo")
+    assert 'href="https://erp.example.com/po/1" target="_blank" rel="noopener noreferrer"' in html
+    assert "From ERP" in html
+    assert _rows(login(dept_head), "?tab=todo") == ["Purchase order PO-1 ", "Leave 3 days"]
+    # a process filter leaves them out: they belong to no process
+    assert _rows(login(dept_head), "?tab=todo&process=leave") == ["Leave 3 days"]
+    assert _rows(login(employee), "?tab=todo") == []
+
+
+# --- rows --------------------------------------------------------------------------------------
+
+
+def test_a_row_shows_urgent_overdue_on_behalf_and_delegation(
+    login, leave, employee, colleague, dept_head
+) -> None:
+    iid = _start(employee)
+    task = open_task(iid)
+    past = timezone.now() - datetime.timedelta(days=1)
+    Task.objects.filter(pk=task.pk).update(priority=80, due_at=past, on_behalf_of="wangfang")
+    html = _page(login(dept_head), "?tab=todo")
+    assert "Urgent" in html and "Overdue" in html and "due late" in html
+    assert "On behalf of 王芳" in html
+    approvals.task_delegate(task.pk, user=dept_head, to="wangfang")
+    html = _page(login(colleague), "?tab=todo")
+    assert "Delegated by 李娜" in html
+    assert 'name="task"' not in html  # the delegate hands it back, never approves
+
+
+def test_a_task_whose_form_needs_input_has_no_check_box(login, employee, dept_head) -> None:
+    deploy_steps(
+        user_task("Approve", assignee="${manager(initiator)}", fields=REQUIRED_REASON),
+        key="reasoned",
+    )
+    deploy_steps(
+        user_task("Approve", assignee="${manager(initiator)}", fields=DAYS_WITH_DEFAULT),
+        key="leave",
+    )
+    needs = open_task(_start(employee, "reasoned", title="Needs"))
+    ready = open_task(_start(employee, "leave", title="Ready"))
+    html = _page(login(dept_head), "?tab=todo")
+    assert f'name="task" value="{ready.pk}"' in html
+    assert f'name="task" value="{needs.pk}"' not in html
+    assert "Approve selected" in html
+
+
+# --- filters, search, sort ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def three(leave, employee, colleague, dept_head) -> dict[str, int]:
+    """Three tasks for 李娜: an old one, an urgent one, an overdue one of another process."""
+    deploy_steps(user_task("Sign", assignee="${manager(initiator)}"), key="purchase")
+    ids = {
+        "old": open_task(_start(employee, title="Old leave", business_key="BK-001")).pk,
+        "urgent": open_task(_start(colleague, title="Urgent leave")).pk,
+        "late": open_task(_start(employee, "purchase", title="Laptop")).pk,
+    }
+    now = timezone.now()
+    Task.objects.filter(pk=ids["old"]).update(created_at=now - datetime.timedelta(days=10))
+    Task.objects.filter(pk=ids["urgent"]).update(
+        priority=90, due_at=now + datetime.timedelta(days=3)
+    )
+    Task.objects.filter(pk=ids["late"]).update(due_at=now - datetime.timedelta(hours=2))
+    return ids
+
+
+def test_filters(login, three, dept_head) -> None:
+    client = login(dept_head)
+    assert _rows(client) == ["Laptop", "Urgent leave", "Old leave"]
+    assert _rows(client, "?process=purchase") == ["Laptop"]
+    assert _rows(client, "?urgent=on") == ["Urgent leave"]
+    assert _rows(client, "?overdue=on") == ["Laptop"]
+    today = timezone.localdate()
+    assert _rows(client, f"?since={today.isoformat()}") == ["Laptop", "Urgent leave"]
+    old = (today - datetime.timedelta(days=10)).isoformat()
+    assert _rows(client, f"?since={old}&until={old}") == ["Old leave"]
+    # the process choices are the processes of this person's inbox
+    html = _page(client)
+    assert '<option value="purchase">' in html and '<option value="leave">' in html
+
+
+def test_search_by_title_business_key_initiator_and_step(login, three, dept_head) -> None:
+    client = login(dept_head)
+    assert _rows(client, "?q=laptop") == ["Laptop"]
+    assert _rows(client, "?q=BK-001") == ["Old leave"]
+    assert _rows(client, "?q=王芳") == ["Urgent leave"]
+    assert _rows(client, "?q=张") == ["Laptop", "Old leave"]
+    assert _rows(client, "?q=Sign step") == ["Laptop"]
+    html = _page(client, "?q=nothing-like-this")
+    assert "Nothing matches these filters." in html
+
+
+def test_sort(login, three, dept_head) -> None:
+    client = login(dept_head)
+    assert _rows(client, "?sort=new") == ["Laptop", "Urgent leave", "Old leave"]
+    assert _rows(client, "?sort=old") == ["Old leave", "Urgent leave", "Laptop"]
+    # due soonest; tasks without a due date last
+    assert _rows(client, "?sort=due") == ["Laptop", "Urgent leave", "Old leave"]
+
+
+def test_bad_filters_get_a_message_and_are_ignored(login, three, dept_head) -> None:
+    client = login(dept_head)
+    html = _page(client, "?since=yesterday&sort=sideways&tab=nowhere")
+    assert "Enter a valid date." in html
+    assert "Select a valid choice." in html
+    assert _rows(client, "?since=yesterday") == ["Laptop", "Urgent leave", "Old leave"]
+    html = _page(client, "?since=2025-02-01&until=2025-01-01")
+    assert "The end date is before the start date." in html
+    html = _page(client, "?cursor=not-a-cursor")
+    assert "This link to the next page is broken" in html
+    assert len(_task_ids(html)) == 3
+
+
+def test_filters_are_kept_across_tabs(login, three, dept_head) -> None:
+    html = _page(login(dept_head), "?q=leave&process=leave&overdue=on")
+    assert "/workflow/inbox/?tab=done&amp;process=leave&amp;overdue=on&amp;q=leave" in html
+
+
+# --- keyset pages ------------------------------------------------------------------------------
+
+
+def _all_pages(client: Client, query: str) -> list[int]:
+    seen: list[int] = []
+    url = INBOX + query
+    for _page_number in range(10):
+        html = client.get(url).content.decode()
+        seen += _task_ids(html)
+        more = re.search(r'<li class="more".*?href="([^"]+)"', html, re.S)
+        if not more:
+            return seen
+        url = more.group(1).replace("&amp;", "&")
+    raise AssertionError("too many pages")
+
+
+@pytest.mark.parametrize("sort", ["new", "old", "due"])
+def test_keyset_pages_neither_repeat_nor_skip(login, leave, employee, dept_head, sort) -> None:
+    ids = [open_task(_start(employee, title=f"Leave {n}")).pk for n in range(45)]
+    same = timezone.now() - datetime.timedelta(hours=1)
+    # ties on the sort key: the id decides
+    Task.objects.filter(pk__in=ids[:30]).update(created_at=same)
+    Task.objects.filter(pk__in=ids[10:20]).update(due_at=same)
+    Task.objects.filter(pk__in=ids[20:25]).update(due_at=same + datetime.timedelta(hours=5))
+    external.external_task_upsert(
+        source="HR",
+        external_id="x",
+        assignee="lina",
+        title="Badge",
+        url="https://hr.example.com/x",
+        source_updated_at=timezone.now(),
+    )
+    pages = _all_pages(login(dept_head), f"?tab=todo&sort={sort}")
+    assert sorted(pages) == sorted(ids)
+    assert len(pages) == 45
+    expected = list(
+        Task.objects.filter(pk__in=ids)
+        .order_by(
+            *{
+                "new": ["-created_at", "-pk"],
+                "old": ["created_at", "pk"],
+                "due": ["due_at", "pk"],  # SQLite and PostgreSQL differ on nulls: see below
+            }[sort]
+        )
+        .values_list("pk", flat=True)
+    )
+    if sort == "due":
+        with_due = [pk for pk in expected if Task.objects.get(pk=pk).due_at is not None]
+        expected = with_due + sorted(pk for pk in ids if pk not in with_due)
+    assert pages == expected
+
+
+def test_load_more_with_htmx_answers_only_the_next_rows(login, leave, employee, dept_head) -> None:
+    for n in range(22):
+        _start(employee, title=f"Leave {n}")
+    client = login(dept_head)
+    html = _page(client)
+    more = re.search(r'<li class="more".*?href="([^"]+)"', html, re.S)
+    assert more
+    answer = client.get(more.group(1).replace("&amp;", "&"), HTTP_HX_REQUEST="true")
+    body = answer.content.decode()
+    assert "<html" not in body and "inbox-list" not in body
+    assert len(_task_ids(body)) == 2
+    assert 'class="more"' not in body
+
+
+def test_a_filter_change_with_htmx_answers_the_list_and_the_tabs(login, three, dept_head) -> None:
+    answer = login(dept_head).get(INBOX + "?q=laptop", HTTP_HX_REQUEST="true")
+    body = answer.content.decode()
+    assert "<html" not in body
+    assert 'id="inbox-list"' in body
+    assert 'hx-swap-oob="true"' in body  # the tab links, with the filters
+    assert _task_ids(body) == [three["late"]]
+
+
+# --- counts ------------------------------------------------------------------------------------
+
+
+def test_counts_on_the_tabs_and_the_navigation(login, leave, employee, dept_head) -> None:
+    _start(employee)
+    _start(employee)
+    client = login(dept_head)
+    counts = client.get(COUNTS + "?tab=todo").content.decode()
+    assert re.search(r'data-testid="count-todo"[^>]*>2<', counts)
+    assert 'hx-trigger="every 30s, inbox-changed from:body"' in counts
+    badge = client.get(BADGE).content.decode()
+    assert re.search(r'data-testid="inbox-badge"[^>]*>2<', badge)
+    # the navigation loads the badge on every page
+    assert 'hx-get="/workflow/inbox/badge/"' in _page(client)
+    # nothing to do: no number
+    assert "data-testid" not in login(employee).get(BADGE).content.decode()
+
+
+def test_counts_stop_at_99_plus(login, leave, employee, dept_head) -> None:
+    iid = _start(employee)
+    task = open_task(iid)
+    now = timezone.now()
+    Task.objects.bulk_create(
+        Task(
+            instance_id=iid,
+            execution=task.execution,
+            definition_key="leave",
+            element_id="Approve",
+            name="Approve step",
+            assignee="lina",
+            created_at=now,
+        )
+        for _n in range(120)
+    )
+    client = login(dept_head)
+    assert re.search(r'data-testid="count-todo"[^>]*>99\+<', client.get(COUNTS).content.decode())
+    assert re.search(r'data-testid="inbox-badge"[^>]*>99\+<', client.get(BADGE).content.decode())
+
+
+# --- bulk approve ------------------------------------------------------------------------------
+
+
+def _bulk(client: Client, *ids: int | str, confirmed: bool = True, **extra: Any) -> Any:
+    body: dict[str, Any] = {"task": [str(i) for i in ids], "back": "tab=todo"}
+    if confirmed:
+        body["confirmed"] = "1"
+    return client.post(BULK, body, **extra)
+
+
+def _messages(client: Client) -> str:
+    return client.get(INBOX).content.decode()
+
+
+def test_bulk_approve(login, leave, employee, colleague, dept_head) -> None:
+    first = open_task(_start(employee))
+    second = open_task(_start(colleague))
+    client = login(dept_head)
+    answer = _bulk(client, first.pk, second.pk)
+    assert answer.status_code == 302 and answer["Location"] == f"{INBOX}?tab=todo"
+    for task in (first, second):
+        done = Task.objects.get(pk=task.pk)
+        assert (done.state, done.completed_by, done.outcome) == ("completed", "lina", "approved")
+        assert done.data == {"days": 1}  # the form's default was submitted
+    assert ProcessInstance.objects.get(pk=first.instance_id).state == "completed"
+    assert "2 tasks approved." in _messages(client)
+
+
+def test_bulk_approve_without_javascript_asks_first(login, leave, employee, dept_head) -> None:
+    task = open_task(_start(employee))
+    client = login(dept_head)
+    answer = _bulk(client, task.pk, confirmed=False)
+    assert answer.status_code == 200
+    html = answer.content.decode()
+    assert "Approve this task with the values its form shows now?" in html
+    assert 'name="confirmed" value="1"' in html
+    assert Task.objects.get(pk=task.pk).state == TaskState.OPEN
+
+
+def test_bulk_approve_with_htmx_answers_the_list_and_tells_the_counts(
+    login, leave, employee, dept_head
+) -> None:
+    task = open_task(_start(employee))
+    answer = _bulk(login(dept_head), task.pk, HTTP_HX_REQUEST="true")
+    assert answer.status_code == 200
+    assert answer["HX-Trigger"] == "inbox-changed"
+    body = answer.content.decode()
+    assert "1 task approved." in body
+    assert "Nothing to do." in body
+    assert 'hx-swap-oob="true"' in body
+
+
+def test_bulk_approve_reports_the_tasks_that_fail(login, leave, employee, dept_head) -> None:
+    # after "Approve" the gateway finds no way on: the engine refuses, nothing of it changes
+    deploy_body(
+        '<startEvent id="start"/>'
+        + user_task("Approve", assignee="${manager(initiator)}")
+        + '<exclusiveGateway id="gw"/><endEvent id="end"/>'
+        + flow("start", "Approve")
+        + flow("Approve", "gw")
+        + flow("gw", "end", "${!approved}"),
+        key="broken",
+    )
+    good = open_task(_start(employee))
+    bad = open_task(_start(employee, "broken", title="Broken one"))
+    client = login(dept_head)
+    _bulk(client, good.pk, bad.pk)
+    assert Task.objects.get(pk=good.pk).state == "completed"
+    assert Task.objects.get(pk=bad.pk).state == "open"
+    html = _messages(client)
+    assert "1 task approved." in html
+    assert "1 could not be approved: Broken one · Approve step:" in html
+
+
+@pytest.mark.parametrize("bad", ["abc", "-1", "1.5"])
+def test_bulk_approve_refuses_a_bad_id_and_changes_nothing(
+    login, leave, employee, dept_head, bad
+) -> None:
+    task = open_task(_start(employee))
+    client = login(dept_head)
+    _bulk(client, task.pk, bad)
+    assert Task.objects.get(pk=task.pk).state == "open"
+    assert "The selection is not valid; nothing was approved." in _messages(client)
+
+
+def test_bulk_approve_refuses_someone_elses_task_and_changes_nothing(
+    login, leave, employee, colleague, dept_head, outsider, admin
+) -> None:
+    mine = open_task(_start(employee))
+    # the outsider, the initiator and an administrator cannot approve 李娜's task
+    for persona in (outsider, employee, admin):
+        client = login(persona)
+        _bulk(client, mine.pk)
+        assert Task.objects.get(pk=mine.pk).state == "open"
+        assert f"Task {mine.pk} is not in your to-do list" in _messages(client)
+    # a known task and an unknown id: nothing is approved
+    client = login(dept_head)
+    _bulk(client, mine.pk, 999999)
+    assert Task.objects.get(pk=mine.pk).state == "open"
+    assert "Nothing was approved." in _messages(client)
+
+
+def test_bulk_approve_refuses_a_task_that_needs_input(login, employee, dept_head) -> None:
+    deploy_steps(
+        user_task("Approve", assignee="${manager(initiator)}", fields=REQUIRED_REASON),
+        key="reasoned",
+    )
+    deploy_steps(user_task("Approve", assignee="${manager(initiator)}"), key="plain")
+    needs = open_task(_start(employee, "reasoned", title="Needs a reason"))
+    plain = open_task(_start(employee, "plain", title="Plain"))
+    client = login(dept_head)
+    _bulk(client, plain.pk, needs.pk)
+    assert Task.objects.get(pk=needs.pk).state == "open"
+    assert Task.objects.get(pk=plain.pk).state == "open"
+    assert "Needs a reason · Approve step needs input on its form" in _messages(client)
+
+
+def test_bulk_approve_refuses_a_candidate_task(login, employee, colleague, outsider) -> None:
+    make_role("clerks", employee, colleague)
+    deploy_steps(user_task("Check", groups="clerks"), key="check")
+    task = open_task(_start(outsider, "check"))
+    client = login(employee)
+    _bulk(client, task.pk)
+    assert Task.objects.get(pk=task.pk).state == "open"
+    assert Task.objects.get(pk=task.pk).assignee == ""
+
+
+def test_bulk_approve_needs_a_selection(login, dept_head) -> None:
+    client = login(dept_head)
+    _bulk(client)
+    assert "Select the tasks to approve first." in _messages(client)
+
+
+def test_bulk_approve_needs_the_csrf_token(leave, employee, dept_head) -> None:
+    task = open_task(_start(employee))
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(dept_head, backend="portal.backends.UsernameOrEmployeeNoBackend")
+    answer = _bulk(client, task.pk)
+    assert answer.status_code == 403
+    assert Task.objects.get(pk=task.pk).state == "open"
+    assert client.post(f"/workflow/inbox/claim/{task.pk}/").status_code == 403
+
+
+# --- speed ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("tab", ["todo", "done", "started", "copied"])
+def test_the_page_does_not_query_per_row(
+    login, leave, employee, colleague, dept_head, django_assert_max_num_queries, tab
+) -> None:
+    make_role("leads", dept_head)
+    deploy_steps(user_task("Check", groups="leads"), key="check")
+    for n in range(12):
+        iid = _start(employee if n % 2 else colleague, title=f"Leave {n}")
+        if tab == "done":
+            approvals.task_approve(open_task(iid).pk, user=dept_head, data={"days": 1})
+        _start(colleague, "check", title=f"Check {n}")
+        approvals.instance_copy(iid, user=employee if n % 2 else colleague, recipients=["lina"])
+    viewer = dept_head if tab != "started" else employee
+    client = login(viewer)
+    assert len(_rows(client, f"?tab={tab}")) >= 6
+    with django_assert_max_num_queries(30):
+        client.get(f"{INBOX}?tab={tab}")
+    with django_assert_max_num_queries(10):
+        client.get(COUNTS)
+
+
+def test_the_copy_is_read_on_the_instance_page_not_here(login, leave, employee, outsider) -> None:
+    iid = _start(employee)
+    approvals.instance_copy(iid, user=employee, recipients=["liuyang"])
+    _page(login(outsider), "?tab=copied")
+    assert CarbonCopy.objects.get(instance_id=iid).read_at is None
