@@ -487,7 +487,11 @@ class CarbonCopy(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["instance", "user"], name="copy_once_per_person")
         ]
-        indexes = [models.Index(fields=["user", "read_at", "created_at"])]
+        indexes = [
+            # the unread count; and the 抄送我的 tab, newest first, read or not
+            models.Index(fields=["user", "read_at", "created_at"]),
+            models.Index(fields=["user", "created_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.instance_id} → {self.user_id}"
