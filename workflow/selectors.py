@@ -18,7 +18,7 @@ from django.db.models import F, Model, Q, QuerySet
 from django.db.models.functions import Concat
 from django.utils import timezone
 
-from portal.models import Department, User
+from portal.models import Department, Role, User, localized_name
 from workflow import participants
 from workflow.approvals import is_process_admin, return_targets
 from workflow.bpmn.model import ElementKind
@@ -679,3 +679,22 @@ def tasks_needing_input(tasks: Sequence[Task]) -> set[int]:
         for task in tasks
         if _defaults(task, _scope(task, local.get((task.instance_id, task.execution)))) is None
     }
+
+
+def candidate_labels(pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """(kind, value) of task candidates -> what a person reads: 张伟 for a user, the role's
+    name (财务审核员) for a group, the department's name for ``dept``; unknown ones as
+    written."""
+    wanted = set(pairs)
+    users = display_names(v for k, v in wanted if k == "user")
+    groups = {v for k, v in wanted if k == "group"}
+    roles: dict[str, str] = {}
+    for role in Role.objects.filter(Q(code__in=groups) | Q(name__in=groups)):
+        label = localized_name(role.name, role.name_en)
+        roles[role.code] = roles[role.name] = label
+    departments = {
+        d.code: d.display_name
+        for d in Department.objects.filter(code__in={v for k, v in wanted if k == "dept"})
+    }
+    known = {"user": users, "group": roles, "dept": departments}
+    return {(k, v): known.get(k, {}).get(v, v) for k, v in wanted}

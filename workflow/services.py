@@ -707,7 +707,8 @@ def _job_failed(job_id: int, job: Mapping[str, Any], worker: str, error: Excepti
 
 
 def incident_retry(incident_id: int, *, by: User | str | None = None) -> None:
-    """Give the failed job of an incident fresh retries, due now, and resolve the incident."""
+    """Give the failed job of an incident fresh retries, due now, and resolve the incident;
+    the instance's history says who retried it."""
     now = _now()
     with transaction.atomic():
         incident = Incident.objects.select_for_update().filter(pk=incident_id).first()
@@ -719,6 +720,18 @@ def incident_retry(incident_id: int, *, by: User | str | None = None) -> None:
         incident.resolved_at = now
         incident.resolved_by = _username(by)
         incident.save(update_fields=["resolved_at", "resolved_by"])
+        if incident.instance_id is not None:
+            HistoryEvent.objects.create(
+                instance_id=incident.instance_id,
+                definition_key=ProcessInstance.objects.filter(pk=incident.instance_id)
+                .values_list("definition_key", flat=True)
+                .first()
+                or "",
+                kind="incident-retried",
+                element_id=incident.element_id,
+                actor=incident.resolved_by,
+                at=now,
+            )
         transaction.on_commit(_wake_workers)
 
 

@@ -111,4 +111,22 @@
     box.innerHTML = "";
     input.focus();
   });
+
+  // The diagram is often wider than its frame: bring the step that waits now (or the one
+  // that failed) into view, when the page loads and after each refresh of the diagram.
+  function showCurrentStep(root) {
+    (root || document).querySelectorAll(".diagram-scroll").forEach(function (frame) {
+      var step = frame.querySelector(".is-failed, .is-active");
+      if (!step || frame.scrollWidth <= frame.clientWidth) return;
+      var box = step.getBoundingClientRect();
+      var view = frame.getBoundingClientRect();
+      frame.scrollLeft += box.left - view.left - (view.width - box.width) / 2;
+    });
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", function () { showCurrentStep(); });
+  } else {
+    showCurrentStep();
+  }
+  document.body.addEventListener("htmx:afterSwap", function (event) { showCurrentStep(event.target); });
 })();

@@ -276,3 +276,47 @@ def test_csrf_is_required(employee: Any, instance_id: int) -> None:
 
 def test_unknown_instance_action_is_404(login: Any, employee: Any, instance_id: int) -> None:
     assert login(employee).post(url(instance_id, "approve")).status_code == 404
+
+
+def test_where_it_stands_names_the_role_not_its_code(
+    login: Any, employee: Any, colleague: Any
+) -> None:
+    from tests.workflow.approval_helpers import make_role
+
+    role = make_role("finance_reviewer", colleague)
+    role.name, role.name_en = "财务审核员", "Finance reviewer"
+    role.save()
+    deploy_steps(user_task("review", groups="finance_reviewer"))
+    instance = start(employee)
+    page = login(employee).get(url(instance)).content.decode()
+    assert "Finance reviewer" in page
+    assert "group:finance_reviewer" not in page
+
+
+def test_a_retry_is_in_the_history_with_who_did_it(
+    login: Any, instance_id: int, process_admin: Any
+) -> None:
+    Incident.objects.create(
+        instance_id=instance_id,
+        element_id="Task_ManagerApproval",
+        message="boom",
+        created_at=_now(),
+    )
+    (incident,) = Incident.objects.filter(instance_id=instance_id)
+    services.incident_retry(incident.pk, by=process_admin)
+    page = login(process_admin).get(url(instance_id)).content.decode()
+    assert "retried the failed step" in page
+
+
+def test_the_same_label_on_two_steps_is_told_apart_by_the_step(
+    login: Any, instance_id: int, dept_head: Any, employee: Any
+) -> None:
+    ProcessInstance.objects.filter(pk=instance_id).update(
+        variables={
+            **ProcessInstance.objects.get(pk=instance_id).variables,
+            "manager_opinion": "同意",
+            "head_opinion": "可以",
+        }
+    )
+    page = login(employee).get(url(instance_id)).content.decode()
+    assert "直属上级审批 · 审批意见" in page and "部门负责人审批 · 审批意见" in page

@@ -478,3 +478,17 @@ def test_people_picker(client: Client, login: Any, outsider: Any, colleague: Any
     html = c.get("/workflow/people/?q=zzzz").content.decode()
     assert "Nobody matches" in html
     assert c.get("/workflow/people/").status_code == 200
+
+
+def test_a_request_returned_to_its_initiator_is_resubmitted_not_approved(
+    login: Any, employee: Any, dept_head: Any
+) -> None:
+    deploy_steps(user_task("approve", assignee="lina"))
+    instance = start(employee)
+    task = open_task(instance)
+    approvals.task_return(task.pk, user=dept_head, target="initiator", comment="请补充发票")
+    back = open_task(instance)
+    assert back.assignee == "zhangwei"
+    page = login(employee).get(f"/workflow/tasks/{back.pk}/").content.decode()
+    assert "Resubmit" in page
+    assert "Submit this request again?" in page

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import datetime
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django import forms
@@ -607,6 +608,11 @@ INSTANCE_ACTIONS["reassign"] = Action(
     _reassign,
     gettext_lazy("Give an open task to someone else (administrators)."),
 )
+RESUBMIT = replace(
+    TASK_ACTIONS["approve"],
+    label=gettext_lazy("Resubmit"),
+    confirm=gettext_lazy("Submit this request again?"),
+)
 # the actions shown as buttons in the sticky bar on a phone; the others under "More"
 PRIMARY = ("approve", "reject", "resolve", "claim")
 ORDER = list(TASK_ACTIONS)
@@ -650,6 +656,7 @@ KINDS: dict[str, Any] = {
     "instance-moved": gettext_lazy("moved the process to this step"),
     "instance-migrated": gettext_lazy("moved the process to another version"),
     "incident": gettext_lazy("an error stopped this step"),
+    "incident-retried": gettext_lazy("retried the failed step"),
     "instance-end": gettext_lazy("the process ended"),
 }
 TONES = {
@@ -773,12 +780,21 @@ def timeline(instance: ProcessInstance, graph: Graph) -> list[Entry]:
     return entries
 
 
-def _declared_fields(graph: Graph) -> dict[str, FormField]:
-    declared: dict[str, FormField] = {}
+def _declared_fields(graph: Graph) -> dict[str, tuple[str, FormField]]:
+    """Each form field the process declares -> (its label, the field). A label that two
+    fields share (审批意见 on every approval step) is prefixed with its step's name."""
+    declared: dict[str, tuple[Element, FormField]] = {}
     for element in graph.elements.values():
         for form_field in element.form_fields:
-            declared.setdefault(form_field.id, form_field)
-    return declared
+            declared.setdefault(form_field.id, (element, form_field))
+    count = Counter(f.label or name for name, (_e, f) in declared.items())
+    labelled: dict[str, tuple[str, FormField]] = {}
+    for name, (element, form_field) in declared.items():
+        label = form_field.label or name
+        if count[label] > 1 and element.kind is not ElementKind.START_EVENT:
+            label = f"{element.name or element.id} · {label}"
+        labelled[name] = (label, form_field)
+    return labelled
 
 
 def _format(value: Any, form_field: FormField | None) -> str:
@@ -809,9 +825,9 @@ def business_data(instance: ProcessInstance, graph: Graph, user: User) -> list[t
     admin = approvals.is_process_admin(user)
     shown: list[tuple[str, str]] = []
     variables = instance.variables or {}
-    for name, form_field in declared.items():
+    for name, (label, form_field) in declared.items():
         if name in variables and not name.startswith("_"):
-            shown.append((form_field.label or name, _format(variables[name], form_field)))
+            shown.append((label, _format(variables[name], form_field)))
     if admin:
         for name, value in sorted(variables.items()):
             if name not in declared and not name.startswith("_"):
@@ -848,9 +864,9 @@ def current_steps(instance: ProcessInstance) -> list[Holder]:
         .prefetch_related("candidates")
         .order_by("created_at", "pk")
     )
-    names = display_names(
-        [t.assignee for t in tasks]
-        + [c.value for t in tasks for c in t.candidates.all() if c.kind == "user"]
+    names = display_names(t.assignee for t in tasks)
+    labels = selectors.candidate_labels(
+        (c.kind, c.value) for t in tasks for c in t.candidates.all()
     )
     now = timezone.now()
     holders = []
@@ -858,10 +874,7 @@ def current_steps(instance: ProcessInstance) -> list[Holder]:
         if task.assignee:
             people = names.get(task.assignee, task.assignee)
         else:
-            people = "、".join(
-                names.get(c.value, c.value) if c.kind == "user" else f"{c.kind}:{c.value}"
-                for c in task.candidates.all()
-            )
+            people = "、".join(labels[(c.kind, c.value)] for c in task.candidates.all())
         holders.append(
             Holder(
                 task=task,
@@ -1033,10 +1046,14 @@ def _task_context(
         for bound_field in form.fields.values():
             bound_field.disabled = True
     target = Target(user, instance, task, graph)
+    table = TASK_ACTIONS
+    if element is not None and element.kind is ElementKind.START_EVENT:
+        # returned to the initiator: approving this step is submitting the request again
+        table = {**TASK_ACTIONS, "approve": RESUBMIT}
     dialogs = _dialogs(
         target,
         actions,
-        TASK_ACTIONS,
+        table,
         lambda name: reverse("workflow:task_action", args=[task.pk, name]),
         opened=opened,
         bound=bound,
