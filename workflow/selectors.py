@@ -689,9 +689,11 @@ def candidate_labels(pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], 
     users = display_names(v for k, v in wanted if k == "user")
     groups = {v for k, v in wanted if k == "group"}
     roles: dict[str, str] = {}
-    for role in Role.objects.filter(Q(code__in=groups) | Q(name__in=groups)):
-        label = localized_name(role.name, role.name_en)
-        roles[role.code] = roles[role.name] = label
+    # (django-stubs resolves Role's own fields on Group: hence the ignores)
+    found = Role.objects.filter(Q(code__in=groups) | Q(name__in=groups))  # type: ignore[misc]
+    columns = found.values_list("code", "name", "name_en")  # type: ignore[misc]
+    for code, name, name_en in columns:
+        roles[code] = roles[name] = localized_name(name, name_en)
     departments = {
         d.code: d.display_name
         for d in Department.objects.filter(code__in={v for k, v in wanted if k == "dept"})
