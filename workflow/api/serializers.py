@@ -29,6 +29,39 @@ from workflow.models import (
     TaskState,
 )
 
+# --- process variables ----------------------------------------------------------------------------
+
+
+def _storable_text(text: str) -> bool:
+    """Text the databases can store: no NUL character (PostgreSQL refuses it in jsonb and text)
+    and no unpaired surrogate (not Unicode: it cannot be encoded as UTF-8)."""
+    return "\x00" not in text and not any("\ud800" <= char <= "\udfff" for char in text)
+
+
+def _check_storable(value: Any, path: str) -> None:
+    if isinstance(value, str):
+        if not _storable_text(value):
+            raise serializers.ValidationError(
+                _("%(path)s holds a NUL character or an unpaired surrogate.") % {"path": path}
+            )
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            _check_storable(str(key), path)
+            _check_storable(item, f"{path}.{key}")
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            _check_storable(item, f"{path}.{index}")
+
+
+class VariablesField(serializers.DictField):
+    """Process variables as JSON: any values, but only text the databases can store."""
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        value: dict[str, Any] = super().to_internal_value(data)
+        _check_storable(value, self.field_name or "variables")
+        return value
+
+
 # --- definitions --------------------------------------------------------------------------------
 
 
@@ -89,7 +122,7 @@ class InstanceStartInputSerializer(serializers.Serializer):
         max_length=255, required=False, default="", allow_blank=True
     )
     title = serializers.CharField(max_length=255, required=False, default="", allow_blank=True)
-    variables = serializers.DictField(required=False, default=dict)
+    variables = VariablesField(required=False, default=dict)
 
     def validate_process_key(self, key: str) -> str:
         if not ProcessDefinition.objects.filter(key=key).exists():
@@ -331,7 +364,7 @@ class TaskListQuerySerializer(serializers.Serializer):
 
 
 class ApproveInputSerializer(serializers.Serializer):
-    data = serializers.DictField(  # type: ignore[assignment]
+    data = VariablesField(  # type: ignore[assignment]
         required=False, default=dict, help_text="the step's form"
     )
     comment = serializers.CharField(required=False, default="", allow_blank=True)
@@ -339,7 +372,7 @@ class ApproveInputSerializer(serializers.Serializer):
 
 class RejectInputSerializer(serializers.Serializer):
     comment = serializers.CharField()
-    data = serializers.DictField(required=False, default=dict)  # type: ignore[assignment]
+    data = VariablesField(required=False, default=dict)  # type: ignore[assignment]
 
 
 class ReturnInputSerializer(serializers.Serializer):

@@ -96,6 +96,7 @@ _EVENT_DEFINITIONS = {
 _IMPLEMENTATION_ATTRIBUTES = ("topic", "type", "delegateExpression", "expression", "class")
 _LISTENERS = ("executionListener", "taskListener")
 _XML_ENCODING = re.compile(rb"^(\s*<\?xml[^>]*?encoding\s*=\s*)([\"'])[^\"']*\2")
+_DECLARED_ENCODING = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([^\"']*)[\"']")
 
 
 def _q(local: str, ns: str = BPMN_NS) -> str:
@@ -158,7 +159,18 @@ def _vendor_attr(node: XmlElement, local: str) -> str | None:
 
 def _read_xml(data: bytes | str, max_bytes: int) -> XmlElement:
     if isinstance(data, str):
-        raw = data.encode("utf-8")
+        try:
+            raw = data.encode("utf-8")
+        except UnicodeEncodeError as error:  # a lone surrogate, e.g. "\ud800" from JSON
+            raise BpmnError(
+                [
+                    Problem(
+                        "",
+                        f"the text is not valid Unicode: character {error.start + 1} is an "
+                        "unpaired surrogate",
+                    )
+                ]
+            ) from None
         # the text is already decoded: an encoding declaration no longer applies
         raw = _XML_ENCODING.sub(rb"\1\2UTF-8\2", raw, count=1)
     elif isinstance(data, bytes | bytearray | memoryview):
@@ -222,6 +234,19 @@ def _read_xml(data: bytes | str, max_bytes: int) -> XmlElement:
             [
                 Problem(
                     "", "the file refers to an external resource; external references are refused"
+                )
+            ]
+        ) from None
+    except (LookupError, ValueError) as error:
+        # an encoding declaration expat cannot read: unknown ("x-foo"), not a text encoding
+        # ("base64") or multi-byte (GBK, Big5, Shift_JIS: "multi-byte encodings are not supported")
+        declared = _DECLARED_ENCODING.match(raw)
+        named = f'"{declared.group(1).decode("ascii", "replace")[:40]}" ' if declared else ""
+        raise BpmnError(
+            [
+                Problem(
+                    "",
+                    f"the file's encoding {named}cannot be read ({error}); save the file as UTF-8",
                 )
             ]
         ) from None

@@ -17,6 +17,7 @@ How a service or send task names its *invoked application* (the name looked up i
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Collection, Iterable
 from datetime import UTC
@@ -33,7 +34,13 @@ from workflow.bpmn.model import (
     TimerKind,
 )
 from workflow.bpmn.parser import parse_with_problems
-from workflow.bpmn.timers import TimerError, parse_cycle, parse_date, parse_duration
+from workflow.bpmn.timers import (
+    TimerError,
+    next_fire,
+    parse_cycle,
+    parse_date,
+    parse_duration,
+)
 
 __all__ = ["application_name", "due_date_offset", "parse_and_validate", "validate"]
 
@@ -74,6 +81,16 @@ _DUE_DATE_IDIOM = re.compile(
 )
 _DUE_DATE_STEP = re.compile(r"\.plus(Minutes|Hours|Days|Weeks|Months|Years)\(\s*(\d+)\s*\)")
 _ISO_UNIT = {"Minutes": "TM", "Hours": "TH", "Days": "D", "Weeks": "W", "Months": "M", "Years": "Y"}
+# A process key is an XML id (NCName): it appears in addresses (/workflow/processes/<key>/start/)
+# and is stored in columns of 255 characters, as are names; a history time-to-live in 40.
+_PROCESS_KEY = re.compile(r"[^\W\d][\w.\-]*")
+MAX_KEY_CHARS = 255
+MAX_NAME_CHARS = 255
+MAX_TTL_CHARS = 40
+# Dates the engine stores (timer due times, task due dates) must stay inside what a date-time can
+# hold in every time zone, a day's margin at both ends.
+_EARLIEST = datetime.datetime(1, 1, 3, tzinfo=UTC)
+_LATEST = datetime.datetime(9999, 12, 29, tzinfo=UTC)
 
 
 def application_name(element: Element) -> str | None:
@@ -150,7 +167,33 @@ class _Checker:
 
     # --- the process graph -------------------------------------------------------------
 
+    def check_process_attributes(self, process: Process) -> None:
+        key = process.id
+        if not key:
+            self.add("", "an executable process has no id; its id is the process key")
+        elif len(key) > MAX_KEY_CHARS or not _PROCESS_KEY.fullmatch(key):
+            shown = key if len(key) <= 60 else key[:57] + "..."
+            self.add(
+                key,
+                f'the process id "{shown}" is not a valid process key: it must start with a '
+                f"letter or '_', hold only letters, digits, '_', '-' and '.', and have at most "
+                f"{MAX_KEY_CHARS} characters",
+            )
+        if len(process.name) > MAX_NAME_CHARS:
+            self.add(key, f"the process name is longer than {MAX_NAME_CHARS} characters")
+        ttl = process.history_time_to_live
+        if ttl is not None:
+            if len(ttl) > MAX_TTL_CHARS:
+                self.add(key, f"historyTimeToLive is longer than {MAX_TTL_CHARS} characters")
+            else:
+                try:
+                    parse_duration(ttl).add_to(datetime.datetime.now(UTC))
+                except TimerError as error:
+                    if "out of range" in str(error):
+                        self.add(key, f'historyTimeToLive "{ttl}" is too long: {error}')
+
     def check_process(self, process: Process) -> None:
+        self.check_process_attributes(process)
         if not process.start_events(None):
             self.add(process.id, "the process has no start event")
         for flow in process.flows.values():
@@ -232,7 +275,7 @@ class _Checker:
         remind = props.get("remindBefore")
         if remind:
             try:
-                parse_duration(remind)
+                parse_duration(remind).add_to(datetime.datetime.now(UTC))
             except TimerError as error:
                 self.add(eid, f'{label}: remindBefore "{remind}" is not a duration: {error}')
         for item in split_participants(props.get("cc") or ""):
@@ -318,6 +361,14 @@ class _Checker:
                         f'{label}: the timer {timer.kind.value} "{timer.source}" is not valid '
                         f"ISO-8601: {error}",
                     )
+                else:
+                    problem = _first_firing_problem(timer.kind.value, timer.source)
+                    if problem:
+                        self.add(
+                            eid,
+                            f'{label}: the timer {timer.kind.value} "{timer.source}" cannot be '
+                            f"scheduled: {problem}",
+                        )
 
     def check_implementation(self, element: Element, label: str) -> None:
         eid = element.id
@@ -396,15 +447,34 @@ class _Checker:
                 self.compile(eid, what, text)
         if element.due_date:
             due = element.due_date
-            if due_date_offset(due) is not None:
-                pass  # the relative due-date idiom of Camunda: accepted as a duration
+            offset = due_date_offset(due)
+            if offset is not None:  # the relative due-date idiom of Camunda: a duration
+                try:
+                    parse_duration(offset).add_to(datetime.datetime.now(UTC))
+                except TimerError as error:
+                    self.add(eid, f'dueDate "{due}" cannot be scheduled: {error}')
             elif is_expression(due):
                 self.compile(eid, "dueDate", due)
             else:
                 try:
-                    parse_date(due, tz=UTC)
+                    moment = parse_date(due, tz=UTC)
                 except (TimerError, ValueError) as error:
                     self.add(eid, f'dueDate "{due}" is not an ISO-8601 date-time: {error}')
+                else:
+                    if not _EARLIEST <= moment <= _LATEST:
+                        self.add(eid, f'dueDate "{due}" is out of range (years 1 to 9999)')
+
+
+def _first_firing_problem(kind: str, source: str) -> str | None:
+    """Why a timer that parses cannot be scheduled from now (its first due time overflows
+    the date-times the engine stores), or None."""
+    try:
+        due = next_fire(kind, source, now=datetime.datetime.now(UTC), tz=UTC)
+    except (TimerError, ValueError, OverflowError) as error:
+        return str(error) or "out of range"
+    if due is not None and not _EARLIEST <= due <= _LATEST:
+        return "its first due time is out of range (years 1 to 9999)"
+    return None
 
 
 # embedded sub-processes that must begin with a start event (an ad-hoc one has none)
