@@ -96,7 +96,7 @@ def test_the_manager_bulk_approves_on_a_phone(
     # the two plain approvals are approvable; the one that needs a reason is not
     boxes = page.locator('input[name="task"]')
     expect(boxes).to_have_count(2)
-    page.get_by_text(re.compile("全部可批|Select all approvable")).click()
+    page.get_by_text(re.compile("全选可同意的任务|Select all approvable")).click()
     expect(boxes.nth(0)).to_be_checked()
     expect(boxes.nth(1)).to_be_checked()
     bar = page.locator("#bulk-form")

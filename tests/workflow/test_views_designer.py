@@ -17,6 +17,19 @@ pytestmark = pytest.mark.django_db
 URL = "/workflow/designer/"
 
 
+@pytest.fixture
+def login(client):  # type: ignore[no-untyped-def]
+    """Sign in as ``user``, who reads the portal in English (the assertions' language)."""
+
+    def _login(user):  # type: ignore[no-untyped-def]
+        user.preferred_language = "en"
+        user.save(update_fields=["preferred_language"])
+        client.force_login(user, backend="portal.backends.UsernameOrEmployeeNoBackend")
+        return client
+
+    return _login
+
+
 def _designer(user: User) -> User:
     user.user_permissions.add(
         Permission.objects.get(content_type__app_label="workflow", codename="add_processdefinition")
