@@ -700,3 +700,18 @@ def candidate_labels(pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], 
     }
     known = {"user": users, "group": roles, "dept": departments}
     return {(k, v): known.get(k, {}).get(v, v) for k, v in wanted}
+
+
+def may_withdraw(user: User, instance: ProcessInstance) -> bool:
+    """Whether to offer 撤回 to ``user``: the instance runs and the last completed step is
+    theirs (or nothing was completed yet and they started it). ``instance_withdraw``
+    checks the rest (the next handler has not acted) when it is taken."""
+    if instance.state != InstanceState.ACTIVE:
+        return False
+    last = (
+        Task.objects.filter(instance=instance, state=TaskState.COMPLETED)
+        .order_by("-completed_at", "-pk")
+        .values_list("completed_by", flat=True)
+        .first()
+    )
+    return last == user.username if last is not None else instance.initiator == user.username

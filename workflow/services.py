@@ -23,6 +23,7 @@ from workflow.applications import ApplicationCall, ApplicationError, application
 from workflow.bpmn.expressions import ExpressionError
 from workflow.bpmn.model import (
     BpmnError,
+    Definitions,
     Element,
     ElementKind,
     EventTrigger,
@@ -88,6 +89,20 @@ class Deployed:
         return f"{self.key} v{self.version} {'deployed' if self.created else 'unchanged'}"
 
 
+def definition_check(xml: bytes | str) -> Definitions:
+    """What :func:`definition_deploy` would deploy now, deploying nothing: the file parsed
+    and validated against the registered applications and the deployed processes (call
+    targets). Raises :class:`BpmnError` with every problem, or when the file has no
+    executable process."""
+    deployed_keys = set(ProcessDefinition.objects.values_list("key", flat=True).distinct())
+    definitions = parse_and_validate(
+        xml, applications=applications.keys(), deployed_processes=deployed_keys
+    )
+    if not definitions.executable_processes:
+        raise BpmnError([Problem("", "the file has no executable process")])
+    return definitions
+
+
 def definition_deploy(
     *, xml: bytes | str, deployed_by: User | None = None, source_name: str = ""
 ) -> list[Deployed]:
@@ -98,16 +113,10 @@ def definition_deploy(
     deploys nothing. A process whose latest version has the same XML is left unchanged;
     otherwise it gets the next version number.
     """
+    processes = definition_check(xml).executable_processes
     data = xml.encode() if isinstance(xml, str) else xml
     text = data.decode("utf-8", errors="replace")
     checksum = hashlib.sha256(data).hexdigest()
-    deployed_keys = set(ProcessDefinition.objects.values_list("key", flat=True).distinct())
-    definitions = parse_and_validate(
-        data, applications=applications.keys(), deployed_processes=deployed_keys
-    )
-    processes = definitions.executable_processes
-    if not processes:
-        raise BpmnError([Problem("", "the file has no executable process")])
     results: list[Deployed] = []
     try:
         with transaction.atomic():

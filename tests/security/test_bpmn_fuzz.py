@@ -521,12 +521,6 @@ API_CASES = [
 @pytest.mark.parametrize("name", list(REFUSED))
 def test_deploy_refuses_and_stores_nothing(name: str) -> None:
     data, expected = REFUSED[name]
-    if name == "lone surrogate in text":
-        pytest.xfail(
-            "definition_deploy encodes str input before parsing it (workflow/services.py: "
-            "xml.encode()), so a lone surrogate raises UnicodeEncodeError there; the API refuses "
-            "it as a field error first"
-        )
     _deploy_refused(data, expected)
 
 

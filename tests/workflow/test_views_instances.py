@@ -320,3 +320,11 @@ def test_the_same_label_on_two_steps_is_told_apart_by_the_step(
     )
     page = login(employee).get(url(instance_id)).content.decode()
     assert "直属上级审批 · 审批意见" in page and "部门负责人审批 · 审批意见" in page
+
+
+def test_withdraw_is_offered_to_the_last_handler_only(
+    login: Any, employee: Any, dept_head: Any, instance_id: int
+) -> None:
+    approvals.task_approve(open_task(instance_id).pk, user=dept_head)
+    assert 'data-action="withdraw"' not in login(employee).get(url(instance_id)).content.decode()
+    assert 'data-action="withdraw"' in login(dept_head).get(url(instance_id)).content.decode()

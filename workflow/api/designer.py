@@ -18,12 +18,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portal.api import ProblemSerializer, error_responses
+from workflow import services
 from workflow.api.serializers import DefinitionXmlInputSerializer
 from workflow.api.views import TAGS_DEFINITIONS, _require, _user
-from workflow.applications import applications
 from workflow.bpmn.model import BpmnError, Problem
-from workflow.bpmn.validate import parse_and_validate
-from workflow.models import ProcessDefinition
 from workflow.simulation import simulate
 
 DESIGN_PERMISSION = "workflow.add_processdefinition"
@@ -33,18 +31,11 @@ NOT_AN_OBJECT = gettext_lazy("Give a JSON object of names and values.")
 
 def definition_problems(xml: bytes | str) -> list[Problem]:
     """Every problem that would stop ``services.definition_deploy`` from deploying ``xml``
-    now: unreadable XML (DTDs and entities are refused, never expanded), structure, the
-    engine's rules, applications that are not registered, call activities whose process is
-    neither in the file nor deployed, a file without an executable process."""
-    deployed = set(ProcessDefinition.objects.values_list("key", flat=True).distinct())
+    now (``services.definition_check``); none: it would deploy."""
     try:
-        definitions = parse_and_validate(
-            xml, applications=applications.keys(), deployed_processes=deployed
-        )
+        services.definition_check(xml)
     except BpmnError as error:
         return list(error.problems)
-    if not definitions.executable_processes:
-        return [Problem("", "the file has no executable process")]
     return []
 
 

@@ -924,12 +924,7 @@ def instance_actions(user: User, instance: ProcessInstance) -> set[str]:
         actions.add("cancel")
         if running:
             actions.add("urge")
-    if running and (
-        instance.initiator == name
-        or Task.objects.filter(
-            instance=instance, state=TaskState.COMPLETED, completed_by=name
-        ).exists()
-    ):
+    if selectors.may_withdraw(user, instance):
         actions.add("withdraw")
     if handles or instance.initiator == name or admin:
         actions.add("copy")
@@ -1032,7 +1027,7 @@ def _task_context(
     if (
         task.state == TaskState.COMPLETED
         and task.completed_by == user.username
-        and instance.state == InstanceState.ACTIVE
+        and selectors.may_withdraw(user, instance)
     ):
         actions.add("withdraw")
     may_submit = bool(actions & {"approve", "reject", "resolve"})
