@@ -14,7 +14,8 @@ credentials (``not_authenticated``, ``authentication_failed``); 403 signed in bu
 (``already_handled``: someone acted first; ``action_refused``: not now, or not by you;
 ``refused``: any other engine refusal); 422 understood but cannot be processed
 (``process_error``: the process failed on these data and nothing changed;
-``idempotency_key_reused``); 429 throttled (``throttled``, with ``Retry-After``). A 500 is
+``idempotency_key_reused``); 413 the body is larger than ``DATA_UPLOAD_MAX_MEMORY_SIZE``
+(``too_large``); 429 throttled (``throttled``, with ``Retry-After``). A 500 is
 left to Django (logged and mailed to the administrators as every other crash).
 
 The OAuth2 endpoints under ``/o/`` answer in RFC 6749's own error format, which clients expect.
@@ -30,7 +31,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from django.core.exceptions import NON_FIELD_ERRORS
+from django.conf import settings
+from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Model, Q, QuerySet
@@ -42,7 +44,7 @@ from drf_spectacular.contrib.django_oauth_toolkit import DjangoOAuthToolkitSchem
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from oauth2_provider.contrib.rest_framework import authentication as oauth2_authentication
 from oauth2_provider.models import AbstractAccessToken
-from rest_framework import exceptions, serializers, status
+from rest_framework import exceptions, parsers, serializers, status
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -66,6 +68,25 @@ class Unprocessable(exceptions.APIException):
     status_code = 422
     default_detail = gettext_lazy("The request cannot be processed.")
     default_code = "unprocessable"
+
+
+class TooLarge(exceptions.APIException):
+    """413: the body is larger than the server takes (``DATA_UPLOAD_MAX_MEMORY_SIZE``)."""
+
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = gettext_lazy("The request is too large.")
+    default_code = "too_large"
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser, with JSON nested too deeply for Python's parser (``[[[[...``, a
+    RecursionError that DRF lets through as a 500) answered as the parse error it is."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise exceptions.ParseError(_("JSON parse error - nested too deeply.")) from None
 
 
 def _flatten(detail: Any, prefix: str, into: dict[str, list[str]]) -> None:
@@ -126,6 +147,12 @@ def error_body(exc: Exception) -> tuple[int, dict[str, Any], dict[str, str]]:
         return status.HTTP_409_CONFLICT, {"code": "refused", "message": str(exc)}, {}
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
+    elif isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0
+        exc = TooLarge(
+            _("The request is larger than %(size)s MB; send the file as an upload.")
+            % {"size": f"{limit / 1_048_576:g}"}
+        )
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)
     if isinstance(exc, exceptions.ValidationError):
@@ -155,6 +182,7 @@ def error_body(exc: Exception) -> tuple[int, dict[str, Any], dict[str, str]]:
 HANDLED = (
     exceptions.APIException,
     Http404,
+    RequestDataTooBig,
     DjangoPermissionDenied,
     DjangoValidationError,
     BpmnError,
@@ -207,6 +235,7 @@ _ERROR_MEANING = {
     401: "No or invalid credentials.",
     403: "Not allowed: `permission_denied` or `insufficient_scope` (OAuth2 token).",
     404: "Not found, or not visible to the caller.",
+    413: "The body is larger than the server takes: `too_large`.",
     409: "The object's state refuses it: `already_handled`, `action_refused` or `refused`.",
     422: "Cannot be processed: `process_error` or `idempotency_key_reused`.",
     429: "Too many requests; see Retry-After.",

@@ -348,6 +348,10 @@ def _env_rate(name: str, default: str) -> str:
     return value
 
 
+# The largest request body read into memory: a BPMN file may be 5 MB, and sent as JSON (escaped)
+# it needs more than Django's 2.5 MB default. Larger bodies are refused (the API: 413).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 8 * 1024 * 1024, minimum=1024)
+
 REST_FRAMEWORK = {
     # OAuth2 first: its Bearer challenge makes a request without credentials a 401 (with
     # ``WWW-Authenticate``), not the 403 DRF answers when the first class has no challenge.
@@ -369,6 +373,11 @@ REST_FRAMEWORK = {
         *(["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     ],
     "EXCEPTION_HANDLER": "portal.api.exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "portal.api.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 

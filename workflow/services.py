@@ -30,6 +30,7 @@ from workflow.bpmn.model import (
     Problem,
     TimerKind,
 )
+from workflow.bpmn.parser import xml_text
 from workflow.bpmn.timers import TimerError, next_fire, parse_duration
 from workflow.bpmn.validate import application_name, parse_and_validate
 from workflow.engine import store
@@ -115,7 +116,7 @@ def definition_deploy(
     """
     processes = definition_check(xml).executable_processes
     data = xml.encode() if isinstance(xml, str) else xml
-    text = data.decode("utf-8", errors="replace")
+    text = xml if isinstance(xml, str) else xml_text(data)
     checksum = hashlib.sha256(data).hexdigest()
     results: list[Deployed] = []
     try:

@@ -179,12 +179,15 @@ def test_a_body_that_is_not_json_is_a_bad_request(login, hr_admin) -> None:
         assert "JSON" in answer.json()["error"]["message"]
 
 
-def test_a_file_larger_than_the_request_limit_is_a_bad_request(hr_admin) -> None:
-    # Django refuses a body over DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB) before the API reads it
+def test_a_body_larger_than_the_request_limit_is_too_large(hr_admin) -> None:
+    # Django refuses a body over DATA_UPLOAD_MAX_MEMORY_SIZE (8 MB) before the API reads it;
+    # the API answers with its own error body
     client = Client(raise_request_exception=False)
     client.force_login(_designer(hr_admin))
-    answer = _post(client, VALIDATE, {"xml": "x" * 3_000_000})
-    assert answer.status_code == 400
+    answer = _post(client, VALIDATE, {"xml": "x" * 9_000_000})
+    assert answer.status_code == 413
+    assert answer.json()["error"]["code"] == "too_large"
+    assert "8 MB" in answer.json()["error"]["message"]
 
 
 # --- who may ---------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ engine can *run* what it read is the validator's business (:mod:`workflow.bpmn.v
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import io
 import re
@@ -59,6 +60,7 @@ __all__ = [
     "XSI_NS",
     "parse_bpmn",
     "parse_with_problems",
+    "xml_text",
 ]
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -763,6 +765,30 @@ def parse_with_problems(
         graphics=frozen_map(graphics),
     )
     return definitions, reader.problems
+
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def xml_text(data: bytes) -> str:
+    """The text of an XML file that :func:`parse_bpmn` has read, decoded the way the XML says
+    (a byte-order mark, else the declared encoding, else UTF-8), to be stored as text. The
+    stored text keeps its declaration; reading a ``str`` back ignores it."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            return data.decode(encoding)
+    if data.startswith(b"<\x00"):
+        return data.decode("utf-16-le")
+    if data.startswith(b"\x00<"):
+        return data.decode("utf-16-be")
+    declared = _DECLARED_ENCODING.match(data)
+    return data.decode(declared.group(1).decode("ascii") if declared else "utf-8")
 
 
 def parse_bpmn(data: bytes | str, *, max_bytes: int = 5_000_000) -> Definitions:
