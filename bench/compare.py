@@ -8,6 +8,13 @@ hits both engines alike. Both use the same databases: SQLite files in a temporar
 throwaway databases on the same PostgreSQL server (``--dsn``; ours are
 ``bench_engine_<pid>_*``, the peer's ``bench_spiff_<pid>``, all dropped at the end).
 
+Concurrency (``--workers 1 2 4``, PostgreSQL only for K > 1): ours runs ``engine.py
+--workers K`` (K driver processes on one database, released together); the peer, which has no
+concurrency of its own (one process, one JSON row per instance), runs as K processes started
+together, each on its own database with N/K instances: its figure is all instances / the
+longest of the K loops, so its start-up skew counts in its favour. The scaling table shows
+instances/s per K and against K = 1 from the same run.
+
 The peer runs from its own virtualenv (``--peer-venv``, default ``$TMPDIR/peer-venv``), which
 is made like ``shared/peers/run_all.sh`` makes it when missing (SpiffWorkflow 3.2.0 and
 psycopg). Results go to ``bench/results/<time>-{portal,spiff}.jsonl``; the table (medians
@@ -16,6 +23,7 @@ over the repeats) is printed in Markdown.
 Examples (from the project root):
     .venv/bin/python bench/compare.py -n 300 --repeat 3
     .venv/bin/python bench/compare.py expense_approval.bpmn --dbs sqlite -n 100 --repeat 1
+    .venv/bin/python bench/compare.py -n 300 --repeat 1 --dbs postgres --workers 1 2 4
     .venv/bin/python bench/compare.py --summarize bench/results/X-portal.jsonl \\
         bench/results/X-spiff.jsonl
 """
@@ -95,6 +103,46 @@ def snapshot_head(into: Path) -> tuple[Path, str]:
     return root, commit
 
 
+def run_peer_together(commands: list[list[str]], out: Path, scratch: Path) -> None:
+    """K peer processes started together, each with its own share and database; their results
+    as one line in ``out`` (instances summed, wall time the longest loop's)."""
+    parts = [scratch / f"peer-part-{k}.jsonl" for k in range(len(commands))]
+    for part in parts:
+        part.unlink(missing_ok=True)
+    print("$ " + " & ".join(" ".join(c) for c in commands), flush=True)
+    running = [
+        subprocess.Popen([*c, "--json-out", str(part)])  # noqa: S603 - the peer, fixed arguments
+        for c, part in zip(commands, parts, strict=True)
+    ]
+    failed = [p.wait() for p in running]
+    lines = [r for part in parts for r in load(part)]
+    if any(failed) or len(lines) != len(commands):
+        print(f"!! peer processes failed: exit statuses {failed}", flush=True)
+        return
+    wall = max(r["wall_s"] for r in lines)
+    instances = sum(r["instances"] for r in lines)
+    combined = {
+        **{k: v for k, v in lines[0].items() if not isinstance(v, dict | list)},
+        "workers": len(lines),
+        "instances": instances,
+        "wall_s": wall,
+        "instances_per_s": round(instances / wall, 2),
+        "user_tasks_completed": sum(r["user_tasks_completed"] for r in lines),
+        "timer_jobs": sum(r["timer_jobs"] for r in lines),
+        # the worst of the processes' percentiles (their requests cannot be pooled here)
+        **{
+            key: {q: max(r[key][q] for r in lines) for q in ("p50", "p95", "p99", "mean", "max")}
+            for key in ("complete_request_ms", "create_request_ms", "timer_job_ms")
+            if all(r.get(key) for r in lines)
+        },
+        "verification": "ok"
+        if all(r["verification"] == "ok" for r in lines)
+        else "; ".join(sorted({r["verification"] for r in lines} - {"ok"})),
+    }
+    with out.open("a") as sink:
+        sink.write(json.dumps(combined) + "\n")
+
+
 def run(command: list[str]) -> bool:
     """Run one benchmark; a failed verification is in its JSON line, so carry on."""
     print("$ " + " ".join(command), flush=True)
@@ -140,7 +188,7 @@ def table(ours: list[dict[str, Any]], spiff: list[dict[str, Any]], order: list[s
     def group(results: list[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
         grouped: dict[tuple[str, str], list[dict[str, Any]]] = collections.defaultdict(list)
         for r in results:
-            if not r.get("instrumented"):
+            if not r.get("instrumented") and r.get("workers", 1) == 1:
                 grouped[(r["process_id"], r["db"])].append(r)
         return grouped
 
@@ -219,6 +267,50 @@ def table(ours: list[dict[str, Any]], spiff: list[dict[str, Any]], order: list[s
     return "\n".join(lines)
 
 
+def scaling_table(ours: list[dict[str, Any]], spiff: list[dict[str, Any]], order: list[str]) -> str:
+    """Instances/s by number of driver processes (PostgreSQL), ours and the peer's, and each
+    against its own single-process figure of the same run."""
+
+    def group(results: list[dict[str, Any]]) -> dict[tuple[str, int], list[float]]:
+        grouped: dict[tuple[str, int], list[float]] = collections.defaultdict(list)
+        for r in results:
+            if not r.get("instrumented") and r["db"] == "postgres":
+                grouped[(r["process_id"], r.get("workers", 1))].append(r["instances_per_s"])
+        return grouped
+
+    def p95(results: list[dict[str, Any]], process: str, k: int) -> float | None:
+        return median(
+            [
+                r["complete_request_ms"]["p95"]
+                for r in results
+                if r["db"] == "postgres"
+                and r["process_id"] == process
+                and r.get("workers", 1) == k
+                and not r.get("instrumented")
+            ]
+        )
+
+    mine, peer = group(ours), group(spiff)
+    keys = sorted(
+        set(mine) | set(peer), key=lambda k: (order.index(k[0]) if k[0] in order else 99, k[1])
+    )
+    lines = [
+        "| process | workers | ours inst/s | Spiff inst/s | ratio | ours vs 1 worker "
+        "| Spiff vs 1 process | ours complete p95 ms | Spiff complete p95 ms (worst process) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for process, k in keys:
+        a, b = median(mine.get((process, k), [])), median(peer.get((process, k), []))
+        a1, b1 = median(mine.get((process, 1), [])), median(peer.get((process, 1), []))
+        lines.append(
+            f"| {process} | {k} | {fmt(a, 1)} | {fmt(b, 1)} | "
+            f"{fmt(a / b if a and b else None)}x | "
+            f"{fmt(a / a1 if a and a1 else None)}x | {fmt(b / b1 if b and b1 else None)}x | "
+            f"{fmt(p95(ours, process, k))} | {fmt(p95(spiff, process, k))} |"
+        )
+    return "\n".join(lines)
+
+
 def tag_pairs(path: Path, pair: int, before: int) -> None:
     """Mark the lines a run appended with its pair number (ours and the peer's match)."""
     lines = path.read_text().splitlines() if path.exists() else []
@@ -242,6 +334,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dbs", nargs="+", choices=["sqlite", "postgres"], default=None)
     ap.add_argument("--dsn", default=os.environ.get("BENCH_PG_DSN", DEFAULT_PG_DSN))
     ap.add_argument(
+        "--workers",
+        nargs="+",
+        type=int,
+        default=[1],
+        help="driver processes per run (K > 1 on PostgreSQL only); default 1",
+    )
+    ap.add_argument(
         "--peer-venv",
         default=os.environ.get("PEER_VENV", str(Path(tempfile.gettempdir()) / "peer-venv")),
     )
@@ -264,7 +363,11 @@ def main(argv: list[str] | None = None) -> int:
     workload = json.loads(workload_path.read_text())
     order = list(workload["processes"])
     if args.summarize:
-        print(table(load(Path(args.summarize[0])), load(Path(args.summarize[1])), order))
+        ours, peers = load(Path(args.summarize[0])), load(Path(args.summarize[1]))
+        print(table(ours, peers, order))
+        if any(r.get("workers", 1) > 1 for r in ours):
+            print()
+            print(scaling_table(ours, peers, order))
         return 0
 
     chosen = pick_processes(workload, args.files)
@@ -283,12 +386,18 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["BENCH_SNAPSHOT_COMMIT"] = commit
         print(f"== measuring HEAD {commit}, frozen in {snapshot_root}")
     params = pg_params(args.dsn)
-    peer_db = f"bench_spiff_{os.getpid()}"
+    most = max(args.workers)
+    peer_dbs = [f"bench_spiff_{os.getpid()}"] + [
+        f"bench_spiff_{os.getpid()}_{k}" for k in range(1, most)
+    ]
     if "postgres" in dbs:
-        pg_admin(params, f'CREATE DATABASE "{peer_db}"')
-    peer_dsn = " ".join(
-        f"{k}={v}" for k, v in {**params, "dbname": peer_db}.items() if k != "password"
-    )
+        for name in peer_dbs:
+            pg_admin(params, f'CREATE DATABASE "{name}"')
+    peer_dsns = [
+        " ".join(f"{k}={v}" for k, v in {**params, "dbname": name}.items() if k != "password")
+        for name in peer_dbs
+    ]
+    peer_dsn = peer_dsns[0]
     if params.get("password"):
         os.environ.setdefault("PGPASSWORD", params["password"])
 
@@ -340,10 +449,63 @@ def main(argv: list[str] | None = None) -> int:
                         before = len(load(out))
                         run(command)
                         tag_pairs(out, pair, before)
+                if "postgres" not in dbs:
+                    continue
+                for k in [k for k in args.workers if k > 1]:
+                    pair += 1
+                    print(f"== {process_id} on postgres, {k} workers, repeat {repeat}", flush=True)
+                    ours_k = [
+                        sys.executable,
+                        str(engine_script),
+                        proc["file"],
+                        "--workload",
+                        str(workload_path),
+                        "--db",
+                        "postgres",
+                        "--dsn",
+                        args.dsn,
+                        "-n",
+                        str(args.instances),
+                        "--workers",
+                        str(k),
+                        "--json-out",
+                        str(ours_out),
+                    ]
+                    shares = [len(range(w, args.instances, k)) for w in range(k)]
+                    peers_k = [
+                        [
+                            str(peer_python),
+                            str(PEERS / "spiff_bench.py"),
+                            str(bpmn),
+                            "--workload",
+                            str(workload_path),
+                            "--db",
+                            "postgres",
+                            "-n",
+                            str(share),
+                            "--dsn",
+                            peer_dsns[w],
+                        ]
+                        for w, share in enumerate(shares)
+                    ]
+                    steps: list[tuple[Any, Path]] = [
+                        (lambda c=ours_k: run(c), ours_out),
+                        (
+                            lambda c=peers_k: run_peer_together(c, spiff_out, scratch),
+                            spiff_out,
+                        ),
+                    ]
+                    if pair % 2 == 0:
+                        steps.reverse()
+                    for step, out in steps:
+                        before = len(load(out))
+                        step()
+                        tag_pairs(out, pair, before)
     finally:
         if "postgres" in dbs:
-            with contextlib.suppress(Exception):
-                pg_admin(params, f'DROP DATABASE IF EXISTS "{peer_db}" WITH (FORCE)')
+            for name in peer_dbs:
+                with contextlib.suppress(Exception):
+                    pg_admin(params, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         shutil.rmtree(scratch, ignore_errors=True)
 
     print()
@@ -353,6 +515,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     print()
     print(table(load(ours_out), load(spiff_out), order))
+    if any(k > 1 for k in args.workers) and "postgres" in dbs:
+        print()
+        print("Concurrency on PostgreSQL: instances/s by driver processes (medians over runs)")
+        print()
+        print(scaling_table(load(ours_out), load(spiff_out), order))
     print()
     print(f"raw results: {ours_out} {spiff_out}")
     return 0

@@ -13,6 +13,13 @@ engine's public services the way a web deployment calls them:
   (``services.jobs_claim`` + ``services.job_execute``, what ``jobs_run_due`` does). Boundary
   timers never fire: the users act before their deadlines.
 
+With ``--workers K`` (K > 1), K driver processes are forked after the set-up and released
+together; each plays every K-th instance of the same run on the same database (real lock and
+job-queue contention: a worker's tick may run another driver's due timer, as it would in a
+deployment with several workers). ``instances_per_s`` is then all instances / the wall time
+from the common start to the last driver's end; request percentiles are over all drivers'
+requests. ``--phases`` and ``--profile`` need one driver.
+
 Every request is its own transaction(s), loads what it needs from the database and is
 wrapped in ``django.db.close_old_connections()`` before and after, as Django's request
 signals do. Between requests the driver looks up the instance's next open task (or timer
@@ -45,6 +52,7 @@ complete requests only and prints where the time goes by bucket.
 
 Examples (from the project root):
     .venv/bin/python bench/engine.py --db sqlite -n 300
+    .venv/bin/python bench/engine.py --db postgres -n 300 --workers 4
     .venv/bin/python bench/engine.py expense_approval.bpmn --db postgres \\
         --dsn postgresql://postgres@127.0.0.1:5432/postgres -n 300 --repeat 3 --json-out out.jsonl
 """
@@ -55,6 +63,7 @@ import argparse
 import collections
 import contextlib
 import cProfile
+import dataclasses
 import datetime
 import hashlib
 import json
@@ -649,6 +658,7 @@ TIMER_JOBS_SQL = (
     "AND j.kind = 'timer' ORDER BY j.id"
 )
 MAKE_DUE_SQL = "UPDATE workflow_job SET due_at = %s WHERE id = %s"
+JOB_EXISTS_SQL = "SELECT 1 FROM workflow_job WHERE id = %s"
 
 
 class Driver:
@@ -690,24 +700,194 @@ class Driver:
             close_old_connections()
 
 
+@dataclasses.dataclass
+class Share:
+    """What one driver did: its instances and the time of each of its requests."""
+
+    create_ns: list[int] = dataclasses.field(default_factory=list)
+    complete_ns: list[int] = dataclasses.field(default_factory=list)
+    timer_ns: list[int] = dataclasses.field(default_factory=list)
+    lookup_ns: list[int] = dataclasses.field(default_factory=list)
+    done_by_instance: dict[int, list[str]] = dataclasses.field(default_factory=dict)
+    mismatches: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    user_tasks: int = 0
+    timer_jobs: int = 0
+    ticks_without_own_job: int = 0
+
+    def merge(self, other: Share) -> None:
+        for name in ("create_ns", "complete_ns", "timer_ns", "lookup_ns", "mismatches"):
+            getattr(self, name).extend(getattr(other, name))
+        self.done_by_instance.update(other.done_by_instance)
+        self.user_tasks += other.user_tasks
+        self.timer_jobs += other.timer_jobs
+        self.ticks_without_own_job += other.ticks_without_own_job
+
+
+def drive(
+    process_id: str,
+    proc: dict[str, Any],
+    indices: range,
+    *,
+    boundary: set[str],
+    driver: Driver,
+    worker: str,
+) -> Share:
+    """Play instances ``indices`` of the workload to their end, request by request."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from workflow import services
+
+    share = Share()
+    for i in indices:
+        start_vars = resolve(proc["start_variables"], i)
+        expected = resolve(proc["expected_user_tasks"], i)
+        instance_id, spent = driver.request(
+            "create",
+            lambda sv=start_vars: services.instance_start(
+                process_id, variables=sv, initiator=sv.get("initiator", "")
+            ),
+        )
+        share.create_ns.append(spent)
+        done: list[str] = []
+        fired = 0
+        for _step in range(MAX_STEPS):
+            t0 = time.perf_counter_ns()
+            open_tasks = driver.query(NEXT_TASK_SQL, (instance_id, instance_id))
+            share.lookup_ns.append(time.perf_counter_ns() - t0)
+            if open_tasks:
+                task_id, element_id, assignee = open_tasks[0]
+                form = resolve(proc["forms"].get(element_id, {}), i)
+                _, spent = driver.request(
+                    "complete",
+                    lambda t=task_id, a=assignee, f=form: services.task_complete(
+                        t, actor=a or "bench.user", data=f
+                    ),
+                )
+                share.complete_ns.append(spent)
+                done.append(element_id)
+                share.user_tasks += 1
+                continue
+            t0 = time.perf_counter_ns()
+            jobs = [j for j in driver.query(TIMER_JOBS_SQL, (instance_id,)) if j[1] not in boundary]
+            share.lookup_ns.append(time.perf_counter_ns() - t0)
+            if not jobs:
+                break  # nothing left to do: verified below
+            job_id = jobs[0][0]
+            # time passes: the timer is due now (not part of the request)
+            due = timezone.now() - datetime.timedelta(seconds=1)
+            driver.query(MAKE_DUE_SQL, (connection.ops.adapt_datetimefield_value(due), job_id))
+
+            def tick() -> list[int]:
+                claimed = services.jobs_claim(limit=1, worker=worker)
+                for claimed_id in claimed:
+                    services.job_execute(claimed_id, worker=worker)
+                return claimed
+
+            # A worker's tick runs whichever job is due first: with several drivers it may
+            # be another driver's timer, and this one's may be run by another driver's tick.
+            for _tick in range(MAX_STEPS):
+                claimed, spent = driver.request("timer", tick)
+                share.timer_ns.append(spent)
+                if job_id in claimed or not driver.query(JOB_EXISTS_SQL, (job_id,)):
+                    break
+                share.ticks_without_own_job += 1
+            else:
+                raise RuntimeError(f"instance {i}: timer job {job_id} never ran")
+            fired += 1
+            share.timer_jobs += 1
+        else:
+            raise RuntimeError(f"instance {i} did not finish in {MAX_STEPS} requests")
+        if (
+            collections.Counter(done) != collections.Counter(expected)
+            or fired != proc["expected_timer_jobs"]
+        ):
+            share.mismatches.append(
+                {"instance": i, "done": done, "expected": expected, "timers": fired}
+            )
+        share.done_by_instance[instance_id] = done
+    return share
+
+
+def _drive_in_child(
+    queue: Any, barrier: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> None:
+    """A forked driver: its own connection, released with the others by the barrier."""
+    from django.db import connections
+
+    try:
+        barrier.wait()
+        queue.put(("ok", drive(*args, **kwargs)))
+    except BaseException as error:  # reported to the parent, which fails the run
+        queue.put(("error", f"{type(error).__name__}: {error}"))
+    finally:
+        connections.close_all()
+
+
+def drive_concurrently(
+    process_id: str,
+    proc: dict[str, Any],
+    instances: int,
+    workers: int,
+    *,
+    boundary: set[str],
+) -> tuple[Share, float]:
+    """``workers`` forked driver processes on one database, each with every ``workers``-th
+    instance; the wall time runs from their common start to the last one's end."""
+    import multiprocessing
+
+    from django.db import connections
+
+    connections.close_all()  # no connection crosses the fork
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    barrier = context.Barrier(workers + 1)
+    children = [
+        context.Process(
+            target=_drive_in_child,
+            args=(
+                queue,
+                barrier,
+                (process_id, proc, range(w, instances, workers)),
+                {"boundary": boundary, "driver": Driver(None, None), "worker": f"bench-{w}"},
+            ),
+        )
+        for w in range(workers)
+    ]
+    for child in children:
+        child.start()
+    barrier.wait()
+    t_start = time.perf_counter()
+    total, errors = Share(), []
+    for _ in children:
+        status, payload = queue.get()
+        if status == "ok":
+            total.merge(payload)
+        else:
+            errors.append(payload)
+    wall_s = time.perf_counter() - t_start
+    for child in children:
+        child.join()
+    if errors:
+        raise RuntimeError("; ".join(errors))
+    return total, wall_s
+
+
 def run_once(
     process_id: str,
     proc: dict[str, Any],
     instances: int,
     *,
+    workers: int = 1,
     phases: Phases | None,
     profiler: cProfile.Profile | None,
 ) -> dict[str, Any]:
-    from django.db import connection
-    from django.utils import timezone
-
-    from workflow import services
     from workflow.bpmn.model import ElementKind
     from workflow.engine import cache
     from workflow.models import ProcessDefinition
 
     # As a server caches parsed definitions, the graph is built before the clock starts
-    # (the peer parses its spec before its loop too).
+    # (the peer parses its spec before its loop too); forked drivers inherit it.
     cache.clear()
     definition_id = (
         ProcessDefinition.objects.filter(key=process_id)
@@ -719,107 +899,50 @@ def run_once(
         raise SystemExit(f"{process_id} was not deployed")
     graph = cache.graph_for_definition(definition_id)
     boundary = {e.id for e in graph.elements.values() if e.kind is ElementKind.BOUNDARY_EVENT}
-    driver = Driver(phases, profiler)
-    if phases:
-        phases.install()
 
-    create_ns: list[int] = []
-    complete_ns: list[int] = []
-    timer_ns: list[int] = []
-    lookup_ns: list[int] = []
-    done_by_instance: dict[int, list[str]] = {}
-    mismatches: list[dict[str, Any]] = []
-    user_tasks = timer_jobs = 0
-
-    t_start = time.perf_counter()
-    for i in range(instances):
-        start_vars = resolve(proc["start_variables"], i)
-        expected = resolve(proc["expected_user_tasks"], i)
-        instance_id, spent = driver.request(
-            "create",
-            lambda sv=start_vars: services.instance_start(
-                process_id, variables=sv, initiator=sv.get("initiator", "")
-            ),
+    if workers > 1:
+        share, wall_s = drive_concurrently(process_id, proc, instances, workers, boundary=boundary)
+    else:
+        driver = Driver(phases, profiler)
+        if phases:
+            phases.install()
+        t_start = time.perf_counter()
+        share = drive(
+            process_id, proc, range(instances), boundary=boundary, driver=driver, worker="bench"
         )
-        create_ns.append(spent)
-        done: list[str] = []
-        fired = 0
-        for _step in range(MAX_STEPS):
-            t0 = time.perf_counter_ns()
-            open_tasks = driver.query(NEXT_TASK_SQL, (instance_id, instance_id))
-            lookup_ns.append(time.perf_counter_ns() - t0)
-            if open_tasks:
-                task_id, element_id, assignee = open_tasks[0]
-                form = resolve(proc["forms"].get(element_id, {}), i)
-                _, spent = driver.request(
-                    "complete",
-                    lambda t=task_id, a=assignee, f=form: services.task_complete(
-                        t, actor=a or "bench.user", data=f
-                    ),
-                )
-                complete_ns.append(spent)
-                done.append(element_id)
-                user_tasks += 1
-                continue
-            t0 = time.perf_counter_ns()
-            jobs = [j for j in driver.query(TIMER_JOBS_SQL, (instance_id,)) if j[1] not in boundary]
-            lookup_ns.append(time.perf_counter_ns() - t0)
-            if not jobs:
-                break  # nothing left to do: verified below
-            job_id = jobs[0][0]
-            # time passes: the timer is due now (not part of the request)
-            due = timezone.now() - datetime.timedelta(seconds=1)
-            driver.query(MAKE_DUE_SQL, (connection.ops.adapt_datetimefield_value(due), job_id))
+        wall_s = time.perf_counter() - t_start
+        if phases:
+            phases.uninstall()
 
-            def tick() -> list[int]:
-                claimed = services.jobs_claim(limit=1)
-                for claimed_id in claimed:
-                    services.job_execute(claimed_id)
-                return claimed
-
-            claimed, spent = driver.request("timer", tick)
-            timer_ns.append(spent)
-            if claimed != [job_id]:
-                raise RuntimeError(f"instance {i}: the worker claimed {claimed}, not job {job_id}")
-            fired += 1
-            timer_jobs += 1
-        else:
-            raise RuntimeError(f"instance {i} did not finish in {MAX_STEPS} requests")
-        if (
-            collections.Counter(done) != collections.Counter(expected)
-            or fired != proc["expected_timer_jobs"]
-        ):
-            mismatches.append({"instance": i, "done": done, "expected": expected, "timers": fired})
-        done_by_instance[instance_id] = done
-    wall_s = time.perf_counter() - t_start
-
-    if phases:
-        phases.uninstall()
-    problems, history = verify(done_by_instance)
-    if mismatches:
-        problems.insert(0, f"{len(mismatches)} instances off the expected path")
-    requests_s = (sum(create_ns) + sum(complete_ns) + sum(timer_ns)) / 1e9
+    problems, history = verify(share.done_by_instance)
+    if share.mismatches:
+        problems.insert(0, f"{len(share.mismatches)} instances off the expected path")
+    requests_s = (sum(share.create_ns) + sum(share.complete_ns) + sum(share.timer_ns)) / 1e9
     result: dict[str, Any] = {
         "engine": "portal",
         "process_id": process_id,
         "bpmn_file": proc["file"],
         "instances": instances,
+        "workers": workers,
         "wall_s": round(wall_s, 3),
         "instances_per_s": round(instances / wall_s, 2),
         "requests_s": round(requests_s, 3),
-        "instances_per_s_requests": round(instances / requests_s, 2),
-        "user_tasks_completed": user_tasks,
-        "user_tasks_per_instance": round(user_tasks / instances, 3),
-        "timer_jobs": timer_jobs,
-        "complete_request_ms": summary_ms(complete_ns),
-        "create_request_ms": summary_ms(create_ns),
-        "timer_job_ms": summary_ms(timer_ns),
-        "driver_lookup_ms": summary_ms(lookup_ns),
+        "user_tasks_completed": share.user_tasks,
+        "user_tasks_per_instance": round(share.user_tasks / instances, 3),
+        "timer_jobs": share.timer_jobs,
+        "complete_request_ms": summary_ms(share.complete_ns),
+        "create_request_ms": summary_ms(share.create_ns),
+        "timer_job_ms": summary_ms(share.timer_ns),
+        "driver_lookup_ms": summary_ms(share.lookup_ns),
         "history_rows": history,
         "verification": "ok" if not problems else "; ".join(problems),
     }
-    if mismatches:
-        result["mismatch_examples"] = mismatches[:3]
+    if workers == 1:  # with several drivers, request time overlaps: no such figure
+        result["instances_per_s_requests"] = round(instances / requests_s, 2)
+    else:
+        result["timer_ticks_that_ran_another_drivers_job"] = share.ticks_without_own_job
+    if share.mismatches:
+        result["mismatch_examples"] = share.mismatches[:3]
     return result
 
 
@@ -942,10 +1065,14 @@ def database_facts() -> dict[str, Any]:
 def print_human(r: dict[str, Any]) -> None:
     c, cr, t = r["complete_request_ms"], r["create_request_ms"], r.get("timer_job_ms")
     timer = f"; timer job p50 {t['p50']} p95 {t['p95']} ms" if t else ""
+    requests_only = (
+        f"{r['instances_per_s_requests']} counting requests only"
+        if "instances_per_s_requests" in r
+        else f"{r['workers']} driver processes"
+    )
     print(
         f"portal {r['process_id']} on {r['db']} (run {r['run']}): {r['instances']} instances in "
-        f"{r['wall_s']} s = {r['instances_per_s']} inst/s "
-        f"({r['instances_per_s_requests']} counting requests only); "
+        f"{r['wall_s']} s = {r['instances_per_s']} inst/s ({requests_only}); "
         f"user tasks {r['user_tasks_completed']}, timer jobs {r['timer_jobs']}"
     )
     print(
@@ -998,11 +1125,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("-n", "--instances", type=int, default=300)
     ap.add_argument("--repeat", type=int, default=1, help="runs per file (default 1)")
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="driver processes on one database, each playing every k-th instance (default 1)",
+    )
     ap.add_argument("--workload", default=str(DEFAULT_WORKLOAD))
     ap.add_argument("--json-out", help="append one JSON line per run to this file")
     ap.add_argument("--phases", action="store_true", help="split requests (slows them down)")
     ap.add_argument("--profile", metavar="FILE", help="cProfile the complete requests")
     args = ap.parse_args(argv)
+    if args.workers < 1:
+        ap.error("--workers must be at least 1")
+    if args.workers > 1 and (args.phases or args.profile):
+        ap.error("--phases and --profile measure one driver: use them with --workers 1")
     # paths as given, before configure_environment() changes the working directory
     for name in ("workload", "json_out", "profile"):
         if getattr(args, name):
@@ -1044,7 +1181,12 @@ def main(argv: list[str] | None = None) -> int:
                     phases = Phases() if args.phases else None
                     profiler = cProfile.Profile() if args.profile else None
                     result = run_once(
-                        process_id, proc, args.instances, phases=phases, profiler=profiler
+                        process_id,
+                        proc,
+                        args.instances,
+                        workers=args.workers,
+                        phases=phases,
+                        profiler=profiler,
                     )
                     result.update(
                         db=databases.kind,
