@@ -51,7 +51,7 @@ frontend: $(FRONTEND_OUT)
 # --ignore-scripts: no package needs an install script (esbuild's binary comes as the
 # @esbuild/<platform> package), and none runs on the machine.
 $(NODE_STAMP): package.json package-lock.json
-	@command -v npm >/dev/null || { echo "npm not found: install Node.js >= 20 with npm"; exit 1; }
+	@command -v npm >/dev/null || { echo "npm not found: install Node.js >= 18 with npm"; exit 1; }
 	npm ci --ignore-scripts --no-audit --no-fund
 	@touch $(NODE_STAMP)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
 from django.db.models import Q
 from django.http import HttpRequest
@@ -30,6 +31,19 @@ def lockout_username(request: HttpRequest, credentials: dict[str, Any] | None) -
     login = str(login or "").strip()
     user = find_account(login) if login else None
     return user.username if user is not None else login
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """The address a sign-in came from (``AXES_CLIENT_IP_CALLABLE``): behind the reverse proxy
+    (``BEHIND_PROXY``) the last ``X-Forwarded-For`` entry, the address the proxy saw, which a
+    client cannot forge; else ``REMOTE_ADDR``. Without this every sign-in behind the proxy
+    would come from the proxy's address, and the lock-out would hold for a user name from
+    anywhere."""
+    if settings.BEHIND_PROXY:
+        last = request.META.get("HTTP_X_FORWARDED_FOR", "").rsplit(",", 1)[-1].strip()
+        if last:
+            return last
+    return request.META.get("REMOTE_ADDR")
 
 
 class UsernameOrEmployeeNoBackend(ModelBackend):

@@ -186,6 +186,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minim
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 # Count failures per account, not per spelling of it (user name or employee number).
 AXES_USERNAME_CALLABLE = "portal.backends.lockout_username"
+AXES_CLIENT_IP_CALLABLE = "portal.backends.client_ip"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "portal.views.locked_out"
 AXES_VERBOSE = False
@@ -231,7 +232,10 @@ SECURE_HSTS_PRELOAD = HTTPS and env_bool("SECURE_HSTS_PRELOAD", False)
 # Preloading commits the whole domain to HTTPS for months; it is an opt-in, so its absence
 # is not a deployment warning (``check --deploy`` must pass on a default production setup).
 SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
-if env_bool("BEHIND_PROXY", False):
+# Behind the reverse proxy, which sets X-Forwarded-Proto and X-Forwarded-For: the client's
+# address is the last X-Forwarded-For entry (the lock-out and the API's throttles use it).
+BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
+if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
@@ -364,6 +368,9 @@ REST_FRAMEWORK = {
         "portal.api.TokenHasViewScope",
     ],
     "DEFAULT_THROTTLE_CLASSES": ["portal.api.AnonThrottle", "portal.api.UserThrottle"],
+    # the anonymous throttle's address: the proxy's last X-Forwarded-For entry, else
+    # REMOTE_ADDR (never a header a client could forge)
+    "NUM_PROXIES": 1 if BEHIND_PROXY else 0,
     "DEFAULT_THROTTLE_RATES": {
         "anon": _env_rate("API_THROTTLE_ANON", "60/min"),
         "user": _env_rate("API_THROTTLE_USER", "1200/min"),

@@ -31,7 +31,7 @@ from workflow.bpmn.model import (
     TimerKind,
 )
 from workflow.bpmn.parser import xml_text
-from workflow.bpmn.timers import TimerError, next_fire, parse_duration
+from workflow.bpmn.timers import TimerError, history_time_to_live, next_fire
 from workflow.bpmn.validate import application_name, parse_and_validate
 from workflow.engine import store
 from workflow.engine.cache import graph_for_definition
@@ -757,7 +757,7 @@ def history_cleanup(*, now: datetime.datetime | None = None, batch: int = 1000) 
     )
     for definition_id, ttl in ttl_by_definition.items():
         try:
-            keep = parse_duration(ttl)
+            keep = history_time_to_live(ttl)
         except TimerError:
             continue
         cutoff = now - (keep.add_to(now) - now)

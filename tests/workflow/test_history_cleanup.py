@@ -9,6 +9,7 @@ import pytest
 from django.utils import timezone
 
 from workflow import services
+from workflow.bpmn.model import BpmnError
 from workflow.models import HistoryEvent, ProcessInstance, Task
 from workflow.tasks import cleanup_history
 
@@ -37,8 +38,10 @@ def _finished(days_ago: int) -> int:
     return instance
 
 
-def test_cleanup_removes_only_instances_ended_longer_ago_than_the_ttl() -> None:
-    services.definition_deploy(xml=PROCESS)
+@pytest.mark.parametrize("ttl", ["P30D", "30", " 30 "])
+def test_cleanup_removes_only_instances_ended_longer_ago_than_the_ttl(ttl: str) -> None:
+    """A bare number is days, as Camunda Modeler writes it."""
+    services.definition_deploy(xml=PROCESS.replace('"P30D"', f'"{ttl}"'))
     old = _finished(31)
     young = _finished(29)
     running = services.instance_start("ttl", initiator="emp")
@@ -50,3 +53,10 @@ def test_cleanup_removes_only_instances_ended_longer_ago_than_the_ttl() -> None:
         assert ProcessInstance.objects.filter(pk=kept).exists()
         assert HistoryEvent.objects.filter(instance_id=kept).exists()
     assert services.history_cleanup() == 0  # nothing left to remove
+
+
+@pytest.mark.parametrize("ttl", ["thirty days", "30.5", "-30", "P"])
+def test_a_time_to_live_that_is_no_duration_is_refused_at_deploy(ttl: str) -> None:
+    with pytest.raises(BpmnError) as refused:
+        services.definition_deploy(xml=PROCESS.replace('"P30D"', f'"{ttl}"'))
+    assert any("historyTimeToLive" in problem.message for problem in refused.value.problems)

@@ -32,6 +32,7 @@ __all__ = [
     "Duration",
     "TimerError",
     "add_duration",
+    "history_time_to_live",
     "next_fire",
     "parse_cycle",
     "parse_date",
@@ -125,6 +126,16 @@ def _duration_error(text: str) -> TimerError:
 def _refuse_expression(text: str) -> None:
     if text.strip()[:2] in ("${", "#{"):
         raise TimerError(f"'{text}' is an expression; evaluate it before reading it as a timer")
+
+
+def history_time_to_live(text: str) -> Duration:
+    """A process's ``historyTimeToLive``: a whole number of days (``180``, as Camunda Modeler
+    writes it) or an ISO-8601 duration (``P180D``). Raises :class:`TimerError` for anything
+    else."""
+    value = text.strip() if isinstance(text, str) else text
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return parse_duration(f"P{int(value)}D")
+    return parse_duration(value)
 
 
 def parse_duration(text: str) -> Duration:

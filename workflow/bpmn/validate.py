@@ -36,6 +36,7 @@ from workflow.bpmn.model import (
 from workflow.bpmn.parser import parse_with_problems
 from workflow.bpmn.timers import (
     TimerError,
+    history_time_to_live,
     next_fire,
     parse_cycle,
     parse_date,
@@ -187,10 +188,16 @@ class _Checker:
                 self.add(key, f"historyTimeToLive is longer than {MAX_TTL_CHARS} characters")
             else:
                 try:
-                    parse_duration(ttl).add_to(datetime.datetime.now(UTC))
+                    history_time_to_live(ttl).add_to(datetime.datetime.now(UTC))
                 except TimerError as error:
                     if "out of range" in str(error):
                         self.add(key, f'historyTimeToLive "{ttl}" is too long: {error}')
+                    else:
+                        self.add(
+                            key,
+                            f'historyTimeToLive "{ttl}" is neither a number of days nor an '
+                            f"ISO 8601 duration such as P180D: {error}",
+                        )
 
     def check_process(self, process: Process) -> None:
         self.check_process_attributes(process)
