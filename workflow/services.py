@@ -49,6 +49,7 @@ from workflow.engine.runtime import (
     start_instance,
 )
 from workflow.models import (
+    Attachment,
     HistoryEvent,
     Incident,
     InstanceState,
@@ -745,6 +746,13 @@ def incident_retry(incident_id: int, *, by: User | str | None = None) -> None:
         transaction.on_commit(_wake_workers)
 
 
+def _delete_files(names: list[str]) -> None:
+    storage = Attachment._meta.get_field("file").storage
+    for name in names:
+        if name:
+            storage.delete(name)
+
+
 def history_cleanup(*, now: datetime.datetime | None = None, batch: int = 1000) -> int:
     """Delete ended instances (with their tasks and history) whose definition's history
     time-to-live has passed since they ended; how many instances went."""
@@ -785,6 +793,11 @@ def history_cleanup(*, now: datetime.datetime | None = None, batch: int = 1000) 
                         - family
                     )
                     family |= frontier
+                # the attachments' files go with their rows, once the deletion is committed
+                files = list(
+                    Attachment.objects.filter(instance_id__in=family).values_list("file", flat=True)
+                )
+                transaction.on_commit(lambda files=files: _delete_files(files))
                 HistoryEvent.objects.filter(instance_id__in=family).delete()
                 Incident.objects.filter(instance_id__in=family).delete()
                 Task.objects.filter(instance_id__in=family).delete()

@@ -4,13 +4,15 @@ with their tasks and history; running ones and younger ones stay."""
 from __future__ import annotations
 
 import datetime
+from pathlib import Path
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from workflow import services
+from workflow import approvals, services
 from workflow.bpmn.model import BpmnError
-from workflow.models import HistoryEvent, ProcessInstance, Task
+from workflow.models import Attachment, HistoryEvent, ProcessInstance, Task
 from workflow.tasks import cleanup_history
 
 pytestmark = pytest.mark.django_db
@@ -60,3 +62,24 @@ def test_a_time_to_live_that_is_no_duration_is_refused_at_deploy(ttl: str) -> No
     with pytest.raises(BpmnError) as refused:
         services.definition_deploy(xml=PROCESS.replace('"P30D"', f'"{ttl}"'))
     assert any("historyTimeToLive" in problem.message for problem in refused.value.problems)
+
+
+def test_cleanup_deletes_the_attachments_files_too(
+    employee, settings, tmp_path, django_capture_on_commit_callbacks
+) -> None:
+    settings.MEDIA_ROOT = tmp_path
+    services.definition_deploy(xml=PROCESS)
+    instance = services.instance_start("ttl", initiator=employee.username)
+    attachment = approvals.attachment_add(
+        instance, user=employee, upload=SimpleUploadedFile("receipt.pdf", b"%PDF-1.4\n%%EOF\n")
+    )
+    stored = Path(attachment.file.path)
+    assert stored.exists()
+    services.task_complete(Task.objects.get(instance_id=instance).pk, actor="boss")
+    ProcessInstance.objects.filter(pk=instance).update(
+        ended_at=timezone.now() - datetime.timedelta(days=31)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.history_cleanup() == 1
+    assert not Attachment.objects.exists()
+    assert not stored.exists()
