@@ -1,20 +1,26 @@
-"""Fixtures of the bad-input tests: a process administrator who may deploy, a marker file that
-code execution would create, and what /etc/passwd holds (which must never come back)."""
+"""Fixtures of the security tests: a process administrator who may deploy, a marker file that
+code execution would create, what /etc/passwd holds (which must never come back), and the
+shared world of the permission matrix and CSRF tests (tests/security/world.py)."""
 
 from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.cache import cache
-from django.test import Client
+from django.db import transaction
+from django.test import Client, override_settings
 from django.utils import translation
 from hypothesis import HealthCheck, settings
 
+from portal.celery import app as celery_app
 from portal.models import User
+from tests.security.world import World, build_world
+from workflow import participants
 from workflow.engine import cache as graph_cache
 
 
@@ -87,3 +93,30 @@ def deployer_client(deployer: User) -> Client:
     client = Client()
     client.force_login(deployer, backend="portal.backends.UsernameOrEmployeeNoBackend")
     return client
+
+
+@pytest.fixture(scope="module")
+def world(
+    django_db_setup: None, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[World]:
+    """The world of tests/security/world.py, built once per module in a transaction that is
+    rolled back after the module's last test; each test's own transaction is a savepoint
+    inside it, so what one test changes is gone for the next. Uploaded files go to a
+    temporary media directory."""
+    media = override_settings(MEDIA_ROOT=str(tmp_path_factory.mktemp("media")))
+    eager = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True  # no message leaves a transaction never committed
+    outer = transaction.atomic()
+    # as Django's TestCase marks its class-wide block: the services' durable blocks
+    # (``atomic(durable=True)``) may then open inside it
+    outer._from_testcase = True  # type: ignore[attr-defined]
+    with django_db_blocker.unblock(), media, outer:
+        graph_cache.clear()
+        participants.forget_settings()
+        try:
+            yield build_world()
+        finally:
+            transaction.set_rollback(True)
+            celery_app.conf.task_always_eager = eager
+    graph_cache.clear()
+    participants.forget_settings()

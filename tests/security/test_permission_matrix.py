@@ -1,0 +1,628 @@
+"""The permission matrix: every URL pattern of the project and every API operation, visited
+as every persona of tests/security/world.py, against the answer each one must get.
+
+- A page answers an anonymous visitor with the login page, the API with 401.
+- An object someone may not see answers 404 (never 403: a 403 would say that it exists);
+  a page or an operation that needs a permission the person lacks answers 403.
+- A POST that the person may not make changes nothing (the state of the database is the
+  same before and after); only the personas listed as acting on a row may change it.
+- Every URL pattern of the resolver must have a row here (Django admin: a representative
+  set of rows, and every registered model's list refuses people who are not staff), and
+  every operation of the OpenAPI schema too: a new view cannot escape the matrix.
+
+Requests carry a valid CSRF token (the clients enforce the check as browsers do), so an
+answer is the view's, not the CSRF middleware's; tests/security/test_csrf.py proves the
+other side. Each case is named ``<pattern>[<variant>]-<METHOD>-<persona>``.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.apps import apps
+from django.conf import settings
+from django.contrib import admin
+from django.db import connection
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
+from drf_spectacular.generators import SchemaGenerator
+
+from portal import registry
+from portal.models import Notification, User
+from tests.security.world import PAYROLL, PERSONAS, World
+from workflow.models import (
+    CarbonCopy,
+    ExternalTask,
+    Incident,
+    ProcessInstance,
+    Task,
+)
+from workflow.views.tasks import INSTANCE_ACTIONS, TASK_ACTIONS
+
+pytestmark = pytest.mark.django_db
+
+LOGIN = "login"  # a redirect to the portal's login page
+ADMIN_LOGIN = "admin-login"  # a redirect to the admin's login page
+CSRF_TOKEN = "matrixcsrfsecret0123456789abcdef"  # 32 characters: a CSRF secret
+SIGNED_IN = tuple(p for p in PERSONAS if p != "anonymous")
+Expected = int | str
+
+# --- expectations --------------------------------------------------------------------------
+
+
+def page(default: Expected, **persona: Expected) -> dict[str, Expected]:
+    """A page behind the login: anonymous → the login page, the others ``default`` unless
+    named."""
+    return {"anonymous": LOGIN, **dict.fromkeys(SIGNED_IN, default), **persona}
+
+
+def api(default: Expected, **persona: Expected) -> dict[str, Expected]:
+    """An API operation: anonymous → 401 (the bearer challenge), the others ``default``."""
+    return {"anonymous": 401, **dict.fromkeys(SIGNED_IN, default), **persona}
+
+
+def everyone(status: Expected, **persona: Expected) -> dict[str, Expected]:
+    return {**dict.fromkeys(PERSONAS, status), **persona}
+
+
+# Who sees the world's instance (its pages, its task, its attachment): the initiator, the
+# manager who holds its task, the person copied on it, the process administrator.
+SEE_THE_INSTANCE = ("employee", "manager", "staff", "admin")
+
+
+def seen(status: Expected, **persona: Expected) -> dict[str, Expected]:
+    return page(404, **{**dict.fromkeys(SEE_THE_INSTANCE, status), **persona})
+
+
+def seen_api(status: Expected, **persona: Expected) -> dict[str, Expected]:
+    return api(404, **{**dict.fromkeys(SEE_THE_INSTANCE, status), **persona})
+
+
+def admin_page(status: Expected = 200) -> dict[str, Expected]:
+    """The monitoring console and the designer: process administrators only."""
+    return page(403, admin=status)
+
+
+def post_only(kind: Callable[..., dict[str, Expected]] = page) -> dict[str, Expected]:
+    """GET on a POST-only address: 405 once past the login."""
+    return kind(405)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One address and method of the matrix and the answer each persona must get."""
+
+    name: str  # the URL pattern's name (with its namespace), or its route when unnamed
+    method: str
+    expect: dict[str, Expected]
+    variant: str = ""
+    kwargs: Callable[[World], dict[str, Any]] | None = None
+    path: str = ""  # for an unnamed pattern: the address itself
+    acts: frozenset[str] = frozenset()  # personas whose (empty) POST may change the state
+    json: bool = False  # send ``body`` as JSON (the API) rather than an empty form
+    body: str = "{}"
+
+    @property
+    def id(self) -> str:
+        variant = f"[{self.variant}]" if self.variant else ""
+        return f"{self.name}{variant}-{self.method}"
+
+    def url(self, world: World) -> str:
+        if self.path:
+            return self.path
+        wanted = world.kwargs() if self.kwargs is None else self.kwargs(world)
+        pattern = url_patterns()[self.name]
+        names = set(pattern.pattern.regex.groupindex)
+        return reverse(self.name, kwargs={k: v for k, v in wanted.items() if k in names})
+
+
+def get(name: str, expect: dict[str, Expected], **options: Any) -> Row:
+    return Row(name, "GET", expect, **options)
+
+
+def post(name: str, expect: dict[str, Expected], **options: Any) -> Row:
+    return Row(name, "POST", expect, **options)
+
+
+def acting(*personas: str) -> frozenset[str]:
+    return frozenset(personas)
+
+
+def _notification(world: World) -> dict[str, Any]:
+    return {"pk": world.notification_id}
+
+
+def _announcement(world: World) -> dict[str, Any]:
+    return {"pk": world.announcement_id}
+
+
+def _claimable(world: World) -> dict[str, Any]:
+    return {"task_id": world.claim_task_id}
+
+
+def _process(key: str) -> Callable[[World], dict[str, Any]]:
+    return lambda world: {"key": key}
+
+
+def _user_change(world: World) -> dict[str, Any]:
+    return {"object_id": world.users["employee"].pk}
+
+
+# --- the shell -------------------------------------------------------------------------------
+
+SHELL = [
+    get("portal:dashboard", page(200)),
+    *[
+        get("portal:portlet", page(200), variant=key, kwargs=lambda w, key=key: {"key": key})
+        for key in sorted(registry.portlets.keys())
+    ],
+    get("portal:portlet", page(404), variant="unknown", kwargs=lambda w: {"key": "no-such"}),
+    get("portal:login", everyone(302, anonymous=200)),  # signed in: on to the dashboard
+    post("portal:login", everyone(302, anonymous=200)),  # no credentials: the form again
+    get("portal:logout", everyone(405)),
+    post("portal:logout", everyone(LOGIN)),
+    get("portal:password_change", page(200)),
+    post("portal:password_change", page(200)),  # the form with its errors
+    get("portal:profile", page(200)),
+    post("portal:profile", page(200)),
+    get("portal:language", everyone(405)),
+    post("portal:language", everyone(400)),
+    get("portal:notifications", page(200)),
+    get("portal:notification_badge", page(200)),
+    get("portal:notifications_read_all", post_only()),
+    post("portal:notifications_read_all", page(302), acts=acting(*SIGNED_IN)),  # one's own
+    get("portal:notification_open", post_only(), kwargs=_notification),
+    post(
+        "portal:notification_open",
+        page(404, employee=302),
+        kwargs=_notification,
+        acts=acting("employee"),
+    ),
+    get("portal:announcements", page(200)),
+    # for 销售部: its members; the author (HR) and the administrator are not its audience
+    get(
+        "portal:announcement",
+        page(404, employee=200, colleague=200, manager=200),
+        kwargs=_announcement,
+    ),
+]
+
+# --- the inbox, the task and instance pages, attachments ---------------------------------------
+
+INBOX = [
+    get("workflow:inbox", page(200)),
+    get("workflow:inbox_counts", page(200)),
+    get("workflow:inbox_badge", page(200)),
+    get("workflow:inbox_bulk_approve", post_only()),
+    post("workflow:inbox_bulk_approve", page(302)),  # nothing chosen: back, with a message
+    get("workflow:inbox_claim", post_only(), kwargs=_claimable),
+    # offered to the department heads' role: only the manager may claim it
+    post("workflow:inbox_claim", page(404, manager=302), kwargs=_claimable, acts=acting("manager")),
+]
+
+# An empty POST of each task action by those who see the task: what the action answers.
+TASK_ACTION_ANSWERS: dict[str, dict[str, Expected]] = {
+    # the step's actions without "confirmed": the confirmation page (nothing done yet)
+    "approve": seen(200),
+    "resolve": seen(200),
+    # a required field missing: the page again with the error (400)
+    "reject": seen(400),
+    "return": seen(400),
+    "transfer": seen(400),
+    "delegate": seen(400),
+    "add_signers": seen(400),
+    "remove_signer": seen(400),
+    "copy": seen(400),
+    "cancel": seen(400),
+    "terminate": seen(400),
+    "move": seen(400),
+    "reassign": seen(400),
+    "comment": seen(400),
+    "attach": seen(400),
+    # nothing to fill in: done, or refused with a message (back to the task page)
+    "claim": seen(302),
+    "unclaim": seen(302),
+    "urge": seen(302),
+    "withdraw": seen(302),
+    "suspend": seen(302),
+    "resume": seen(302),
+    "no-such-action": seen(404),
+}
+# who may take an action that needs no input: the initiator urges and withdraws (the
+# manager has not acted yet), the process administrator urges and suspends
+ACTS_WITHOUT_INPUT: dict[str, frozenset[str]] = {
+    "urge": frozenset({"employee", "admin"}),
+    "withdraw": frozenset({"employee"}),
+    "suspend": frozenset({"admin"}),
+}
+INSTANCE_ACTION_ANSWERS: dict[str, dict[str, Expected]] = {
+    "copy": seen(400),
+    "urge": seen(302),
+    "withdraw": seen(302),
+    "cancel": seen(400),
+    "suspend": seen(302),
+    "resume": seen(302),
+    "terminate": seen(400),
+    "move": seen(400),
+    "reassign": seen(400),
+    "comment": seen(400),
+    "attach": seen(400),
+    "no-such-action": seen(404),
+}
+
+
+def _action_rows(
+    name: str,
+    actions: list[str],
+    answers: dict[str, dict[str, Expected]],
+) -> list[Row]:
+    # GET: one address is enough, the view refuses the method before it reads the action
+    first = actions[0]
+    rows = [get(name, post_only(), variant=first, kwargs=lambda w: _with_action(w, first))]
+    for action in [*actions, "comment", "attach", "no-such-action"]:
+        rows.append(
+            post(
+                name,
+                answers[action],  # a new action without its row here fails at collection
+                variant=action,
+                kwargs=lambda w, a=action: _with_action(w, a),
+                acts=ACTS_WITHOUT_INPUT.get(action, frozenset()),
+            )
+        )
+    return rows
+
+
+def _with_action(world: World, action: str) -> dict[str, Any]:
+    return {**world.kwargs(), "action": action}
+
+
+TASKS = [
+    get("workflow:task", seen(200)),
+    *_action_rows("workflow:task_action", list(TASK_ACTIONS), TASK_ACTION_ANSWERS),
+    get("workflow:instance", seen(200)),
+    get("workflow:instance_diagram", seen(200)),
+    *_action_rows(
+        "workflow:instance_action",
+        list(INSTANCE_ACTIONS),
+        INSTANCE_ACTION_ANSWERS,
+    ),
+    get("workflow:people", page(200)),
+    get("workflow:attachment", seen(200)),
+    get("workflow:attachment_inline", seen(200)),
+    get("workflow:attachment_preview", seen(302)),  # without htmx: the instance page shows it
+]
+
+# --- the catalogue, drafts, designer, console --------------------------------------------------
+
+CATALOGUE = [
+    get("workflow:catalogue", page(200)),
+    get("workflow:start", page(200), variant="open"),
+    post("workflow:start", page(400), variant="open"),  # neither "Submit" nor "Save draft"
+    # only its role may start it (and a superuser): the others are not told that it exists
+    get("workflow:start", page(404, admin=200), variant="restricted", kwargs=_process(PAYROLL)),
+    post("workflow:start", page(404, admin=400), variant="restricted", kwargs=_process(PAYROLL)),
+    get("workflow:start", page(404), variant="unknown", kwargs=_process("no-such-process")),
+    get("workflow:drafts", page(200)),
+    get("workflow:draft-delete", post_only()),
+    post("workflow:draft-delete", page(404, employee=302), acts=acting("employee")),
+    get("workflow:designer", admin_page()),
+    get("workflow:console", admin_page()),
+    get("workflow:console_actions", admin_page(302)),  # nothing chosen: back to the list
+    post("workflow:console_actions", admin_page(303)),
+    get("workflow:console_incidents", admin_page()),
+    get("workflow:console_incident_retry", page(403, admin=405)),
+    post("workflow:console_incident_retry", admin_page(303)),
+    get("workflow:console_jobs", admin_page()),
+    get("workflow:console_statistics", admin_page()),
+]
+
+# --- the API --------------------------------------------------------------------------------
+
+
+def api_get(name: str, expect: dict[str, Expected], **options: Any) -> Row:
+    return Row(name, "GET", expect, json=True, **options)
+
+
+def api_post(name: str, expect: dict[str, Expected], **options: Any) -> Row:
+    return Row(name, "POST", expect, json=True, **options)
+
+
+# An empty POST of each action by those who see the instance or task: 400 when input is
+# missing, 409 when the service refuses the person or the state, 200 when it is done.
+API_INSTANCE_ANSWERS: dict[str, dict[str, Expected]] = {
+    "withdraw": seen_api(409, employee=200),
+    "cancel": seen_api(400),
+    "urge": seen_api(409, employee=200, admin=200),
+    "copy": seen_api(400),
+    "read": seen_api(200),  # one's own copy marked read
+    "comments": seen_api(400),
+    "attachments": seen_api(400),
+    "suspend": seen_api(409, admin=200),
+    "resume": seen_api(409),
+    "terminate": seen_api(400),
+    "move": seen_api(400),
+    "migrate": seen_api(400),
+}
+API_TASK_ANSWERS: dict[str, dict[str, Expected]] = {
+    "claim": seen_api(409, manager=200),  # already the manager's: nothing to do
+    "unclaim": seen_api(409),
+    "approve": seen_api(409, manager=200),  # the comment is optional
+    "reject": seen_api(400),
+    "return": seen_api(400),
+    "transfer": seen_api(400),
+    "delegate": seen_api(400),
+    "resolve": seen_api(409),
+    "add-signers": seen_api(400),
+    "remove-signer": seen_api(409),
+    "reassign": seen_api(400),
+}
+API_ACTS: dict[str, frozenset[str]] = {
+    "api:instance-withdraw": frozenset({"employee"}),
+    "api:instance-urge": frozenset({"employee", "admin"}),
+    "api:instance-read": frozenset({"staff"}),
+    "api:instance-suspend": frozenset({"admin"}),
+    "api:task-approve": frozenset({"manager"}),
+}
+# sent as the form they take (a file upload), not as JSON
+MULTIPART = {"api:instance-attachments"}
+
+
+def _api_action_rows(prefix: str, answers: dict[str, dict[str, Expected]]) -> list[Row]:
+    rows = []
+    for action, expect in answers.items():
+        name = f"api:{prefix}-{action}"
+        rows.append(api_get(name, api(405)))
+        rows.append(
+            Row(
+                name,
+                "POST",
+                expect,
+                json=name not in MULTIPART,
+                acts=API_ACTS.get(name, frozenset()),
+            )
+        )
+    return rows
+
+
+API = [
+    api_get("api:definitions", api(200)),
+    api_post("api:definitions", api(403, admin=400)),
+    api_get("api:definitions-validate", api(405)),
+    api_post("api:definitions-validate", api(403, admin=400)),
+    api_get("api:definitions-simulate", api(405)),
+    api_post("api:definitions-simulate", api(403, admin=400)),
+    api_get("api:definition-xml", api(403, admin=200)),
+    api_get("api:instances", api(200)),
+    api_post("api:instances", api(400)),
+    # a process only its role may start: to the others it is as if not deployed (the unknown
+    # key's field error, and GET api:definitions does not list it), as the catalogue's 404
+    api_post(
+        "api:instances",
+        api(400, admin=201),
+        variant="restricted",
+        body=f'{{"process_key": "{PAYROLL}"}}',
+        acts=acting("admin"),
+    ),
+    api_get("api:instance-detail", seen_api(200)),
+    api_get("api:instance-diagram", seen_api(200)),
+    *_api_action_rows("instance", API_INSTANCE_ANSWERS),
+    api_get("api:tasks", api(200)),
+    api_get("api:task-detail", seen_api(200)),
+    api_get("api:task-return-targets", seen_api(200)),
+    *_api_action_rows("task", API_TASK_ANSWERS),
+    api_get("api:incidents", api(403, admin=200)),
+    api_get("api:incident-retry", api(405)),
+    api_post("api:incident-retry", api(403, admin=200), acts=acting("admin")),
+    api_get("api:external-tasks-mine", api(200)),
+    api_get("api:external-task", api(403, admin=405)),
+    Row("api:external-task", "PUT", api(403, admin=400), json=True),
+    api_get("api:external-task-close", api(403, admin=405)),
+    api_post("api:external-task-close", api(403, admin=400)),
+    api_get("api:external-task-replace", api(403, admin=405)),
+    api_post("api:external-task-replace", api(403, admin=400)),
+    # anything else under /api/v1/ and /api/: the API's 404, whoever asks
+    api_get("api:not-found", everyone(404), path="/api/v1/no-such-thing"),
+    api_get("^api/", everyone(404), path="/api/no-such-thing"),
+    # the schema and its documentation are public (they describe, they hold no data)
+    api_get("api-schema", everyone(200)),
+    api_get("api-docs", everyone(200)),
+    api_get("api-redoc", everyone(200)),
+    # OAuth2: the authorization page needs a signed-in person; the token, revoke and
+    # introspection endpoints authenticate the client application, never a session
+    get("oauth2_provider:authorize", page(400)),
+    get("oauth2_provider:token", everyone(405)),
+    post("oauth2_provider:token", everyone(400)),
+    get("oauth2_provider:revoke-token", everyone(405)),
+    post("oauth2_provider:revoke-token", everyone(400)),
+    get("oauth2_provider:introspect", everyone(403)),
+    post("oauth2_provider:introspect", everyone(403)),
+]
+
+# --- Django admin: a representative set (every model's list: test_every_admin_list_...) ------
+
+ADMIN = [
+    get("admin:index", everyone(ADMIN_LOGIN, staff=200, admin=200)),
+    get("admin:login", everyone(200, staff=302, admin=302)),
+    get("admin:portal_user_changelist", everyone(ADMIN_LOGIN, staff=200, admin=200)),
+    get(
+        "admin:portal_user_change",
+        everyone(ADMIN_LOGIN, staff=200, admin=200),
+        kwargs=_user_change,
+    ),
+    get("admin:workflow_processinstance_changelist", everyone(ADMIN_LOGIN, staff=403, admin=200)),
+    get(
+        "admin:oauth2_provider_application_changelist",
+        everyone(ADMIN_LOGIN, staff=403, admin=200),
+    ),
+]
+
+ROWS: list[Row] = [*SHELL, *INBOX, *TASKS, *CATALOGUE, *API, *ADMIN]
+
+# Patterns of the resolver that the matrix does not visit, each with the reason. None today:
+# with DEBUG off no static-file or development route is mounted, and every other address has
+# an object in the world to name.
+UNVISITED: dict[str, str] = {}
+
+
+# --- the resolver and the schema ---------------------------------------------------------------
+
+
+def _walk(
+    patterns: list[URLPattern | URLResolver], prefix: str = "", namespace: str = ""
+) -> Iterator[tuple[str, URLPattern]]:
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            yield from _walk(entry.url_patterns, prefix + str(entry.pattern), inner)
+        else:
+            route = prefix + str(entry.pattern)
+            yield (f"{namespace}{entry.name}" if entry.name else route), entry
+
+
+@functools.cache
+def url_patterns() -> dict[str, URLPattern]:
+    return dict(_walk(get_resolver().url_patterns))
+
+
+# --- visiting --------------------------------------------------------------------------------
+
+
+def _client(world: World, persona: str) -> Client:
+    """A browser of ``persona`` (signed in with the world's session), with a CSRF cookie."""
+    client = Client(enforce_csrf_checks=True)
+    client.cookies[settings.CSRF_COOKIE_NAME] = CSRF_TOKEN
+    if persona != "anonymous":
+        client.cookies[settings.SESSION_COOKIE_NAME] = world.sessions[persona]
+    return client
+
+
+def visit(client: Client, row: Row, world: World, *, method: str = "", csrf: bool = True) -> Any:
+    """Send the row's request (``method``: another method to the same address, with the same
+    body); ``csrf``: with the CSRF token in the header, as the portal's pages send it."""
+    url = row.url(world)
+    method = method or row.method
+    if method == "GET":
+        return client.get(url)
+    headers = {"X-CSRFToken": CSRF_TOKEN} if csrf else {}
+    if row.json:
+        return client.generic(
+            method, url, data=row.body, content_type="application/json", headers=headers
+        )
+    return client.generic(
+        method, url, data="", content_type="application/x-www-form-urlencoded", headers=headers
+    )
+
+
+def _tables() -> list[str]:
+    return [
+        model._meta.db_table
+        for label in ("portal", "workflow", "oauth2_provider", "axes")
+        for model in apps.get_app_config(label).get_models()
+    ]
+
+
+def state() -> str:
+    """A digest of the database as far as an action could change it: how many rows each table
+    of the portal, the workflow, OAuth2 and the lock-out holds (one query), and the columns
+    that actions write in place."""
+    with connection.cursor() as cursor:
+        quote = connection.ops.quote_name
+        counts = ", ".join(f"(SELECT COUNT(*) FROM {quote(t)})" for t in _tables())  # noqa: S608 - our own tables
+        cursor.execute(f"SELECT {counts}")
+        parts: list[Any] = [cursor.fetchone()]
+    written = [
+        (ProcessInstance, ("state",)),
+        (Task, ("state", "assignee", "owner", "delegation", "priority")),
+        (Notification, ("read_at",)),
+        (CarbonCopy, ("read_at",)),
+        (Incident, ("resolved_at",)),
+        (ExternalTask, ("state",)),
+        (User, ("password", "is_active", "preferred_language")),
+    ]
+    for model, columns in written:
+        parts.append(list(model._default_manager.order_by("pk").values_list("pk", *columns)))
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+def _describe(response: Any) -> Expected:
+    """The answer as the matrix writes it: a status, or where a redirect leads to a login."""
+    if response.status_code == 302:
+        location = response["Location"]
+        if location.startswith(reverse("admin:login")):
+            return ADMIN_LOGIN
+        if location.startswith(reverse(settings.LOGIN_URL)):
+            return LOGIN
+    return response.status_code
+
+
+CASES = [(row, persona) for row in ROWS for persona in PERSONAS]
+
+
+@pytest.mark.parametrize(("row", "persona"), CASES, ids=[f"{r.id}-{p}" for r, p in CASES])
+def test_the_answer_is_the_expected_one(world: World, row: Row, persona: str) -> None:
+    client = _client(world, persona)
+    before = state() if row.method != "GET" else ""
+    answer = _describe(visit(client, row, world))
+    expected = row.expect[persona]
+    assert answer == expected, (
+        f"{row.method} {row.url(world)} as {persona}: {answer}, expected {expected}"
+    )
+    if row.method != "GET" and persona not in row.acts:
+        assert state() == before, f"{row.method} {row.url(world)} as {persona} changed the database"
+
+
+# --- nothing escapes the matrix --------------------------------------------------------------
+
+
+def test_every_url_pattern_is_in_the_matrix() -> None:
+    listed = {row.name for row in ROWS} | set(UNVISITED)
+    missing = sorted(
+        name
+        for name in url_patterns()
+        if name not in listed and not name.startswith(("admin:", "admin/"))
+    )
+    assert not missing, f"URL patterns without a row in the permission matrix: {missing}"
+
+
+def test_every_api_operation_is_in_the_matrix(world: World) -> None:
+    """Each (path, method) of the OpenAPI schema resolves to a pattern with a row for it."""
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    values = {k: str(v) for k, v in world.kwargs().items()}
+    listed = {(row.name, row.method) for row in ROWS}
+    missing = []
+    for path, operations in schema["paths"].items():
+        concrete = path.format(**values)
+        match = resolve(concrete)
+        name = f"{match.namespace}:{match.url_name}" if match.namespace else match.url_name
+        for method in operations:
+            if method.upper() not in {"GET", "POST", "PUT", "PATCH", "DELETE"}:
+                continue
+            if (name, method.upper()) not in listed:
+                missing.append(f"{method.upper()} {path}")
+    assert not missing, f"API operations without a row in the permission matrix: {missing}"
+
+
+@pytest.mark.parametrize("persona", ["employee", "staff"])
+def test_every_admin_list_refuses_who_may_not_see_it(world: World, persona: str) -> None:
+    """Every model registered with Django admin: a person who is not staff is sent to the
+    admin's login; staff without the model's view or change permission get 403."""
+    user = world.users[persona]
+    client = _client(world, persona)
+    wrong = []
+    for model in admin.site._registry:
+        meta = model._meta
+        url = reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist")
+        may = user.is_staff and (
+            user.has_perm(f"{meta.app_label}.view_{meta.model_name}")
+            or user.has_perm(f"{meta.app_label}.change_{meta.model_name}")
+        )
+        expected: Expected = ADMIN_LOGIN if not user.is_staff else (200 if may else 403)
+        answer = _describe(client.get(url))
+        if answer != expected:
+            wrong.append(f"{url}: {answer}, expected {expected}")
+    assert not wrong, f"as {persona}: " + "; ".join(wrong)

@@ -1,0 +1,253 @@
+"""One shared world for the permission matrix and the CSRF tests: the personas, a deployed
+process with an instance waiting for the manager, and one of every object a URL names.
+
+``build_world()`` writes it through the services, as the portal would; the ``world`` fixture
+(tests/security/conftest.py) builds it once per test module inside a transaction that is
+rolled back at the end, and every test runs in a savepoint inside it, so a test that changes
+something (an approval that goes through) leaves the next test the same world.
+
+Personas (the names of tests/conftest.py):
+
+- ``employee``  张伟 (zhangwei), 销售部/华东区: started the instance (the initiator);
+- ``colleague`` 王芳 (wangfang), same sub-department, no part in the instance;
+- ``outsider``  刘洋 (liuyang), 财务部, no relation to sales;
+- ``manager``   李娜 (lina), head of 销售部 and the employee's manager: holds the open task;
+- ``staff``     赵敏 (zhaomin), 人力资源部, staff with the HR role's organization permissions
+  (no workflow permission): copied on the instance (抄送);
+- ``admin``     the superuser;
+- ``anonymous`` nobody signed in.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client, TestCase, override_settings
+from django.utils import timezone
+
+from portal.models import Announcement, Department, Notification, User
+from tests.factories import UserFactory, department, role
+from tests.workflow.approval_helpers import deploy_steps, user_task
+from tests.workflow.engine_helpers import chain, definitions, process
+from workflow import approvals, drafts, external, services
+from workflow.models import Incident, ProcessSettings, Task
+
+PERSONAS = ("anonymous", "employee", "colleague", "outsider", "manager", "staff", "admin")
+USERNAMES = {
+    "employee": "zhangwei",
+    "colleague": "wangfang",
+    "outsider": "liuyang",
+    "manager": "lina",
+    "staff": "zhaomin",
+    "admin": "admin",
+}
+LEAVE = "leave"  # everyone may start it; the instance of the world runs on it
+PAYROLL = "payroll"  # only the payroll role may start it (nobody of the personas has it)
+CLAIMABLE = "purchase"  # its first step is offered to the department heads' role
+EXTERNAL_SOURCE = "erp"
+EXTERNAL_ID = "PO-1"
+HR_PERMISSIONS = [
+    "portal.view_user",
+    "portal.change_user",
+    "portal.add_user",
+    "portal.view_department",
+    "portal.change_department",
+    "portal.add_department",
+    "portal.view_announcement",
+    "portal.add_announcement",
+    "portal.change_announcement",
+]
+
+
+@dataclass
+class World:
+    """The ids and names that the URLs of the matrix are built from."""
+
+    users: dict[str, User] = field(default_factory=dict)
+    instance_id: int = 0  # started by the employee, its task open for the manager
+    task_id: int = 0  # the manager's open task
+    claim_task_id: int = 0  # a task offered to the department heads' role
+    attachment_id: int = 0
+    draft_id: int = 0  # the employee's
+    notification_id: int = 0  # the employee's
+    announcement_id: int = 0  # for 销售部
+    incident_id: int = 0
+    sessions: dict[str, str] = field(default_factory=dict)  # persona → session key
+
+    def kwargs(self) -> dict[str, Any]:
+        """The value of each URL keyword argument (as the URL patterns name them)."""
+        return {
+            "instance_id": self.instance_id,
+            "task_id": self.task_id,
+            "attachment_id": self.attachment_id,
+            "draft_id": self.draft_id,
+            "incident_id": self.incident_id,
+            "key": LEAVE,
+            "source": EXTERNAL_SOURCE,
+            "external_id": EXTERNAL_ID,
+        }
+
+
+def _people() -> dict[str, User]:
+    root = department("HQ", "总经办")
+    sales = department("SALES", "销售部", parent=root)
+    east = department("SALES-E", "华东区", parent=sales)
+    finance = department("FIN", "财务部", parent=root)
+    hr = department("HR", "人力资源部", parent=root)
+    manager = UserFactory(username="lina", first_name="娜", last_name="李", department=sales)
+    sales.head = manager
+    sales.save()
+    manager.groups.add(role("dept_head", "部门负责人"))
+    employee = UserFactory(
+        username="zhangwei", first_name="伟", last_name="张", department=east, manager=manager
+    )
+    colleague = UserFactory(
+        username="wangfang", first_name="芳", last_name="王", department=east, manager=manager
+    )
+    outsider = UserFactory(username="liuyang", first_name="洋", last_name="刘", department=finance)
+    staff = UserFactory(
+        username="zhaomin", first_name="敏", last_name="赵", department=hr, is_staff=True
+    )
+    staff.groups.add(role("hr_admin", "人事管理员", permissions=HR_PERMISSIONS))
+    admin = UserFactory(
+        username="admin",
+        employee_no=None,
+        is_staff=True,
+        is_superuser=True,
+        first_name="",
+        last_name="",
+    )
+    return {
+        "employee": employee,
+        "colleague": colleague,
+        "outsider": outsider,
+        "manager": manager,
+        "staff": staff,
+        "admin": admin,
+    }
+
+
+def _shape(element_id: str, x: int, width: int = 100) -> str:
+    return (
+        f'<bpmndi:BPMNShape id="{element_id}_di" bpmnElement="{element_id}">'
+        f'<dc:Bounds x="{x}" y="80" width="{width}" height="80"/></bpmndi:BPMNShape>'
+    )
+
+
+def _edge(source: str, target: str, x1: int, x2: int) -> str:
+    return (
+        f'<bpmndi:BPMNEdge id="{source}-{target}_di" bpmnElement="{source}-{target}">'
+        f'<di:waypoint x="{x1}" y="120"/><di:waypoint x="{x2}" y="120"/></bpmndi:BPMNEdge>'
+    )
+
+
+# start → the manager approves → the employee files it → end, with its diagram (DI)
+LEAVE_XML = (
+    definitions(
+        process(
+            LEAVE,
+            '<startEvent id="start" name="Request"/>'
+            + user_task("approve", assignee="lina")
+            + user_task("archive", assignee="zhangwei")
+            + '<endEvent id="end"/>'
+            + chain("start", "approve", "archive", "end"),
+        )
+    )
+    .replace(
+        "</definitions>",
+        '<bpmndi:BPMNDiagram id="diagram"><bpmndi:BPMNPlane id="plane" bpmnElement="leave">'
+        + _shape("start", 0, 36)
+        + _shape("approve", 100)
+        + _shape("archive", 260)
+        + _shape("end", 420, 36)
+        + _edge("start", "approve", 36, 100)
+        + _edge("approve", "archive", 200, 260)
+        + _edge("archive", "end", 360, 420)
+        + "</bpmndi:BPMNPlane></bpmndi:BPMNDiagram></definitions>",
+    )
+    .replace(
+        "xmlns:camunda=",
+        'xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" '
+        'xmlns:dc="http://www.omg.org/spec/DD/20100524/DC" '
+        'xmlns:di="http://www.omg.org/spec/DD/20100524/DI" xmlns:camunda=',
+    )
+)
+
+
+def _processes() -> None:
+    days = '<camunda:formField id="days" label="Days" type="long"/>'
+    services.definition_deploy(xml=LEAVE_XML, source_name=f"{LEAVE}.bpmn")
+    deploy_steps(user_task("check", assignee="lina", fields=days), key=PAYROLL)
+    payroll = ProcessSettings.objects.create(key=PAYROLL)
+    payroll.starter_roles.add(role("payroll", "薪资专员"))
+    services.definition_deploy(
+        xml=definitions(
+            process(
+                CLAIMABLE,
+                '<startEvent id="start"/>'
+                '<userTask id="sign" name="Sign" camunda:candidateGroups="dept_head"/>'
+                '<endEvent id="end"/>' + chain("start", "sign", "end"),
+            )
+        ),
+        source_name=f"{CLAIMABLE}.bpmn",
+    )
+
+
+def build_world() -> World:
+    """Write the world (see the module's docstring); the caller rolls it back."""
+    world = World()
+    with (
+        override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]),
+        TestCase.captureOnCommitCallbacks(execute=True),
+    ):
+        world.users = _people()
+        employee = world.users["employee"]
+        _processes()
+        world.instance_id = services.instance_start(
+            LEAVE, variables={}, initiator=employee, title="Leave 3 days"
+        )
+        world.task_id = Task.objects.get(instance_id=world.instance_id, state="open").pk
+        claimable = services.instance_start(CLAIMABLE, variables={}, initiator=employee)
+        world.claim_task_id = Task.objects.get(instance_id=claimable, state="open").pk
+        approvals.comment_add(world.instance_id, user=employee, text="请尽快审批")
+        upload = SimpleUploadedFile("note.txt", b"leave note\n", content_type="text/plain")
+        world.attachment_id = approvals.attachment_add(
+            world.instance_id, user=employee, upload=upload
+        ).pk
+        approvals.instance_copy(world.instance_id, user=employee, recipients=["zhaomin"])
+        world.draft_id = drafts.draft_save(
+            user=employee, key=LEAVE, title="Draft leave", data={}
+        ).pk
+        world.notification_id = Notification.objects.create(
+            recipient=employee,
+            kind="workflow",
+            title="Your request is waiting",
+            url=approvals.instance_url(world.instance_id),
+        ).pk
+        announcement = Announcement.objects.create(
+            title="销售部通知", body="季度总结会", author=world.users["staff"]
+        )
+        announcement.target_departments.add(Department.objects.get(code="SALES"))
+        world.announcement_id = announcement.pk
+        world.incident_id = Incident.objects.create(
+            instance_id=world.instance_id,
+            element_id="approve",
+            message="The ERP did not answer.",
+            created_at=timezone.now(),
+        ).pk
+        external.external_task_upsert(
+            source=EXTERNAL_SOURCE,
+            external_id=EXTERNAL_ID,
+            assignee=employee.username,
+            title="Purchase order PO-1",
+            url="https://erp.example.com/po/1",
+            source_updated_at=timezone.now() - datetime.timedelta(hours=1),
+        )
+    for persona, user in world.users.items():
+        client = Client()
+        client.force_login(user, backend="portal.backends.UsernameOrEmployeeNoBackend")
+        world.sessions[persona] = client.session.session_key
+    return world
