@@ -155,10 +155,19 @@ def test_an_overlong_idempotency_key_is_refused(login, leave, employee) -> None:
 
 
 def test_only_the_starter_roles_may_start(login, leave, employee, outsider) -> None:
+    """To whoever may not start it, the process is as if not deployed (the catalogue does not
+    show it either): the same field error as an unknown key, and not in the list."""
     row = settings()
     row.starter_roles.add(make_role("sales", employee))
-    assert _start(login(outsider)).status_code == 403
+    refused = _start(login(outsider))
+    assert refused.status_code == 400
+    assert refused.json()["error"]["fields"] == _start(
+        login(outsider), process_key="no-such-process"
+    ).json()["error"]["fields"]
+    listed = login(outsider).get("/api/v1/definitions/").json()
+    assert KEY not in [row["key"] for row in listed]
     assert _start(login(employee)).status_code == 201
+    assert KEY in [row["key"] for row in login(employee).get("/api/v1/definitions/").json()]
     assert ProcessInstance.objects.count() == 1
 
 

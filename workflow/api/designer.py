@@ -12,12 +12,11 @@ from typing import Any
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from portal.api import ProblemSerializer, error_responses
+from portal.api import JSONParser, ProblemSerializer, error_responses
 from workflow import services
 from workflow.api.serializers import DefinitionXmlInputSerializer
 from workflow.api.views import TAGS_DEFINITIONS, _require, _user

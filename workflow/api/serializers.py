@@ -125,7 +125,14 @@ class InstanceStartInputSerializer(serializers.Serializer):
     variables = VariablesField(required=False, default=dict)
 
     def validate_process_key(self, key: str) -> str:
-        if not ProcessDefinition.objects.filter(key=key).exists():
+        """A process the caller may not start is answered as one that is not deployed, as
+        the catalogue does not show it (``hidden_processes``)."""
+        from workflow.api.services import hidden_processes
+
+        request = self.context.get("request")
+        if not ProcessDefinition.objects.filter(key=key).exists() or (
+            request is not None and key in hidden_processes(request.user)
+        ):
             raise serializers.ValidationError(_("No process with this key is deployed."))
         return key
 

@@ -41,6 +41,27 @@ def may_start(user: User, key: str) -> bool:
     return user.groups.filter(pk__in=roles.values("role_id")).exists()
 
 
+def hidden_processes(user: User) -> set[str]:
+    """Keys of the processes ``user`` may not start (their starter roles are none of the
+    user's): the catalogue does not show them, and to the API they are as if not deployed.
+    Process designers and administrators (who may read definitions) see every process."""
+    if (
+        user.is_superuser
+        or user.has_perm("workflow.view_processdefinition")
+        or user.has_perm("workflow.add_processdefinition")
+    ):
+        return set()
+    restricted: dict[str, set[int]] = {}
+    for key, role_id in ProcessSettings.starter_roles.through.objects.values_list(
+        "processsettings__key", "role_id"
+    ):
+        restricted.setdefault(key, set()).add(role_id)
+    if not restricted:
+        return set()
+    mine = set(user.groups.values_list("pk", flat=True))
+    return {key for key, roles in restricted.items() if not roles & mine}
+
+
 def started_before(user: User, key: str, fingerprint: str) -> int | None:
     """The instance an earlier start with this idempotency key made (None if none); the same
     key with another request (``fingerprint``) is :class:`IdempotencyKeyReused`."""

@@ -29,7 +29,7 @@ from drf_spectacular.utils import (
 )
 from drf_spectacular.views import SpectacularRedocView
 from rest_framework import exceptions, serializers
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -37,6 +37,7 @@ from rest_framework.views import APIView
 
 from portal.api import (
     KEYSET_PARAMETERS,
+    JSONParser,
     KeysetPage,
     KeysetSource,
     Unprocessable,
@@ -45,7 +46,7 @@ from portal.api import (
 from portal.models import User
 from workflow import approvals, external, selectors, services
 from workflow.api import serializers as s
-from workflow.api.services import IdempotencyKeyReused, instance_start_once
+from workflow.api.services import IdempotencyKeyReused, hidden_processes, instance_start_once
 from workflow.bpmn.render import RenderError, render_svg
 from workflow.engine.cache import graph_for_definition
 from workflow.forms import form_for, json_value
@@ -128,6 +129,7 @@ class DefinitionListApi(APIView):
         rows = (
             ProcessDefinition.objects.defer("xml")
             .select_related("deployed_by")
+            .exclude(key__in=hidden_processes(_user(request)))
             .order_by("key", "-version")
         )
         by_key: dict[str, list[ProcessDefinition]] = {}
@@ -283,7 +285,7 @@ class InstanceListApi(APIView):
         key = request.headers.get("Idempotency-Key", "").strip()
         if len(key) > 255:
             raise exceptions.ValidationError({"Idempotency-Key": [_("At most 255 characters.")]})
-        start = s.InstanceStartInputSerializer(data=request.data)
+        start = s.InstanceStartInputSerializer(data=request.data, context={"request": request})
         start.is_valid(raise_exception=True)
         try:
             instance_id, created = instance_start_once(
@@ -571,9 +573,20 @@ class TaskListApi(APIView):
         kinds: dict[type, str] = {}
         sources: list[KeysetSource] = []
         if tab in ("todo", "done"):
-            tasks = selectors.tasks_todo(user) if tab == "todo" else selectors.tasks_done(user)
-            tasks = tasks.select_related("instance", "instance__definition")
-            sources.append(KeysetSource(selectors.filter_tasks(tasks, narrowed), rank=RANK_TASK))
+            # todo: my tasks and the ones I may claim, read as two indexed sources (one OR
+            # over both would match a busy role's every candidate row first)
+            if tab == "todo":
+                parts = [
+                    Task.objects.filter(state=TaskState.OPEN, assignee=user.username),
+                    selectors.tasks_claimable(user),
+                ]
+            else:
+                parts = [selectors.tasks_done(user)]
+            for tasks in parts:
+                tasks = tasks.select_related("instance", "instance__definition")
+                sources.append(
+                    KeysetSource(selectors.filter_tasks(tasks, narrowed), rank=RANK_TASK)
+                )
             kinds[Task] = "task"
             if tab == "todo" and query["external"] and not query.get("process"):
                 externals = external.external_tasks_for(user).select_related("assignee")
