@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 import logging
 import os
@@ -797,7 +798,7 @@ def history_cleanup(*, now: datetime.datetime | None = None, batch: int = 1000) 
                 files = list(
                     Attachment.objects.filter(instance_id__in=family).values_list("file", flat=True)
                 )
-                transaction.on_commit(lambda files=files: _delete_files(files))
+                transaction.on_commit(functools.partial(_delete_files, files))
                 HistoryEvent.objects.filter(instance_id__in=family).delete()
                 Incident.objects.filter(instance_id__in=family).delete()
                 Task.objects.filter(instance_id__in=family).delete()
