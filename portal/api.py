@@ -15,8 +15,11 @@ credentials (``not_authenticated``, ``authentication_failed``); 403 signed in bu
 ``refused``: any other engine refusal); 422 understood but cannot be processed
 (``process_error``: the process failed on these data and nothing changed;
 ``idempotency_key_reused``); 413 the body is larger than ``DATA_UPLOAD_MAX_MEMORY_SIZE``
-(``too_large``); 429 throttled (``throttled``, with ``Retry-After``). A 500 is
-left to Django (logged and mailed to the administrators as every other crash).
+(``too_large``); 429 throttled (``throttled``, with ``Retry-After``); 503 the database cannot
+be reached for a moment, e.g. while it restarts (``service_unavailable``, with
+``Retry-After``): send the same request again (a start with its ``Idempotency-Key``; an
+action that was done after all answers 409). A 500 is left to Django (logged and mailed to
+the administrators as every other crash).
 
 The OAuth2 endpoints under ``/o/`` answer in RFC 6749's own error format, which clients expect.
 """
@@ -35,6 +38,7 @@ from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.db.models import Model, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone, translation
@@ -76,6 +80,23 @@ class TooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = gettext_lazy("The request is too large.")
     default_code = "too_large"
+
+
+# The database cannot be reached (restarting, failing over, its connections used up): the
+# same request a few seconds later will go through.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+RETRY_AFTER_SECONDS = 5
+
+
+class ServiceUnavailable(exceptions.APIException):
+    """503: the database cannot be reached for a moment; ``Retry-After`` says when to retry."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = gettext_lazy(
+        "The service is unavailable for a moment. Please try again in a few seconds."
+    )
+    default_code = "service_unavailable"
+    wait = RETRY_AFTER_SECONDS
 
 
 class JSONParser(parsers.JSONParser):
@@ -155,6 +176,8 @@ def error_body(exc: Exception) -> tuple[int, dict[str, Any], dict[str, str]]:
         )
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)
+    elif isinstance(exc, DATABASE_UNAVAILABLE):
+        exc = ServiceUnavailable()
     if isinstance(exc, exceptions.ValidationError):
         return exc.status_code, validation_body(exc.detail), {}
     if not isinstance(exc, exceptions.APIException):
@@ -187,6 +210,7 @@ HANDLED = (
     DjangoValidationError,
     BpmnError,
     EngineError,
+    *DATABASE_UNAVAILABLE,
 )
 
 
@@ -239,13 +263,14 @@ _ERROR_MEANING = {
     409: "The object's state refuses it: `already_handled`, `action_refused` or `refused`.",
     422: "Cannot be processed: `process_error` or `idempotency_key_reused`.",
     429: "Too many requests; see Retry-After.",
+    503: "The database cannot be reached for a moment: `service_unavailable`; see Retry-After.",
 }
 
 
 def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
-    """The documented error answers of an endpoint; 401, 403 (a token's scope) and 429 may
-    answer any endpoint."""
-    wanted = sorted({*codes, 401, 403, 429})
+    """The documented error answers of an endpoint; 401, 403 (a token's scope), 429 and 503
+    may answer any endpoint."""
+    wanted = sorted({*codes, 401, 403, 429, 503})
     return {
         code: OpenApiResponse(response=ErrorSerializer, description=_ERROR_MEANING[code])
         for code in wanted

@@ -34,6 +34,9 @@ shell_patterns = [
     path("announcements/<int:pk>/", views.announcement_detail, name="announcement"),
 ]
 
+# A database that cannot be reached for a moment is a 503 with Retry-After, not a 500.
+handler500 = "portal.views.server_error"
+
 urlpatterns = [
     path("", include((shell_patterns, "portal"))),
     path("admin/", admin.site.urls),

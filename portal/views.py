@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from django.conf import settings
@@ -10,16 +11,19 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse, reverse_lazy
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
+from django.views import defaults
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal import registry, services
+from portal.api import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS, ServiceUnavailable, error_body
 from portal.forms import LanguageForm, LoginForm, PreferencesForm
 from portal.models import Notification, User
 from portal.selectors import announcements_for, notifications_for, unread_notification_count
@@ -189,3 +193,30 @@ def locked_out(
     """What django-axes shows after too many failed sign-ins (AXES_LOCKOUT_CALLABLE)."""
     minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
     return render(request, "registration/locked_out.html", {"cooloff_minutes": minutes}, status=429)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """``handler500``. When the database cannot be reached for a moment (restarting, failing
+    over) the request may be sent again: 503 with ``Retry-After``, under
+    /api/ as the API's error body, elsewhere as a plain page (``503.html``, which needs no
+    database). Any other crash is Django's 500 page.
+
+    Here and not in a middleware's ``process_exception``: the database is usually first
+    needed by the middleware that reads the session and the user, before any view runs.
+    Django calls this view while it handles the exception, so ``sys.exc_info()`` holds it.
+    """
+    if not isinstance(sys.exc_info()[1], DATABASE_UNAVAILABLE):
+        return defaults.server_error(request)
+    response: HttpResponse
+    if request.path.startswith("/api/"):
+        code, error, headers = error_body(ServiceUnavailable())
+        response = JsonResponse(
+            {"error": error},
+            status=code,
+            headers=headers,
+            json_dumps_params={"ensure_ascii": False},
+        )
+    else:
+        response = HttpResponse(render_to_string("503.html"), status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
