@@ -497,16 +497,21 @@ def _fire(run: Run, number: int, element_id: str, variables: dict[str, Any]) -> 
 
 # --- jobs ------------------------------------------------------------------------------------
 
-WORKER = f"{socket.gethostname()}:{os.getpid()}"
+def worker_id() -> str:
+    """This process's name as the holder of a job's lease: host and process id, worked out
+    when asked, so that each process of a forking worker pool holds its jobs under its own."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def _lease() -> datetime.timedelta:
     return datetime.timedelta(seconds=getattr(settings, "WORKFLOW_JOB_LEASE_SECONDS", 300))
 
 
-def jobs_claim(limit: int = 10, *, worker: str = WORKER) -> list[int]:
-    """Claim up to ``limit`` due jobs for ``worker`` with a lease; their ids. A job is not
-    claimed while another job of its instance tree is running (leased)."""
+def jobs_claim(limit: int = 10, *, worker: str = "") -> list[int]:
+    """Claim up to ``limit`` due jobs for ``worker`` (default: this process, ``worker_id``)
+    with a lease; their ids. A job is not claimed while another job of its instance tree is
+    running (leased)."""
+    worker = worker or worker_id()
     now = _now()
     db_now = store.db_time(now)
     until = store.db_time(now + _lease())
@@ -534,8 +539,9 @@ def jobs_claim(limit: int = 10, *, worker: str = WORKER) -> list[int]:
     return ids
 
 
-def jobs_run_due(limit: int = 100, *, worker: str = WORKER) -> int:
+def jobs_run_due(limit: int = 100, *, worker: str = "") -> int:
     """Claim and run due jobs until none is left (or ``limit`` ran); how many ran."""
+    worker = worker or worker_id()
     done = 0
     while done < limit:
         ids = jobs_claim(min(10, limit - done), worker=worker)
@@ -547,10 +553,11 @@ def jobs_run_due(limit: int = 100, *, worker: str = WORKER) -> int:
     return done
 
 
-def job_execute(job_id: int, *, worker: str = WORKER) -> bool:
+def job_execute(job_id: int, *, worker: str = "") -> bool:
     """Run one claimed job; False if it is no longer ours (its lease ran out and another
     worker took it, or it was cancelled). A failure is retried later with a growing delay;
     when the retries are spent the job gets an incident."""
+    worker = worker or worker_id()
     job = (
         Job.objects.filter(pk=job_id, locked_by=worker)
         .values(

@@ -184,3 +184,18 @@ def test_an_uncaught_bpmn_error_of_a_job_becomes_an_incident(apps: RecordingApps
     assert Incident.objects.filter(instance_id=iid, element_id="S").count() == 1
     assert Job.objects.get(instance_id=iid).retries == 0
     assert open_tasks(iid) == []
+
+
+def test_each_process_of_a_worker_pool_holds_its_jobs_under_its_own_name(monkeypatch) -> None:
+    """The lease holder is worked out at each claim, not when the module was imported: the
+    processes a Celery worker forks after importing the services are told apart."""
+    deploy(
+        '<startEvent id="start"/><userTask id="A" camunda:asyncBefore="true"/>'
+        '<endEvent id="end"/>' + chain("start", "A", "end")
+    )
+    iid = start()
+    monkeypatch.setattr("os.getpid", lambda: 424242)
+    [job_id] = services.jobs_claim()
+    assert Job.objects.get(pk=job_id).locked_by.endswith(":424242")
+    assert services.job_execute(job_id)
+    assert open_tasks(iid) == ["A"]
