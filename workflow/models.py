@@ -118,6 +118,9 @@ class ProcessInstance(models.Model):
             models.Index(fields=["business_key"]),
             models.Index(fields=["initiator", "started_at"]),
             models.Index(fields=["state", "ended_at"]),
+            # the console's list, newest first (all, or of one state), and its keyset pages
+            models.Index(fields=["started_at", "id"], name="instance_started"),
+            models.Index(fields=["state", "started_at"], name="instance_state_started"),
         ]
 
     def __str__(self) -> str:
@@ -213,8 +216,16 @@ class Task(models.Model):
         indexes = [
             models.Index(fields=["assignee", "state", "created_at"]),
             models.Index(fields=["instance", "execution"]),
-            models.Index(fields=["completed_by", "completed_at"]),
+            # 已办 by completion; with the process key, so that the inbox's process filter
+            # reads the processes of a long history's latest tasks from the index alone
+            models.Index(
+                fields=["completed_by", "completed_at"],
+                include=["definition_key"],
+                name="task_done_by_completion",
+            ),
             models.Index(fields=["state", "due_at"]),
+            # the API's done tab, by arrival (created_at) like its other tabs
+            models.Index(fields=["completed_by", "created_at"], name="task_done_by_arrival"),
         ]
 
     def __str__(self) -> str:
@@ -229,7 +240,13 @@ class TaskCandidate(models.Model):
     value = models.CharField(max_length=150)
 
     class Meta:
-        indexes = [models.Index(fields=["kind", "value"])]
+        # with the task id: a role's candidate rows (kept after completion: thousands for a
+        # busy role) are read from the index alone, to be matched with the open tasks
+        indexes = [
+            models.Index(fields=["kind", "value", "task"], name="candidate_lookup"),
+            # the other way round: is this open task offered to me (one probe per task)
+            models.Index(fields=["task", "kind", "value"], name="candidate_of_task"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.value}"

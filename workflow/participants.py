@@ -129,7 +129,12 @@ def candidate(kind: str, value: str) -> tuple[str, str]:
 
 
 def user_candidacy(user: User) -> Q:
-    """Matches the ``TaskCandidate`` rows that let ``user`` claim a task."""
+    """Matches the ``TaskCandidate`` rows that let ``user`` claim a task. Worked out once
+    per user object (a request's ``request.user``: its inbox lists, counts and filters all
+    ask)."""
+    known: Q | None = getattr(user, "_workflow_candidacy", None)
+    if known is not None:
+        return known
     roles = list(user.groups.filter(role__isnull=False).values_list("role__code", flat=True))
     departments: list[str] = []
     if user.department_id is not None:
@@ -141,6 +146,7 @@ def user_candidacy(user: User) -> Q:
         found |= Q(kind="group", value__in=roles)
     if departments:
         found |= Q(kind="dept", value__in=departments)
+    user._workflow_candidacy = found  # type: ignore[attr-defined]
     return found
 
 
