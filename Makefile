@@ -5,8 +5,9 @@
 #              broker when DATABASE_URL / CELERY_BROKER_URL are set, as CI does)
 # Also: make worker (Celery worker + beat against CELERY_BROKER_URL), make lint,
 #       make messages (refresh the zh-Hans catalogue), make clean,
-#       make bench (the workflow engine against the SpiffWorkflow peer, SQLite and PostgreSQL;
-#       a few minutes), make bench-engine (ours only). See bench/README.md.
+#       make bench (every benchmark and drill of bench/, one after the other, about half an
+#       hour: bench-compare, bench-load, bench-inbox, bench-faults; each also on its own),
+#       make bench-engine (our engine only). See bench/README.md and bench/RESULTS.md.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -28,9 +29,10 @@ BENCH_N      ?= 100
 BENCH_REPEAT ?= 3
 BENCH_DSN    ?= postgresql://postgres@127.0.0.1:5432/postgres
 BENCH_DBS    ?= sqlite postgres
+BENCH_WORKERS ?= 1 2 4
 
 .PHONY: run setup frontend test test-sqlite test-services lint messages compilemessages worker clean \
-	bench bench-engine
+	bench bench-compare bench-load bench-inbox bench-faults bench-engine
 
 run: setup
 	$(DEV) $(PY) manage.py migrate --noinput
@@ -96,10 +98,26 @@ worker: setup
 	@test -n "$$CELERY_BROKER_URL" || { echo "set CELERY_BROKER_URL (e.g. redis://127.0.0.1:6379/0)"; exit 1; }
 	$(DEV) $(VENV)/bin/celery -A portal worker --beat --loglevel=INFO --concurrency=2
 
-# Ours and the peer, interleaved in one run; prints the table (medians, ratio).
-bench: $(STAMP)
+# Every benchmark and drill; each prints its figures and a verdict, and fails the target on FAIL.
+bench: bench-compare bench-load bench-inbox bench-faults
+
+# The engine against the peer, interleaved in one run (1, 2 and 4 driver processes on
+# PostgreSQL); prints the tables (medians, ratio, scaling).
+bench-compare: $(STAMP)
 	$(PY) bench/compare.py -n $(BENCH_N) --repeat $(BENCH_REPEAT) --dbs $(BENCH_DBS) \
-		--dsn $(BENCH_DSN)
+		--dsn $(BENCH_DSN) --workers $(BENCH_WORKERS)
+
+# 500 simulated employees and managers over HTTP (gunicorn, PostgreSQL, Celery on Redis).
+bench-load: $(STAMP)
+	$(PY) bench/load.py --dsn $(BENCH_DSN)
+
+# The inbox and the console on 10k users, 200k instances, 1M tasks (PostgreSQL).
+bench-inbox: $(STAMP)
+	$(PY) bench/inbox_scale.py --dsn $(BENCH_DSN)
+
+# Fault drills on throwaway PostgreSQL and Redis servers of their own.
+bench-faults: $(STAMP)
+	$(PY) bench/faults.py --scenario all
 
 bench-engine: $(STAMP)
 	@for db in $(BENCH_DBS); do \
