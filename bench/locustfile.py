@@ -55,8 +55,8 @@ from locust.contrib.fasthttp import FastHttpUser
 
 PEOPLE: dict[str, Any] = json.loads(Path(os.environ["LOAD_PEOPLE"]).read_text())
 OUT = Path(os.environ["LOAD_OUT"])
-THINK_MIN = float(os.environ.get("LOAD_THINK_MIN", "3"))
-THINK_MAX = float(os.environ.get("LOAD_THINK_MAX", "10"))
+THINK_MIN = float(os.environ.get("LOAD_THINK_MIN", "15"))
+THINK_MAX = float(os.environ.get("LOAD_THINK_MAX", "45"))
 PROCESS_KEY = PEOPLE["process_key"]
 APPROVE_SHARE = 0.8  # the rest are returned to the employee
 WITHDRAW_SHARE = 0.05  # requests withdrawn right after submitting
