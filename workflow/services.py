@@ -497,6 +497,7 @@ def _fire(run: Run, number: int, element_id: str, variables: dict[str, Any]) -> 
 
 # --- jobs ------------------------------------------------------------------------------------
 
+
 def worker_id() -> str:
     """This process's name as the holder of a job's lease: host and process id, worked out
     when asked, so that each process of a forking worker pool holds its jobs under its own."""

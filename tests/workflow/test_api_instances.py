@@ -161,9 +161,10 @@ def test_only_the_starter_roles_may_start(login, leave, employee, outsider) -> N
     row.starter_roles.add(make_role("sales", employee))
     refused = _start(login(outsider))
     assert refused.status_code == 400
-    assert refused.json()["error"]["fields"] == _start(
-        login(outsider), process_key="no-such-process"
-    ).json()["error"]["fields"]
+    assert (
+        refused.json()["error"]["fields"]
+        == _start(login(outsider), process_key="no-such-process").json()["error"]["fields"]
+    )
     listed = login(outsider).get("/api/v1/definitions/").json()
     assert KEY not in [row["key"] for row in listed]
     assert _start(login(employee)).status_code == 201
