@@ -43,6 +43,7 @@ import re
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from html import unescape
 from html.parser import HTMLParser
 from itertools import count
@@ -171,18 +172,16 @@ class Person(FastHttpUser):
 
     abstract = True
     wait_time = between(THINK_MIN, THINK_MAX)
+    people: Iterator[str]  # the user names this kind of person signs in as, one each
     username = ""
     uses_api = False
 
     def think(self) -> None:
         time.sleep(random.uniform(THINK_MIN, THINK_MAX))
 
-    def next_person(self) -> str:
-        raise NotImplementedError
-
     def on_start(self) -> None:
         global last_sign_in
-        self.username = self.next_person()
+        self.username = next(self.people)
         self.number = next(_numbers)
         page = self.page("/accounts/login/", "/accounts/login/", badge=False) or ""
         token = self.page_token(page)
@@ -314,9 +313,7 @@ class Employee(Person):
     """Submits leave requests, follows them, resubmits what comes back."""
 
     weight = 10
-
-    def next_person(self) -> str:
-        return next(_employees)
+    people = _employees
 
     def on_start(self) -> None:
         super().on_start()
@@ -463,9 +460,7 @@ class Manager(Person):
     """Works through the to-do list: approves most, returns some to the employee."""
 
     fixed_count = len(PEOPLE["managers"])
-
-    def next_person(self) -> str:
-        return next(_managers)
+    people = _managers
 
     def on_start(self) -> None:
         super().on_start()
