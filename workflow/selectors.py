@@ -65,6 +65,7 @@ __all__ = [
     "task_actions",
     "task_for",
     "task_needs_input",
+    "tasks_assigned",
     "tasks_claimable",
     "tasks_done",
     "tasks_needing_input",
@@ -104,11 +105,16 @@ def instances_for(user: User) -> QuerySet[ProcessInstance]:
     return ProcessInstance.objects.filter(visible)
 
 
+def tasks_assigned(user: User) -> QuerySet[Task]:
+    """The open tasks assigned to ``user`` (the personal half of 待办)."""
+    return Task.objects.filter(state=TaskState.OPEN, assignee=user.username)
+
+
 def tasks_todo(user: User) -> QuerySet[Task]:
-    """待办: open tasks assigned to ``user``, and unclaimed tasks ``user`` may claim."""
-    return Task.objects.filter(state=TaskState.OPEN).filter(
-        Q(assignee=user.username) | Q(assignee="", pk__in=_candidate_task_ids(user))
-    )
+    """待办: open tasks assigned to ``user``, and unclaimed tasks ``user`` may claim. Lists
+    read the two halves as separate indexed sources (``tasks_assigned``,
+    ``tasks_claimable``): one OR over both matches a busy role's every candidate row first."""
+    return tasks_assigned(user) | tasks_claimable(user)
 
 
 def tasks_done(user: User) -> QuerySet[Task]:
@@ -471,10 +477,8 @@ def inbox_page(
     sources: list[_Source]
     if tab == "todo":
         field_name = "due_at" if sort == "due" else "created_at"
-        mine = task_rows.filter(state=TaskState.OPEN, assignee=name)
-        claimable = task_rows.filter(
-            state=TaskState.OPEN, assignee="", pk__in=_candidate_task_ids(user)
-        )
+        mine = tasks_assigned(user).select_related("instance").defer("data")
+        claimable = tasks_claimable(user).select_related("instance").defer("data")
         sources = [
             _Source(filter_tasks(mine, given), "task", field_name, RANK_TASK),
             _Source(filter_tasks(claimable, given), "claim", field_name, RANK_TASK),
@@ -532,9 +536,8 @@ def _capped(rows: QuerySet[Any]) -> int:
 def inbox_counts(user: User) -> dict[str, int]:
     """The numbers on the tabs, each at most :data:`COUNT_CAP`: ``todo`` (my open tasks,
     the ones I may claim, my open external tasks) and ``copied`` (unread copies)."""
-    name = user.username
     todo = (
-        _capped(Task.objects.filter(state=TaskState.OPEN, assignee=name))
+        _capped(tasks_assigned(user))
         + _capped(tasks_claimable(user))
         + _capped(external_tasks_for(user))
     )
@@ -547,11 +550,7 @@ def inbox_processes(user: User) -> list[tuple[str, str]]:
     the tasks they may claim, their latest 500 completed tasks, their instances and copies;
     by name."""
     name = user.username
-    keys = set(
-        Task.objects.filter(assignee=name, state=TaskState.OPEN)
-        .values_list("definition_key", flat=True)
-        .distinct()
-    )
+    keys = set(tasks_assigned(user).values_list("definition_key", flat=True).distinct())
     # of a long history, the processes of the latest completed tasks (an indexed range)
     keys |= set(
         Task.objects.filter(completed_by=name)

@@ -573,13 +573,9 @@ class TaskListApi(APIView):
         kinds: dict[type, str] = {}
         sources: list[KeysetSource] = []
         if tab in ("todo", "done"):
-            # todo: my tasks and the ones I may claim, read as two indexed sources (one OR
-            # over both would match a busy role's every candidate row first)
+            # todo: my tasks and the ones I may claim as two indexed sources (selectors.tasks_todo)
             if tab == "todo":
-                parts = [
-                    Task.objects.filter(state=TaskState.OPEN, assignee=user.username),
-                    selectors.tasks_claimable(user),
-                ]
+                parts = [selectors.tasks_assigned(user), selectors.tasks_claimable(user)]
             else:
                 parts = [selectors.tasks_done(user)]
             for tasks in parts:
