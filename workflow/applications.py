@@ -8,15 +8,20 @@ unregistered one is refused. Apps register theirs in ``AppConfig.ready()``; the 
 
 from __future__ import annotations
 
+import http.client
+import ipaddress
 import json
-import urllib.error
-import urllib.request
+import socket
+import ssl
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from portal.registry import Registry
@@ -214,13 +219,172 @@ def remind_manager(call: ApplicationCall) -> None:
 
 HTTP_MAX_TIMEOUT = 30
 HTTP_MAX_RESPONSE = 1_000_000
+_HTTP_CHUNK = 64 * 1024
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
-def http_call(call: ApplicationCall) -> Mapping[str, Any] | None:
-    """``http.call``: a JSON request with a time-out; the JSON answer is stored in
-    ``result_variable``. 4xx answers fail permanently, network errors and 5xx are retried.
-    The idempotency key goes in the ``Idempotency-Key`` header so the receiver can ignore a
-    retried call it has already handled."""
+@dataclass(frozen=True, slots=True)
+class HostPolicy:
+    """Where a URL written in a process may lead (``http.call``; issue 13, SSRF): its host
+    must be on ``allowed_hosts`` (``HTTP_CALL_ALLOWED_HOSTS``: exact names or IP addresses,
+    ``*.example.com`` for the subdomains of example.com; empty: no host), and every address
+    the name resolves to must be public, unless ``allow_private`` (``HTTP_CALL_ALLOW_PRIVATE``:
+    an internal service the administrator listed). Link-local addresses (169.254.0.0/16,
+    where cloud metadata services answer, and fe80::/10) are refused even then."""
+
+    allowed_hosts: tuple[str, ...] = ()
+    allow_private: bool = False
+
+    @classmethod
+    def from_settings(cls) -> HostPolicy:
+        return cls(
+            allowed_hosts=tuple(getattr(settings, "HTTP_CALL_ALLOWED_HOSTS", ())),
+            allow_private=bool(getattr(settings, "HTTP_CALL_ALLOW_PRIVATE", False)),
+        )
+
+    def allows_host(self, host: str) -> bool:
+        for entry in self.allowed_hosts:
+            pattern = entry.strip().lower().strip("[]").rstrip(".")
+            if pattern.startswith("*.") and len(pattern) > 2:
+                if host.endswith(pattern[1:]):
+                    return True
+            elif pattern and host == pattern:
+                return True
+        return False
+
+    def refusal(self, address: Address) -> str | None:
+        """Why ``address`` may not be connected to (``loopback``, ``private`` …), or None."""
+        candidates: list[Address] = [address]
+        if isinstance(address, ipaddress.IPv6Address):
+            # IPv4 inside IPv6 (::ffff:127.0.0.1, 6to4, Teredo) is judged as that IPv4 address
+            embedded = [address.ipv4_mapped, address.sixtofour, *(address.teredo or ())]
+            candidates = [a for a in embedded if a is not None] + candidates
+        for candidate in candidates:
+            if candidate.is_link_local:
+                return "link-local"
+            if self.allow_private:
+                continue
+            for reason, hit in (
+                ("loopback", candidate.is_loopback),
+                ("unspecified", candidate.is_unspecified),
+                ("multicast", candidate.is_multicast),
+                ("reserved", candidate.is_reserved),
+                ("private", candidate.is_private),
+                ("not public", not candidate.is_global),
+            ):
+                if hit:
+                    return reason
+        return None
+
+
+SocketAddress = tuple[int, tuple[Any, ...]]  # (address family, sockaddr)
+
+
+def _resolve(host: str, port: int, policy: HostPolicy | None) -> list[SocketAddress]:
+    """The addresses to connect to: every address of ``host``, each checked by ``policy``
+    (None: a URL an administrator configured, not checked). Any refused address refuses the
+    call: which one a connection would pick is not ours to choose."""
+    if policy is not None and not policy.allows_host(host):
+        raise ApplicationError(
+            f"http.call: the host {host} is not allowed (HTTP_CALL_ALLOWED_HOSTS)",
+            permanent=True,
+        )
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        raise ApplicationError(f"http.call: the host {host} could not be resolved: {exc}") from exc
+    addresses: list[SocketAddress] = []
+    for family, _kind, _proto, _name, sockaddr in found:
+        if policy is not None:
+            address = ipaddress.ip_address(str(sockaddr[0]).partition("%")[0])
+            reason = policy.refusal(address)
+            if reason is not None:
+                remedy = (
+                    "never allowed"
+                    if reason == "link-local"
+                    else "HTTP_CALL_ALLOW_PRIVATE=1 allows it for listed hosts"
+                )
+                raise ApplicationError(
+                    f"http.call: the host {host} resolves to {address}, which is {reason} "
+                    f"({remedy})",
+                    permanent=True,
+                )
+        addresses.append((family, tuple(sockaddr)))
+    if not addresses:
+        raise ApplicationError(f"http.call: the host {host} has no address")
+    return addresses
+
+
+def _connect(addresses: list[SocketAddress], timeout: float | None) -> socket.socket:
+    """A TCP connection to the first of ``addresses`` that answers."""
+    error: OSError = OSError("no address to connect to")
+    for family, sockaddr in addresses:
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(timeout)
+            sock.connect(sockaddr)
+        except OSError as exc:
+            sock.close()
+            error = exc
+        else:
+            return sock
+    raise error
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """A connection to the addresses that were checked, naming the host in ``Host``: the name
+    is not looked up again, so a DNS answer that changes between the check and the connection
+    (DNS rebinding) cannot move the call elsewhere."""
+
+    def __init__(
+        self, host: str, port: int, *, addresses: list[SocketAddress], timeout: float
+    ) -> None:
+        super().__init__(host, port, timeout=timeout)
+        self.addresses = addresses
+
+    def connect(self) -> None:
+        self.sock = _connect(self.addresses, self.timeout)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """:class:`_PinnedHTTPConnection` with TLS; the certificate is verified against the host
+    name (SNI too), not against the address connected to."""
+
+    def __init__(
+        self, host: str, port: int, *, addresses: list[SocketAddress], timeout: float
+    ) -> None:
+        self.tls = ssl.create_default_context()
+        super().__init__(host, port, timeout=timeout, context=self.tls)
+        self.addresses = addresses
+
+    def connect(self) -> None:
+        sock = _connect(self.addresses, self.timeout)
+        self.sock = self.tls.wrap_socket(sock, server_hostname=self.host)
+
+
+def _read_limited(response: http.client.HTTPResponse, deadline: float) -> bytes:
+    """The body, read in chunks so that an answer over :data:`HTTP_MAX_RESPONSE` is refused
+    without being held, and one trickled out slowly stops at the deadline."""
+    declared = response.getheader("Content-Length") or ""
+    if declared.isdigit() and int(declared) > HTTP_MAX_RESPONSE:
+        raise ApplicationError("http.call: the answer is larger than 1 MB", permanent=True)
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := response.read(min(_HTTP_CHUNK, HTTP_MAX_RESPONSE + 1 - size)):
+        size += len(chunk)
+        if size > HTTP_MAX_RESPONSE:
+            raise ApplicationError("http.call: the answer is larger than 1 MB", permanent=True)
+        if time.monotonic() > deadline:
+            raise TimeoutError("the answer took longer than the time-out")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _http_json(call: ApplicationCall, *, policy: HostPolicy | None) -> Mapping[str, Any] | None:
+    """The request of ``http.call`` and of the bridges: JSON with a time-out, to the addresses
+    :func:`_resolve` checked, no redirects followed, at most 1 MB of answer. 4xx answers and
+    redirects fail permanently, network errors and 5xx are retried."""
     params = call.parameters
     method = params["method"].upper()
     if method not in {"GET", "POST", "PUT", "PATCH", "DELETE"}:
@@ -230,29 +394,51 @@ def http_call(call: ApplicationCall) -> Mapping[str, Any] | None:
         raise ApplicationError(
             "http.call: the url must start with http:// or https://", permanent=True
         )
-    timeout = min(max(float(params["timeout"]), 0.1), HTTP_MAX_TIMEOUT)
-    body = None if params["json"] is None else json.dumps(params["json"]).encode()
-    request = urllib.request.Request(  # noqa: S310 - scheme checked above
-        url,
-        data=body,
-        method=method,
-        headers={
-            "Content-Type": "application/json",
-            "Accept": "application/json",
-            "Idempotency-Key": call.idempotency_key,
-        },
-    )
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-            raw = response.read(HTTP_MAX_RESPONSE + 1)
-    except urllib.error.HTTPError as exc:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").rstrip(".")
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as exc:
+        raise ApplicationError(f"http.call: the url is not valid: {exc}", permanent=True) from exc
+    if not host or not host.isascii() or parts.username is not None:
         raise ApplicationError(
-            f"http.call: {url} answered {exc.code}", permanent=400 <= exc.code < 500
-        ) from exc
-    except (OSError, ValueError) as exc:
+            "http.call: the url needs a host name (ASCII, no user name or password)",
+            permanent=True,
+        )
+    timeout = min(max(float(params["timeout"]), 0.1), HTTP_MAX_TIMEOUT)
+    deadline = time.monotonic() + timeout
+    body = None if params["json"] is None else json.dumps(params["json"]).encode()
+    addresses = _resolve(host, port, policy)
+    pinned = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
+    connection = pinned(host, port, addresses=addresses, timeout=timeout)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    try:
+        connection.request(
+            method,
+            target,
+            body=body,
+            headers={
+                "Content-Type": "application/json",
+                "Accept": "application/json",
+                "Idempotency-Key": call.idempotency_key,
+            },
+        )
+        response = connection.getresponse()
+        status, location = response.status, response.getheader("Location") or ""
+        raw = _read_limited(response, deadline) if 200 <= status < 300 else b""
+    except (OSError, http.client.HTTPException, ValueError) as exc:
         raise ApplicationError(f"http.call: {url} could not be reached: {exc}") from exc
-    if len(raw) > HTTP_MAX_RESPONSE:
-        raise ApplicationError("http.call: the answer is larger than 1 MB", permanent=True)
+    finally:
+        connection.close()
+    if 300 <= status < 400:
+        # a redirect could lead anywhere (loopback, the metadata service): never followed
+        raise ApplicationError(
+            f"http.call: {url} answered {status} (to {location or '?'}); "
+            "redirects are not followed",
+            permanent=True,
+        )
+    if not 200 <= status < 300:
+        raise ApplicationError(f"http.call: {url} answered {status}", permanent=400 <= status < 500)
     if not params["result_variable"]:
         return None
     try:
@@ -260,6 +446,28 @@ def http_call(call: ApplicationCall) -> Mapping[str, Any] | None:
     except ValueError as exc:
         raise ApplicationError("http.call: the answer is not JSON", permanent=True) from exc
     return {params["result_variable"]: result}
+
+
+def process_http_call(call: ApplicationCall) -> Mapping[str, Any] | None:
+    """``http.call``: a JSON request with a time-out to a URL written in a process; the JSON
+    answer is stored in ``result_variable``. Whoever deploys a process chooses the URL and
+    its participants read the answer, so the host must pass :class:`HostPolicy` (the
+    ``HTTP_CALL_*`` settings) and redirects are not followed. 4xx answers fail permanently,
+    network errors and 5xx are retried. The idempotency key goes in the ``Idempotency-Key``
+    header so the receiver can ignore a retried call it has already handled."""
+    return _http_json(call, policy=HostPolicy.from_settings())
+
+
+def bridge_http_call(call: ApplicationCall) -> Mapping[str, Any] | None:
+    """The same request to a URL an administrator configured (``ERP_BRIDGE_URL`` … of
+    ``erp_bridge``): no host policy, since the address is the administrator's own choice;
+    redirects are still not followed and the answer is still limited. Never give it a URL
+    that a process or a person supplied: that is :func:`process_http_call`."""
+    return _http_json(call, policy=None)
+
+
+# erp_bridge imports this name for its bridges (administrator-configured URLs)
+http_call = bridge_http_call
 
 
 def register_builtin_applications() -> None:
@@ -302,7 +510,7 @@ def register_builtin_applications() -> None:
         Application(
             "http.call",
             _("Call an HTTP endpoint"),
-            http_call,
+            process_http_call,
             (
                 Parameter("url", "string"),
                 Parameter("method", "string", required=False, default="POST"),

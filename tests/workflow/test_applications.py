@@ -297,8 +297,11 @@ def make_handler(seen: list[Seen]) -> type[BaseHTTPRequestHandler]:
 
 
 @pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
-    """A JSON server on 127.0.0.1 (a free port), in a thread, shut down after the test."""
+def server(monkeypatch: pytest.MonkeyPatch, settings: Any) -> Iterator[Server]:
+    """A JSON server on 127.0.0.1 (a free port), in a thread, shut down after the test;
+    ``http.call`` may reach it (listed, private addresses allowed: docs/operations.md 2.6)."""
+    settings.HTTP_CALL_ALLOWED_HOSTS = ["127.0.0.1"]
+    settings.HTTP_CALL_ALLOW_PRIVATE = True
     for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("no_proxy", "*")
