@@ -353,7 +353,7 @@ class PortalOAuth2Scheme(DjangoOAuthToolkitScheme):
 # --- throttles ------------------------------------------------------------------------------------
 
 
-class _LiveRate:
+class LiveRate:
     # DRF's throttles copy the rates when the module is imported; reading them per request
     # lets a test (or a settings reload) change them.
     def get_rate(self) -> str | None:
@@ -361,11 +361,11 @@ class _LiveRate:
         return None if rate is None else str(rate)
 
 
-class AnonThrottle(_LiveRate, AnonRateThrottle):
+class AnonThrottle(LiveRate, AnonRateThrottle):
     """Callers without credentials, per address (``API_THROTTLE_ANON``)."""
 
 
-class UserThrottle(_LiveRate, UserRateThrottle):
+class UserThrottle(LiveRate, UserRateThrottle):
     """Signed-in users and tokens, per user (``API_THROTTLE_USER``); an integration with
     client credentials counts as its application's user."""
 
@@ -401,7 +401,9 @@ class Position:
             moment = datetime.datetime.fromisoformat(at)
             if timezone.is_naive(moment) or not isinstance(rank, int) or not isinstance(pk, int):
                 raise ValueError
-        except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
+            # in UTC, as the database is asked: near year 1 or 9999 this overflows
+            moment = moment.astimezone(datetime.UTC)
+        except (ValueError, TypeError, OverflowError, binascii.Error, json.JSONDecodeError):
             raise exceptions.ValidationError({"cursor": [_("This cursor is not valid.")]}) from None
         return cls(moment, rank, pk)
 

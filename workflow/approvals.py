@@ -137,10 +137,7 @@ def _require_open(step: Step) -> None:
         raise ActionRefused(_("This task is waiting for the signers added before it."))
 
 
-def is_candidate(user: User, task: Task) -> bool:
-    return (
-        TaskCandidate.objects.filter(task=task).filter(participants.user_candidacy(user)).exists()
-    )
+is_candidate = participants.is_candidate
 
 
 def _require_handler(step: Step, user: User, *, delegate_may: bool = False) -> None:
@@ -149,6 +146,10 @@ def _require_handler(step: Step, user: User, *, delegate_may: bool = False) -> N
     work on and hand back, not to decide."""
     _require_open(step)
     task = step.task
+    if user.username == step.run.instance.initiator and not participants.initiator_may_act(
+        step.settings, step.element
+    ):
+        raise ActionRefused(_("You started this request: someone else approves it."))
     if task.assignee:
         # the absent person may still act on a task their proxy received
         if user.username not in (task.assignee, task.on_behalf_of):
@@ -463,6 +464,10 @@ def task_claim(task_id: int, *, user: User) -> None:
         if step.task.assignee == user.username:
             return
         raise AlreadyHandled(_("Someone else has already taken this task."))
+    if user.username == step.run.instance.initiator and not participants.initiator_may_act(
+        step.settings, step.element
+    ):
+        raise ActionRefused(_("You started this request: someone else approves it."))
     if not is_candidate(user, step.task):
         raise ActionRefused(_("This task is not yours."))
     Task.objects.filter(pk=task_id).update(assignee=user.username)
@@ -765,6 +770,9 @@ def _hand_over(task_id: int, user: User, to: str, comment: str, kind: str, **cha
     target = _user(to)
     if target.username == user.username:
         raise ValidationError({"to": [_("Choose someone other than yourself.")]})
+    participants.refuse_initiator(
+        step.settings, step.element, step.run.instance.initiator, target, field_name="to"
+    )
     text = _clean_comment(comment, required=False)
     Task.objects.filter(pk=task_id).update(assignee=target.username, **changes)
     step.run.record(
@@ -855,6 +863,13 @@ def task_add_signers(
             raise ValidationError(
                 {"signers": [_("%(name)s already handles this step.") % {"name": person}]}
             )
+        participants.refuse_initiator(
+            step.settings,
+            step.element,
+            step.run.instance.initiator,
+            person,
+            field_name="signers",
+        )
     text = _clean_comment(comment, required=False)
     task, run = step.task, step.run
     created = []
@@ -1134,6 +1149,9 @@ def task_reassign(task_id: int, *, by: User, to: str, reason: str = "") -> None:
     step = _load_task(task_id, by.username)
     _require_open(step)
     target = _user(to)
+    participants.refuse_initiator(
+        step.settings, step.element, step.run.instance.initiator, target, field_name="to"
+    )
     Task.objects.filter(pk=task_id).update(
         assignee=target.username, owner="", delegation="", on_behalf_of=""
     )

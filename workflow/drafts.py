@@ -3,7 +3,7 @@ it from the start form, and keeping a half-filled start form for later.
 
 Reads:
 - :func:`startable_processes` lists the latest version of each process key that ``user``
-  may start (``workflow.api.services.may_start``) and that a person can start by hand (its
+  may start (:func:`may_start`) and that a person can start by hand (its
   executable process has a plain start event), grouped by category;
 - :func:`startable_process` is one of them by key, None otherwise (a 404 for the view);
 - :func:`drafts_for` / :func:`draft_for` are a person's own drafts, never anybody else's.
@@ -17,29 +17,23 @@ Writes (one transaction each):
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils.translation import gettext as _
 
 from portal.models import User
-from workflow.api.services import (
-    IdempotencyKeyReused,
-    StartNotAllowed,
-    may_start,
-    request_hash,
-    started_before,
-)
 from workflow.approvals import attachment_add
 from workflow.bpmn.model import Element, EventTrigger
 from workflow.engine.cache import graph_for_definition
-from workflow.forms import has_step_form, validate_step_data, validate_upload
+from workflow.forms import validate_step_data, validate_upload
 from workflow.models import Draft, InstanceStartKey, ProcessDefinition, ProcessSettings
 from workflow.services import instance_start
 
@@ -55,6 +49,8 @@ __all__ = [
     "draft_for",
     "draft_save",
     "drafts_for",
+    "hidden_processes",
+    "may_start",
     "request_submit",
     "start_element",
     "startable_process",
@@ -65,6 +61,68 @@ MAX_DRAFT_VALUE_CHARS = 10_000  # one typed value; a longer one is cut, not refu
 MAX_DRAFT_BYTES = 64 * 1024  # the whole draft as JSON
 MAX_TITLE_CHARS = 255
 MAX_ATTACHMENTS = 10  # files attached with the start form
+
+
+# --- who may start what, and starting once --------------------------------------------------
+
+
+class IdempotencyKeyReused(Exception):
+    """The key was used before by this caller with another request body."""
+
+
+class StartNotAllowed(PermissionDenied):
+    """The process's settings name who may start it, and the caller is not among them."""
+
+
+def request_hash(data: Mapping[str, Any]) -> str:
+    """A fingerprint of a start request's body (key order and spacing do not matter)."""
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def may_start(user: User, key: str) -> bool:
+    """``ProcessSettings.starter_roles`` of ``key`` (none: every employee may start it);
+    a superuser may start anything."""
+    if user.is_superuser:
+        return True
+    roles = ProcessSettings.starter_roles.through.objects.filter(processsettings__key=key)
+    if not roles.exists():
+        return True
+    return user.groups.filter(pk__in=roles.values("role_id")).exists()
+
+
+def hidden_processes(user: User) -> set[str]:
+    """Keys of the processes ``user`` may not start (their starter roles are none of the
+    user's): the catalogue does not show them, and to the API they are as if not deployed.
+    Process designers and administrators (who may read definitions) see every process."""
+    if (
+        user.is_superuser
+        or user.has_perm("workflow.view_processdefinition")
+        or user.has_perm("workflow.add_processdefinition")
+    ):
+        return set()
+    restricted: dict[str, set[int]] = {}
+    for key, role_id in ProcessSettings.starter_roles.through.objects.values_list(
+        "processsettings__key", "role_id"
+    ):
+        restricted.setdefault(key, set()).add(role_id)
+    if not restricted:
+        return set()
+    mine = set(user.groups.values_list("pk", flat=True))
+    return {key for key, roles in restricted.items() if not roles & mine}
+
+
+def started_before(user: User, key: str, fingerprint: str) -> int | None:
+    """The instance an earlier start with this idempotency key made (None if none); the same
+    key with another request (``fingerprint``) is :class:`IdempotencyKeyReused`."""
+    found = InstanceStartKey.objects.filter(user=user, key=key).first()
+    if found is None:
+        return None
+    if found.request_hash != fingerprint:
+        raise IdempotencyKeyReused(
+            _("This Idempotency-Key was already used with a different request.")
+        )
+    return found.instance_id
 
 
 # --- the catalogue -------------------------------------------------------------------------
@@ -291,37 +349,41 @@ def request_submit(
     key: str,
     data: Mapping[str, Any],
     title: str = "",
-    idempotency_key: str,
+    business_key: str = "",
+    idempotency_key: str = "",
     draft_id: int | None = None,
     attachments: Sequence[File] = (),
 ) -> tuple[int, bool]:
     """Start the latest version of ``key`` from its start form as ``user``:
-    ``(instance id, created)``.
+    ``(instance id, created)``. The one way a person (a page, the API, an OAuth2
+    application acting for its user) starts a request.
 
-    ``data`` is validated by the start event's form (``ValidationError`` with a dict of field
-    -> errors, nothing started); only the form's editable fields become variables (a start
-    event without a form sets none). The same ``idempotency_key`` with the same request
-    answers with the instance the first one started (``created`` False) instead of a second
-    one (a double click); with another request :class:`IdempotencyKeyReused`. ``draft_id``
-    (one's own draft of this process, else ``Draft.DoesNotExist``) is deleted in the start's
+    The initiator is always ``user``: no value in ``data`` can name another. ``data`` is
+    validated by the start event's form (``validate_step_data``: a key that is not one of
+    its fields, or any key at a start event without a form, is a field error; bad values are
+    field errors; ``ValidationError`` with a dict of field -> errors, nothing started); only
+    the form's editable fields become variables. The same ``idempotency_key`` with the same
+    request answers with the instance the first one started (``created`` False) instead of
+    a second one (a double click, a retried API call); with another request
+    :class:`IdempotencyKeyReused`; no key: every call starts one. ``draft_id`` (one's own
+    draft of this process, else ``Draft.DoesNotExist``) is deleted in the start's
     transaction. ``attachments`` are checked first (``ValidationError`` under
     ``"attachments"``, nothing started) and attached to the new instance in the same
-    transaction. Who may start it: ``may_start`` (else :class:`StartNotAllowed`)."""
+    transaction. Who may start it: :func:`may_start` (else :class:`StartNotAllowed`)."""
     process = startable_process(user, key)
     if process is None:
         raise StartNotAllowed(_("You may not start this process."))
     element = start_element(process.definition_id)
     if element is None:  # cannot happen: startable_process checked it; never start blind
         raise StartNotAllowed(_("You may not start this process."))
-    variables = (
-        validate_step_data(element, variables={}, data=data) if has_step_form(element) else {}
-    )
+    variables = validate_step_data(element, variables={}, data=data)
     _check_uploads(attachments)
     title = title.strip()[:MAX_TITLE_CHARS] or default_title(user, process.name)[:MAX_TITLE_CHARS]
+    business_key = business_key.strip()[:MAX_TITLE_CHARS]
     fingerprint = request_hash(
-        {"process_key": key, "business_key": "", "title": title, "variables": variables}
+        {"process_key": key, "business_key": business_key, "title": title, "variables": variables}
     )
-    earlier = started_before(user, idempotency_key, fingerprint)
+    earlier = started_before(user, idempotency_key, fingerprint) if idempotency_key else None
     if earlier is not None:
         return earlier, False
     if draft_id is not None:
@@ -336,14 +398,20 @@ def request_submit(
     try:
         # a savepoint: a racing twin that committed the key first leaves this transaction usable
         with transaction.atomic():
-            instance_id = instance_start(key, variables=variables, initiator=user, title=title)
-            InstanceStartKey.objects.create(
-                user=user, key=idempotency_key, request_hash=fingerprint, instance_id=instance_id
+            instance_id = instance_start(
+                key, variables=variables, initiator=user, title=title, business_key=business_key
             )
+            if idempotency_key:
+                InstanceStartKey.objects.create(
+                    user=user,
+                    key=idempotency_key,
+                    request_hash=fingerprint,
+                    instance_id=instance_id,
+                )
             for upload in attachments:
                 attachment_add(instance_id, user=user, upload=upload)
     except IntegrityError:
-        earlier = started_before(user, idempotency_key, fingerprint)
+        earlier = started_before(user, idempotency_key, fingerprint) if idempotency_key else None
         if earlier is None:
             raise
         return earlier, False

@@ -65,6 +65,7 @@ from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.http import QueryDict
 from django.template.defaultfilters import filesizeformat
 from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext_lazy as _
@@ -459,19 +460,45 @@ def json_value(value: Any) -> Any:
     )
 
 
+def step_fields(element: Element, posted: QueryDict) -> QueryDict:
+    """The step form's fields of a posted page (a page posts more than its step form: the
+    CSRF token, the title, the action's own fields); what :func:`validate_step_data` gets
+    from a page."""
+    kept = QueryDict(mutable=True)
+    if not has_step_form(element):
+        return kept
+    for name in form_for(element, variables={}).fields:
+        if name in posted:
+            kept.setlist(name, posted.getlist(name))
+    return kept
+
+
 def validate_step_data(
     element: Element, *, variables: Mapping[str, Any], data: Mapping[str, Any] | None
 ) -> dict[str, Any]:
-    """The process variables that submitting ``data`` at this step sets.
+    """The process variables that submitting ``data`` at this step sets: the one gate
+    between what a caller sends (a page, the API, a draft, the demo) and the variables that
+    conditions and participant rules read.
 
-    With a form: ``data`` is validated by it; on errors ``ValidationError`` with a dict of
-    field name -> errors (codes kept: ``required``, ``min_value``, ``invalid_choice`` ...).
-    Only the form's editable fields are returned, cleaned and JSON-safe (:func:`json_value`);
-    other keys of ``data`` and read-only fields never become variables. A step without a form
-    passes ``data`` through unchanged (a plain mapping)."""
+    Every key of ``data`` must be a field of the step's form; any other key (and any key at
+    all at a step without a form) is a field error and nothing is set, so a caller cannot
+    write a variable the process did not ask for (``amount`` at an approval step,
+    ``initiator``). With a form, ``data`` is validated by it; on errors ``ValidationError``
+    with a dict of field name -> errors (codes kept: ``required``, ``min_value``,
+    ``invalid_choice`` ...). Only the form's editable fields are returned, cleaned and
+    JSON-safe (:func:`json_value`): a read-only field's value is never taken."""
     data = data or {}
-    if not has_step_form(element):
-        return dict(data.items())
+    fields = form_for(element, variables=variables).fields if has_step_form(element) else {}
+    unknown = [str(name) for name in data if name not in fields]
+    if unknown:
+        raise ValidationError(
+            {
+                name: [ValidationError(_("Not a field of this step's form."), code="unknown")]
+                for name in unknown[:20]
+            }
+        )
+    if not fields:
+        return {}
     form = form_for(element, variables=variables, data=data)
     if not form.is_valid():
         raise ValidationError(form.errors.as_data())

@@ -13,11 +13,13 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from portal.models import DelegationRule, Department, User
 from portal.selectors import delegate_for, department_head, user_manager
+from workflow.bpmn.model import ElementKind
 from workflow.bpmn.timers import TimerError, parse_duration
 from workflow.bpmn.validate import split_participants
 from workflow.engine import graph as graph_module
@@ -26,6 +28,8 @@ from workflow.models import (
     Incident,
     InitiatorApproverPolicy,
     ProcessSettings,
+    Task,
+    TaskCandidate,
 )
 
 if TYPE_CHECKING:
@@ -169,11 +173,8 @@ def resolve_people(run: Run, token: Token | None, text: str, element_id: str) ->
 # --- the rules applied when a task is created ---------------------------------------------
 
 
-def _anyone(candidates: list[tuple[str, str]]) -> bool:
-    """Whether an active user is among the candidates: a role nobody holds, a department
-    without members, an unknown user name are nobody (the task would reach no inbox)."""
-    if not candidates:
-        return False
+def _candidates_q(candidates: list[tuple[str, str]]) -> Q:
+    """The users the candidate rows (user, role, department subtree) stand for."""
     users = [v for k, v in candidates if k == "user"]
     roles = [v for k, v in candidates if k == "group"]
     found = Q(username__in=users) | Q(groups__role__code__in=roles)
@@ -181,11 +182,85 @@ def _anyone(candidates: list[tuple[str, str]]) -> bool:
         department = Department.objects.filter(code=code).first()
         if department is not None:
             found |= Q(department__path__startswith=department.path)
-    return User.objects.filter(found, is_active=True).exists()
+    return found
+
+
+def _anyone(candidates: list[tuple[str, str]], *, besides: str = "") -> bool:
+    """Whether an active user other than ``besides`` is among the candidates: a role nobody
+    holds, a department without members, an unknown user name are nobody (the task would
+    reach no inbox)."""
+    if not candidates:
+        return False
+    found = User.objects.filter(_candidates_q(candidates), is_active=True)
+    return found.exclude(username=besides).exists() if besides else found.exists()
+
+
+def _initiator_candidacy(
+    candidates: list[tuple[str, str]], initiator: str, *, allowed: bool
+) -> list[tuple[str, str]]:
+    """The candidate rows with the initiator's place made explicit: taken out where the
+    step does not let them act, written as a row of their own where it does and a role or
+    department of theirs is offered the task (:func:`task_candidacy` reads only that row
+    on their own request)."""
+    mine = ("user", initiator)
+    if not allowed:
+        return [c for c in candidates if c != mine]
+    shared = mine not in candidates and any(k != "user" for k, _v in candidates)
+    if shared and User.objects.filter(_candidates_q(candidates), username=initiator).exists():
+        return [*candidates, mine]
+    return candidates
 
 
 def _literal_initiator(element: Element) -> bool:
     return (element.assignee or "").replace(" ", "") in ("${initiator}", "#{initiator}")
+
+
+INITIATOR_MAY_APPROVE = "initiatorMayApprove"  # a step's camunda:property allowing it
+
+
+def initiator_may_act(settings: ProcessSettings, element: Element) -> bool:
+    """Separation of duties: whether the initiator may act on this step of their own request.
+
+    Never on an approval step, unless the process explicitly allows it — for every step
+    (its settings keep the step when the initiator is the approver) or for this step (the
+    ``initiatorMayApprove`` property). Steps that are the initiator's own work are theirs:
+    the start event they resubmit at and a step assigned literally to ``${initiator}``."""
+    if element.kind is ElementKind.START_EVENT or _literal_initiator(element):
+        return True
+    if settings.initiator_approver == InitiatorApproverPolicy.KEEP:
+        return True
+    flag = str(element.properties.get(INITIATOR_MAY_APPROVE, "")).strip().lower()
+    return flag in ("true", "1", "yes")
+
+
+def task_candidacy(user: User, initiator: str) -> Q:
+    """The ``TaskCandidate`` rows that let ``user`` take a task of a request ``initiator``
+    started. On their own request only a row naming them counts: the engine writes one only
+    where the step allows the initiator to act (:func:`assign_task`), so a role or a
+    department never makes someone the approver of their own request."""
+    if user.username == initiator:
+        return Q(kind="user", value=user.username)
+    return user_candidacy(user)
+
+
+def is_candidate(user: User, task: Task) -> bool:
+    """Whether ``user`` may take the unassigned ``task`` (see :func:`task_candidacy`)."""
+    return (
+        TaskCandidate.objects.filter(task_id=task.pk)
+        .filter(task_candidacy(user, task.instance.initiator))
+        .exists()
+    )
+
+
+def refuse_initiator(
+    settings: ProcessSettings, element: Element, initiator: str, to: User, *, field_name: str
+) -> None:
+    """A task handed to ``to`` (transfer, delegate, add a signer, reassign): refused with a
+    field error when ``to`` started the request and the step does not let the initiator act."""
+    if initiator and to.username == initiator and not initiator_may_act(settings, element):
+        raise ValidationError(
+            {field_name: [_("%(name)s started this request and cannot approve it.") % {"name": to}]}
+        )
 
 
 def _proxy(assignee: str, key: str, run: Run) -> str:
@@ -207,18 +282,22 @@ def assign_task(run: Run, token: Token, element: Element, fields: dict[str, Any]
     an automatic pass (``"skipped"``, ``"auto-approved"``) when no task is to be created, else
     None, having completed ``fields`` (candidates, proxy, due date, reminder jobs)."""
     settings = settings_for(run.instance.key)
+    initiator = run.instance.initiator
+    allowed = initiator_may_act(settings, element)
     fields["candidates"] = list(dict.fromkeys(candidate(k, v) for k, v in fields["candidates"]))
+    if initiator and fields["candidates"]:
+        fields["candidates"] = _initiator_candidacy(
+            fields["candidates"], initiator, allowed=allowed
+        )
     fields.setdefault("on_behalf_of", "")
     assignee = fields["assignee"]
     if assignee and not _literal_initiator(element):
-        if (
-            assignee == run.instance.initiator
-            and settings.initiator_approver == InitiatorApproverPolicy.SKIP
-        ):
+        if assignee == initiator and not allowed:
             return "skipped"
         if settings.auto_pass_repeated and run.approver and assignee == run.approver:
             return "auto-approved"
-    if not assignee and not _anyone(fields["candidates"]):
+    besides = "" if allowed else initiator
+    if not assignee and not _anyone(fields["candidates"], besides=besides):
         policy = settings.empty_assignee
         if policy == EmptyAssigneePolicy.SKIP:
             return "skipped"
@@ -235,6 +314,8 @@ def assign_task(run: Run, token: Token, element: Element, fields: dict[str, Any]
             )
     if assignee:
         proxy = _proxy(assignee, run.instance.key, run)
+        if proxy == initiator and not allowed:
+            proxy = ""  # the absent approver's proxy started the request: it waits for them
         if proxy:
             fields["on_behalf_of"] = assignee
             fields["assignee"] = proxy

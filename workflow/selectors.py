@@ -14,9 +14,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from django.core.exceptions import ValidationError
 from django.db.models import F, Model, Q, QuerySet
 from django.db.models.functions import Concat
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from portal.models import Department, Role, User, localized_name
 from workflow import participants
@@ -42,6 +44,8 @@ from workflow.models import (
 )
 
 __all__ = [
+    "FIRST_FILTER_DAY",
+    "LAST_FILTER_DAY",
     "URGENT_PRIORITY",
     "BadCursor",
     "Cursor",
@@ -70,6 +74,7 @@ __all__ = [
     "tasks_done",
     "tasks_needing_input",
     "tasks_todo",
+    "validate_filter_date",
 ]
 
 
@@ -149,20 +154,22 @@ def task_actions(user: User, task: Task) -> set[str]:
     running = instance.state == InstanceState.ACTIVE
     name = user.username
     if running and task.state == TaskState.OPEN:
-        mine = name in (task.assignee, task.on_behalf_of) and bool(task.assignee)
-        candidate = (
-            not task.assignee
-            and TaskCandidate.objects.filter(task=task)
-            .filter(participants.user_candidacy(user))
-            .exists()
+        graph = graph_for_definition(instance.definition_id)
+        element = graph.elements.get(task.element_id)
+        own_request = name == instance.initiator and (
+            element is None
+            or not participants.initiator_may_act(
+                participants.settings_for(instance.definition_key), element
+            )
         )
+        mine = name in (task.assignee, task.on_behalf_of) and bool(task.assignee)
+        mine = mine and not own_request
+        candidate = not task.assignee and not own_request and participants.is_candidate(user, task)
         if candidate:
             actions.add("claim")
         if mine and task.delegation == Delegation.PENDING:
             actions.add("resolve")
         elif mine or candidate:
-            graph = graph_for_definition(instance.definition_id)
-            element = graph.elements.get(task.element_id)
             start = element is not None and element.kind is ElementKind.START_EVENT
             actions |= {"approve", "transfer", "delegate", "add_signers", "copy"}
             if not start:
@@ -239,6 +246,28 @@ class InboxFilter:
     def from_mapping(cls, values: Mapping[str, Any]) -> InboxFilter:
         names = cls.__dataclass_fields__
         return cls(**{k: v for k, v in values.items() if k in names and v is not None})
+
+
+# A date filter becomes a local midnight (and the next one) or a moment that the database
+# adapter converts to UTC. Python's calendar ends at 0001-01-01 and 9999-12-31, so within a
+# day of either end that conversion overflows in some time zone: a 500 (issue 13).
+FIRST_FILTER_DAY = datetime.date.min + datetime.timedelta(days=1)
+LAST_FILTER_DAY = datetime.date.max - datetime.timedelta(days=1)
+
+
+def validate_filter_date(value: datetime.date | datetime.datetime) -> None:
+    """A list may be filtered by a day, or a moment on a day (as written, in its own
+    offset), from :data:`FIRST_FILTER_DAY` to :data:`LAST_FILTER_DAY`; anything else is
+    refused as the field's error (a form's, or a serializer's: DRF turns this
+    ``ValidationError`` into its own) instead of overflowing when the list is read. An
+    offset is less than a day, so inside this range the moment exists in UTC too."""
+    day = value.date() if isinstance(value, datetime.datetime) else value
+    if not FIRST_FILTER_DAY <= day <= LAST_FILTER_DAY:
+        raise ValidationError(
+            _("Give a date between %(first)s and %(last)s."),
+            code="out_of_range",
+            params={"first": FIRST_FILTER_DAY.isoformat(), "last": LAST_FILTER_DAY.isoformat()},
+        )
 
 
 def _dated(rows: QuerySet[Any], given: InboxFilter, date_field: str) -> QuerySet[Any]:
@@ -327,8 +356,19 @@ def filter_external_tasks(
 
 
 def tasks_claimable(user: User) -> QuerySet[Task]:
-    """The unclaimed open tasks ``user`` may claim (the candidate half of 待办)."""
-    return Task.objects.filter(state=TaskState.OPEN, assignee="", pk__in=_candidate_task_ids(user))
+    """The unclaimed open tasks ``user`` may claim (the candidate half of 待办). On a request
+    they started, only a candidate row naming them counts (``participants.task_candidacy``:
+    the engine writes one only where the step lets the initiator act)."""
+    name = user.username
+    named = TaskCandidate.objects.filter(kind="user", value=name).values("task_id")
+    shared = (
+        TaskCandidate.objects.filter(participants.user_candidacy(user))
+        .exclude(kind="user")
+        .values("task_id")
+    )
+    return Task.objects.filter(state=TaskState.OPEN, assignee="").filter(
+        Q(pk__in=named) | (Q(pk__in=shared) & ~Q(instance__initiator=name))
+    )
 
 
 # --- keyset pages of merged sources --------------------------------------------------------------
@@ -360,9 +400,12 @@ class Cursor:
             moment = None if at is None else datetime.datetime.fromisoformat(at)
             if moment is not None and timezone.is_naive(moment):
                 raise ValueError
+            if moment is not None:
+                # in UTC, as the database is asked: near year 1 or 9999 this overflows
+                moment = moment.astimezone(datetime.UTC)
             if not isinstance(rank, int) or not isinstance(pk, int):
                 raise ValueError
-        except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        except (ValueError, TypeError, OverflowError, binascii.Error, UnicodeDecodeError):
             raise BadCursor(text) from None
         return cls(moment, rank, pk)
 

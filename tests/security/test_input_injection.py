@@ -267,16 +267,21 @@ def test_task_approve_refuses_bad_data_and_changes_nothing(
 
 
 def test_task_approve_keeps_declared_fields_only(task: Task, employee: User) -> None:
-    approvals.task_approve(
-        task.pk,
-        user=employee,
-        data={**GOOD, "note": SCRIPT, "evil": "x", "initiator": "admin", "approved": False},
-    )
+    """Undeclared keys are refused (and nothing is set), declared ones stored as given."""
+    with pytest.raises(ValidationError) as refused:
+        approvals.task_approve(
+            task.pk,
+            user=employee,
+            data={**GOOD, "note": SCRIPT, "evil": "x", "initiator": "admin", "approved": False},
+        )
+    assert sorted(refused.value.message_dict) == ["approved", "evil", "initiator"]
+    assert Task.objects.get(pk=task.pk).state == TaskState.OPEN
+    approvals.task_approve(task.pk, user=employee, data={**GOOD, "note": SCRIPT})
     variables = ProcessInstance.objects.get(pk=task.instance_id).variables
     assert variables["note"] == SCRIPT
     assert "evil" not in variables
     assert variables.get("initiator") in (None, "zhangwei")
-    assert variables["approved"] is True  # the decision, not the posted field
+    assert variables["approved"] is True  # the decision, not a posted field
 
 
 def _approve_page(client: Client, task: Task, fields: dict[str, Any]) -> Any:
@@ -460,10 +465,18 @@ def test_the_api_approve_refuses_wrong_shapes(
 
 
 def test_the_api_approve_keeps_declared_fields_and_escapes_markup(api: Client, task: Task) -> None:
-    answer = _post(
+    refused = _post(
         api,
         f"/api/v1/tasks/{task.pk}/approve",
         {"data": {**GOOD, "note": IMG, "evil": SCRIPT}, "comment": SCRIPT},
+    )
+    assert refused.status_code == 400, refused.content[:300]
+    assert list(refused.json()["error"]["fields"]) == ["evil"]
+    assert Task.objects.get(pk=task.pk).state == TaskState.OPEN
+    answer = _post(
+        api,
+        f"/api/v1/tasks/{task.pk}/approve",
+        {"data": {**GOOD, "note": IMG}, "comment": SCRIPT},
     )
     assert answer.status_code == 200, answer.content[:300]
     variables = ProcessInstance.objects.get(pk=task.instance_id).variables

@@ -9,7 +9,9 @@ something (an approval that goes through) leaves the next test the same world.
 Personas (the names of tests/conftest.py):
 
 - ``employee``  张伟 (zhangwei), 销售部/华东区: started the instance (the initiator);
-- ``colleague`` 王芳 (wangfang), same sub-department, no part in the instance;
+- ``colleague`` 王芳 (wangfang), same sub-department, no part in the instance; holds the
+  sales representatives' role with the employee (separation of duties: of the two only the
+  colleague may take the step of the employee's own request offered to that role);
 - ``outsider``  刘洋 (liuyang), 财务部, no relation to sales;
 - ``manager``   李娜 (lina), head of 销售部 and the employee's manager: holds the open task;
 - ``staff``     赵敏 (zhaomin), 人力资源部, staff with the HR role's organization permissions
@@ -47,6 +49,7 @@ USERNAMES = {
 LEAVE = "leave"  # everyone may start it; the instance of the world runs on it
 PAYROLL = "payroll"  # only the payroll role may start it (nobody of the personas has it)
 CLAIMABLE = "purchase"  # its first step is offered to the department heads' role
+OWN_REQUEST = "expense"  # its first step is offered to a role the initiator holds too
 EXTERNAL_SOURCE = "erp"
 EXTERNAL_ID = "PO-1"
 HR_PERMISSIONS = [
@@ -70,6 +73,9 @@ class World:
     instance_id: int = 0  # started by the employee, its task open for the manager
     task_id: int = 0  # the manager's open task
     claim_task_id: int = 0  # a task offered to the department heads' role
+    # separation of duties: the employee's own request, its step offered to the sales
+    # representatives' role, which the employee and the colleague hold
+    own_task_id: int = 0
     attachment_id: int = 0
     draft_id: int = 0  # the employee's
     notification_id: int = 0  # the employee's
@@ -120,6 +126,9 @@ def _people() -> dict[str, User]:
         first_name="",
         last_name="",
     )
+    sales_rep = role("sales_rep", "销售代表")
+    employee.groups.add(sales_rep)
+    colleague.groups.add(sales_rep)
     return {
         "employee": employee,
         "colleague": colleague,
@@ -194,6 +203,7 @@ def _processes() -> None:
         ),
         source_name=f"{CLAIMABLE}.bpmn",
     )
+    deploy_steps(user_task("review", groups="sales_rep"), key=OWN_REQUEST)
 
 
 def build_world() -> World:
@@ -212,6 +222,8 @@ def build_world() -> World:
         world.task_id = Task.objects.get(instance_id=world.instance_id, state="open").pk
         claimable = services.instance_start(CLAIMABLE, variables={}, initiator=employee)
         world.claim_task_id = Task.objects.get(instance_id=claimable, state="open").pk
+        own = services.instance_start(OWN_REQUEST, variables={}, initiator=employee)
+        world.own_task_id = Task.objects.get(instance_id=own, state="open").pk
         approvals.comment_add(world.instance_id, user=employee, text="请尽快审批")
         upload = SimpleUploadedFile("note.txt", b"leave note\n", content_type="text/plain")
         world.attachment_id = approvals.attachment_add(

@@ -59,15 +59,18 @@ def user_task(
     return f"<userTask {attributes}>{inside}</userTask>"
 
 
-def deploy_steps(*tasks: str, key: str = KEY, extra: str = "") -> str:
-    """Deploy ``start -> tasks... -> end`` (``extra``: more elements and flows inside)."""
+def deploy_steps(*tasks: str, key: str = KEY, extra: str = "", start_fields: str = "") -> str:
+    """Deploy ``start -> tasks... -> end`` (``extra``: more elements and flows inside;
+    ``start_fields``: the start form's ``camunda:formField`` elements)."""
     ids = [t.split('id="', 1)[1].split('"', 1)[0] for t in tasks]
+    start_event = '<startEvent id="start" name="Request"/>'
+    if start_fields:
+        start_event = (
+            '<startEvent id="start" name="Request"><extensionElements><camunda:formData>'
+            f"{start_fields}</camunda:formData></extensionElements></startEvent>"
+        )
     body = (
-        '<startEvent id="start" name="Request"/>'
-        + "".join(tasks)
-        + '<endEvent id="end"/>'
-        + chain("start", *ids, "end")
-        + extra
+        start_event + "".join(tasks) + '<endEvent id="end"/>' + chain("start", *ids, "end") + extra
     )
     deploy_body(body, key=key)
     return key

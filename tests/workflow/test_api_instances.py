@@ -26,7 +26,7 @@ from tests.workflow.approval_helpers import (
 )
 from tests.workflow.engine_helpers import chain
 from workflow import approvals
-from workflow.api import services as api_services
+from workflow import drafts as api_services
 from workflow.models import CarbonCopy, InstanceStartKey, ProcessInstance
 
 pytestmark = pytest.mark.django_db
@@ -43,7 +43,11 @@ def leave(db) -> str:
     return deploy_steps(
         user_task("Approve", assignee="${manager(initiator)}"),
         user_task("Hr", assignee="zhaomin"),
+        start_fields=DAYS_FIELD,
     )
+
+
+DAYS_FIELD = '<camunda:formField id="days" label="Days" type="long"/>'
 
 
 def _english(*users: User) -> None:
@@ -128,7 +132,12 @@ def test_a_start_that_loses_the_race_for_its_key_is_rolled_back(
         user=employee,
         key="req-1",
         request_hash=api_services.request_hash(
-            {"process_key": KEY, "business_key": "", "title": "Leave 3 days", "variables": {}}
+            {
+                "process_key": KEY,
+                "business_key": "",
+                "title": "Leave 3 days",
+                "variables": {"days": None},
+            }
         ),
         instance_id=winner,
     )

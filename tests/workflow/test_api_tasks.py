@@ -238,7 +238,7 @@ def test_someone_who_may_see_but_not_handle_is_refused(login, leave, employee) -
     assert answer.status_code == 409
     assert answer.json()["error"] == {
         "code": "action_refused",
-        "message": "This task is not yours.",
+        "message": "You started this request: someone else approves it.",
     }
 
 

@@ -54,7 +54,11 @@ def test_approve_with_form_data_sets_variables(employee, dept_head) -> None:
     deploy_steps(user_task("A", assignee="lina", fields=DAYS))
     iid = start(employee, days=0)
     task = open_task(iid)
-    approvals.task_approve(task.pk, user=dept_head, data={"days": "3", "other": "x"}, comment="ok")
+    with pytest.raises(ValidationError) as refused:
+        approvals.task_approve(task.pk, user=dept_head, data={"days": "3", "other": "x"})
+    assert list(refused.value.message_dict) == ["other"]
+    assert instance(iid).state == "active"
+    approvals.task_approve(task.pk, user=dept_head, data={"days": "3"}, comment="ok")
     assert instance(iid).state == "completed"
     assert instance(iid).variables == {"days": 3, "approved": True}
     task.refresh_from_db()

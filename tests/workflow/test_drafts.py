@@ -242,7 +242,11 @@ def test_discard(employee: User) -> None:
 @pytest.mark.django_db
 def test_submit_starts_with_the_cleaned_form_values(employee: User, dept_head: User) -> None:
     deploy_process()
-    instance_id, created = submit(employee, data={**VALID, "smuggled": "x"}, title="Shanghai trip")
+    with pytest.raises(ValidationError) as refused:
+        submit(employee, data={**VALID, "smuggled": "x", "initiator": "nobody"})
+    assert sorted(refused.value.message_dict) == ["initiator", "smuggled"]
+    assert not ProcessInstance.objects.exists()
+    instance_id, created = submit(employee, data=VALID, title="Shanghai trip")
     assert created
     instance = ProcessInstance.objects.get(pk=instance_id)
     assert instance.initiator == "zhangwei"
@@ -332,9 +336,11 @@ def test_submit_refused_to_who_may_not_start(employee: User, colleague: User) ->
 @pytest.mark.django_db
 def test_a_start_without_a_form_sets_no_variables(employee: User, dept_head: User) -> None:
     deploy_process(fields="")
-    instance_id, _created = submit(employee, data={"anything": "x", "csrfmiddlewaretoken": "t"})
-    variables = ProcessInstance.objects.get(pk=instance_id).variables
-    assert "anything" not in variables and "csrfmiddlewaretoken" not in variables
+    with pytest.raises(ValidationError) as refused:
+        submit(employee, data={"anything": "x"})
+    assert list(refused.value.message_dict) == ["anything"]
+    instance_id, _created = submit(employee, data={})
+    assert ProcessInstance.objects.get(pk=instance_id).variables == {}
 
 
 # --- attachments at the start --------------------------------------------------------------

@@ -31,6 +31,7 @@ from workflow.forms import (
     has_step_form,
     register_form,
     safe_filename,
+    step_fields,
     task_form_class,
     unregister_form,
     validate_step_data,
@@ -346,10 +347,21 @@ def test_validate_step_data_returns_only_declared_fields_json_safe() -> None:
         form_field("due", "date"),
         form_field("ok", "boolean"),
     )
-    data = {"amount": "7", "rate": "1.25", "due": "2024-02-29", "ok": "on", "initiator": "x"}
+    data = {"amount": "7", "rate": "1.25", "due": "2024-02-29", "ok": "on"}
     result = stored(element, data)
     assert result == {"amount": 7, "rate": 1.25, "due": "2024-02-29", "ok": True}
     assert json.loads(json.dumps(result)) == result
+
+
+def test_a_key_that_is_not_a_field_is_refused_and_nothing_is_set() -> None:
+    """The one gate for every caller: a variable the form did not declare (``initiator``,
+    which participant rules read; ``amount`` at a step that does not ask for it) is a field
+    error, not silently stored or silently dropped."""
+    element = step(form_field("amount", "long"))
+    assert refused(element, {"amount": "7", "initiator": "nobody", "manager": "x"}) == {
+        "initiator": ["unknown"],
+        "manager": ["unknown"],
+    }
 
 
 def test_html_post_data() -> None:
@@ -359,14 +371,22 @@ def test_html_post_data() -> None:
         form_field("amount", "long"),
     )
     post = QueryDict("csrfmiddlewaretoken=t&agree=on&amount=12")
-    assert stored(element, post) == {"agree": True, "notify": False, "amount": 12}
+    assert stored(element, step_fields(element, post)) == {
+        "agree": True,
+        "notify": False,
+        "amount": 12,
+    }
+    assert refused(element, post) == {"csrfmiddlewaretoken": ["unknown"]}
 
 
-def test_step_without_form_passes_data_through() -> None:
+def test_step_without_form_takes_no_values() -> None:
     for element in (step(), step(form_key="embedded:app:forms/finance-review.html")):
         assert not has_step_form(element)
-        data = {"anything": [1, 2], "approved": True}
-        assert stored(element, data) == data
+        assert stored(element, {}) == {}
+        assert refused(element, {"anything": [1, 2], "approved": True}) == {
+            "anything": ["unknown"],
+            "approved": ["unknown"],
+        }
         assert list(form_for(element, variables={}).fields) == []
 
 
@@ -413,15 +433,17 @@ def test_registered_form_key_wins_over_form_data(cost_center_form: str) -> None:
     form = form_for(element, variables={"cost_center": "CC-2", "amount": 80, "other": 1})
     assert isinstance(form, CostCenterForm)
     assert form.initial == {"cost_center": "CC-2", "amount": 80}
-    data = {"cost_center": "CC-1", "amount": "1", "checked_on": "2024-05-02", "ignored": "x"}
+    data = {"cost_center": "CC-1", "amount": "1", "checked_on": "2024-05-02"}
     assert stored(element, data, amount=80) == {"cost_center": "CC-1", "checked_on": "2024-05-02"}
+    assert refused(element, {**data, "ignored": "x"}) == {"ignored": ["unknown"]}
     assert refused(element, {"cost_center": "CC-9"}) == {"cost_center": ["invalid_choice"]}
 
 
 def test_registered_form_key_without_form_data(cost_center_form: str) -> None:
     element = step(form_key=cost_center_form)
     assert has_step_form(element)
-    assert refused(element, {"anything": 1}) == {"cost_center": ["required"]}
+    assert refused(element, {}) == {"cost_center": ["required"]}
+    assert refused(element, {"anything": 1}) == {"anything": ["unknown"]}
 
 
 def test_unregistered_form_key_falls_back_to_form_data() -> None:

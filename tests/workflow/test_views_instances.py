@@ -168,9 +168,9 @@ def test_withdraw_by_the_initiator_before_anyone_acted(
 
 
 def test_withdraw_after_the_next_handler_acted_is_refused(
-    login: Any, employee: Any, dept_head: Any, instance_id: int
+    login: Any, employee: Any, dept_head: Any, colleague: Any, instance_id: int
 ) -> None:
-    approvals.task_transfer(open_task(instance_id).pk, user=dept_head, to="zhangwei")
+    approvals.task_transfer(open_task(instance_id).pk, user=dept_head, to=colleague.username)
     before = list(Task.objects.values_list("pk", "state", "assignee"))
     response = login(employee).post(url(instance_id, "withdraw"), follow=True)
     assert "it can no longer be withdrawn" in response.content.decode()

@@ -255,7 +255,7 @@ def test_approve_refused_when_already_handled(login: Any, dept_head: Any, claim:
 
 def test_approve_by_initiator_is_refused(login: Any, employee: Any, claim: Task) -> None:
     response = login(employee).post(url(claim, "approve"), {"confirmed": "1"}, follow=True)
-    assert "This task is not yours." in response.content.decode()
+    assert "You started this request: someone else approves it." in response.content.decode()
     assert Task.objects.get(pk=claim.pk).state == "open"
 
 

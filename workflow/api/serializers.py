@@ -7,6 +7,7 @@ safe at run time; only the type checker is told to ignore them."""
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,6 +29,7 @@ from workflow.models import (
     Task,
     TaskState,
 )
+from workflow.selectors import validate_filter_date
 
 # --- process variables ----------------------------------------------------------------------------
 
@@ -122,12 +124,16 @@ class InstanceStartInputSerializer(serializers.Serializer):
         max_length=255, required=False, default="", allow_blank=True
     )
     title = serializers.CharField(max_length=255, required=False, default="", allow_blank=True)
-    variables = VariablesField(required=False, default=dict)
+    variables = VariablesField(
+        required=False,
+        default=dict,
+        help_text="the start form's fields (no other key: the initiator is the caller)",
+    )
 
     def validate_process_key(self, key: str) -> str:
         """A process the caller may not start is answered as one that is not deployed, as
         the catalogue does not show it (``hidden_processes``)."""
-        from workflow.api.services import hidden_processes
+        from workflow.drafts import hidden_processes
 
         request = self.context.get("request")
         if not ProcessDefinition.objects.filter(key=key).exists() or (
@@ -356,14 +362,24 @@ class InboxItemSerializer(serializers.Serializer):
 InboxPageSerializer = page_serializer(InboxItemSerializer, "InboxPage")
 
 
+class FilterDateTimeField(serializers.DateTimeField):
+    """A moment a list is filtered by: outside ``selectors.validate_filter_date``'s range it
+    is the field's error. Checked before DRF makes it aware, since DRF checks a naive value
+    by converting it to UTC, which overflows near year 1 (a 500: issue 13)."""
+
+    def enforce_timezone(self, value: datetime.datetime) -> datetime.datetime:
+        validate_filter_date(value)
+        return super().enforce_timezone(value)
+
+
 class TaskListQuerySerializer(serializers.Serializer):
     tab = serializers.ChoiceField(
         choices=["todo", "done", "started", "copied"], required=False, default="todo"
     )
     process = serializers.CharField(required=False, help_text="a process key")
     overdue = serializers.BooleanField(required=False, allow_null=True, default=None)
-    created_after = serializers.DateTimeField(required=False)
-    created_before = serializers.DateTimeField(required=False)
+    created_after = FilterDateTimeField(required=False)
+    created_before = FilterDateTimeField(required=False)
     q = serializers.CharField(required=False, help_text="searches titles and step names")
     external = serializers.BooleanField(
         required=False, default=True, help_text="todo tab: include external tasks"

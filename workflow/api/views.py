@@ -19,7 +19,6 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template import engines
 from django.utils.translation import gettext as _
-from drf_spectacular.settings import spectacular_settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -46,8 +45,8 @@ from portal.api import (
 from portal.models import User
 from workflow import approvals, external, selectors, services
 from workflow.api import serializers as s
-from workflow.api.services import IdempotencyKeyReused, hidden_processes, instance_start_once
 from workflow.bpmn.render import RenderError, render_svg
+from workflow.drafts import IdempotencyKeyReused, hidden_processes, request_submit
 from workflow.engine.cache import graph_for_definition
 from workflow.forms import form_for, json_value
 from workflow.models import (
@@ -287,9 +286,15 @@ class InstanceListApi(APIView):
             raise exceptions.ValidationError({"Idempotency-Key": [_("At most 255 characters.")]})
         start = s.InstanceStartInputSerializer(data=request.data, context={"request": request})
         start.is_valid(raise_exception=True)
+        given = start.validated_data
         try:
-            instance_id, created = instance_start_once(
-                user=_user(request), idempotency_key=key, **start.validated_data
+            instance_id, created = request_submit(
+                user=_user(request),
+                key=given["process_key"],
+                data=given["variables"],
+                title=given["title"],
+                business_key=given["business_key"],
+                idempotency_key=key,
             )
         except IdempotencyKeyReused as error:
             raise Unprocessable(str(error), code="idempotency_key_reused") from error
@@ -1059,6 +1064,8 @@ class RedocApi(SpectacularRedocView):
             "title": self.title,
             "redoc_standalone": self._redoc_standalone(),
             "schema_url": self._get_schema_url(request),
-            "settings": self._dump(spectacular_settings.REDOC_UI_SETTINGS),
+            # no settings: the page starts Redoc from its <redoc> element, without the
+            # inline script the settings need (CSP: script-src 'self')
+            "settings": "",
         }
         return HttpResponse(_REDOC_PAGE.render(context, request))

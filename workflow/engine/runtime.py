@@ -194,7 +194,9 @@ class Run:
     def scope(self, token: Token | None, *, initiator: bool = True) -> dict[str, Any]:
         """The variables an expression at ``token`` sees: the instance's, then each enclosing
         scope's locals, the token's own last (the nearest wins); ``initiator`` is there too
-        unless a variable of that name is (``initiator=False``: only real variables)."""
+        and always the instance's own, whatever a variable of that name holds: participant
+        rules (``manager(initiator)``) must not follow a value a caller wrote
+        (``initiator=False``: only real variables)."""
         chain: list[dict[str, Any]] = []
         while token is not None:
             chain.append(token.variables)
@@ -204,8 +206,8 @@ class Run:
             for name, value in local.items():
                 if name not in PRIVATE:
                     merged[name] = value
-        if initiator:
-            merged.setdefault("initiator", self.instance.initiator)
+        if initiator and self.instance.initiator:
+            merged["initiator"] = self.instance.initiator
         return merged
 
     def evaluate(self, element_id: str, text: str | None, token: Token | None) -> Any:
@@ -1403,7 +1405,7 @@ def start_instance(
     start = start_event or graph.start_event(None)
     values = dict(variables)
     if start.initiator and initiator:
-        values.setdefault(start.initiator, initiator)
+        values[start.initiator] = initiator  # who started it, never what a caller wrote
     parent_run, parent_token = parent if parent else (None, None)
     root_id = None
     if parent_run is not None:

@@ -34,7 +34,13 @@ from workflow import drafts
 from workflow.approvals import instance_url
 from workflow.bpmn.model import Element
 from workflow.engine.runtime import EngineError
-from workflow.forms import attachment_max_bytes, attachment_types, form_for, has_step_form
+from workflow.forms import (
+    attachment_max_bytes,
+    attachment_types,
+    form_for,
+    has_step_form,
+    step_fields,
+)
 from workflow.models import Draft
 from workflow.selectors import instances_started
 
@@ -244,7 +250,7 @@ def start(request: HttpRequest, key: str) -> HttpResponse:
         instance_id, _created = drafts.request_submit(
             user=user,
             key=key,
-            data=request.POST,
+            data=step_fields(element, request.POST),
             title=meta.cleaned_data["title"],
             idempotency_key=meta.cleaned_data["idempotency_key"],
             draft_id=draft.pk if draft else None,

@@ -211,11 +211,13 @@ class InstanceFilterForm(forms.Form):
         label=gettext_lazy("Started on or after"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[selectors.validate_filter_date],
     )
     started_before = forms.DateField(
         label=gettext_lazy("Started on or before"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[selectors.validate_filter_date],
     )
     older_than_days = forms.IntegerField(
         label=gettext_lazy("Older than (days)"), required=False, min_value=0, max_value=36500
@@ -678,10 +680,16 @@ def jobs(request: HttpRequest) -> HttpResponse:
 
 class StatisticsForm(forms.Form):
     start = forms.DateField(
-        label=gettext_lazy("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=gettext_lazy("From"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[selectors.validate_filter_date],
     )
     end = forms.DateField(
-        label=gettext_lazy("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=gettext_lazy("To"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[selectors.validate_filter_date],
     )
     key = forms.ChoiceField(label=gettext_lazy("Process"), required=False)
     version = forms.TypedChoiceField(label=gettext_lazy("Version"), required=False, coerce=int)

@@ -76,11 +76,13 @@ class InboxQueryForm(forms.Form):
         required=False,
         label=gettext_lazy("From"),
         widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[selectors.validate_filter_date],
     )
     until = forms.DateField(
         required=False,
         label=gettext_lazy("To"),
         widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[selectors.validate_filter_date],
     )
     urgent = forms.BooleanField(required=False, label=gettext_lazy("Urgent only"))
     overdue = forms.BooleanField(required=False, label=gettext_lazy("Overdue only"))
@@ -156,7 +158,12 @@ def _parse(params: QueryDict) -> Query:
     if given.get("cursor"):
         try:
             query.after = selectors.Cursor.decode(given["cursor"])
+            if query.after.at is None and (query.tab, query.sort) != ("todo", "due"):
+                # only the to-do tab by due date has rows without a date (selectors.inbox_page);
+                # anywhere else such a position was not written by this page
+                raise selectors.BadCursor(given["cursor"])
         except selectors.BadCursor:
+            query.after = None
             query.problems.append(_("This link to the next page is broken; here is the first."))
     query.values = {
         key: str(params.get(key))

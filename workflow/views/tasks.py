@@ -48,7 +48,7 @@ from workflow.bpmn.render import RenderError, render_svg
 from workflow.engine.cache import graph_for_definition
 from workflow.engine.graph import Graph
 from workflow.engine.runtime import AlreadyHandled, EngineError
-from workflow.forms import AttachmentForm, CommentForm, form_for, has_step_form
+from workflow.forms import AttachmentForm, CommentForm, form_for, has_step_form, step_fields
 from workflow.models import (
     Attachment,
     Comment,
@@ -314,13 +314,7 @@ def _step_values(target: Target) -> dict[str, Any] | None:
     element = target.graph.elements.get(task.element_id)
     if element is None or target.step_data is None or not has_step_form(element):
         return None
-    form = form_for(element, variables={})
-    data = QueryDict(mutable=True)
-    for name in form.fields:
-        key = form.add_prefix(name)
-        if key in target.step_data:
-            data.setlist(key, target.step_data.getlist(key))
-    return data  # type: ignore[return-value]
+    return step_fields(element, target.step_data)  # type: ignore[return-value]
 
 
 def _approve(t: Target, d: dict[str, Any]) -> str:
