@@ -9,14 +9,17 @@ from django.contrib import admin
 from django.contrib.auth.admin import GroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
+from oauth2_provider.admin import ApplicationAdmin
 from treebeard.admin import TreeAdmin
 from treebeard.forms import movenodeform_factory
 
 from portal.models import (
     Announcement,
+    ClientScopes,
     CodeRule,
     DelegationRule,
     Department,
@@ -25,6 +28,7 @@ from portal.models import (
     Role,
     User,
 )
+from portal.selectors import holds_more_than
 
 admin.site.site_header = _("Enterprise Portal administration")
 admin.site.site_title = _("Enterprise Portal")
@@ -106,6 +110,34 @@ class UserAdmin(DjangoUserAdmin):
             # Nor may they take over an administrator's account (e.g. reset its password).
             queryset = queryset.filter(is_superuser=False)
         return queryset
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        fieldsets = super().get_fieldsets(request, obj)
+        if not self._beyond(request, obj):
+            return fieldsets
+        # read-only: not even the password hash with its "reset password" link
+        return [
+            (name, {**options, "fields": [f for f in options["fields"] if f != "password"]})
+            for name, options in fieldsets
+        ]
+
+    def _beyond(self, request: HttpRequest, obj: Any) -> bool:
+        return obj is not None and holds_more_than(obj, request.user)  # type: ignore[arg-type]
+
+    # An account that holds more than the person at the desk (a role, a permission, staff
+    # status) is shown read-only to them: no edit, no password reset (Django's password view
+    # asks has_change_permission), no deletion.
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_change_permission(request, obj) and not self._beyond(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_delete_permission(request, obj) and not self._beyond(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        """The list's bulk deletion: refused whole when any chosen account holds more."""
+        if any(self._beyond(request, person) for person in queryset):
+            raise PermissionDenied
+        super().delete_queryset(request, queryset)
 
     @admin.display(description=_("full name"), ordering="last_name")
     def display_name(self, obj: User) -> str:
@@ -205,3 +237,16 @@ class NotificationAdmin(admin.ModelAdmin):
     readonly_fields = ("created_at", "read_at", "emailed_at", "texted_at", "dedup_key")
     autocomplete_fields = ("recipient",)
     date_hierarchy = "created_at"
+
+
+class ClientScopesInline(admin.StackedInline):
+    model = ClientScopes
+    can_delete = False
+    min_num = 1
+    max_num = 1
+
+
+class OAuthApplicationAdmin(ApplicationAdmin):
+    """django-oauth-toolkit's application admin with the application's allowed scopes."""
+
+    inlines = (ClientScopesInline,)

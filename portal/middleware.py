@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse
+from csp.middleware import CSPMiddleware
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils import translation
 
 
@@ -23,3 +24,18 @@ class UserLanguageMiddleware:
             translation.activate(language)
             request.LANGUAGE_CODE = translation.get_language()
         return self.get_response(request)
+
+
+class ContentSecurityPolicyMiddleware(CSPMiddleware):
+    """django-csp's header on every HTML page (``CONTENT_SECURITY_POLICY`` in settings):
+    scripts only from the portal's own static files, so a script that slipped into a page
+    (stored text, an uploaded file's name) does not run. Other answers (an attachment shown
+    inline, a PDF in the preview frame, JSON) carry none: the browser renders them as what
+    they are, and a PDF viewer must not be held to a page's policy."""
+
+    def process_response(
+        self, request: HttpRequest, response: HttpResponseBase
+    ) -> HttpResponseBase:
+        if not response.get("Content-Type", "").startswith("text/html"):
+            return response
+        return super().process_response(request, response)

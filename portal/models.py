@@ -446,3 +446,39 @@ class Notification(models.Model):
     @property
     def is_read(self) -> bool:
         return self.read_at is not None
+
+
+def _validate_scopes(text: str) -> None:
+    known: dict[str, Any] = dict(getattr(settings, "OAUTH2_PROVIDER", {}).get("SCOPES", {}))
+    unknown = [s for s in text.split() if s not in known]
+    if unknown:
+        raise ValidationError(
+            _("Unknown scope: %(scopes)s. Choose from: %(known)s.")
+            % {"scopes": ", ".join(unknown), "known": ", ".join(known)}
+        )
+
+
+class ClientScopes(models.Model):
+    """The OAuth2 scopes an application (another system, an app acting for people) may be
+    given. A client asking for more gets only these (the token says which it got); an
+    application without a row gets the default scopes only (``read``)."""
+
+    application = models.OneToOneField(
+        settings.OAUTH2_PROVIDER_APPLICATION_MODEL,
+        on_delete=models.CASCADE,
+        related_name="allowed_scopes",
+        verbose_name=_("application"),
+    )
+    scopes = models.CharField(
+        _("allowed scopes"),
+        max_length=255,
+        validators=[_validate_scopes],
+        help_text=_("Separated by spaces, e.g. “read write todo”."),
+    )
+
+    class Meta:
+        verbose_name = _("allowed scopes")
+        verbose_name_plural = _("allowed scopes")
+
+    def __str__(self) -> str:
+        return self.scopes

@@ -124,3 +124,18 @@ def unread_notification_count(user: User) -> int:
 
 def notifications_for(user: User) -> QuerySet[Notification]:
     return Notification.objects.filter(recipient=user)
+
+
+def holds_more_than(person: User, actor: User) -> bool:
+    """Whether ``person`` holds anything ``actor`` does not: superuser or staff status, a
+    role, or a permission (their own or through a role). Such a person's account is not the
+    actor's to edit, reset or deactivate: an HR administrator with "change user" could
+    otherwise set the password of the process administrator and sign in as them. Everyone
+    may manage accounts that hold no more than their own; a superuser holds everything."""
+    if actor.is_superuser:
+        return False
+    if person.is_superuser or (person.is_staff and not actor.is_staff):
+        return True
+    if person.groups.exclude(pk__in=actor.groups.values("pk")).exists():
+        return True
+    return not person.get_all_permissions() <= actor.get_all_permissions()

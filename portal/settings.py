@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import dj_database_url
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.utils.translation import gettext_lazy as _
 
 from portal.env import (
@@ -72,6 +73,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "treebeard",
     "axes",
+    "csp",
     "portal.apps.PortalConfig",
     "workflow.apps.WorkflowConfig",
     "crm.apps.CrmConfig",
@@ -89,6 +91,7 @@ MIDDLEWARE = [
     "portal.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "portal.middleware.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Axes must come last: it turns a lock-out raised by authentication into its page.
     "axes.middleware.AxesMiddleware",
@@ -239,6 +242,25 @@ if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy of every HTML page (django-csp; docs/operations.md): scripts only
+# from the portal's static files (no inline script, no eval), nothing loaded from another
+# site, no plugins, not framed elsewhere. Styles allow inline style attributes: the diagrams
+# (SVG with a <style>), bpmn-js and Redoc set them; a style cannot run code.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:", "blob:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "worker-src": [SELF, "blob:"],  # Redoc's search runs in a worker made from a blob
+        "frame-src": [SELF],  # the PDF preview
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 SECURE_REFERRER_POLICY = "same-origin"
 
 # --- e-mail and SMS ---------------------------------------------------------------------
@@ -321,6 +343,14 @@ ERP_BRIDGE_URL = env_str("ERP_BRIDGE_URL")
 HRIS_BRIDGE_URL = env_str("HRIS_BRIDGE_URL")
 DMS_BRIDGE_URL = env_str("DMS_BRIDGE_URL")
 BRIDGE_TIMEOUT = env_int("BRIDGE_TIMEOUT", 10, minimum=1, maximum=30)
+# The hosts a process's http.call service task may call (workflow/applications.py,
+# HostPolicy): names or addresses, "*.example.com" for subdomains. Empty: http.call is
+# refused until an administrator lists hosts (the URL is the process author's choice and
+# the answer lands in a variable participants read: issue 13, SSRF).
+HTTP_CALL_ALLOWED_HOSTS = env_list("HTTP_CALL_ALLOWED_HOSTS", [])
+# Listed hosts may resolve to private or loopback addresses (an internal service);
+# link-local addresses (the cloud metadata service) stay refused.
+HTTP_CALL_ALLOW_PRIVATE = env_bool("HTTP_CALL_ALLOW_PRIVATE", False)
 WORKFLOW_JOB_LEASE_SECONDS = env_int("WORKFLOW_JOB_LEASE_SECONDS", 300, minimum=5)
 # Files attached to a step: the largest accepted size and the accepted extensions (the
 # content is checked against the extension).
@@ -374,6 +404,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "anon": _env_rate("API_THROTTLE_ANON", "60/min"),
         "user": _env_rate("API_THROTTLE_USER", "1200/min"),
+        # the OAuth2 token endpoint, per client address (portal/oauth.py)
+        "oauth2_token": _env_rate("API_THROTTLE_TOKEN", "20/min"),
     },
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
@@ -394,9 +426,16 @@ OAUTH2_SCOPES = {
     "write": _("Start processes and act on your tasks"),
     "todo": _("Push tasks of another system into the unified to-do list"),
 }
+# django-oauth-toolkit's own model, named so that portal.ClientScopes can refer to it
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
 OAUTH2_PROVIDER = {
     "SCOPES": OAUTH2_SCOPES,
     "DEFAULT_SCOPES": ["read"],
+    # each application's allowed scopes (portal.models.ClientScopes, edited with the
+    # application in admin); a client asking for more gets less (portal/oauth.py)
+    "SCOPES_BACKEND_CLASS": "portal.oauth.ApplicationScopes",
+    "OAUTH2_VALIDATOR_CLASS": "portal.oauth.ScopeNarrowingValidator",
+    "APPLICATION_ADMIN_CLASS": "portal.admin.OAuthApplicationAdmin",
     # Authorization code only with PKCE (S256), also for confidential clients.
     "PKCE_REQUIRED": True,
     "ACCESS_TOKEN_EXPIRE_SECONDS": env_int("OAUTH2_ACCESS_TOKEN_SECONDS", 3600, minimum=60),
@@ -438,6 +477,12 @@ which then acts as its OAuth2 application's *user* (set by an administrator; a c
 application has no user is refused). Scopes: `read` (GET), `write` (other methods), `todo`
 (pushing external tasks). A browser session is not limited by scopes.
 
+**Variables.** A start (`variables`) and a step's action (`data`) take exactly the fields of
+the start event's or the step's form: any other key is a field error and nothing happens
+(a step without a form takes none). The initiator is always the caller (for client
+credentials: the application's user); no variable can name another, nor set what the
+process decides (`approved`, who approves next).
+
 **Errors.** Every error has one body: `{"error": {"code", "message", "fields"?,
 "problems"?}}`; `message` is in the caller's language, `fields` (validation errors only)
 maps each input field to its messages, `problems` lists each problem of a BPMN file with
@@ -459,6 +504,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # Swagger UI and Redoc from the sidecar package's static files: customers' intranets have
     # no CDN access.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

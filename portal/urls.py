@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.auth.decorators import login_required
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from oauth2_provider import urls as oauth2_urls
 
 from portal import views
+from portal.oauth import ThrottledTokenView
 from workflow.api.views import NotFoundApi, RedocApi
 
 oauth2_patterns = [
     pattern
     for pattern in oauth2_urls.base_urlpatterns
-    if getattr(pattern, "name", "") in {"authorize", "token", "revoke-token", "introspect"}
-]
+    if getattr(pattern, "name", "") in {"authorize", "revoke-token", "introspect"}
+] + [path("token/", ThrottledTokenView.as_view(), name="token")]
 
 shell_patterns = [
     path("", views.dashboard, name="dashboard"),
@@ -44,11 +46,17 @@ urlpatterns = [
     path("crm/", include("crm.urls")),
     path("erp/", include("erp_bridge.urls")),
     path("knowledge/", include("knowledge.urls")),
-    # REST API, its OpenAPI schema and documentation (Swagger UI / Redoc served locally)
+    # REST API, its OpenAPI schema and documentation (Swagger UI / Redoc served locally), for
+    # signed-in people and API clients only (SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"]); the
+    # Swagger page loads its start-up script from its own address (no inline script: CSP)
     path("api/v1/", include("workflow.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("api/redoc/", RedocApi.as_view(url_name="api-schema"), name="api-redoc"),
+    path(
+        "api/docs/",
+        login_required(SpectacularSwaggerSplitView.as_view(url_name="api-schema")),
+        name="api-docs",
+    ),
+    path("api/redoc/", login_required(RedocApi.as_view(url_name="api-schema")), name="api-redoc"),
     re_path(r"^api/", NotFoundApi.as_view()),
     # OAuth2 (django-oauth-toolkit): authorize, token, revoke, introspect. Applications are
     # registered by administrators in Django admin, not by self-service pages.

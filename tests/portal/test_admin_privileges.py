@@ -56,3 +56,91 @@ def test_hr_admin_cannot_open_a_superuser_account(login, hr_admin, superuser):
 def test_superuser_may_grant_privileges(login, superuser, employee):
     response = login(superuser).get(f"/admin/portal/user/{employee.pk}/change/")
     assert "is_superuser" in response.context["adminform"].form.fields
+
+
+# --- accounts that hold more than the HR administrator: read-only (issue 13, item 4) ----------
+
+
+def _process_admin(org):  # type: ignore[no-untyped-def]
+    from django.contrib.auth.models import Permission
+
+    from tests.factories import UserFactory
+
+    person = UserFactory(username="sunli", department=org["hq"] if "hq" in org else org["root"])
+    person.is_staff = True
+    person.save()
+    person.user_permissions.add(
+        Permission.objects.get(content_type__app_label="workflow", codename="manage_processes")
+    )
+    return person
+
+
+def test_hr_admin_cannot_reset_the_process_administrators_password(login, hr_admin, org):
+    target = _process_admin(org)
+    before = target.password
+    client = login(hr_admin)
+    page = client.get(f"/admin/portal/user/{target.pk}/change/")
+    assert page.status_code == 200  # shown, read-only
+    assert set(page.context["adminform"].form.fields) <= {"password"}  # declared, not shown
+    assert "/password/" not in page.content.decode()
+    assert client.get(f"/admin/portal/user/{target.pk}/password/").status_code == 403
+    answer = client.post(
+        f"/admin/portal/user/{target.pk}/password/",
+        {"password1": "Takeover-2026!x", "password2": "Takeover-2026!x"},
+    )
+    assert answer.status_code == 403
+    edit = client.post(
+        f"/admin/portal/user/{target.pk}/change/",
+        {"username": target.username, "is_active": ""},
+    )
+    assert edit.status_code == 403
+    target.refresh_from_db()
+    assert target.password == before and target.is_active
+    deleted = client.post(f"/admin/portal/user/{target.pk}/delete/", {"post": "yes"})
+    assert deleted.status_code == 403
+
+
+def test_hr_admin_cannot_edit_someone_with_a_role_they_do_not_hold(login, hr_admin, dept_head):
+    client = login(hr_admin)
+    page = client.get(f"/admin/portal/user/{dept_head.pk}/change/")
+    assert page.status_code == 200
+    assert set(page.context["adminform"].form.fields) <= {"password"}  # declared, not shown
+    assert client.get(f"/admin/portal/user/{dept_head.pk}/password/").status_code == 403
+
+
+def test_hr_admin_cannot_bulk_deactivate_or_delete_them(login, hr_admin, org, employee):
+    from portal.models import User
+
+    target = _process_admin(org)
+    client = login(hr_admin)
+    answer = client.post(
+        "/admin/portal/user/",
+        {"action": "delete_selected", "_selected_action": [target.pk, employee.pk], "post": "yes"},
+    )
+    # the confirmation page says which accounts one may not delete, and deletes nothing
+    assert answer.status_code in (200, 403)
+    assert User.objects.filter(pk__in=[target.pk, employee.pk]).count() == 2
+
+
+def test_hr_admin_still_edits_an_ordinary_employee(login, hr_admin, employee):
+    client = login(hr_admin)
+    assert client.get(f"/admin/portal/user/{employee.pk}/password/").status_code == 200
+    answer = client.post(
+        f"/admin/portal/user/{employee.pk}/password/",
+        {"password1": "Reset-by-HR-2026!", "password2": "Reset-by-HR-2026!"},
+    )
+    assert answer.status_code == 302
+    employee.refresh_from_db()
+    assert employee.check_password("Reset-by-HR-2026!")
+
+
+def test_holds_more_than(org, hr_admin, employee, dept_head, superuser):
+    from portal.selectors import holds_more_than
+
+    assert not holds_more_than(employee, hr_admin)
+    assert holds_more_than(dept_head, hr_admin)  # the department heads' role
+    assert holds_more_than(_process_admin(org), hr_admin)  # a permission HR lacks
+    assert holds_more_than(hr_admin, employee)  # staff and a role
+    assert holds_more_than(superuser, hr_admin)
+    assert not holds_more_than(hr_admin, superuser)
+    assert not holds_more_than(hr_admin, hr_admin)

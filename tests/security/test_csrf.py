@@ -18,7 +18,7 @@ from django.conf import settings
 from django.test import Client
 from oauth2_provider.models import Application
 
-from portal.models import User
+from portal.models import ClientScopes, User
 from tests.factories import PASSWORD
 from tests.security.test_permission_matrix import (
     CSRF_TOKEN,
@@ -141,6 +141,7 @@ def test_the_api_with_a_bearer_token_needs_no_csrf_token(world: World) -> None:
         authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS,
         client_secret=CLIENT_SECRET,
     )
+    ClientScopes.objects.create(application=app, scopes="read write")
     basic = base64.b64encode(f"{app.client_id}:{CLIENT_SECRET}".encode()).decode()
     issued = Client(enforce_csrf_checks=True).post(
         "/o/token/",

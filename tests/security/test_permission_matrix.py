@@ -145,6 +145,10 @@ def _claimable(world: World) -> dict[str, Any]:
     return {"task_id": world.claim_task_id}
 
 
+def _own_request(world: World) -> dict[str, Any]:
+    return {"task_id": world.own_task_id}
+
+
 def _process(key: str) -> Callable[[World], dict[str, Any]]:
     return lambda world: {"key": key}
 
@@ -203,6 +207,14 @@ INBOX = [
     get("workflow:inbox_claim", post_only(), kwargs=_claimable),
     # offered to the department heads' role: only the manager may claim it
     post("workflow:inbox_claim", page(404, manager=302), kwargs=_claimable, acts=acting("manager")),
+    # separation of duties: offered to a role the initiator holds, taken only by the colleague
+    post(
+        "workflow:inbox_claim",
+        page(404, colleague=302),
+        variant="own-request",
+        kwargs=_own_request,
+        acts=acting("colleague"),
+    ),
 ]
 
 # An empty POST of each task action by those who see the task: what the action answers.
@@ -415,6 +427,34 @@ API = [
     api_get("api:task-detail", seen_api(200)),
     api_get("api:task-return-targets", seen_api(200)),
     *_api_action_rows("task", API_TASK_ANSWERS),
+    # separation of duties: nobody hands the initiator a step of their own request, and the
+    # initiator does not take one offered to a role they hold
+    api_post(
+        "api:task-claim",
+        api(404, employee=409, manager=409, admin=409, colleague=200),
+        variant="own-request",
+        kwargs=_own_request,
+        acts=acting("colleague"),
+    ),
+    *[
+        api_post(
+            f"api:task-{action}",
+            seen_api(409, manager=400),
+            variant="to-the-initiator",
+            body=body,
+        )
+        for action, body in (
+            ("transfer", '{"to": "zhangwei"}'),
+            ("delegate", '{"to": "zhangwei"}'),
+            ("add-signers", '{"signers": ["zhangwei"], "position": "after"}'),
+        )
+    ],
+    api_post(
+        "api:task-reassign",
+        seen_api(409, admin=400),
+        variant="to-the-initiator",
+        body='{"to": "zhangwei"}',
+    ),
     api_get("api:incidents", api(403, admin=200)),
     api_get("api:incident-retry", api(405)),
     api_post("api:incident-retry", api(403, admin=200), acts=acting("admin")),
@@ -428,10 +468,10 @@ API = [
     # anything else under /api/v1/ and /api/: the API's 404, whoever asks
     api_get("api:not-found", everyone(404), path="/api/v1/no-such-thing"),
     api_get("^api/", everyone(404), path="/api/no-such-thing"),
-    # the schema and its documentation are public (they describe, they hold no data)
-    api_get("api-schema", everyone(200)),
-    api_get("api-docs", everyone(200)),
-    api_get("api-redoc", everyone(200)),
+    # the schema and its documentation: for signed-in people and API clients only
+    api_get("api-schema", api(200)),
+    get("api-docs", page(200)),
+    get("api-redoc", page(200)),
     # OAuth2: the authorization page needs a signed-in person; the token, revoke and
     # introspection endpoints authenticate the client application, never a session
     get("oauth2_provider:authorize", page(400)),

@@ -107,7 +107,9 @@ def test_409_for_a_task_handled_meanwhile(login, employee, dept_head) -> None:
 def test_422_when_the_process_fails_on_the_data(login, employee) -> None:
     """No flow out of the gateway matches: the start is rolled back and nothing is left."""
     deploy_body(
-        '<startEvent id="start"/><exclusiveGateway id="gw"/>'
+        '<startEvent id="start"><extensionElements><camunda:formData>'
+        '<camunda:formField id="amount" type="long"/></camunda:formData></extensionElements>'
+        '</startEvent><exclusiveGateway id="gw"/>'
         '<endEvent id="big"/><endEvent id="small"/>'
         + flow("start", "gw")
         + flow("gw", "big", "${amount > 100}")
@@ -140,13 +142,14 @@ def test_429_when_throttled(login, employee, settings) -> None:
     assert 0 < int(answer["Retry-After"]) <= 60
 
 
-def test_anonymous_callers_are_throttled_on_the_public_schema(client, settings, db) -> None:
+def test_anonymous_callers_are_throttled(client, settings, db) -> None:
+    """Per address, on what answers without credentials (the API's own 404)."""
     settings.REST_FRAMEWORK = {
         **settings.REST_FRAMEWORK,
         "DEFAULT_THROTTLE_RATES": {"anon": "1/min", "user": "1000/min"},
     }
-    assert client.get("/api/schema/?format=json").status_code == 200
-    answer = client.get("/api/schema/?format=json")
+    assert client.get("/api/v1/no-such-thing").status_code == 404
+    answer = client.get("/api/v1/no-such-thing")
     assert answer.status_code == 429
     assert answer.json()["error"]["code"] == "throttled"
 

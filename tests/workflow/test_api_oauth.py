@@ -14,7 +14,7 @@ from django.core.cache import cache
 from django.test import Client
 from oauth2_provider.models import AccessToken, Application
 
-from portal.models import User
+from portal.models import ClientScopes, User
 from workflow.models import ExternalTask
 
 pytestmark = pytest.mark.django_db
@@ -35,14 +35,19 @@ def _pusher(user: User) -> User:
     return user
 
 
-def _machine_app(user: User | None, name: str = "ERP") -> Application:
-    return Application.objects.create(
+def _machine_app(
+    user: User | None, name: str = "ERP", scopes: str = "read write todo"
+) -> Application:
+    app = Application.objects.create(
         name=name,
         user=user,
         client_type=Application.CLIENT_CONFIDENTIAL,
         authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS,
         client_secret=SECRET,  # stored hashed; we keep the plain text to authenticate
     )
+    if scopes:
+        ClientScopes.objects.create(application=app, scopes=scopes)
+    return app
 
 
 def _client_credentials(app: Application, scope: str) -> dict:
@@ -189,12 +194,14 @@ def _pkce() -> tuple[str, str]:
 
 
 def _browser_app() -> Application:
-    return Application.objects.create(
+    app = Application.objects.create(
         name="Mobile inbox",
         client_type=Application.CLIENT_PUBLIC,
         authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
         redirect_uris=REDIRECT,
     )
+    ClientScopes.objects.create(application=app, scopes="read write")
+    return app
 
 
 def _authorize(client: Client, app: Application, challenge: str, scope: str) -> str:
@@ -289,3 +296,80 @@ def test_pkce_is_required(login, employee) -> None:
 
 def test_self_service_application_pages_are_not_mounted(login, employee) -> None:
     assert login(employee).get("/o/applications/", secure=True).status_code == 404
+
+
+# --- each application's allowed scopes, and the token endpoint's throttle (issue 13, item 7) --
+
+
+def test_a_client_asking_for_more_scopes_gets_less(employee, outsider) -> None:
+    app = _machine_app(_pusher(outsider), scopes="todo")
+    token = _client_credentials(app, "read write todo")
+    assert token["scope"] == "todo"  # RFC 6749 3.3: the token says what was granted
+    client = _bearer(token["access_token"])
+    assert client.get("/api/v1/instances/").status_code == 403  # no read scope
+    pushed = client.put("/api/v1/external-tasks/erp/PO-7", PUSH, content_type="application/json")
+    assert pushed.status_code == 201
+
+
+def test_an_application_without_allowed_scopes_gets_the_default_only(outsider) -> None:
+    app = _machine_app(outsider, scopes="")
+    assert _client_credentials(app, "read write todo")["scope"] == "read"
+
+
+def test_asking_only_for_scopes_one_may_not_have_is_invalid_scope(outsider) -> None:
+    app = _machine_app(outsider, scopes="read")
+    basic = base64.b64encode(f"{app.client_id}:{SECRET}".encode()).decode()
+    answer = Client().post(
+        "/o/token/",
+        {"grant_type": "client_credentials", "scope": "todo"},
+        HTTP_AUTHORIZATION=f"Basic {basic}",
+        secure=True,
+    )
+    assert answer.status_code == 400
+    assert answer.json()["error"] == "invalid_scope"
+    assert not AccessToken.objects.exists()
+
+
+def test_allowed_scopes_are_checked_when_saved(outsider) -> None:
+    from django.core.exceptions import ValidationError
+
+    app = _machine_app(outsider, scopes="")
+    with pytest.raises(ValidationError) as refused:
+        ClientScopes(application=app, scopes="read admin").full_clean()
+    assert "admin" in str(refused.value)
+
+
+def test_wrong_client_secrets_are_slowed_down(settings, outsider) -> None:
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "oauth2_token": "5/min",
+        },
+    }
+    app = _machine_app(outsider)
+    wrong = base64.b64encode(f"{app.client_id}:not-the-secret".encode()).decode()
+    answers = [
+        Client()
+        .post(
+            "/o/token/",
+            {"grant_type": "client_credentials", "scope": "read"},
+            HTTP_AUTHORIZATION=f"Basic {wrong}",
+            secure=True,
+        )
+        .status_code
+        for _ in range(8)
+    ]
+    assert answers[:5] == [401] * 5
+    assert answers[5:] == [429] * 3
+    # the right secret from the same address waits too, until the window has passed
+    basic = base64.b64encode(f"{app.client_id}:{SECRET}".encode()).decode()
+    blocked = Client().post(
+        "/o/token/",
+        {"grant_type": "client_credentials", "scope": "read"},
+        HTTP_AUTHORIZATION=f"Basic {basic}",
+        secure=True,
+    )
+    assert blocked.status_code == 429
+    assert int(blocked["Retry-After"]) > 0
+    assert blocked.json()["error"] == "slow_down"

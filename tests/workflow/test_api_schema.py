@@ -9,6 +9,7 @@ import re
 import pytest
 from django.core.cache import cache
 from django.core.management import call_command
+from django.test import Client
 from openapi_spec_validator import validate
 
 pytestmark = pytest.mark.django_db
@@ -17,6 +18,37 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def _fresh_throttles() -> None:
     cache.clear()
+
+
+@pytest.fixture
+def client(client, employee):  # type: ignore[no-untyped-def]
+    """The schema and its documentation are for signed-in people (and API clients)."""
+    client.force_login(employee, backend="portal.backends.UsernameOrEmployeeNoBackend")
+    return client
+
+
+def test_the_schema_and_its_pages_need_a_signed_in_person() -> None:
+    anonymous = Client()
+    assert anonymous.get("/api/schema/?format=json").status_code == 401
+    for page in ("/api/docs/", "/api/redoc/"):
+        answer = anonymous.get(page)
+        assert answer.status_code == 302
+        assert answer["Location"].startswith("/accounts/login/")
+
+
+@pytest.mark.parametrize("page", ["/api/docs/", "/api/redoc/"])
+def test_the_documentation_pages_run_no_inline_script(client, page) -> None:  # type: ignore[no-untyped-def]
+    """Their Content-Security-Policy allows scripts from the portal only: every <script>
+    has a src (Swagger UI's start-up script comes from the page's own address)."""
+    answer = client.get(page)
+    assert "script-src 'self'" in answer["Content-Security-Policy"]
+    scripts = re.findall(r"<script([^>]*)>", answer.content.decode())
+    assert scripts and all("src=" in attributes for attributes in scripts), scripts
+    if page == "/api/docs/":
+        start = client.get("/api/docs/?script=")
+        assert start.status_code == 200
+        assert start["Content-Type"].startswith("application/javascript")
+        assert "SwaggerUIBundle" in start.content.decode()
 
 
 def _schema(client) -> dict:  # type: ignore[no-untyped-def]
@@ -98,4 +130,4 @@ def test_the_documentation_pages_load_nothing_from_outside(client, page) -> None
     # random CSRF token, which may contain those letters)
     assert not re.search(r"(?:https?:)?//[^\s\"'<>]*cdn", html, re.IGNORECASE)
     assert "/static/drf_spectacular_sidecar/" in html
-    assert "/api/schema/" in html
+    assert "/api/schema/" in html or "/api/docs/?script" in html  # Swagger: in its script
