@@ -76,6 +76,7 @@ messages: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 	$(DEV) $(VENV)/bin/mypy portal workflow crm erp_bridge knowledge
 	$(DEV) $(PY) manage.py makemigrations --check --dry-run
 

@@ -51,12 +51,13 @@ sys.path.insert(0, str(HERE))
 from engine import (  # noqa: E402 - the sibling module, found through the path set above
     DEFAULT_PG_DSN,
     DEFAULT_WORKLOAD,
+    SHARED,
     pg_admin,
     pg_params,
     pick_processes,
 )
 
-PEERS = Path(os.environ.get("BENCH_PEERS", "/work/shared/peers"))
+PEERS = Path(os.environ.get("BENCH_PEERS", SHARED / "peers"))
 SPIFF_VERSION = os.environ.get("SPIFF_VERSION", "3.2.0")
 TARGET_RATIO = 2.0  # instances/s against Spiff's, on every process and database
 TARGET_COMPLETE_P95_MS = 2.0

@@ -5,12 +5,12 @@ For each BPMN file named in ``shared/bpmn/workload.json`` (default: all three) a
 instances (default 300), in one thread, it plays the users and the job scheduler against the
 engine's public services the way a web deployment calls them:
 
-* a **create** request: ``services.instance_start`` with the workload's start variables;
-* one **complete** request per open user task: ``services.task_complete`` with the
+* a **create** request: ``engine.instance_start`` with the workload's start variables;
+* one **complete** request per open user task: ``engine.task_complete`` with the
   workload's form data for that task;
 * one **timer job** request whenever the instance waits only on an intermediate timer: the
   job is made due (time passes; not timed) and a worker's tick claims and runs it
-  (``services.jobs_claim`` + ``services.job_execute``, what ``jobs_run_due`` does). Boundary
+  (``job_services.jobs_claim`` + ``job_services.job_execute``, what ``jobs_run_due`` does). Boundary
   timers never fire: the users act before their deadlines.
 
 With ``--workers K`` (K > 1), K driver processes are forked after the set-up and released
@@ -85,7 +85,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_WORKLOAD = Path(os.environ.get("BENCH_WORKLOAD", "/work/shared/bpmn/workload.json"))
+SHARED = ROOT.parent / "shared"  # checked out beside the repository
+DEFAULT_WORKLOAD = Path(os.environ.get("BENCH_WORKLOAD", SHARED / "bpmn" / "workload.json"))
 DEFAULT_PG_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 # The applications the workload's service tasks name; the bench registers them as no-ops
 # that run inline, as the peer's stubs complete at once.
@@ -290,7 +291,7 @@ def queue_announcements_like_a_broker() -> None:
     broker Celery would run it inside the request (eager), so the bench queues the message
     the way a broker client would (the serialized body kept in memory): the request pays the
     publish, not the delivery. The driver runs the timer jobs the workload waits on itself."""
-    from workflow import tasks
+    from workflow.services import engine
 
     def publisher(name: str) -> Any:
         def publish(*args: Any) -> None:
@@ -298,8 +299,8 @@ def queue_announcements_like_a_broker() -> None:
 
         return publish
 
-    tasks.announce_tasks.delay = publisher("workflow.tasks.announce_tasks")  # type: ignore[method-assign]
-    tasks.run_jobs.delay = publisher("workflow.tasks.run_jobs")  # type: ignore[method-assign]
+    engine.QUEUE.announce_tasks = publisher("workflow.tasks.announce_tasks")
+    engine.QUEUE.wake_workers = publisher("workflow.tasks.run_jobs")
 
 
 def register_noop_applications() -> list[str]:
@@ -321,11 +322,11 @@ def prepare_template(bpmn_files: list[Path]) -> None:
     from django.core.management import call_command
 
     from portal.models import Role, User
-    from workflow import services
+    from workflow.services import definitions
 
     call_command("migrate", verbosity=0, interactive=False)
     for path in bpmn_files:
-        services.definition_deploy(xml=path.read_bytes(), source_name=path.name)
+        definitions.definition_deploy(xml=path.read_bytes(), source_name=path.name)
     # the candidate groups the shared files name, held by someone, as in a real organization
     # (a group nobody holds makes the step an incident: nobody can handle it)
     holder = User.objects.create_user(username="group.member")
@@ -736,7 +737,8 @@ def drive(
     from django.db import connection
     from django.utils import timezone
 
-    from workflow import services
+    from workflow.services import engine
+    from workflow.services import jobs as job_services
 
     share = Share()
     for i in indices:
@@ -744,7 +746,7 @@ def drive(
         expected = resolve(proc["expected_user_tasks"], i)
         instance_id, spent = driver.request(
             "create",
-            lambda sv=start_vars: services.instance_start(
+            lambda sv=start_vars: engine.instance_start(
                 process_id, variables=sv, initiator=sv.get("initiator", "")
             ),
         )
@@ -760,7 +762,7 @@ def drive(
                 form = resolve(proc["forms"].get(element_id, {}), i)
                 _, spent = driver.request(
                     "complete",
-                    lambda t=task_id, a=assignee, f=form: services.task_complete(
+                    lambda t=task_id, a=assignee, f=form: engine.task_complete(
                         t, actor=a or "bench.user", data=f
                     ),
                 )
@@ -779,9 +781,9 @@ def drive(
             driver.query(MAKE_DUE_SQL, (connection.ops.adapt_datetimefield_value(due), job_id))
 
             def tick() -> list[int]:
-                claimed = services.jobs_claim(limit=1, worker=worker)
+                claimed = job_services.jobs_claim(limit=1, worker=worker)
                 for claimed_id in claimed:
-                    services.job_execute(claimed_id, worker=worker)
+                    job_services.job_execute(claimed_id, worker=worker)
                 return claimed
 
             # A worker's tick runs whichever job is due first: with several drivers it may

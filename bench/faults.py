@@ -422,12 +422,13 @@ class Portal:
     def set_up(self) -> None:
         import django
 
+        from workflow.services import definitions
+
         sys.path.insert(0, str(ROOT))
         django.setup()
         from django.core.management import call_command
 
         from portal.models import User
-        from workflow import services
 
         call_command("migrate", interactive=False, verbosity=0)
         # the starter reads the portal in Chinese, the approver in English (her browser too)
@@ -439,7 +440,7 @@ class Portal:
                 preferred_language=language,
             )
         for xml in (BUDGET_PROCESS, ARRIVAL_PROCESS, APPROVAL_PROCESS, TIMER_PROCESS):
-            services.definition_deploy(xml=xml, source_name="faults.py")
+            definitions.definition_deploy(xml=xml, source_name="faults.py")
 
     @property
     def base(self) -> str:
@@ -580,14 +581,14 @@ class Browser:
 
 
 def scenario_worker_kill(portal: Portal, bridge: BridgeStub, report: Report, count: int) -> None:
-    from workflow import services
     from workflow.models import ProcessInstance
+    from workflow.services import engine
 
     name = "worker-kill"
     say(f"\n== {name}: {count} service-task jobs, the worker killed mid-call ==")
     bridge.reset((0.5, 1.0))
     ids = [
-        services.instance_start("fault_budget", variables={"amount": 100 + i}, initiator=STARTER)
+        engine.instance_start("fault_budget", variables={"amount": 100 + i}, initiator=STARTER)
         for i in range(count)
     ]
     say(f"  started {count} instances (no worker yet; their wake-ups wait in Redis)")
@@ -767,12 +768,13 @@ def scenario_redis_down(
 
 
 def scenario_pg_restart(portal: Portal, pg: ThrowawayPostgres, report: Report) -> None:
-    from workflow import services
+
+    from workflow.services import engine
 
     name = "pg-restart"
     say(f"\n== {name}: starts, approvals and inbox pages while PostgreSQL restarts ==")
     for i in range(PRESTARTED_APPROVALS):  # work for the approvers from the first second
-        services.instance_start("fault_approval", variables={"n": i}, initiator=STARTER)
+        engine.instance_start("fault_approval", variables={"n": i}, initiator=STARTER)
     portal.serve()
     worker = portal.start_worker("steady", beat=True)
     answers: dict[str, list[Answer]] = {"start": [], "approve": [], "list": [], "page": []}
@@ -1003,14 +1005,14 @@ def _check_restart_database(
 
 
 def scenario_timer(portal: Portal, redis: ThrowawayRedis, report: Report, count: int) -> None:
-    from workflow import services
     from workflow.models import Job, ProcessInstance
+    from workflow.services import engine
 
     name = "timer"
     say(f"\n== {name}: {count} 5-second timers due while no worker runs ==")
     portal.stop_workers()
     redis.delete_queue()  # no stale wake-up may run the timers before beat's sweep does
-    ids = [services.instance_start("fault_timer", initiator=STARTER) for _ in range(count)]
+    ids = [engine.instance_start("fault_timer", initiator=STARTER) for _ in range(count)]
     due = dict(
         Job.objects.filter(instance_id__in=ids, kind="timer").values_list("instance_id", "due_at")
     )

@@ -200,10 +200,10 @@ def _inbox(persona: Persona, name: str, htmx: bool = False, **params: Any) -> Pr
 
 def _next_inbox_cursor(persona: Persona, tab: str) -> str | None:
     from portal.models import User
-    from workflow import selectors
+    from workflow.selectors import inbox
 
     user = User.objects.get(username=persona.username)
-    page = selectors.inbox_page(user, tab, selectors.InboxFilter(), size=20)  # type: ignore[arg-type]
+    page = inbox.inbox_page(user, tab, inbox.InboxFilter(), size=20)  # type: ignore[arg-type]
     return page.next.encode() if page.next else None
 
 
@@ -260,7 +260,8 @@ def console_probes(persona: Persona) -> list[Probe]:
     """The monitoring console's lists as a process administrator."""
     from django.db import connection
 
-    from workflow import statistics as console_reads
+    from portal.keyset import Cursor
+    from workflow.selectors import statistics as statistics_reads
 
     with connection.cursor() as cursor:
         cursor.execute(
@@ -270,8 +271,8 @@ def console_probes(persona: Persona) -> list[Probe]:
         (department,) = cursor.fetchone()
         cursor.execute("SELECT business_key FROM workflow_processinstance ORDER BY id LIMIT 1")
         (business_key,) = cursor.fetchone()
-    first = list(console_reads.console_instances(console_reads.InstanceFilter())[:25])
-    after = console_reads.Cursor(first[-1].started_at, first[-1].pk).encode()
+    first = list(statistics_reads.console_instances(statistics_reads.InstanceFilter())[:25])
+    after = Cursor(first[-1].started_at, 0, first[-1].pk).encode()
     console = "/workflow/console/?"
     return [
         Probe("admin console", persona, "/workflow/console/"),

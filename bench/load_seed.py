@@ -23,7 +23,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
 from portal.models import Department, Role, User
-from workflow import approvals, participants
+from workflow import participants
 from workflow.models import (
     EmptyAssigneePolicy,
     InitiatorApproverPolicy,
@@ -34,7 +34,9 @@ from workflow.models import (
     TaskState,
     TimeoutPolicy,
 )
-from workflow.services import definition_deploy, instance_start
+from workflow.services import approvals
+from workflow.services.definitions import definition_deploy
+from workflow.services.engine import instance_start
 
 PROCESS_FILE = Path(__file__).resolve().parent / "load_leave.bpmn"
 PROCESS_KEY = "load_leave"

@@ -12,7 +12,7 @@ default :class:`Scale`:
   (process_admin, with ``workflow.manage_processes``), and the groups the shared BPMN files
   name (managers, directors, finance, hr, it, admin, records). Every password is demo1234.
 * **Processes**: the four demo processes (``workflow/demo/``) and three shared ones
-  (``/work/shared/bpmn/``: onboarding, contract countersign, expense approval), deployed
+  (``../shared/bpmn/``: onboarding, contract countersign, expense approval), deployed
   through ``services.definition_deploy``; every element id used below is checked against the
   deployed graph, and step names come from it.
 * **Instances**: 200,000 started over the last two years (more lately), each walked through
@@ -62,10 +62,10 @@ from portal.models import Department, Role
 from workflow.demo import PROCESSES as DEMO_PROCESSES
 from workflow.engine.cache import graph_for_definition
 from workflow.models import ProcessDefinition, ProcessSettings
-from workflow.services import definition_deploy
+from workflow.services.definitions import definition_deploy
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED_BPMN = Path("/work/shared/bpmn")
+SHARED_BPMN = ROOT.parent / "shared" / "bpmn"  # checked out beside the repository
 DAY = 86400.0
 HOUR = 3600.0
 

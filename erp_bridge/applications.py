@@ -24,7 +24,7 @@ from workflow.applications import (
     ApplicationCall,
     ApplicationError,
     applications,
-    http_call,
+    bridge_http_call,
 )
 
 # application name -> (setting with the base URL, operation path)
@@ -64,7 +64,7 @@ def connector(name: str) -> Application:
             instance_id=call.instance_id,
             idempotency_key=call.idempotency_key,
         )
-        return http_call(request)
+        return bridge_http_call(request)
 
     return Application(
         name,

@@ -9,6 +9,11 @@ class ErpBridgeConfig(AppConfig):
     verbose_name = _("ERP and HR integration")
 
     def ready(self) -> None:
+        from portal import registry
+
+        registry.api_mounts.register(
+            registry.ApiMount("erp_bridge", "erp_bridge.api.urls", "erp_bridge/", 20)
+        )
         from erp_bridge.applications import register_connectors
 
         register_connectors()

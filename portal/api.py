@@ -26,12 +26,7 @@ The OAuth2 endpoints under ``/o/`` answer in RFC 6749's own error format, which 
 
 from __future__ import annotations
 
-import base64
-import binascii
-import datetime
-import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -39,9 +34,8 @@ from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
-from django.db.models import Model, Q, QuerySet
 from django.http import Http404
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.contrib.django_oauth_toolkit import DjangoOAuthToolkitScheme
@@ -56,9 +50,8 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 from rest_framework.utils.urls import replace_query_param
 
-from workflow.approvals import ActionRefused
-from workflow.bpmn.model import BpmnError
-from workflow.engine.runtime import AlreadyHandled, EngineError, ProcessError
+from portal.errors import PortalError
+from portal.keyset import BadCursor, Cursor, Source, keyset_page
 
 if TYPE_CHECKING:
     from rest_framework.views import APIView
@@ -143,41 +136,30 @@ def _django_validation_detail(error: DjangoValidationError) -> Any:
     return error.messages
 
 
-def error_body(exc: Exception) -> tuple[int, dict[str, Any], dict[str, str]]:
-    """(status, the ``error`` object, extra headers) for an exception the API answers."""
-    if isinstance(exc, BpmnError):
-        problems = [{"element_id": p.element_id, "message": p.message} for p in exc.problems]
-        return (
-            status.HTTP_400_BAD_REQUEST,
-            {
-                "code": "invalid_bpmn",
-                "message": _("The BPMN file cannot be deployed."),
-                "problems": problems,
-            },
-            {},
-        )
-    if isinstance(exc, DjangoValidationError):
-        return status.HTTP_400_BAD_REQUEST, validation_body(_django_validation_detail(exc)), {}
-    if isinstance(exc, AlreadyHandled):
-        return status.HTTP_409_CONFLICT, {"code": "already_handled", "message": str(exc)}, {}
-    if isinstance(exc, ActionRefused):
-        return status.HTTP_409_CONFLICT, {"code": "action_refused", "message": str(exc)}, {}
-    if isinstance(exc, ProcessError):
-        return 422, {"code": "process_error", "message": str(exc)}, {}
-    if isinstance(exc, EngineError):
-        return status.HTTP_409_CONFLICT, {"code": "refused", "message": str(exc)}, {}
+def _as_api_exception(exc: Exception) -> Exception:
+    """Django's own exceptions as the API's (DRF's) equivalents; others as they are."""
     if isinstance(exc, Http404):
-        exc = exceptions.NotFound()
-    elif isinstance(exc, RequestDataTooBig):
+        return exceptions.NotFound()
+    if isinstance(exc, RequestDataTooBig):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0
-        exc = TooLarge(
+        return TooLarge(
             _("The request is larger than %(size)s MB; send the file as an upload.")
             % {"size": f"{limit / 1_048_576:g}"}
         )
-    elif isinstance(exc, DjangoPermissionDenied):
-        exc = exceptions.PermissionDenied(str(exc) or None)
-    elif isinstance(exc, DATABASE_UNAVAILABLE):
-        exc = ServiceUnavailable()
+    if isinstance(exc, DjangoPermissionDenied):
+        return exceptions.PermissionDenied(str(exc) or None)
+    if isinstance(exc, DATABASE_UNAVAILABLE):
+        return ServiceUnavailable()
+    return exc
+
+
+def error_body(exc: Exception) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """(status, the ``error`` object, extra headers) for an exception the API answers."""
+    if isinstance(exc, DjangoValidationError):
+        return status.HTTP_400_BAD_REQUEST, validation_body(_django_validation_detail(exc)), {}
+    if isinstance(exc, PortalError):  # what the apps raise: their own code and body
+        return exc.status, exc.body(), {}
+    exc = _as_api_exception(exc)
     if isinstance(exc, exceptions.ValidationError):
         return exc.status_code, validation_body(exc.detail), {}
     if not isinstance(exc, exceptions.APIException):
@@ -208,8 +190,7 @@ HANDLED = (
     RequestDataTooBig,
     DjangoPermissionDenied,
     DjangoValidationError,
-    BpmnError,
-    EngineError,
+    PortalError,
     *DATABASE_UNAVAILABLE,
 )
 
@@ -373,41 +354,6 @@ class UserThrottle(LiveRate, UserRateThrottle):
 # --- keyset pages ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class KeysetSource:
-    """One table of a list: its rows sort by (``field``, ``rank``, id), newest first; ``rank``
-    orders rows of several tables that share a timestamp."""
-
-    queryset: QuerySet[Any]
-    field: str = "created_at"
-    rank: int = 0
-
-
-@dataclass(frozen=True)
-class Position:
-    at: datetime.datetime
-    rank: int
-    pk: int
-
-    def encode(self) -> str:
-        raw = json.dumps([self.at.isoformat(), self.rank, self.pk], separators=(",", ":"))
-        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-    @classmethod
-    def decode(cls, text: str) -> Position:
-        try:
-            raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-            at, rank, pk = json.loads(raw)
-            moment = datetime.datetime.fromisoformat(at)
-            if timezone.is_naive(moment) or not isinstance(rank, int) or not isinstance(pk, int):
-                raise ValueError
-            # in UTC, as the database is asked: near year 1 or 9999 this overflows
-            moment = moment.astimezone(datetime.UTC)
-        except (ValueError, TypeError, OverflowError, binascii.Error, json.JSONDecodeError):
-            raise exceptions.ValidationError({"cursor": [_("This cursor is not valid.")]}) from None
-        return cls(moment, rank, pk)
-
-
 KEYSET_PARAMETERS = [
     OpenApiParameter("cursor", str, description="the `next` link's cursor; absent: the first page"),
     OpenApiParameter("page_size", int, description="rows per page, 1-100 (default 20)"),
@@ -415,9 +361,8 @@ KEYSET_PARAMETERS = [
 
 
 class KeysetPage:
-    """Keyset (cursor) pagination, newest first: a page is the rows after the cursor's
-    (time, rank, id), so pages stay stable while rows are added and no page costs an OFFSET.
-    Several tables (our tasks and external tasks) merge into one list."""
+    """A list of the API as keyset pages (``portal.keyset``): the request's ``cursor`` and
+    ``page_size``, the answer's ``results`` and ``next`` link."""
 
     default_size = 20
     max_size = 100
@@ -434,33 +379,19 @@ class KeysetPage:
                 {"page_size": [_("Give a whole number from 1 to %d.") % self.max_size]}
             ) from None
         cursor = request.query_params.get("cursor")
-        self.after = Position.decode(cursor) if cursor else None
-        self.next: Position | None = None
+        try:
+            self.after = Cursor.decode(cursor) if cursor else None
+            if self.after is not None and self.after.at is None:
+                raise BadCursor(cursor)  # only a list by due date has rows without a value
+        except BadCursor:
+            raise exceptions.ValidationError({"cursor": [_("This cursor is not valid.")]}) from None
+        self.next: Cursor | None = None
 
-    def _after(self, source: KeysetSource) -> QuerySet[Any]:
-        rows = source.queryset
-        if self.after is None:
-            return rows
-        at, rank, pk = self.after.at, self.after.rank, self.after.pk
-        earlier = Q(**{f"{source.field}__lt": at})
-        if source.rank < rank:
-            earlier |= Q(**{source.field: at})
-        elif source.rank == rank:
-            earlier |= Q(**{source.field: at, "pk__lt": pk})
-        return rows.filter(earlier)
-
-    def rows(self, *sources: KeysetSource) -> list[Any]:
+    def rows(self, *sources: Source) -> list[Any]:
         """This page's rows from ``sources``, newest first; sets :attr:`next`."""
-        found: list[tuple[Position, Model]] = []
-        for source in sources:
-            page = self._after(source).order_by(f"-{source.field}", "-pk")[: self.size + 1]
-            found.extend(
-                (Position(getattr(row, source.field), source.rank, row.pk), row) for row in page
-            )
-        found.sort(key=lambda pair: (pair[0].at, pair[0].rank, pair[0].pk), reverse=True)
-        shown = found[: self.size]
-        self.next = shown[-1][0] if len(found) > self.size else None
-        return [row for _position, row in shown]
+        page = keyset_page(sources, after=self.after, size=self.size)
+        self.next = page.next
+        return page.objects
 
     def response(self, data: Sequence[Any] | Iterable[Any]) -> Response:
         url = self.request.build_absolute_uri()

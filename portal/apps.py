@@ -9,7 +9,9 @@ class PortalConfig(AppConfig):
     verbose_name = _("Organization and portal")
 
     def ready(self) -> None:
-        from portal import portlets, registry
+        from portal import portlets, registry, services, tasks
+
+        services.DELIVERY.deliver = tasks.deliver_notification.delay
 
         registry.navigation.register(
             registry.NavEntry("dashboard", _("Dashboard"), "portal:dashboard", "home", order=0)

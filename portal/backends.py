@@ -6,18 +6,15 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
-from django.db.models import Q
 from django.http import HttpRequest
 
 from portal.models import User
+from portal.selectors import person_find
 
 
 def find_account(login: str) -> User | None:
-    """The account a sign-in name refers to: a user name, or an employee number in any case."""
-    login = login.strip()
-    return (
-        User.objects.filter(Q(username=login) | Q(employee_no__iexact=login)).order_by("pk").first()
-    )
+    """The account a sign-in name refers to, active or not (``person_find``)."""
+    return person_find(login, active=False)
 
 
 def lockout_username(request: HttpRequest, credentials: dict[str, Any] | None) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
@@ -27,8 +28,6 @@ class LoginForm(AuthenticationForm):
         self.fields["username"].label = _("User name or employee number")
 
     def get_invalid_login_error(self) -> forms.ValidationError:
-        from django.conf import settings
-
         return forms.ValidationError(
             self.error_messages["invalid_login"],
             code="invalid_login",

@@ -2,7 +2,8 @@
 
 The portal knows no app: the workflow, CRM, knowledge base and ERP bridge register their
 navigation entries, dashboard portlets and notification kinds here, each with the rule
-that says who may see it.
+that says who may see it; their REST API's URLconf (mounted under ``/api/v1/``, one OpenAPI
+schema); and their part of ``seed_demo``.
 """
 
 from __future__ import annotations
@@ -73,6 +74,39 @@ class NotificationKind:
     label: str | Promise
 
 
+@dataclass(frozen=True)
+class ApiMount:
+    """An app's REST API: its URLconf (with its own ``app_name``) mounted at
+    ``/api/v1/<prefix>`` — ``prefix`` is ``"<app>/"``; the workflow's is ``""`` (its paths
+    predate the other apps and stay as they are)."""
+
+    key: str
+    urlconf: str
+    prefix: str
+    order: int = 100
+
+
+class DemoSeedError(Exception):
+    """An app's demo data do not fit (a bug in its seeder): ``seed_demo`` stops with it."""
+
+
+class Output(Protocol):
+    def write(self, text: str) -> Any: ...
+
+
+@dataclass(frozen=True)
+class DemoSeeder:
+    """An app's part of ``seed_demo``, run after the demo organization, by ``order``, each
+    in its own transaction: ``seed()`` creates what is missing (a second run changes
+    nothing) and returns what it did; ``report(stdout, result)`` tells the person who ran it
+    (after every seeder ran)."""
+
+    key: str
+    seed: Callable[[], Any]
+    report: Callable[[Output, Any], None]
+    order: int = 100
+
+
 class _Keyed(Protocol):
     @property
     def key(self) -> str: ...
@@ -118,3 +152,5 @@ def visible_to(registry: Registry[Any], user: User) -> list[Any]:
 navigation: Registry[NavEntry] = Registry("navigation")
 portlets: Registry[Portlet] = Registry("portlets")
 notification_kinds: Registry[NotificationKind] = Registry("notification kinds")
+api_mounts: Registry[ApiMount] = Registry("API mounts")
+demo_seeders: Registry[DemoSeeder] = Registry("demo seeders")

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Value
+from django.db.models.functions import Concat
 from django.utils import timezone
 
 from portal.models import Announcement, DelegationRule, Department, Notification, User
@@ -139,3 +140,36 @@ def holds_more_than(person: User, actor: User) -> bool:
     if person.groups.exclude(pk__in=actor.groups.values("pk")).exists():
         return True
     return not person.get_all_permissions() <= actor.get_all_permissions()
+
+
+def person_find(text: str, *, active: bool = True) -> User | None:
+    """The one person a typed name refers to: a user name, or an employee number in any case
+    (what the person picker fills in, what people type at sign-in). ``active``: only an
+    account that can act (a transfer, an added signer); sign-in looks at every account and
+    lets the backend refuse an inactive one with its own message."""
+    text = text.strip()
+    if not text:
+        return None
+    found = User.objects.filter(Q(username=text) | Q(employee_no__iexact=text))
+    if active:
+        found = found.filter(is_active=True)
+    return found.order_by("pk").first()
+
+
+def people_matching(text: str) -> QuerySet[User]:
+    """The people a search for ``text`` finds: by name in either order (张伟 is family name
+    + given name in two columns; "Wei Zhang"), either part of it, user name, employee number
+    or department name; active or not (callers narrow it)."""
+    text = text.strip()
+    return User.objects.annotate(
+        _family_first=Concat("last_name", "first_name"),
+        _given_first=Concat("first_name", Value(" "), "last_name"),
+        _given_first_tight=Concat("first_name", "last_name"),
+    ).filter(
+        Q(username__icontains=text)
+        | Q(employee_no__icontains=text)
+        | Q(_family_first__icontains=text)
+        | Q(_given_first__icontains=text)
+        | Q(_given_first_tight__icontains=text)
+        | Q(department__name__icontains=text)
+    )

@@ -95,13 +95,22 @@ def notification_send(
     return notification
 
 
+class DeliveryQueue:
+    """Where an e-mail or SMS delivery goes after the commit: ``PortalConfig.ready`` connects
+    the Celery task ``portal.tasks.deliver_notification`` (a thin wrapper that imports this
+    module, so this module cannot import it back)."""
+
+    deliver: Callable[[int, str], object] = staticmethod(lambda notification_id, channel: None)
+
+
+DELIVERY = DeliveryQueue()
+
+
 def _queue_delivery(notification_id: int, channel: str) -> Callable[[], None]:
     # A named function, not functools.partial: Django logs a failing robust on_commit hook
     # by the callback's __qualname__, which a partial lacks (the hook then crashes the commit).
     def queue_delivery() -> None:
-        from portal.tasks import deliver_notification
-
-        deliver_notification.delay(notification_id, channel)
+        DELIVERY.deliver(notification_id, channel)
 
     return queue_delivery
 

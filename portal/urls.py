@@ -1,4 +1,5 @@
-"""Root URLconf: the shell, Django admin, and each app's URLconf by dotted name."""
+"""Root URLconf: the shell, Django admin, each app's URLconf by dotted name, and each app's
+REST API as it registered it (``portal.registry.api_mounts``)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from oauth2_provider import urls as oauth2_urls
 
-from portal import views
+from portal import registry, views
+from portal.api_views import NotFoundApi, RedocApi
 from portal.oauth import ThrottledTokenView
-from workflow.api.views import NotFoundApi, RedocApi
 
 oauth2_patterns = [
     pattern
@@ -49,7 +50,7 @@ urlpatterns = [
     # REST API, its OpenAPI schema and documentation (Swagger UI / Redoc served locally), for
     # signed-in people and API clients only (SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"]); the
     # Swagger page loads its start-up script from its own address (no inline script: CSP)
-    path("api/v1/", include("workflow.api.urls")),
+    *[path(f"api/v1/{mount.prefix}", include(mount.urlconf)) for mount in registry.api_mounts],
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path(
         "api/docs/",

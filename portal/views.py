@@ -16,7 +16,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse, reverse_lazy
 from django.utils import translation
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views import defaults
@@ -25,22 +24,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from portal import registry, services
 from portal.api import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS, ServiceUnavailable, error_body
 from portal.forms import LanguageForm, LoginForm, PreferencesForm
-from portal.models import Notification, User
+from portal.http import safe_next, signed_in
+from portal.models import Notification
 from portal.selectors import announcements_for, notifications_for, unread_notification_count
 
 PAGE_SIZE = 20
-
-
-def _user(request: HttpRequest) -> User:
-    return request.user  # type: ignore[return-value]
-
-
-def _safe_next(request: HttpRequest, candidate: str | None, default: str) -> str:
-    if candidate and url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return candidate
-    return default
 
 
 class LoginView(auth_views.LoginView):
@@ -66,7 +54,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 @login_required
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
-    visible = registry.visible_to(registry.portlets, _user(request))
+    visible = registry.visible_to(registry.portlets, signed_in(request))
     return render(request, "portal/dashboard.html", {"portlets": visible})
 
 
@@ -74,7 +62,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @require_GET
 def portlet(request: HttpRequest, key: str) -> HttpResponse:
     entry = registry.portlets.get(key)
-    if entry is None or not entry.visible(_user(request)):
+    if entry is None or not entry.visible(signed_in(request)):
         raise Http404
     context = {"portlet": entry, **entry.render_context(request)}
     return render(request, entry.template, context)
@@ -88,8 +76,8 @@ def language_set(request: HttpRequest) -> HttpResponse:
         return HttpResponse(_("Unknown language."), status=400)
     language = form.cleaned_data["language"]
     if request.user.is_authenticated:
-        services.user_set_language(user=_user(request), language=language)
-    target = _safe_next(request, form.cleaned_data.get("next"), reverse("portal:dashboard"))
+        services.user_set_language(user=signed_in(request), language=language)
+    target = safe_next(request, form.cleaned_data.get("next"), reverse("portal:dashboard"))
     response = HttpResponseRedirect(target)
     response.set_cookie(
         settings.LANGUAGE_COOKIE_NAME,
@@ -105,7 +93,7 @@ def language_set(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def profile(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = signed_in(request)
     form = PreferencesForm.for_user(user, request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -125,7 +113,7 @@ def profile(request: HttpRequest) -> HttpResponse:
 @require_GET
 def notification_list(request: HttpRequest) -> HttpResponse:
     unread_only = request.GET.get("unread") == "1"
-    notifications = notifications_for(_user(request))
+    notifications = notifications_for(signed_in(request))
     if unread_only:
         notifications = notifications.filter(read_at__isnull=True)
     page = Paginator(notifications, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -142,17 +130,17 @@ def notification_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
     try:
-        notification = services.notification_mark_read(user=_user(request), notification_id=pk)
+        notification = services.notification_mark_read(user=signed_in(request), notification_id=pk)
     except Notification.DoesNotExist:
         raise Http404 from None
-    target = _safe_next(request, notification.url, reverse("portal:notifications"))
+    target = safe_next(request, notification.url, reverse("portal:notifications"))
     return HttpResponseRedirect(target)
 
 
 @login_required
 @require_POST
 def notification_mark_all_read(request: HttpRequest) -> HttpResponse:
-    count = services.notifications_mark_all_read(user=_user(request))
+    count = services.notifications_mark_all_read(user=signed_in(request))
     messages.success(
         request,
         ngettext(
@@ -169,21 +157,23 @@ def notification_mark_all_read(request: HttpRequest) -> HttpResponse:
 @require_GET
 def notification_badge(request: HttpRequest) -> HttpResponse:
     """The bell's unread count, polled by htmx so it updates without a reload."""
-    count = unread_notification_count(_user(request))
+    count = unread_notification_count(signed_in(request))
     return render(request, "portal/partials/_bell.html", {"unread_count": count})
 
 
 @login_required
 @require_GET
 def announcement_list(request: HttpRequest) -> HttpResponse:
-    page = Paginator(announcements_for(_user(request)), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(announcements_for(signed_in(request)), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
     return render(request, "portal/announcements.html", {"page": page})
 
 
 @login_required
 @require_GET
 def announcement_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    announcement = get_object_or_404(announcements_for(_user(request)), pk=pk)
+    announcement = get_object_or_404(announcements_for(signed_in(request)), pk=pk)
     return render(request, "portal/announcement_detail.html", {"announcement": announcement})
 
 

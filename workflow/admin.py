@@ -13,8 +13,9 @@ from django.urls import URLPattern, path
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from workflow import approvals, participants
+from workflow import participants
 from workflow.bpmn.model import BpmnError
+from workflow.engine.runtime import EngineError
 from workflow.forms import DeployForm
 from workflow.models import (
     CarbonCopy,
@@ -26,7 +27,9 @@ from workflow.models import (
     ProcessSettings,
     Task,
 )
-from workflow.services import EngineError, definition_deploy, incident_retry
+from workflow.services import administration
+from workflow.services.definitions import definition_deploy
+from workflow.services.jobs import incident_retry
 
 
 @admin.register(ProcessDefinition)
@@ -143,13 +146,16 @@ class ProcessInstanceAdmin(ReadOnlyAdmin):
     @admin.action(description=gettext_lazy("Suspend the selected instances"))
     def suspend(self, request: HttpRequest, queryset: Any) -> None:
         self._each(
-            request, queryset, approvals.instance_suspend, _("%(count)d instance(s) suspended.")
+            request,
+            queryset,
+            administration.instance_suspend,
+            _("%(count)d instance(s) suspended."),
         )
 
     @admin.action(description=gettext_lazy("Resume the selected instances"))
     def resume(self, request: HttpRequest, queryset: Any) -> None:
         self._each(
-            request, queryset, approvals.instance_resume, _("%(count)d instance(s) resumed.")
+            request, queryset, administration.instance_resume, _("%(count)d instance(s) resumed.")
         )
 
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:

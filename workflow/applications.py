@@ -22,9 +22,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from portal.models import User
 from portal.registry import Registry
+from portal.selectors import user_manager
+from portal.services import notification_send
 
 
 class ApplicationError(Exception):
@@ -162,9 +166,6 @@ def set_variables(call: ApplicationCall) -> Mapping[str, Any]:
 def notify_user(call: ApplicationCall) -> None:
     """``notify.user``: an in-app notification (and e-mail/SMS per the person's preference),
     once per step however often the job is retried."""
-    from portal.models import User
-    from portal.services import notification_send
-
     user = User.objects.filter(username=call.parameters["user"], is_active=True).first()
     if user is None:
         raise ApplicationError(
@@ -185,12 +186,6 @@ def remind_manager(call: ApplicationCall) -> None:
     """``mail.remind_manager``: remind the manager of the instance's initiator (the direct
     manager, else the department head) that a request waits for them; in-app always, e-mail
     or SMS per the manager's preference; once per step however often the job is retried."""
-    from django.utils import translation
-
-    from portal.models import User
-    from portal.selectors import user_manager
-    from portal.services import notification_send
-
     username = call.parameters.get("user") or call.variables.get("initiator") or ""
     initiator = User.objects.filter(username=username, is_active=True).first()
     if initiator is None:
@@ -464,10 +459,6 @@ def bridge_http_call(call: ApplicationCall) -> Mapping[str, Any] | None:
     redirects are still not followed and the answer is still limited. Never give it a URL
     that a process or a person supplied: that is :func:`process_http_call`."""
     return _http_json(call, policy=None)
-
-
-# erp_bridge imports this name for its bridges (administrator-configured URLs)
-http_call = bridge_http_call
 
 
 def register_builtin_applications() -> None:

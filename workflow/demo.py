@@ -26,10 +26,12 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from portal import registry
 from portal.models import Role, User
-from workflow import approvals, participants
+from workflow import participants
 from workflow.bpmn.model import BpmnError
 from workflow.engine.cache import graph_for_definition
+from workflow.engine.runtime import EngineError
 from workflow.engine.store import latest_definition
 from workflow.forms import validate_step_data
 from workflow.models import (
@@ -43,8 +45,10 @@ from workflow.models import (
     TaskState,
     TimeoutPolicy,
 )
-from workflow.selectors import tasks_todo
-from workflow.services import EngineError, definition_deploy, instance_start
+from workflow.selectors.inbox import tasks_todo
+from workflow.services import approvals, notifications
+from workflow.services.definitions import definition_deploy
+from workflow.services.engine import instance_start
 
 DEMO_DIR = Path(__file__).resolve().parent / "demo"
 BUSINESS_KEY_PREFIX = "DEMO-"
@@ -56,7 +60,7 @@ class Output(Protocol):
     def write(self, text: str, /) -> object: ...
 
 
-class DemoSeedError(Exception):
+class DemoSeedError(registry.DemoSeedError):
     """The demo data does not fit the processes or the organization (a bug in this file)."""
 
 
@@ -580,7 +584,7 @@ def open_demo_tasks() -> dict[str, list[Task]]:
         .order_by("pk")
     )
     for task in tasks:
-        for name in [task.assignee] if task.assignee else approvals.handlers_of(task):
+        for name in [task.assignee] if task.assignee else notifications.handlers_of(task):
             found.setdefault(name, []).append(task)
     return found
 

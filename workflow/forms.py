@@ -260,7 +260,7 @@ def _iso_date(text: str) -> datetime.date | None:
         return None
 
 
-def _form_field(field: FormField) -> forms.Field:
+def _form_field(field: FormField) -> forms.Field:  # noqa: C901 - one branch per BPMN form type
     """The Django field for one ``camunda:formField``."""
     readonly = field.readonly
     kwargs: dict[str, Any] = {

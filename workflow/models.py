@@ -159,6 +159,10 @@ class TaskState(models.TextChoices):
     CANCELLED = "cancelled", _("cancelled")
 
 
+# A task someone still has to act on, now or once the signers before them are done
+LIVE_TASK_STATES = (TaskState.OPEN, TaskState.WAITING, TaskState.PENDING)
+
+
 class Signer(models.TextChoices):
     """Where an added signer (加签) stands relative to the person who added them."""
 

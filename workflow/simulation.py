@@ -26,13 +26,13 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from workflow import services
 from workflow.applications import Application, ApplicationCall, ApplicationError, applications
 from workflow.bpmn.model import BpmnError, Definitions, ElementKind, Problem
 from workflow.bpmn.parser import parse_bpmn
 from workflow.bpmn.validate import application_name
 from workflow.engine import cache
 from workflow.engine.graph import Graph
+from workflow.engine.runtime import EngineError, ProcessError
 from workflow.models import (
     Execution,
     HistoryEvent,
@@ -45,6 +45,8 @@ from workflow.models import (
     Task,
     TaskState,
 )
+from workflow.services import definitions as deploys
+from workflow.services import engine, jobs
 
 DEFAULT_MAX_STEPS = 1000
 WORKER = "simulation"  # the lock owner of the jobs the simulation runs itself
@@ -121,16 +123,19 @@ def simulate(
     Timers: ``lazy`` fires one only when nothing else can move; ``eager`` as soon as it is
     armed. When nothing else can move, the first of the remaining ``messages`` (in their
     order) that a token of the instance waits for is delivered, before a lazy timer fires;
-    those nobody waited for are reported. Raises :class:`BpmnError` when the file cannot be
+    those nobody waited for are reported. Raises ``InvalidBpmn`` when the file cannot be
     deployed (all its problems) or has no such process.
     """
-    definitions = parse_bpmn(data)
-    key = _process_key(definitions, process_key)
+    try:
+        definitions = parse_bpmn(data)
+        key = _process_key(definitions, process_key)
+    except BpmnError as error:
+        raise deploys.InvalidBpmn(error.problems) from error
     result = SimulationResult(process_key=key)
     try:
         with _stand_in_applications(definitions) as notes, _rolled_back():
             result.notes = notes
-            services.definition_deploy(xml=data, source_name=source_name)
+            deploys.definition_deploy(xml=data, source_name=source_name)
             task_ids = _user_task_ids(definitions)
             by_task = bool(task_data) and all(
                 name in task_ids and isinstance(value, Mapping)
@@ -280,7 +285,7 @@ class _Driver:
     def run(self) -> None:
         result = self.result
         try:
-            self.root = services.instance_start(
+            self.root = engine.instance_start(
                 result.process_key, variables=self.variables, initiator=self.initiator
             )
             self.deliver_thrown()
@@ -300,11 +305,11 @@ class _Driver:
                 result.steps += 1
                 act()
                 self.deliver_thrown()
-        except services.ProcessError as error:
+        except ProcessError as error:
             result.error = Problem(error.element_id, _message_of(str(error), error.element_id))
-        except (services.EngineError, ApplicationError) as error:
+        except (EngineError, ApplicationError) as error:
             # ApplicationError: an inline application's parameters that do not bind escape
-            # the engine without the element's id (see services._call_application)
+            # the engine without the element's id (see engine._call_application)
             result.error = Problem("", str(error))
         except _Stop as stop:
             result.error = stop.problem
@@ -377,7 +382,7 @@ class _Driver:
 
     def complete(self, task: Task) -> None:
         data = self.task_data.get(task.element_id, {}) if self.by_task else self.task_data
-        services.task_complete(task.pk, actor=task.assignee or ACTOR, data=data)
+        engine.task_complete(task.pk, actor=task.assignee or ACTOR, data=data)
         self.result.user_tasks.append(task.element_id)
 
     def fire_timer(self, job: Job) -> None:
@@ -394,14 +399,14 @@ class _Driver:
             locked_until=now + datetime.timedelta(minutes=5),
             attempts=F("attempts") + 1,
         )
-        services.job_execute(job.pk, worker=WORKER)
+        jobs.job_execute(job.pk, worker=WORKER)
         failed = Job.objects.filter(pk=job.pk).exclude(last_error="").first()
         if failed is not None:
             raise _Stop(Problem(job.element_id, _message_of(failed.last_error, job.element_id)))
 
     def deliver(self, index: int, instance_id: int) -> None:
         message = self.messages.pop(index)
-        services.message_correlate(
+        engine.message_correlate(
             message.name, instance_id=instance_id, variables=dict(message.variables)
         )
 
@@ -410,8 +415,8 @@ class _Driver:
         here: deliver them now, as the commit would have (and nothing else that waits for it,
         such as waking the job workers)."""
         thrown: Collection[object] = (
-            services.signal_throw,
-            services._deliver_thrown_message,  # private, but it is what the commit would run
+            engine.signal_throw,
+            engine._deliver_thrown_message,  # private, but it is what the commit would run
         )
         callbacks = connection.run_on_commit
         while self.seen_callbacks < len(callbacks):

@@ -11,6 +11,8 @@ from typing import Any
 
 from django.conf import settings
 
+from workflow.services.jobs import jobs_run_due
+
 logger = logging.getLogger(__name__)
 _lock = threading.Lock()
 _last = 0.0
@@ -26,8 +28,6 @@ def sweep_after_request(**_kwargs: Any) -> None:
         return
     try:
         _last = now
-        from workflow.services import jobs_run_due
-
         jobs_run_due(100)
     except Exception:  # a failing sweep must never break the page that was just served
         logger.exception("the embedded job sweep failed")

@@ -12,11 +12,12 @@ import pytest
 
 from portal.models import User
 from tests.e2e.test_shell import sign_in
-from workflow import drafts, participants
+from workflow import participants
 from workflow.demo import PROCESSES
 from workflow.engine import cache
 from workflow.models import Draft, ProcessInstance, ProcessSettings
-from workflow.services import definition_deploy
+from workflow.services import drafts
+from workflow.services.definitions import definition_deploy
 
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect

@@ -17,9 +17,9 @@ from django.utils import timezone
 from portal.models import User
 from tests.e2e.test_shell import sign_in
 from tests.factories import PASSWORD
-from workflow import services
 from workflow.applications import Application, ApplicationError, applications
 from workflow.models import HistoryEvent, Incident, Job, ProcessInstance, Task
+from workflow.services import definitions, engine, jobs
 
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
@@ -80,12 +80,12 @@ def demo(erp: dict[str, bool]) -> int:
         HistoryEvent.objects.filter(pk=row.pk).update(duration_ms=(n % 7 + 1) * 1_800_000)
     first_open = Task.objects.filter(state="open").order_by("pk").values_list("pk", flat=True)[:3]
     Task.objects.filter(pk__in=list(first_open)).update(due_at=now - datetime.timedelta(days=1))
-    services.definition_deploy(xml=BOOKING)
-    instance_id = services.instance_start(
+    definitions.definition_deploy(xml=BOOKING)
+    instance_id = engine.instance_start(
         "budget_booking", initiator="zhangwei", title="市场活动预算 5 万元"
     )
     Job.objects.filter(instance_id=instance_id).update(due_at=now - datetime.timedelta(seconds=1))
-    services.jobs_run_due()
+    jobs.jobs_run_due()
     assert Incident.objects.filter(instance_id=instance_id, resolved_at__isnull=True).exists()
     return instance_id
 

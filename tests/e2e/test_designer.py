@@ -15,16 +15,17 @@ from django.contrib.auth.models import Permission
 
 from portal.models import User
 from tests.e2e.test_shell import sign_in
+from tests.shared_files import SHARED, shared_path
 from tests.workflow.approval_helpers import deploy_steps, user_task
 from workflow.models import ProcessDefinition
+from workflow.services import definitions
 
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
 
 pytestmark = pytest.mark.e2e
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "bpmn"
-EXPENSE = SHARED / "expense_approval.bpmn"
+EXPENSE = SHARED / "bpmn" / "expense_approval.bpmn"
 BUNDLE = Path(settings.BASE_DIR) / "var" / "frontend" / "designer" / "designer.js"
 URL = "/workflow/designer/"
 PHONE_WIDTH = 375
@@ -32,10 +33,8 @@ PHONE_WIDTH = 375
 
 @pytest.fixture(autouse=True)
 def _needs_bundle_and_file() -> None:
-    if not BUNDLE.exists():
-        pytest.skip(f"the designer bundle {BUNDLE} is not built: run `make setup`")
-    if not EXPENSE.exists():
-        pytest.skip(f"the shared BPMN file {EXPENSE} is absent")
+    assert BUNDLE.exists(), f"the designer bundle {BUNDLE} is not built: run `make setup`"
+    shared_path("bpmn", "expense_approval.bpmn")  # fails the test when it is missing
 
 
 def _designer(user: User, language: str = "") -> User:
@@ -162,9 +161,8 @@ def test_designer_fixes_simulates_and_deploys_a_shared_file(
 def test_the_designer_in_english_and_on_a_phone(
     live_server: Any, hr_admin: User, new_page: Any, screenshot: Any
 ) -> None:
-    from workflow import services
 
-    services.definition_deploy(xml=EXPENSE.read_bytes(), source_name="expense_approval.bpmn")
+    definitions.definition_deploy(xml=EXPENSE.read_bytes(), source_name="expense_approval.bpmn")
     base = live_server.url
 
     # English, desktop: a deployed process opened from the list.

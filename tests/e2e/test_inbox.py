@@ -12,8 +12,8 @@ from django.utils import timezone
 from portal.models import User
 from tests.e2e.test_shell import sign_in
 from tests.workflow.approval_helpers import deploy_steps, make_role, open_task, user_task
-from workflow import approvals, external, services
 from workflow.models import Task
+from workflow.services import approvals, engine, external
 
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
@@ -57,7 +57,7 @@ def requests(db: None, employee: User, colleague: User, dept_head: User) -> dict
     deploy_steps(user_task("Book", assignee="wangfang"), key="travel")
 
     def begin(key: str, who: User, title: str) -> int:
-        return services.instance_start(key, initiator=who, title=title, variables={})
+        return engine.instance_start(key, initiator=who, title=title, variables={})
 
     first = begin("leave", employee, "年假 3 天 · Annual leave")
     second = begin("leave", employee, "调休 1 天 · Day off")

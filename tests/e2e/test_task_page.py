@@ -17,10 +17,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from tests.e2e.test_shell import sign_in
 from tests.workflow.approval_helpers import deploy_steps, open_task, start, user_task
 from tests.workflow.test_previews import docx, paragraph
-from workflow import approvals, services
 from workflow.demo import DEMO_DIR
 from workflow.engine import cache
 from workflow.models import ProcessInstance, Task
+from workflow.services import approvals, definitions, engine
 
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
@@ -38,8 +38,8 @@ def _media(settings: Any, tmp_path: Any) -> None:
 
 def claim(employee: Any) -> Task:
     xml = (DEMO_DIR / "expense_claim.bpmn").read_text(encoding="utf-8")
-    services.definition_deploy(xml=xml, source_name="expense_claim.bpmn")
-    instance_id = services.instance_start(
+    definitions.definition_deploy(xml=xml, source_name="expense_claim.bpmn")
+    instance_id = engine.instance_start(
         "expense_claim",
         variables={
             "reason": "上海客户拜访差旅",

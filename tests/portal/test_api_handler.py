@@ -3,6 +3,7 @@ the API reads from the environment."""
 
 from __future__ import annotations
 
+import datetime
 import os
 import subprocess
 import sys
@@ -14,9 +15,11 @@ from django.http import Http404
 from django.utils import translation
 from rest_framework import exceptions
 
-from portal.api import Position, exception_handler
-from workflow.bpmn.model import BpmnError, Problem
+from portal.api import exception_handler
+from portal.keyset import BadCursor, Cursor
+from workflow.bpmn.model import Problem
 from workflow.engine.runtime import AlreadyHandled, EngineError, ProcessError
+from workflow.services.definitions import InvalidBpmn
 
 
 @pytest.fixture(autouse=True)
@@ -71,7 +74,7 @@ def test_a_django_validation_error() -> None:
 
 
 def test_bpmn_problems() -> None:
-    status, body = _answer(BpmnError([Problem("Task_1", "no way out"), Problem("", "empty")]))
+    status, body = _answer(InvalidBpmn([Problem("Task_1", "no way out"), Problem("", "empty")]))
     assert status == 400
     assert body["error"]["code"] == "invalid_bpmn"
     assert body["error"]["problems"] == [
@@ -99,7 +102,7 @@ def test_status_and_code(exc: Exception, status: int, code: str) -> None:
 
 
 def test_action_refused_is_a_conflict() -> None:
-    from workflow.approvals import ActionRefused
+    from workflow.services.steps import ActionRefused
 
     status, body = _answer(ActionRefused("Only the initiator can cancel the request."))
     assert status == 409
@@ -120,12 +123,12 @@ def test_anything_else_is_left_to_django() -> None:
 
 
 def test_a_cursor_round_trips() -> None:
-    import datetime
-
-    position = Position(datetime.datetime(2026, 3, 2, 9, 0, 0, 123456, tzinfo=datetime.UTC), 1, 42)
-    assert Position.decode(position.encode()) == position
-    with pytest.raises(exceptions.ValidationError):
-        Position.decode("bm90IGpzb24")  # "not json"
+    at = datetime.datetime(2026, 3, 2, 9, 0, 0, 123456, tzinfo=datetime.UTC)
+    cursor = Cursor(at, 1, 42)
+    assert Cursor.decode(cursor.encode()) == cursor
+    for bad in ("bm90IGpzb24", "", "x"):  # "not json", empty, not base64 of a list
+        with pytest.raises(BadCursor):
+            Cursor.decode(bad)
 
 
 def _start_up(**env: str) -> subprocess.CompletedProcess[str]:

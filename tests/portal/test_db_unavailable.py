@@ -64,7 +64,7 @@ def test_an_api_view_that_loses_the_database_answers_503_in_the_users_language(
     employee.preferred_language = "en"
     employee.save(update_fields=["preferred_language"])
     browser = signed_in("zh-hans")
-    with mock.patch("portal.api.KeysetPage.rows", side_effect=SHUTTING_DOWN):
+    with mock.patch("workflow.selectors.inbox.inbox_page", side_effect=SHUTTING_DOWN):
         response = browser.get("/api/v1/tasks/")
     assert response.status_code == 503
     assert response["Retry-After"] == str(RETRY_AFTER_SECONDS)
@@ -88,7 +88,7 @@ def test_the_api_exception_handler_answers_database_errors_with_503() -> None:
 
 def test_any_other_crash_is_still_the_500_page(signed_in) -> None:
     browser = signed_in("zh-hans")
-    with mock.patch("portal.api.KeysetPage.rows", side_effect=RuntimeError("a bug")):
+    with mock.patch("workflow.selectors.inbox.inbox_page", side_effect=RuntimeError("a bug")):
         response = browser.get("/api/v1/tasks/")
     assert response.status_code == 500
     assert "Retry-After" not in response

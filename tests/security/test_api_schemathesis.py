@@ -31,8 +31,9 @@ from schemathesis.specs.openapi.checks import (
 
 from tests.security.conftest import assert_no_leak
 from tests.workflow.engine_helpers import chain, definitions, process
-from workflow import services
 from workflow.models import ProcessInstance, Task
+from workflow.services import definitions as deploys
+from workflow.services import engine
 
 pytestmark = pytest.mark.django_db
 
@@ -115,9 +116,9 @@ def api_client(deployer_client: Client, deployer: Any) -> Client:
     deployer.user_permissions.add(
         Permission.objects.get(content_type__app_label="workflow", codename="push_external_tasks")
     )
-    services.definition_deploy(xml=LEAVE, deployed_by=deployer, source_name="leave.bpmn")
+    deploys.definition_deploy(xml=LEAVE, deployed_by=deployer, source_name="leave.bpmn")
     for _ in range(3):
-        services.instance_start("leave", variables={}, initiator=deployer, title="fuzz")
+        engine.instance_start("leave", variables={}, initiator=deployer, title="fuzz")
     assert Task.objects.filter(state="open").exists()
     return deployer_client
 

@@ -34,8 +34,7 @@ from tests.workflow.approval_helpers import (
     settings,
     user_task,
 )
-from workflow import approvals, participants, selectors, services
-from workflow.approvals import ActionRefused
+from workflow import participants
 from workflow.models import (
     Incident,
     InitiatorApproverPolicy,
@@ -43,6 +42,9 @@ from workflow.models import (
     Task,
     TaskState,
 )
+from workflow.selectors import actions, inbox
+from workflow.services import administration, approvals, definitions, engine
+from workflow.services.steps import ActionRefused
 
 pytestmark = pytest.mark.django_db
 
@@ -60,7 +62,7 @@ REVIEW = "review"  # start (amount) → Finance (role finance_reviewer) → end
 def expense_claim(db: None) -> str:
     """The demo's expense claim: 直属上级 (manager(initiator)) → 部门负责人 (deptHead(initiator,
     2)) from 5,000 元 → 财务审核 (role finance_reviewer) → ..."""
-    services.definition_deploy(
+    definitions.definition_deploy(
         xml=(DEMO / "expense_claim.bpmn").read_text(encoding="utf-8"),
         source_name="expense_claim.bpmn",
     )
@@ -160,20 +162,20 @@ def test_the_engine_reads_the_real_initiator_whatever_a_variable_says(
 ) -> None:
     """Even a trusted caller that passes an ``initiator`` variable (the engine's own service,
     a migration script) cannot point the participant rules at someone else."""
-    iid = services.instance_start(
+    iid = engine.instance_start(
         expense_claim, variables={**CLAIM, "initiator": "nobody"}, initiator=employee
     )
     assert open_task(iid).assignee == dept_head.username
     # a process without camunda:initiator: the name ``initiator`` is still the real one
     deploy_steps(user_task("Approve", assignee="${manager(initiator)}"), key="plain")
-    iid = services.instance_start("plain", variables={"initiator": "nobody"}, initiator=employee)
+    iid = engine.instance_start("plain", variables={"initiator": "nobody"}, initiator=employee)
     assert open_task(iid).assignee == dept_head.username
 
 
 def test_the_camunda_initiator_variable_is_the_real_initiator(
     employee: User, dept_head: User
 ) -> None:
-    services.definition_deploy(
+    definitions.definition_deploy(
         xml=(
             '<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" '
             'xmlns:camunda="http://camunda.org/schema/1.0/bpmn" targetNamespace="t">'
@@ -187,7 +189,7 @@ def test_the_camunda_initiator_variable_is_the_real_initiator(
         ),
         source_name="starter.bpmn",
     )
-    iid = services.instance_start("starter", variables={"applicant": "nobody"}, initiator=employee)
+    iid = engine.instance_start("starter", variables={"applicant": "nobody"}, initiator=employee)
     assert ProcessInstance.objects.get(pk=iid).variables["applicant"] == employee.username
     assert open_task(iid).assignee == dept_head.username
 
@@ -258,8 +260,8 @@ def test_the_initiator_is_not_offered_their_own_request_through_a_role(
     iid = _start(_api(claimant), review, {"amount": 900}).json()["id"]
     task = open_task(iid)
     assert task.assignee == ""
-    assert list(selectors.tasks_todo(claimant)) == []
-    assert list(selectors.tasks_todo(other)) == [task]
+    assert list(inbox.tasks_todo(claimant)) == []
+    assert list(inbox.tasks_todo(other)) == [task]
     listed = _api(claimant).get("/api/v1/tasks/").json()["results"]
     assert [row["id"] for row in listed] == []
 
@@ -285,8 +287,8 @@ def test_the_task_page_offers_the_initiator_no_approval(
     claimant, _other = reviewers
     iid = _start(_api(claimant), review, {"amount": 900}).json()["id"]
     task = Task.objects.select_related("instance").get(pk=open_task(iid).pk)
-    assert selectors.task_actions(claimant, task) & {"claim", "approve", "reject"} == set()
-    assert "claim" in selectors.task_actions(_other, task)
+    assert actions.task_actions(claimant, task) & {"claim", "approve", "reject"} == set()
+    assert "claim" in actions.task_actions(_other, task)
 
 
 @pytest.mark.parametrize("action", ["transfer", "delegate", "add-signers"])
@@ -318,7 +320,7 @@ def test_an_administrator_cannot_reassign_it_to_the_initiator(
     task = open_task(iid)
     admin = make_admin(colleague)
     with pytest.raises(ValidationError):
-        approvals.task_reassign(task.pk, by=admin, to=claimant.username)
+        administration.task_reassign(task.pk, by=admin, to=claimant.username)
     assert Task.objects.get(pk=task.pk).assignee == ""
 
 
@@ -329,12 +331,12 @@ def test_when_the_initiator_is_the_only_candidate_nobody_is_found(
     other.groups.clear()
     iid = _start(_api(claimant), review, {"amount": 900}).json()["id"]
     assert Incident.objects.filter(instance_id=iid, resolved_at__isnull=True).exists()
-    assert list(selectors.tasks_todo(claimant)) == []
+    assert list(inbox.tasks_todo(claimant)) == []
 
 
 def test_a_named_approver_who_is_the_initiator_is_skipped(employee: User, dept_head: User) -> None:
     deploy_steps(user_task("Approve", assignee="lina"), user_task("After", assignee="wangfang"))
-    iid = services.instance_start("leave", variables={}, initiator=dept_head)
+    iid = engine.instance_start("leave", variables={}, initiator=dept_head)
     assert open_task(iid).element_id == "After"
 
 
@@ -349,7 +351,7 @@ def test_an_out_of_office_proxy_who_is_the_initiator_is_not_used(
         ends_at=now + datetime.timedelta(days=1),
     )
     deploy_steps(user_task("Approve", assignee="${manager(initiator)}"))
-    iid = services.instance_start("leave", variables={}, initiator=employee)
+    iid = engine.instance_start("leave", variables={}, initiator=employee)
     task = open_task(iid)
     assert (task.assignee, task.on_behalf_of) == (dept_head.username, "")
     with pytest.raises(ActionRefused):
@@ -369,9 +371,9 @@ def test_a_step_may_allow_the_initiator(reviewers: tuple[User, User]) -> None:
         ),
         key=REVIEW,
     )
-    iid = services.instance_start(REVIEW, variables={}, initiator=claimant)
+    iid = engine.instance_start(REVIEW, variables={}, initiator=claimant)
     task = open_task(iid)
-    assert task in selectors.tasks_todo(claimant)
+    assert task in inbox.tasks_todo(claimant)
     approvals.task_approve(task.pk, user=claimant)
     assert ProcessInstance.objects.get(pk=iid).state == "completed"
 
@@ -380,7 +382,7 @@ def test_a_process_may_keep_the_initiator_as_approver(reviewers: tuple[User, Use
     claimant, _other = reviewers
     deploy_steps(user_task("Finance", groups="role:finance_reviewer"), key=REVIEW)
     settings(REVIEW, initiator_approver=InitiatorApproverPolicy.KEEP)
-    iid = services.instance_start(REVIEW, variables={}, initiator=claimant)
+    iid = engine.instance_start(REVIEW, variables={}, initiator=claimant)
     task = open_task(iid)
     approvals.task_claim(task.pk, user=claimant)
     approvals.task_approve(task.pk, user=claimant)

@@ -34,7 +34,7 @@ from hypothesis import strategies as st
 from portal.models import User
 from tests.security.conftest import fuzz
 from tests.security.world import USERNAMES, World
-from workflow.selectors import FIRST_FILTER_DAY, LAST_FILTER_DAY
+from workflow.selectors.inbox import FIRST_FILTER_DAY, LAST_FILTER_DAY
 
 pytestmark = pytest.mark.django_db
 

@@ -466,7 +466,7 @@ API = [
     api_get("api:external-task-replace", api(403, admin=405)),
     api_post("api:external-task-replace", api(403, admin=400)),
     # anything else under /api/v1/ and /api/: the API's 404, whoever asks
-    api_get("api:not-found", everyone(404), path="/api/v1/no-such-thing"),
+    api_get("^api/", everyone(404), variant="v1", path="/api/v1/no-such-thing"),
     api_get("^api/", everyone(404), path="/api/no-such-thing"),
     # the schema and its documentation: for signed-in people and API clients only
     api_get("api-schema", api(200)),

@@ -34,8 +34,10 @@ from portal.models import Announcement, Department, Notification, User
 from tests.factories import UserFactory, department, role
 from tests.workflow.approval_helpers import deploy_steps, user_task
 from tests.workflow.engine_helpers import chain, definitions, process
-from workflow import approvals, drafts, external, services
+from workflow import links
 from workflow.models import Incident, ProcessSettings, Task
+from workflow.services import approvals, drafts, engine, external
+from workflow.services import definitions as deploys
 
 PERSONAS = ("anonymous", "employee", "colleague", "outsider", "manager", "staff", "admin")
 USERNAMES = {
@@ -188,11 +190,11 @@ LEAVE_XML = (
 
 def _processes() -> None:
     days = '<camunda:formField id="days" label="Days" type="long"/>'
-    services.definition_deploy(xml=LEAVE_XML, source_name=f"{LEAVE}.bpmn")
+    deploys.definition_deploy(xml=LEAVE_XML, source_name=f"{LEAVE}.bpmn")
     deploy_steps(user_task("check", assignee="lina", fields=days), key=PAYROLL)
     payroll = ProcessSettings.objects.create(key=PAYROLL)
     payroll.starter_roles.add(role("payroll", "薪资专员"))
-    services.definition_deploy(
+    deploys.definition_deploy(
         xml=definitions(
             process(
                 CLAIMABLE,
@@ -216,13 +218,13 @@ def build_world() -> World:
         world.users = _people()
         employee = world.users["employee"]
         _processes()
-        world.instance_id = services.instance_start(
+        world.instance_id = engine.instance_start(
             LEAVE, variables={}, initiator=employee, title="Leave 3 days"
         )
         world.task_id = Task.objects.get(instance_id=world.instance_id, state="open").pk
-        claimable = services.instance_start(CLAIMABLE, variables={}, initiator=employee)
+        claimable = engine.instance_start(CLAIMABLE, variables={}, initiator=employee)
         world.claim_task_id = Task.objects.get(instance_id=claimable, state="open").pk
-        own = services.instance_start(OWN_REQUEST, variables={}, initiator=employee)
+        own = engine.instance_start(OWN_REQUEST, variables={}, initiator=employee)
         world.own_task_id = Task.objects.get(instance_id=own, state="open").pk
         approvals.comment_add(world.instance_id, user=employee, text="请尽快审批")
         upload = SimpleUploadedFile("note.txt", b"leave note\n", content_type="text/plain")
@@ -237,7 +239,7 @@ def build_world() -> World:
             recipient=employee,
             kind="workflow",
             title="Your request is waiting",
-            url=approvals.instance_url(world.instance_id),
+            url=links.instance_url(world.instance_id),
         ).pk
         announcement = Announcement.objects.create(
             title="销售部通知", body="季度总结会", author=world.users["staff"]

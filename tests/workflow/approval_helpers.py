@@ -13,7 +13,7 @@ from django.contrib.auth.models import Permission
 
 from portal.models import Notification, Role, User
 from tests.workflow.engine_helpers import chain, definitions, flow, process
-from workflow import participants, services
+from workflow import participants
 from workflow.models import (
     HistoryEvent,
     ProcessDefinition,
@@ -21,6 +21,8 @@ from workflow.models import (
     ProcessSettings,
     Task,
 )
+from workflow.services import definitions as deploys
+from workflow.services import engine
 
 KEY = "leave"
 
@@ -78,7 +80,7 @@ def deploy_steps(*tasks: str, key: str = KEY, extra: str = "", start_fields: str
 
 def deploy_body(body: str, *, key: str = KEY) -> int:
     """Deploy a process whose inside is ``body``; the new definition's id."""
-    services.definition_deploy(xml=definitions(process(key, body)), source_name=f"{key}.bpmn")
+    deploys.definition_deploy(xml=definitions(process(key, body)), source_name=f"{key}.bpmn")
     return (
         ProcessDefinition.objects.filter(key=key)
         .order_by("-version")
@@ -87,7 +89,7 @@ def deploy_body(body: str, *, key: str = KEY) -> int:
 
 
 def start(user: User, key: str = KEY, **variables: Any) -> int:
-    return services.instance_start(key, variables=variables, initiator=user, title="Leave 3 days")
+    return engine.instance_start(key, variables=variables, initiator=user, title="Leave 3 days")
 
 
 def settings(key: str = KEY, **values: Any) -> ProcessSettings:

@@ -14,7 +14,6 @@ from typing import Any
 
 from django.utils import timezone
 
-from workflow import services
 from workflow.models import (
     Execution,
     HistoryEvent,
@@ -23,6 +22,9 @@ from workflow.models import (
     Subscription,
     Task,
 )
+from workflow.services import definitions as deploys
+from workflow.services import engine
+from workflow.services import jobs as job_services
 
 HEAD = (
     '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -78,7 +80,7 @@ def timer(kind: str, value: str) -> str:
 def deploy(body: str, *, key: str = "p", extra: str = "", executable: str | None = "true") -> str:
     """Deploy one process ``key`` whose inside is ``body``; ``extra`` holds top-level messages,
     signals and errors. The key, for :func:`start`."""
-    services.definition_deploy(
+    deploys.definition_deploy(
         xml=definitions(extra, process(key, body, executable=executable)),
         source_name=f"{key}.bpmn",
     )
@@ -86,7 +88,7 @@ def deploy(body: str, *, key: str = "p", extra: str = "", executable: str | None
 
 
 def start(key: str = "p", **variables: Any) -> int:
-    return services.instance_start(key, variables=variables, initiator="alice")
+    return engine.instance_start(key, variables=variables, initiator="alice")
 
 
 def path(instance_id: int) -> list[str]:
@@ -116,7 +118,7 @@ def task(instance_id: int, element_id: str) -> Task:
 
 
 def complete(instance_id: int, element_id: str, actor: str = "alice", **data: Any) -> None:
-    services.task_complete(task(instance_id, element_id).pk, actor=actor, data=data)
+    engine.task_complete(task(instance_id, element_id).pk, actor=actor, data=data)
 
 
 def instance(instance_id: int) -> ProcessInstance:
@@ -167,7 +169,7 @@ def fire_timers(instance_id: int, element_id: str | None = None) -> int:
     if element_id is not None:
         filters["element_id"] = element_id
     assert make_due(**filters), f"no timer job {filters}"
-    return services.jobs_run_due()
+    return job_services.jobs_run_due()
 
 
 def jobs(instance_id: int, kind: str | None = None) -> list[tuple[str, str]]:

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.core.cache import cache
 from django.test import Client
 
 from portal.models import User
+from tests.shared_files import shared_path
 from tests.workflow.approval_helpers import make_admin
 from tests.workflow.engine_helpers import chain, definitions, flow, process
 from workflow.models import ProcessDefinition, ProcessInstance, Task
@@ -20,7 +19,6 @@ pytestmark = pytest.mark.django_db
 
 VALIDATE = "/api/v1/definitions/validate"
 SIMULATE = "/api/v1/definitions/simulate"
-SHARED = Path(settings.BASE_DIR).parent / "shared" / "bpmn"
 
 
 @pytest.fixture(autouse=True)
@@ -85,9 +83,7 @@ def test_problems_name_their_elements(login, hr_admin) -> None:
 
 
 def test_the_shared_file_validates_and_a_broken_condition_is_found(login, hr_admin) -> None:
-    shared = SHARED / "expense_approval.bpmn"
-    if not shared.exists():
-        pytest.skip(f"the shared BPMN file {shared} is absent")
+    shared = shared_path("bpmn", "expense_approval.bpmn")
     client = login(_designer(hr_admin))
     xml = shared.read_text()
     assert _post(client, VALIDATE, {"xml": xml}).json() == {"valid": True, "problems": []}
@@ -270,9 +266,7 @@ def test_simulate_a_failing_expression_is_an_error_on_its_element(login, hr_admi
 
 
 def test_simulate_the_shared_expense_process(login, hr_admin) -> None:
-    shared = SHARED / "expense_approval.bpmn"
-    if not shared.exists():
-        pytest.skip(f"the shared BPMN file {shared} is absent")
+    shared = shared_path("bpmn", "expense_approval.bpmn")
     answer = _post(
         login(_designer(hr_admin)),
         SIMULATE,

@@ -14,8 +14,9 @@ from django.db import connection
 from django.utils import timezone
 
 from portal.models import Notification, User
-from workflow import external
 from workflow.models import ExternalTask
+from workflow.selectors import inbox
+from workflow.services import external
 
 pytestmark = pytest.mark.django_db
 
@@ -124,7 +125,7 @@ def test_close_with_the_stale_rule(employee) -> None:
     stored = ExternalTask.objects.get()
     assert stored.state == "closed"
     assert stored.closed_at is not None
-    assert list(external.external_tasks_for(employee)) == []
+    assert list(inbox.external_tasks_for(employee)) == []
     with pytest.raises(ExternalTask.DoesNotExist):
         external.external_task_close(source="erp", external_id="nope", source_updated_at=T0)
 

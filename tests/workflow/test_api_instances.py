@@ -25,9 +25,9 @@ from tests.workflow.approval_helpers import (
     user_task,
 )
 from tests.workflow.engine_helpers import chain
-from workflow import approvals
-from workflow import drafts as api_services
 from workflow.models import CarbonCopy, InstanceStartKey, ProcessInstance
+from workflow.services import approvals, starts
+from workflow.services import definitions as deploys
 
 pytestmark = pytest.mark.django_db
 
@@ -131,7 +131,7 @@ def test_a_start_that_loses_the_race_for_its_key_is_rolled_back(
     InstanceStartKey.objects.create(
         user=employee,
         key="req-1",
-        request_hash=api_services.request_hash(
+        request_hash=starts.request_hash(
             {
                 "process_key": KEY,
                 "business_key": "",
@@ -141,14 +141,14 @@ def test_a_start_that_loses_the_race_for_its_key_is_rolled_back(
         ),
         instance_id=winner,
     )
-    real = api_services.started_before
+    real = starts.started_before
     calls = []
 
     def not_yet_committed(*args):  # type: ignore[no-untyped-def]
         calls.append(args)
         return None if len(calls) == 1 else real(*args)
 
-    monkeypatch.setattr(api_services, "started_before", not_yet_committed)
+    monkeypatch.setattr(starts, "started_before", not_yet_committed)
     answer = _start(login(employee), key="req-1")
     assert answer.status_code == 200, answer.json()
     assert answer.json()["id"] == winner
@@ -275,9 +275,8 @@ DI = """<bpmndi:BPMNDiagram id="D1" xmlns:bpmndi="http://www.omg.org/spec/BPMN/2
 
 def test_the_diagram_marks_where_the_instance_waits(login, employee) -> None:
     from tests.workflow.engine_helpers import definitions, process
-    from workflow import services
 
-    services.definition_deploy(xml=definitions(process(KEY, DIAGRAM), DI))
+    deploys.definition_deploy(xml=definitions(process(KEY, DIAGRAM), DI))
     iid = start(employee)
     answer = login(employee).get(f"/api/v1/instances/{iid}/diagram")
     assert answer.status_code == 200

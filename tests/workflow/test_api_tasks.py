@@ -20,8 +20,8 @@ from tests.workflow.approval_helpers import (
     tasks,
     user_task,
 )
-from workflow import approvals, external
 from workflow.models import ExternalTask, ProcessInstance, Task
+from workflow.services import approvals, external
 
 pytestmark = pytest.mark.django_db
 

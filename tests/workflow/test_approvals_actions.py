@@ -26,8 +26,9 @@ from tests.workflow.approval_helpers import (
     user_task,
 )
 from tests.workflow.engine_helpers import chain
-from workflow import approvals, selectors
 from workflow.engine.runtime import AlreadyHandled
+from workflow.selectors import actions
+from workflow.services import approvals, steps
 
 pytestmark = pytest.mark.django_db
 
@@ -102,7 +103,7 @@ def test_acting_on_someone_elses_task_is_refused(employee, dept_head, colleague,
         ),
     ):
         for someone in (employee, colleague, outsider):
-            with pytest.raises(approvals.ActionRefused):
+            with pytest.raises(steps.ActionRefused):
                 act(someone)
     assert live(iid) == [("A", "lina", "open")]
     assert [r.kind for r in rows(iid)] == ["instance-start", "activity", "task-created"]
@@ -160,9 +161,9 @@ def test_reject_return_policy_gives_it_back_to_the_initiator(employee, dept_head
     assert instance(iid).state == "active"
     back = open_task(iid)
     assert (back.element_id, back.assignee) == ("start", "zhangwei")
-    assert selectors.task_actions(employee, back) >= {"approve"}
-    assert "reject" not in selectors.task_actions(employee, back)
-    with pytest.raises(approvals.ActionRefused):
+    assert actions.task_actions(employee, back) >= {"approve"}
+    assert "reject" not in actions.task_actions(employee, back)
+    with pytest.raises(steps.ActionRefused):
         approvals.task_reject(back.pk, user=employee, comment="x")
     # restart (the default): the request walks every step again
     approvals.task_approve(back.pk, user=employee)
@@ -211,7 +212,7 @@ def test_return_to_the_initiator(employee, dept_head) -> None:
     two_steps()
     iid = start(employee)
     task = open_task(iid)
-    assert approvals.return_targets(task) == [("initiator", "Request")]
+    assert actions.return_targets(task) == [("initiator", "Request")]
     approvals.task_return(task.pk, user=dept_head, target="initiator", comment="details")
     back = open_task(iid)
     assert (back.element_id, back.assignee) == ("start", "zhangwei")
@@ -245,7 +246,7 @@ def test_return_to_an_earlier_step_goes_to_who_handled_it(
     approvals.task_claim(open_task(iid).pk, user=outsider)
     approvals.task_approve(open_task(iid).pk, user=outsider)
     task = open_task(iid)
-    assert approvals.return_targets(task) == [("initiator", "Request"), ("A", "A step")]
+    assert actions.return_targets(task) == [("initiator", "Request"), ("A", "A step")]
     approvals.task_return(task.pk, user=colleague, target="A", comment="recheck")
     back = open_task(iid)
     assert (back.element_id, back.assignee, back.candidates.count()) == ("A", "liuyang", 0)
@@ -263,7 +264,7 @@ def test_return_refused_for_a_step_not_passed_or_not_in_the_process(
     approvals.task_approve(open_task(iid).pk, user=dept_head)
     task = open_task(iid)
     for target in ("C", "B", "Nope", "end"):
-        with pytest.raises(approvals.ActionRefused):
+        with pytest.raises(steps.ActionRefused):
             approvals.task_return(task.pk, user=colleague, target=target, comment="x")
     assert live(iid) == [("B", "wangfang", "open")]
     assert completions(iid) == [("A", "lina", "approved", "")]
@@ -288,7 +289,7 @@ def test_withdraw_refused_after_the_next_handler_approved(employee, dept_head, c
     iid = start(employee)
     approvals.task_approve(open_task(iid).pk, user=dept_head)
     approvals.task_approve(open_task(iid).pk, user=colleague)
-    with pytest.raises(approvals.ActionRefused):
+    with pytest.raises(steps.ActionRefused):
         approvals.instance_withdraw(iid, user=dept_head)
     assert live(iid) == [("C", "liuyang", "open")]
 
@@ -300,7 +301,7 @@ def test_withdraw_refused_after_the_next_handler_transferred(
     iid = start(employee)
     approvals.task_approve(open_task(iid).pk, user=dept_head)
     approvals.task_transfer(open_task(iid).pk, user=colleague, to="liuyang")
-    with pytest.raises(approvals.ActionRefused):
+    with pytest.raises(steps.ActionRefused):
         approvals.instance_withdraw(iid, user=dept_head)
     assert live(iid) == [("B", "liuyang", "open")]
 
@@ -310,7 +311,7 @@ def test_withdraw_refused_after_the_next_handler_claimed(employee, dept_head, co
     iid = start(employee)
     approvals.task_approve(open_task(iid).pk, user=dept_head)
     approvals.task_claim(open_task(iid).pk, user=colleague)
-    with pytest.raises(approvals.ActionRefused):
+    with pytest.raises(steps.ActionRefused):
         approvals.instance_withdraw(iid, user=dept_head)
     assert live(iid) == [("B", "wangfang", "open")]
 
@@ -331,7 +332,7 @@ def test_initiator_cannot_withdraw_once_the_first_handler_acted(employee, dept_h
     two_steps()
     iid = start(employee)
     approvals.task_approve(open_task(iid).pk, user=dept_head)
-    with pytest.raises(approvals.ActionRefused):
+    with pytest.raises(steps.ActionRefused):
         approvals.instance_withdraw(iid, user=employee)
     assert live(iid) == [("B", "wangfang", "open")]
 
@@ -340,11 +341,11 @@ def test_someone_else_cannot_withdraw(employee, dept_head, colleague, outsider) 
     two_steps()
     iid = start(employee)
     for someone in (colleague, outsider, dept_head):
-        with pytest.raises(approvals.ActionRefused):
+        with pytest.raises(steps.ActionRefused):
             approvals.instance_withdraw(iid, user=someone)
     approvals.task_approve(open_task(iid).pk, user=dept_head)
     for someone in (colleague, outsider):
-        with pytest.raises(approvals.ActionRefused):
+        with pytest.raises(steps.ActionRefused):
             approvals.instance_withdraw(iid, user=someone)
     assert live(iid) == [("B", "wangfang", "open")]
     assert rows(iid, "withdrawn") == []
@@ -368,7 +369,7 @@ def test_initiator_cancels_with_a_reason(employee, dept_head) -> None:
     assert (row.actor, row.data) == ("zhangwei", {"reason": "plans changed"})
     assert dept_head.notifications.filter(url=f"/workflow/instances/{iid}/").count() == 1
 
-    with pytest.raises(approvals.ActionRefused):
+    with pytest.raises(steps.ActionRefused):
         approvals.instance_cancel(iid, user=employee, reason="again")
 
 
@@ -376,7 +377,7 @@ def test_someone_else_cannot_cancel(employee, dept_head, outsider, superuser) ->
     two_steps()
     iid = start(employee)
     for someone in (dept_head, outsider, superuser):
-        with pytest.raises(approvals.ActionRefused):
+        with pytest.raises(steps.ActionRefused):
             approvals.instance_cancel(iid, user=someone, reason="no")
     assert instance(iid).state == "active"
 
@@ -386,7 +387,7 @@ def test_cancel_refused_on_an_ended_instance(employee, dept_head) -> None:
     iid = start(employee)
     approvals.task_approve(open_task(iid).pk, user=dept_head)
     assert instance(iid).state == "completed"
-    with pytest.raises(approvals.ActionRefused):
+    with pytest.raises(steps.ActionRefused):
         approvals.instance_cancel(iid, user=employee, reason="too late")
     assert instance(iid).state == "completed"
 
@@ -403,7 +404,7 @@ def test_transfer_gives_the_decision_to_another(employee, dept_head, colleague) 
     assert (task.assignee, task.owner, task.delegation) == ("wangfang", "", "")
     [row] = rows(iid, "task-transferred")
     assert (row.actor, row.data) == ("lina", {"to": "wangfang", "comment": "you know it"})
-    with pytest.raises(approvals.ActionRefused):
+    with pytest.raises(steps.ActionRefused):
         approvals.task_approve(task.pk, user=dept_head)
     approvals.task_approve(task.pk, user=colleague)
     # B is 王芳's too: the same approver twice in a row passes it
@@ -431,12 +432,12 @@ def test_delegate_works_on_it_and_the_owner_decides(employee, dept_head, colleag
     approvals.task_delegate(task.pk, user=dept_head, to="wangfang")
     task.refresh_from_db()
     assert (task.assignee, task.owner, task.delegation) == ("wangfang", "lina", "pending")
-    assert selectors.task_actions(colleague, task) & {"approve", "reject", "resolve"} == {"resolve"}
-    with pytest.raises(approvals.ActionRefused):
+    assert actions.task_actions(colleague, task) & {"approve", "reject", "resolve"} == {"resolve"}
+    with pytest.raises(steps.ActionRefused):
         approvals.task_approve(task.pk, user=colleague)
-    with pytest.raises(approvals.ActionRefused):
+    with pytest.raises(steps.ActionRefused):
         approvals.task_reject(task.pk, user=colleague, comment="no")
-    with pytest.raises(approvals.ActionRefused):
+    with pytest.raises(steps.ActionRefused):
         approvals.task_resolve(task.pk, user=dept_head)
 
     approvals.task_resolve(task.pk, user=colleague, data={"days": "2"}, comment="checked")
@@ -449,9 +450,9 @@ def test_delegate_works_on_it_and_the_owner_decides(employee, dept_head, colleag
     )
     [row] = rows(iid, "task-resolved")
     assert (row.actor, row.on_behalf_of, row.data) == ("wangfang", "lina", {"comment": "checked"})
-    with pytest.raises(approvals.ActionRefused):
+    with pytest.raises(steps.ActionRefused):
         approvals.task_resolve(task.pk, user=dept_head)
-    with pytest.raises(approvals.ActionRefused):
+    with pytest.raises(steps.ActionRefused):
         approvals.task_approve(task.pk, user=colleague)
     approvals.task_approve(task.pk, user=dept_head, data={"days": "2"})
     assert completions(iid) == [("A", "lina", "approved", "")]
@@ -467,7 +468,7 @@ def test_return_to_an_earlier_step_with_jump_comes_straight_back(
     approvals.task_approve(open_task(iid).pk, user=dept_head)
     approvals.task_approve(open_task(iid).pk, user=colleague)
     task = open_task(iid)
-    assert approvals.return_targets(task) == [
+    assert actions.return_targets(task) == [
         ("initiator", "Request"),
         ("A", "A step"),
         ("B", "B step"),
@@ -484,7 +485,7 @@ def test_a_candidate_may_copy_as_offered(employee, outsider, hr_admin) -> None:
     deploy_steps(user_task("A", groups="role:finance"))
     iid = start(employee)
     task = open_task(iid)
-    assert "copy" in selectors.task_actions(outsider, task)
+    assert "copy" in actions.task_actions(outsider, task)
     assert approvals.instance_copy(iid, user=outsider, recipients=["zhaomin"]) == ["zhaomin"]
 
 
@@ -498,5 +499,5 @@ def test_the_absent_person_may_copy_as_offered(employee, dept_head, colleague, h
     )
     deploy_steps(user_task("A", assignee="lina"))
     iid = start(employee)
-    assert "copy" in selectors.task_actions(dept_head, open_task(iid))
+    assert "copy" in actions.task_actions(dept_head, open_task(iid))
     assert approvals.instance_copy(iid, user=dept_head, recipients=["zhaomin"]) == ["zhaomin"]

@@ -28,8 +28,10 @@ from tests.workflow.approval_helpers import (
     user_task,
 )
 from tests.workflow.engine_helpers import chain, make_due
-from workflow import approvals, selectors, services
 from workflow.models import Job
+from workflow.selectors import inbox
+from workflow.services import administration, approvals, steps
+from workflow.services import jobs as job_services
 
 pytestmark = pytest.mark.django_db
 
@@ -56,7 +58,7 @@ def test_suspend_refuses_actions_and_holds_timers_until_resumed(
     three_steps()
     iid = start(employee)
     task = open_task(iid)
-    approvals.instance_suspend(iid, by=superuser, reason="audit")
+    administration.instance_suspend(iid, by=superuser, reason="audit")
     assert instance(iid).state == "suspended"
     [row] = rows(iid, "instance-suspended")
     assert (row.actor, row.data) == ("admin", {"reason": "audit"})
@@ -67,22 +69,22 @@ def test_suspend_refuses_actions_and_holds_timers_until_resumed(
         lambda: approvals.task_transfer(task.pk, user=dept_head, to="wangfang"),
         lambda: approvals.instance_urge(iid, user=employee),
         lambda: approvals.instance_withdraw(iid, user=employee),
-        lambda: approvals.instance_suspend(iid, by=superuser),
+        lambda: administration.instance_suspend(iid, by=superuser),
     ):
-        with pytest.raises(approvals.ActionRefused):
+        with pytest.raises(steps.ActionRefused):
             act()
     assert live(iid) == [("A", "lina", "open")]
 
     assert make_due(instance_id=iid, kind="timeout") == 1
-    assert services.jobs_claim() == []
+    assert job_services.jobs_claim() == []
     assert note_keys(dept_head) == []
 
-    approvals.instance_resume(iid, by=superuser)
+    administration.instance_resume(iid, by=superuser)
     assert instance(iid).state == "active"
     assert [r.actor for r in rows(iid, "instance-resumed")] == ["admin"]
-    with pytest.raises(approvals.ActionRefused):
-        approvals.instance_resume(iid, by=superuser)
-    assert services.jobs_run_due() == 1
+    with pytest.raises(steps.ActionRefused):
+        administration.instance_resume(iid, by=superuser)
+    assert job_services.jobs_run_due() == 1
     assert note_keys(dept_head) == [f"task:{task.pk}:overdue:lina"]
     approvals.task_approve(task.pk, user=dept_head)
     assert live(iid) == [("B", "wangfang", "open")]
@@ -92,24 +94,24 @@ def test_terminate_with_a_reason(employee, dept_head, superuser) -> None:
     three_steps()
     iid = start(employee)
     with pytest.raises(ValidationError) as caught:
-        approvals.instance_terminate(iid, by=superuser, reason=" ")
+        administration.instance_terminate(iid, by=superuser, reason=" ")
     assert list(caught.value.error_dict) == ["reason"]
     assert instance(iid).state == "active"
-    approvals.instance_terminate(iid, by=superuser, reason="duplicate request")
+    administration.instance_terminate(iid, by=superuser, reason="duplicate request")
     assert instance(iid).state == "terminated"
     assert tasks(iid) == [("A", "lina", "cancelled")]
     [row] = rows(iid, "instance-terminated")
     assert (row.actor, row.data) == ("admin", {"reason": "duplicate request"})
     assert note_keys(employee) == [f"instance:{iid}:terminated:zhangwei"]
-    with pytest.raises(approvals.ActionRefused):
-        approvals.instance_terminate(iid, by=superuser, reason="again")
+    with pytest.raises(steps.ActionRefused):
+        administration.instance_terminate(iid, by=superuser, reason="again")
 
 
 def test_terminate_a_suspended_instance(employee, dept_head, superuser) -> None:
     three_steps()
     iid = start(employee)
-    approvals.instance_suspend(iid, by=superuser)
-    approvals.instance_terminate(iid, by=superuser, reason="stop")
+    administration.instance_suspend(iid, by=superuser)
+    administration.instance_terminate(iid, by=superuser, reason="stop")
     assert instance(iid).state == "terminated"
 
 
@@ -118,13 +120,13 @@ def test_move_to_another_step(employee, dept_head, outsider, superuser) -> None:
     iid = start(employee)
     for target in ("Nope", "end", ""):
         with pytest.raises(ValidationError) as caught:
-            approvals.instance_move(iid, by=superuser, target=target, reason="skip")
+            administration.instance_move(iid, by=superuser, target=target, reason="skip")
         assert list(caught.value.error_dict) == ["target"]
     with pytest.raises(ValidationError):
-        approvals.instance_move(iid, by=superuser, target="C", reason="")
+        administration.instance_move(iid, by=superuser, target="C", reason="")
     assert live(iid) == [("A", "lina", "open")]
 
-    approvals.instance_move(iid, by=superuser, target="C", reason="finance first")
+    administration.instance_move(iid, by=superuser, target="C", reason="finance first")
     assert live(iid) == [("C", "liuyang", "open")]
     assert tasks(iid, "A") == [("A", "lina", "cancelled")]
     [row] = rows(iid, "instance-moved")
@@ -136,7 +138,7 @@ def test_move_to_another_step(employee, dept_head, outsider, superuser) -> None:
 def test_move_back_to_the_start(employee, dept_head, superuser) -> None:
     three_steps()
     iid = start(employee)
-    approvals.instance_move(iid, by=superuser, target="start", reason="redo")
+    administration.instance_move(iid, by=superuser, target="start", reason="redo")
     assert live(iid) == [("start", "zhangwei", "open")]
 
 
@@ -145,11 +147,11 @@ def test_reassign_a_task(employee, dept_head, colleague, superuser) -> None:
     iid = start(employee)
     task = open_task(iid)
     with pytest.raises(ValidationError):
-        approvals.task_reassign(task.pk, by=superuser, to="ghost")
-    approvals.task_reassign(task.pk, by=superuser, to="wangfang", reason="lina is away")
+        administration.task_reassign(task.pk, by=superuser, to="ghost")
+    administration.task_reassign(task.pk, by=superuser, to="wangfang", reason="lina is away")
     assert live(iid) == [("A", "wangfang", "open")]
     assert note_keys(colleague) == [f"task:{task.pk}:assigned:wangfang:wangfang"]
-    with pytest.raises(approvals.ActionRefused):
+    with pytest.raises(steps.ActionRefused):
         approvals.task_approve(task.pk, user=dept_head)
 
 
@@ -157,9 +159,9 @@ def test_a_user_with_the_permission_is_an_admin(employee, dept_head, colleague) 
     three_steps()
     iid = start(employee)
     admin = make_admin(colleague)
-    approvals.instance_suspend(iid, by=admin)
-    approvals.instance_resume(iid, by=admin)
-    approvals.task_reassign(open_task(iid).pk, by=admin, to="lina")
+    administration.instance_suspend(iid, by=admin)
+    administration.instance_resume(iid, by=admin)
+    administration.task_reassign(open_task(iid).pk, by=admin, to="lina")
     assert [r.actor for r in rows(iid, "instance-suspended", "instance-resumed")] == [
         "wangfang",
         "wangfang",
@@ -174,14 +176,14 @@ def test_non_admins_are_refused_every_intervention(
     task = open_task(iid)
     for someone in (employee, dept_head, colleague, outsider, hr_admin):
         for act in (
-            lambda u: approvals.instance_suspend(iid, by=u),
-            lambda u: approvals.instance_resume(iid, by=u),
-            lambda u: approvals.instance_terminate(iid, by=u, reason="x"),
-            lambda u: approvals.instance_move(iid, by=u, target="C", reason="x"),
-            lambda u: approvals.task_reassign(task.pk, by=u, to="wangfang"),
-            lambda u: approvals.instances_migrate([iid], by=u, to_definition_id=1),
+            lambda u: administration.instance_suspend(iid, by=u),
+            lambda u: administration.instance_resume(iid, by=u),
+            lambda u: administration.instance_terminate(iid, by=u, reason="x"),
+            lambda u: administration.instance_move(iid, by=u, target="C", reason="x"),
+            lambda u: administration.task_reassign(task.pk, by=u, to="wangfang"),
+            lambda u: administration.instances_migrate([iid], by=u, to_definition_id=1),
         ):
-            with pytest.raises(approvals.ActionRefused):
+            with pytest.raises(steps.ActionRefused):
                 act(someone)
     assert instance(iid).state == "active"
     assert live(iid) == [("A", "lina", "open")]
@@ -205,7 +207,7 @@ def test_migrate_instances_to_a_new_version(employee, dept_head, colleague, supe
         + chain("start", "A", "Z", "end")
     )
     assert v2 != old
-    report = approvals.instances_migrate([at_a, at_b, done], by=superuser, to_definition_id=v2)
+    report = administration.instances_migrate([at_a, at_b, done], by=superuser, to_definition_id=v2)
     assert report.migrated == [at_a]
     assert report.refused == {
         at_b: "Steps missing in the new version: B",
@@ -230,10 +232,10 @@ def test_migrate_refuses_another_process(employee, dept_head, superuser) -> None
         + chain("start", "A", "end"),
         key="expense",
     )
-    report = approvals.instances_migrate([iid], by=superuser, to_definition_id=other)
+    report = administration.instances_migrate([iid], by=superuser, to_definition_id=other)
     assert (report.migrated, report.refused) == ([], {iid: "It is another process."})
     with pytest.raises(ValidationError):
-        approvals.instances_migrate([iid], by=superuser, to_definition_id=other + 100)
+        administration.instances_migrate([iid], by=superuser, to_definition_id=other + 100)
 
 
 # --- due dates, reminders, time-outs -----------------------------------------------------------
@@ -257,12 +259,12 @@ def test_default_due_sets_the_due_date_and_arms_the_jobs(employee, dept_head) ->
     assert (timeout.due_at, timeout.payload) == (task.due_at, {"policy": "remind"})
 
     make_due(instance_id=iid, kind="reminder")
-    assert services.jobs_run_due() == 1
+    assert job_services.jobs_run_due() == 1
     assert note_keys(dept_head) == [f"task:{task.pk}:due-soon:lina"]
     assert jobs(iid) == [("timeout", "A")]
 
     make_due(instance_id=iid, kind="timeout")
-    assert services.jobs_run_due() == 1
+    assert job_services.jobs_run_due() == 1
     assert note_keys(dept_head) == [
         f"task:{task.pk}:due-soon:lina",
         f"task:{task.pk}:overdue:lina",
@@ -306,7 +308,7 @@ def test_no_due_date_no_jobs(employee, dept_head) -> None:
 
 def run_timeout(iid: int) -> None:
     assert make_due(instance_id=iid, kind="timeout") == 1
-    assert services.jobs_run_due() == 1
+    assert job_services.jobs_run_due() == 1
 
 
 def test_timeout_escalates_to_the_escalation_role(employee, dept_head, outsider) -> None:
@@ -318,8 +320,8 @@ def test_timeout_escalates_to_the_escalation_role(employee, dept_head, outsider)
     task.refresh_from_db()
     assert (task.state, task.assignee) == ("open", "")
     assert list(task.candidates.values_list("kind", "value")) == [("group", "boss")]
-    assert list(selectors.tasks_todo(outsider)) == [task]
-    assert list(selectors.tasks_todo(dept_head)) == []
+    assert list(inbox.tasks_todo(outsider)) == [task]
+    assert list(inbox.tasks_todo(dept_head)) == []
     [row] = rows(iid, "task-escalated")
     assert row.data == {"role": "boss"}
     assert note_keys(outsider) == [f"task:{task.pk}:escalated:liuyang"]

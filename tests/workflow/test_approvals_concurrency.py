@@ -11,9 +11,9 @@ from django.db import connection
 
 from tests.workflow.approval_helpers import deploy_steps, make_role, open_task, start, user_task
 from tests.workflow.test_engine_concurrency import race
-from workflow import approvals
 from workflow.engine.runtime import AlreadyHandled
 from workflow.models import HistoryEvent, ProcessInstance, Task
+from workflow.services import approvals, steps
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -71,7 +71,7 @@ def test_withdraw_racing_the_next_approval_leaves_one_outcome(employee, dept_hea
             assert live == ["First"]
         else:  # the approval came first: too late to withdraw
             assert approve is None
-            assert isinstance(withdraw, approvals.ActionRefused)
+            assert isinstance(withdraw, steps.ActionRefused)
             assert ProcessInstance.objects.get(pk=iid).state == "completed"
         assert HistoryEvent.objects.filter(instance_id=iid, kind="withdrawn").count() == (
             1 if withdraw is None else 0

@@ -26,8 +26,9 @@ from tests.workflow.approval_helpers import (
     task_url,
     user_task,
 )
-from workflow import approvals, selectors
 from workflow.models import CarbonCopy, HistoryEvent
+from workflow.selectors import actions, inbox, visibility
+from workflow.services import administration, approvals, steps
 
 pytestmark = pytest.mark.django_db
 
@@ -48,7 +49,7 @@ def test_copy_to_people_and_a_role(employee, dept_head, colleague, outsider, hr_
     make_role("records", hr_admin, outsider)
     deploy_steps(user_task("A", assignee="lina"))
     iid = start(employee)
-    assert not selectors.instances_for(hr_admin).filter(pk=iid).exists()
+    assert not visibility.instances_for(hr_admin).filter(pk=iid).exists()
 
     new = approvals.instance_copy(
         iid, user=dept_head, recipients=["wangfang", "role:records"], comment="FYI"
@@ -61,8 +62,8 @@ def test_copy_to_people_and_a_role(employee, dept_head, colleague, outsider, hr_
     ]
     for person in (colleague, outsider, hr_admin):
         assert notes(person) == [instance_url(iid)]
-        assert selectors.instances_for(person).filter(pk=iid).exists()
-        assert [c.instance_id for c in selectors.copies_for(person)] == [iid]
+        assert visibility.instances_for(person).filter(pk=iid).exists()
+        assert [c.instance_id for c in visibility.copies_for(person)] == [iid]
     [row] = rows(iid, "copied")
     assert (row.actor, sorted(row.data["to"]), row.data["comment"]) == (
         "lina",
@@ -83,7 +84,7 @@ def test_copy_to_people_and_a_role(employee, dept_head, colleague, outsider, hr_
 def test_copy_refused_for_who_neither_handles_nor_started_it(employee, dept_head, colleague):
     deploy_steps(user_task("A", assignee="lina"))
     iid = start(employee)
-    with pytest.raises(approvals.ActionRefused):
+    with pytest.raises(steps.ActionRefused):
         approvals.instance_copy(iid, user=colleague, recipients=["wangfang"])
     assert copied(iid) == []
 
@@ -146,7 +147,7 @@ def test_initiator_urges_the_handlers(employee, dept_head, colleague, outsider) 
     [row] = rows(iid, "urged")
     assert (row.actor, row.data["comment"]) == ("zhangwei", "please")
 
-    with pytest.raises(approvals.ActionRefused) as caught:
+    with pytest.raises(steps.ActionRefused) as caught:
         approvals.instance_urge(iid, user=employee)
     again = timezone.localtime(row.at + datetime.timedelta(minutes=30)).strftime("%H:%M")
     assert again in str(caught.value)
@@ -163,7 +164,7 @@ def test_only_the_initiator_may_urge(employee, dept_head, colleague, outsider) -
     deploy_steps(user_task("A", assignee="lina"))
     iid = start(employee)
     for someone in (dept_head, colleague, outsider):
-        with pytest.raises(approvals.ActionRefused):
+        with pytest.raises(steps.ActionRefused):
             approvals.instance_urge(iid, user=someone)
     assert rows(iid, "urged") == []
     assert notes(dept_head) == []
@@ -245,7 +246,7 @@ def visible_instance(employee, dept_head, colleague, outsider, hr_admin) -> int:
 
 
 def visible(user, iid: int) -> bool:
-    return selectors.instances_for(user).filter(pk=iid).exists()
+    return visibility.instances_for(user).filter(pk=iid).exists()
 
 
 def test_instances_for_each_persona(
@@ -275,11 +276,11 @@ def test_instances_for_each_persona(
 
 def test_task_for_each_persona(visible_instance, employee, colleague, outsider, hr_admin):
     task = open_task(visible_instance)
-    assert selectors.task_for(colleague, task.pk) == task
-    assert selectors.task_for(employee, task.pk) == task
-    assert selectors.task_for(outsider, task.pk) is None
-    assert selectors.task_for(hr_admin, task.pk) is None
-    assert selectors.task_for(colleague, task.pk + 1000) is None
+    assert visibility.task_for(colleague, task.pk) == task
+    assert visibility.task_for(employee, task.pk) == task
+    assert visibility.task_for(outsider, task.pk) is None
+    assert visibility.task_for(hr_admin, task.pk) is None
+    assert visibility.task_for(colleague, task.pk + 1000) is None
 
 
 def test_task_actions_for_each_persona(
@@ -287,42 +288,47 @@ def test_task_actions_for_each_persona(
 ) -> None:
     task = open_task(visible_instance)
     handler = {"approve", "reject", "return", "transfer", "delegate", "add_signers", "copy"}
-    assert selectors.task_actions(colleague, task) == handler
-    assert selectors.task_actions(employee, task) == {"cancel", "urge"}
-    assert selectors.task_actions(dept_head, task) == set()
-    assert selectors.task_actions(outsider, task) == set()
-    assert selectors.task_actions(superuser, task) == {"suspend", "terminate", "move", "reassign"}
-
-    approvals.task_approve(task.pk, user=colleague)
-    group_task = open_task(visible_instance)
-    assert selectors.task_actions(outsider, group_task) == {"claim"} | handler
-    approvals.task_claim(group_task.pk, user=outsider)
-    group_task.refresh_from_db()
-    assert selectors.task_actions(outsider, group_task) == {"unclaim"} | handler
-    # the completed task offers nothing to its former handler
-    task.refresh_from_db()
-    assert selectors.task_actions(colleague, task) == set()
-
-    approvals.instance_suspend(visible_instance, by=superuser)
-    group_task.refresh_from_db()
-    assert selectors.task_actions(outsider, group_task) == set()
-    assert selectors.task_actions(superuser, group_task) == {
-        "resume",
+    assert actions.task_actions(colleague, task) == handler
+    # the initiator: cancel, urge, copy others in, and take it back while nobody acted yet
+    assert actions.task_actions(employee, task) == {"cancel", "urge", "copy", "withdraw"}
+    assert actions.task_actions(dept_head, task) == set()
+    assert actions.task_actions(outsider, task) == set()
+    assert actions.task_actions(superuser, task) == {
+        "suspend",
         "terminate",
         "move",
         "reassign",
+        "copy",
+        "urge",
     }
-    assert selectors.task_actions(employee, group_task) == {"cancel", "urge"}
+
+    approvals.task_approve(task.pk, user=colleague)
+    group_task = open_task(visible_instance)
+    assert actions.task_actions(outsider, group_task) == {"claim"} | handler
+    approvals.task_claim(group_task.pk, user=outsider)
+    group_task.refresh_from_db()
+    assert actions.task_actions(outsider, group_task) == {"unclaim"} | handler
+    # the completed task offers its former handler nothing: the next handler has claimed
+    # the next step, so it can no longer be taken back (撤回)
+    task.refresh_from_db()
+    assert actions.task_actions(colleague, task) == set()
+
+    administration.instance_suspend(visible_instance, by=superuser)
+    group_task.refresh_from_db()
+    assert actions.task_actions(outsider, group_task) == {"copy"}  # a handler still copies
+    # suspended: nothing moves it but resuming, terminating, or its initiator cancelling
+    assert actions.task_actions(superuser, group_task) == {"resume", "terminate", "copy"}
+    assert actions.task_actions(employee, group_task) == {"cancel", "copy"}
 
 
 def test_inbox_lists(visible_instance, employee, colleague) -> None:
     task = open_task(visible_instance)
-    assert list(selectors.tasks_todo(colleague)) == [task]
-    assert list(selectors.tasks_done(colleague)) == []
-    assert list(selectors.instances_started(employee).values_list("pk", flat=True)) == [
+    assert list(inbox.tasks_todo(colleague)) == [task]
+    assert list(inbox.tasks_done(colleague)) == []
+    assert list(visibility.instances_started(employee).values_list("pk", flat=True)) == [
         visible_instance
     ]
-    assert list(selectors.instances_started(colleague)) == []
+    assert list(visibility.instances_started(colleague)) == []
     approvals.task_approve(task.pk, user=colleague)
-    assert list(selectors.tasks_todo(colleague)) == []
-    assert [t.pk for t in selectors.tasks_done(colleague)] == [task.pk]
+    assert list(inbox.tasks_todo(colleague)) == []
+    assert [t.pk for t in inbox.tasks_done(colleague)] == [task.pk]

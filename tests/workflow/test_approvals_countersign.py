@@ -23,9 +23,11 @@ from tests.workflow.approval_helpers import (
     user_task,
 )
 from tests.workflow.engine_helpers import chain
-from workflow import approvals, selectors
 from workflow.engine.runtime import AlreadyHandled
 from workflow.models import Task
+from workflow.selectors import actions
+from workflow.services import approvals
+from workflow.services import steps as step_services
 
 pytestmark = pytest.mark.django_db
 
@@ -210,10 +212,10 @@ def test_signer_before_me(employee, dept_head, colleague) -> None:
         "lina",
         {"signers": ["wangfang"], "position": "before", "comment": "check first"},
     )
-    with pytest.raises(approvals.ActionRefused):
+    with pytest.raises(step_services.ActionRefused):
         approvals.task_approve(mine.pk, user=dept_head)
     mine.refresh_from_db()
-    assert selectors.task_actions(dept_head, mine) == {"remove_signer"}
+    assert actions.task_actions(dept_head, mine) == {"remove_signer"}
 
     approvals.task_approve(added, user=colleague)
     assert live(iid) == [("A", "lina", "open")]
@@ -232,7 +234,7 @@ def test_signer_after_me(employee, dept_head, colleague) -> None:
         mine.pk, user=dept_head, signers=["wangfang"], position="after"
     )
     assert live(iid) == [("A", "lina", "open"), ("A", "wangfang", "pending")]
-    with pytest.raises(approvals.ActionRefused):
+    with pytest.raises(step_services.ActionRefused):
         approvals.task_approve(added, user=colleague)
     approvals.task_approve(mine.pk, user=dept_head)
     assert live(iid) == [("A", "wangfang", "open")]  # the token waits for the signer
@@ -295,9 +297,9 @@ def test_remove_a_signer_who_has_not_acted(employee, dept_head, colleague, outsi
     [added] = approvals.task_add_signers(
         mine.pk, user=dept_head, signers=["wangfang"], position="after"
     )
-    assert "remove_signer" in selectors.task_actions(dept_head, mine)
+    assert "remove_signer" in actions.task_actions(dept_head, mine)
     for someone in (colleague, outsider, employee):
-        with pytest.raises(approvals.ActionRefused):
+        with pytest.raises(step_services.ActionRefused):
             approvals.task_remove_signer(added, user=someone)
     approvals.task_remove_signer(added, user=dept_head)
     assert tasks(iid, "A") == [("A", "lina", "open"), ("A", "wangfang", "cancelled")]
@@ -342,10 +344,10 @@ def test_remove_refused_after_the_signer_acted(employee, dept_head, colleague) -
         mine.pk, user=dept_head, signers=["wangfang"], position="alongside"
     )
     approvals.task_approve(added, user=colleague)
-    with pytest.raises(approvals.ActionRefused):
+    with pytest.raises(step_services.ActionRefused):
         approvals.task_remove_signer(added, user=dept_head)
     assert Task.objects.get(pk=added).state == "completed"
-    with pytest.raises(approvals.ActionRefused):  # not an added signer's task
+    with pytest.raises(step_services.ActionRefused):  # not an added signer's task
         approvals.task_remove_signer(mine.pk, user=dept_head)
     with pytest.raises(AlreadyHandled):
         approvals.task_approve(added, user=colleague)

@@ -24,9 +24,10 @@ from tests.workflow.approval_helpers import (
     tasks,
     user_task,
 )
-from workflow import approvals, selectors
 from workflow.engine.runtime import AlreadyHandled
 from workflow.models import Incident
+from workflow.selectors import inbox, visibility
+from workflow.services import administration, approvals, steps
 
 pytestmark = pytest.mark.django_db
 
@@ -38,7 +39,7 @@ def test_manager_of_the_initiator_gets_the_task(employee, dept_head) -> None:
     deploy_steps(user_task("Approve", assignee="${manager(initiator)}"))
     iid = start(employee)
     assert tasks(iid) == [("Approve", "lina", "open")]
-    assert list(selectors.tasks_todo(dept_head).values_list("instance_id", flat=True)) == [iid]
+    assert list(inbox.tasks_todo(dept_head).values_list("instance_id", flat=True)) == [iid]
 
 
 def test_department_head_two_levels_up(org, employee) -> None:
@@ -58,11 +59,11 @@ def test_role_candidates_see_and_claim_the_task(employee, colleague, outsider) -
     task = open_task(iid)
     assert task.assignee == ""
     assert list(task.candidates.values_list("kind", "value")) == [("group", "finance")]
-    assert list(selectors.tasks_todo(outsider)) == [task]
-    assert list(selectors.tasks_todo(reviewer)) == [task]
-    assert list(selectors.tasks_todo(colleague)) == []
+    assert list(inbox.tasks_todo(outsider)) == [task]
+    assert list(inbox.tasks_todo(reviewer)) == [task]
+    assert list(inbox.tasks_todo(colleague)) == []
 
-    with pytest.raises(approvals.ActionRefused):
+    with pytest.raises(steps.ActionRefused):
         approvals.task_claim(task.pk, user=colleague)
     assert open_task(iid).assignee == ""
 
@@ -70,7 +71,7 @@ def test_role_candidates_see_and_claim_the_task(employee, colleague, outsider) -
     assert open_task(iid).assignee == "liuyang"
     assert [(r.kind, r.actor) for r in rows(iid, "task-claimed")] == [("task-claimed", "liuyang")]
     # claimed: the other candidate no longer has it in the inbox and cannot take it
-    assert list(selectors.tasks_todo(reviewer)) == []
+    assert list(inbox.tasks_todo(reviewer)) == []
     with pytest.raises(AlreadyHandled):
         approvals.task_claim(task.pk, user=reviewer)
     assert open_task(iid).assignee == "liuyang"
@@ -78,18 +79,18 @@ def test_role_candidates_see_and_claim_the_task(employee, colleague, outsider) -
     approvals.task_claim(task.pk, user=outsider)
     assert len(rows(iid, "task-claimed")) == 1
 
-    with pytest.raises(approvals.ActionRefused):
+    with pytest.raises(steps.ActionRefused):
         approvals.task_unclaim(task.pk, user=reviewer)
     approvals.task_unclaim(task.pk, user=outsider)
     assert open_task(iid).assignee == ""
     assert [r.actor for r in rows(iid, "task-unclaimed")] == ["liuyang"]
-    assert list(selectors.tasks_todo(reviewer)) == [task]
+    assert list(inbox.tasks_todo(reviewer)) == [task]
 
 
 def test_unclaim_refused_for_a_task_without_candidates(employee, dept_head) -> None:
     deploy_steps(user_task("Approve", assignee="lina"))
     iid = start(employee)
-    with pytest.raises(approvals.ActionRefused):
+    with pytest.raises(steps.ActionRefused):
         approvals.task_unclaim(open_task(iid).pk, user=dept_head)
     assert open_task(iid).assignee == "lina"
 
@@ -100,9 +101,9 @@ def test_department_candidates_include_sub_departments(employee, colleague, outs
     task = open_task(iid)
     assert list(task.candidates.values_list("kind", "value")) == [("dept", "SALES")]
     # 王芳 is in 华东区, below 销售部
-    assert list(selectors.tasks_todo(colleague)) == [task]
-    assert list(selectors.tasks_todo(outsider)) == []
-    with pytest.raises(approvals.ActionRefused):
+    assert list(inbox.tasks_todo(colleague)) == [task]
+    assert list(inbox.tasks_todo(outsider)) == []
+    with pytest.raises(steps.ActionRefused):
         approvals.task_claim(task.pk, user=outsider)
     approvals.task_claim(task.pk, user=colleague)
     assert open_task(iid).assignee == "wangfang"
@@ -198,7 +199,7 @@ def test_nobody_escalates_to_the_escalation_role(employee, colleague, outsider) 
     task = open_task(iid)
     assert (task.element_id, task.assignee) == ("Approve", "")
     assert list(task.candidates.values_list("kind", "value")) == [("group", "escalation")]
-    assert list(selectors.tasks_todo(outsider)) == [task]
+    assert list(inbox.tasks_todo(outsider)) == [task]
 
 
 def test_nobody_skips_the_step(employee, colleague) -> None:
@@ -219,9 +220,9 @@ def test_nobody_raises_an_incident_that_reassigning_resolves(
     assert (incident.element_id, incident.resolved_at) == ("Approve", None)
     assert "choose a handler" in incident.message
 
-    with pytest.raises(approvals.ActionRefused):
-        approvals.task_reassign(task.pk, by=colleague, to="wangfang")
-    approvals.task_reassign(task.pk, by=superuser, to="wangfang", reason="covering")
+    with pytest.raises(steps.ActionRefused):
+        administration.task_reassign(task.pk, by=colleague, to="wangfang")
+    administration.task_reassign(task.pk, by=superuser, to="wangfang", reason="covering")
     incident.refresh_from_db()
     assert incident.resolved_by == "admin"
     assert incident.resolved_at is not None
@@ -245,7 +246,7 @@ def test_a_candidate_role_without_members_counts_as_nobody(employee, outsider) -
     iid = start(employee)
     task = open_task(iid)
     assert list(task.candidates.values_list("kind", "value")) == [("group", "escalation")]
-    assert list(selectors.tasks_todo(outsider)) == [task]
+    assert list(inbox.tasks_todo(outsider)) == [task]
 
 
 # --- out-of-office delegation --------------------------------------------------------------
@@ -264,9 +265,9 @@ def test_out_of_office_rule_sends_the_task_to_the_proxy(employee, dept_head, col
     iid = start(employee)
     task = open_task(iid)
     assert (task.assignee, task.on_behalf_of) == ("wangfang", "lina")
-    assert list(selectors.tasks_todo(colleague)) == [task]
-    assert list(selectors.tasks_todo(dept_head)) == []
-    assert selectors.instances_for(dept_head).filter(pk=iid).exists()
+    assert list(inbox.tasks_todo(colleague)) == [task]
+    assert list(inbox.tasks_todo(dept_head)) == []
+    assert visibility.instances_for(dept_head).filter(pk=iid).exists()
 
     approvals.task_approve(task.pk, user=colleague, comment="ok for lina")
     assert completions(iid) == [("Approve", "wangfang", "approved", "lina")]
@@ -307,5 +308,5 @@ def test_the_absent_person_may_still_act_on_the_proxied_task(
 
 
 def test_admin_permission_makes_a_process_admin(colleague) -> None:
-    assert approvals.is_process_admin(colleague) is False
-    assert approvals.is_process_admin(make_admin(colleague)) is True
+    assert visibility.is_process_admin(colleague) is False
+    assert visibility.is_process_admin(make_admin(colleague)) is True

@@ -18,7 +18,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from portal.models import User
-from workflow import approvals, demo
+from workflow import demo
 from workflow.bpmn.model import Bounds, ElementKind
 from workflow.bpmn.parser import parse_bpmn
 from workflow.bpmn.render import render_svg
@@ -34,8 +34,12 @@ from workflow.models import (
     Task,
     TaskState,
 )
-from workflow.selectors import tasks_todo
-from workflow.services import definition_deploy, instance_start, jobs_run_due
+from workflow.selectors import visibility
+from workflow.selectors.inbox import tasks_todo
+from workflow.services import approvals, notifications
+from workflow.services.definitions import definition_deploy
+from workflow.services.engine import instance_start
+from workflow.services.jobs import jobs_run_due
 
 pytestmark = pytest.mark.django_db
 
@@ -71,7 +75,7 @@ def open_tasks(instance_id: int, element_id: str | None = None) -> list[Task]:
 
 def handler(task: Task) -> User:
     """Who acts on ``task`` in these walks: its assignee, else its first candidate."""
-    name = task.assignee or approvals.handlers_of(task)[0]
+    name = task.assignee or notifications.handlers_of(task)[0]
     return user(name)
 
 
@@ -387,8 +391,8 @@ def test_process_admin_is_staff_with_the_workflow_permissions(seeded):
         ]
     )
     assert not xugang.has_perm("workflow.change_processdefinition")
-    assert approvals.is_process_admin(xugang)
-    assert not approvals.is_process_admin(user("zhaomin"))
+    assert visibility.is_process_admin(xugang)
+    assert not visibility.is_process_admin(user("zhaomin"))
 
 
 # --- the processes run as drawn ------------------------------------------------------------------

@@ -15,11 +15,10 @@ from django.utils import translation
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
+from tests.shared_files import shared_path
 from workflow.bpmn.model import BpmnError
 from workflow.models import ProcessDefinition
-from workflow.services import Deployed, definition_deploy
-
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "bpmn"
+from workflow.services.definitions import Deployed, definition_deploy
 
 HEAD = (
     '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -337,9 +336,7 @@ def test_deploy_command_reports_an_unreadable_path(tmp_path: Path) -> None:
 
 
 def test_render_command_writes_an_svg_with_the_active_element(tmp_path: Path) -> None:
-    source = SHARED / "expense_approval.bpmn"
-    if not source.exists():
-        pytest.skip(f"the shared BPMN file {source} is absent")
+    source = shared_path("bpmn", "expense_approval.bpmn")
     output = tmp_path / "expense.svg"
     out = StringIO()
     call_command(

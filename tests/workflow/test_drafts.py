@@ -11,8 +11,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from portal.models import User
 from tests.workflow.approval_helpers import make_role, settings, user_task
 from tests.workflow.engine_helpers import chain, definitions
-from workflow import drafts, services
+from workflow.engine.runtime import EngineError
 from workflow.models import Attachment, Draft, InstanceStartKey, ProcessInstance, Task
+from workflow.selectors import catalogue
+from workflow.services import definitions as deploys
+from workflow.services import drafts, starts
 
 REASON = (
     '<camunda:formField id="reason" label="Reason" type="string">'
@@ -53,7 +56,7 @@ def deploy_process(
         + chain("start", "approve", "end")
     )
     xml = definitions(f'<process id="{key}" name="{name}" isExecutable="true">{body}</process>')
-    services.definition_deploy(xml=xml, source_name=f"{key}.bpmn")
+    deploys.definition_deploy(xml=xml, source_name=f"{key}.bpmn")
     return key
 
 
@@ -63,7 +66,7 @@ def restrict(key: str, *members: User, role: str = "finance_staff") -> None:
     settings(key).starter_roles.add(found)
 
 
-def names(categories: list[drafts.Category]) -> dict[str, list[str]]:
+def names(categories: list[catalogue.Category]) -> dict[str, list[str]]:
     return {c.name: [p.key for p in c.processes] for c in categories}
 
 
@@ -73,7 +76,7 @@ VALID = {"reason": "Client visit in Shanghai", "amount": "3200"}
 def submit(user: User, key: str = "claim", **kwargs: Any) -> tuple[int, bool]:
     kwargs.setdefault("data", VALID)
     kwargs.setdefault("idempotency_key", "web:k1")
-    return drafts.request_submit(user=user, key=key, **kwargs)
+    return starts.request_submit(user=user, key=key, **kwargs)
 
 
 # --- the catalogue -------------------------------------------------------------------------
@@ -87,7 +90,7 @@ def test_catalogue_lists_latest_versions_by_category_other_last(employee: User) 
     deploy_process("misc", name="Anything else")
     settings("claim", category="Finance", description="Claim your expenses.")
     settings("leave", category="HR")
-    found = drafts.startable_processes(employee)
+    found = catalogue.startable_processes(employee)
     assert names(found) == {"Finance": ["claim"], "HR": ["leave"], "": ["misc"]}
     assert [c.name for c in found] == ["Finance", "HR", ""]
     claim = found[0].processes[0]
@@ -101,7 +104,7 @@ def test_catalogue_lists_latest_versions_by_category_other_last(employee: User) 
 @pytest.mark.django_db
 def test_description_falls_back_to_the_definitions(employee: User) -> None:
     deploy_process("claim", documentation="Claims for travel.")
-    process = drafts.startable_process(employee, "claim")
+    process = catalogue.startable_process(employee, "claim")
     assert process is not None
     assert process.description == "Claims for travel."
 
@@ -110,9 +113,9 @@ def test_description_falls_back_to_the_definitions(employee: User) -> None:
 def test_catalogue_search_by_name_key_or_description(employee: User) -> None:
     deploy_process("claim", name="Expense claim")
     deploy_process("leave", name="Leave request", documentation="Annual or sick leave")
-    assert names(drafts.startable_processes(employee, search="EXPENSE")) == {"": ["claim"]}
-    assert names(drafts.startable_processes(employee, search="sick")) == {"": ["leave"]}
-    assert names(drafts.startable_processes(employee, search="nothing")) == {}
+    assert names(catalogue.startable_processes(employee, search="EXPENSE")) == {"": ["claim"]}
+    assert names(catalogue.startable_processes(employee, search="sick")) == {"": ["leave"]}
+    assert names(catalogue.startable_processes(employee, search="nothing")) == {}
 
 
 @pytest.mark.django_db
@@ -122,10 +125,10 @@ def test_restricted_process_only_for_its_starters(
     deploy_process("claim")
     deploy_process("budget", name="Budget")
     restrict("budget", colleague)
-    assert names(drafts.startable_processes(employee)) == {"": ["claim"]}
-    assert drafts.startable_process(employee, "budget") is None
-    assert names(drafts.startable_processes(colleague)) == {"": ["budget", "claim"]}
-    assert drafts.startable_process(superuser, "budget") is not None
+    assert names(catalogue.startable_processes(employee)) == {"": ["claim"]}
+    assert catalogue.startable_process(employee, "budget") is None
+    assert names(catalogue.startable_processes(colleague)) == {"": ["budget", "claim"]}
+    assert catalogue.startable_process(superuser, "budget") is not None
 
 
 @pytest.mark.django_db
@@ -141,10 +144,10 @@ def test_a_process_without_a_plain_start_is_not_listed(employee: User) -> None:
         + chain("start", "end")
         + "</process>"
     )
-    services.definition_deploy(xml=xml, source_name="m.bpmn")
-    assert drafts.startable_processes(employee) == []
-    assert drafts.startable_process(employee, "bymessage") is None
-    assert drafts.startable_process(employee, "nothing") is None
+    deploys.definition_deploy(xml=xml, source_name="m.bpmn")
+    assert catalogue.startable_processes(employee) == []
+    assert catalogue.startable_process(employee, "bymessage") is None
+    assert catalogue.startable_process(employee, "nothing") is None
 
 
 # --- drafts --------------------------------------------------------------------------------
@@ -159,7 +162,7 @@ def test_save_keeps_invalid_data_and_starts_nothing(employee: User) -> None:
     assert (draft.owner, draft.definition_key, draft.title) == (employee, "claim", "Trip")
     assert draft.data == {"amount": "not a number"}
     assert not ProcessInstance.objects.exists()
-    assert list(drafts.drafts_for(employee)) == [draft]
+    assert list(catalogue.drafts_for(employee)) == [draft]
 
 
 @pytest.mark.django_db
@@ -196,16 +199,16 @@ def test_drafts_newest_first(employee: User) -> None:
     first = drafts.draft_save(user=employee, key="claim", data={})
     second = drafts.draft_save(user=employee, key="claim", data={})
     drafts.draft_save(user=employee, key="claim", data={"reason": "x"}, draft_id=first.pk)
-    assert list(drafts.drafts_for(employee)) == [first, second]
+    assert list(catalogue.drafts_for(employee)) == [first, second]
 
 
 @pytest.mark.django_db
 def test_another_persons_draft_is_refused(employee: User, colleague: User) -> None:
     deploy_process()
     draft = drafts.draft_save(user=employee, key="claim", data={"reason": "mine"})
-    assert drafts.draft_for(colleague, draft.pk) is None
-    assert drafts.draft_for(employee, str(draft.pk)) == draft
-    assert drafts.draft_for(employee, "x") is None
+    assert catalogue.draft_for(colleague, draft.pk) is None
+    assert catalogue.draft_for(employee, str(draft.pk)) == draft
+    assert catalogue.draft_for(employee, "x") is None
     with pytest.raises(Draft.DoesNotExist):
         drafts.draft_save(user=colleague, key="claim", data={"reason": "h"}, draft_id=draft.pk)
     with pytest.raises(Draft.DoesNotExist):
@@ -221,7 +224,7 @@ def test_another_persons_draft_is_refused(employee: User, colleague: User) -> No
 def test_draft_of_a_process_one_may_not_start_is_refused(employee: User, colleague: User) -> None:
     deploy_process()
     restrict("claim", colleague)
-    with pytest.raises(drafts.StartNotAllowed):
+    with pytest.raises(starts.StartNotAllowed):
         drafts.draft_save(user=employee, key="claim", data={})
     assert not Draft.objects.exists()
 
@@ -292,10 +295,10 @@ def test_draft_is_kept_when_the_start_fails(employee: User, monkeypatch: Any) ->
     draft = drafts.draft_save(user=employee, key="claim", data={"reason": "half"})
 
     def broken(*args: Any, **kwargs: Any) -> int:
-        raise services.EngineError("boom")
+        raise EngineError("boom")
 
-    monkeypatch.setattr(drafts, "instance_start", broken)
-    with pytest.raises(services.EngineError):
+    monkeypatch.setattr(starts, "instance_start", broken)
+    with pytest.raises(EngineError):
         submit(employee, draft_id=draft.pk)
     assert Draft.objects.filter(pk=draft.pk).exists()
     assert not InstanceStartKey.objects.exists()
@@ -317,7 +320,7 @@ def test_the_same_idempotency_key_starts_one_instance(employee: User, dept_head:
 def test_the_same_key_with_other_values_is_refused(employee: User, dept_head: User) -> None:
     deploy_process()
     submit(employee)
-    with pytest.raises(drafts.IdempotencyKeyReused):
+    with pytest.raises(starts.IdempotencyKeyReused):
         submit(employee, data={**VALID, "amount": "9"})
     assert ProcessInstance.objects.count() == 1
     _id, created = submit(employee, data={**VALID, "amount": "9"}, idempotency_key="web:k2")
@@ -328,7 +331,7 @@ def test_the_same_key_with_other_values_is_refused(employee: User, dept_head: Us
 def test_submit_refused_to_who_may_not_start(employee: User, colleague: User) -> None:
     deploy_process()
     restrict("claim", colleague)
-    with pytest.raises(drafts.StartNotAllowed):
+    with pytest.raises(starts.StartNotAllowed):
         submit(employee)
     assert not ProcessInstance.objects.exists()
 
@@ -379,7 +382,7 @@ def test_a_bad_attachment_starts_nothing(employee: User, media: Any) -> None:
     assert list(refused.value.message_dict) == ["attachments"]
     assert not ProcessInstance.objects.exists() and not Attachment.objects.exists()
     assert Draft.objects.filter(pk=draft.pk).exists()
-    many = [SimpleUploadedFile(f"{i}.txt", b"x") for i in range(drafts.MAX_ATTACHMENTS + 1)]
+    many = [SimpleUploadedFile(f"{i}.txt", b"x") for i in range(starts.MAX_ATTACHMENTS + 1)]
     with pytest.raises(ValidationError):
         submit(employee, attachments=many)
     assert not ProcessInstance.objects.exists()

@@ -7,8 +7,9 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from workflow import services, sweep
+from workflow import sweep
 from workflow.models import Job, ProcessInstance
+from workflow.services import definitions, engine
 
 pytestmark = pytest.mark.django_db
 
@@ -31,8 +32,8 @@ PROCESS = """<?xml version="1.0" encoding="UTF-8"?>
 def test_a_due_timer_fires_after_the_next_request(client, settings) -> None:
     settings.WORKFLOW_EMBEDDED_SWEEP = 10
     sweep.reset()
-    services.definition_deploy(xml=PROCESS)
-    instance = services.instance_start("wait_a_day")
+    definitions.definition_deploy(xml=PROCESS)
+    instance = engine.instance_start("wait_a_day")
     client.get("/accounts/login/")
     assert ProcessInstance.objects.get(pk=instance).state == "active"  # not due yet
     Job.objects.update(due_at=timezone.now() - datetime.timedelta(seconds=1))
@@ -44,8 +45,8 @@ def test_a_due_timer_fires_after_the_next_request(client, settings) -> None:
 def test_the_sweep_is_off_when_set_to_zero(client, settings) -> None:
     settings.WORKFLOW_EMBEDDED_SWEEP = 0
     sweep.reset()
-    services.definition_deploy(xml=PROCESS)
-    instance = services.instance_start("wait_a_day")
+    definitions.definition_deploy(xml=PROCESS)
+    instance = engine.instance_start("wait_a_day")
     Job.objects.update(due_at=timezone.now() - datetime.timedelta(seconds=1))
     client.get("/accounts/login/")
     assert ProcessInstance.objects.get(pk=instance).state == "active"

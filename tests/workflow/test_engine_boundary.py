@@ -33,9 +33,10 @@ from tests.workflow.engine_helpers import (
     timer,
     variables,
 )
-from workflow import services
+from workflow.engine.runtime import AlreadyHandled, BpmnErrorThrown, ProcessError
 from workflow.models import HistoryEvent, Incident, Job, ProcessInstance, Task
-from workflow.services import BpmnErrorThrown, ProcessError
+from workflow.services import engine
+from workflow.services import jobs as job_services
 
 pytestmark = pytest.mark.django_db
 
@@ -81,8 +82,8 @@ def test_interrupting_timer_boundary_cancels_the_task_and_takes_its_path() -> No
     assert open_tasks(iid) == ["Late"]
     assert jobs(iid) == []
     assert runtime_rows(iid)["executions"] == 1
-    with pytest.raises(services.AlreadyHandled):
-        services.task_complete(a_id, actor="alice")
+    with pytest.raises(AlreadyHandled):
+        engine.task_complete(a_id, actor="alice")
 
 
 def test_completing_the_task_removes_its_boundary_timer() -> None:
@@ -139,7 +140,7 @@ def test_interrupting_message_boundary() -> None:
     )
     iid = start()
     assert subscriptions(iid) == [("message", "cancel", "B1")]
-    services.message_correlate("cancel", instance_id=iid, variables={"why": "late"})
+    engine.message_correlate("cancel", instance_id=iid, variables={"why": "late"})
     assert path(iid) == ["start", "A", "B1"]
     assert open_tasks(iid) == ["Late"]
     assert variables(iid) == {"why": "late"}
@@ -153,8 +154,8 @@ def test_non_interrupting_message_boundary_can_fire_again_while_the_task_is_open
         extra=message("ping"),
     )
     iid = start()
-    services.message_correlate("ping", instance_id=iid)
-    services.message_correlate("ping", instance_id=iid)
+    engine.message_correlate("ping", instance_id=iid)
+    engine.message_correlate("ping", instance_id=iid)
     assert Task.objects.filter(instance_id=iid, element_id="Late", state="open").count() == 2
     assert open_tasks(iid)[0] == "A"
     complete(iid, "A")
@@ -177,7 +178,7 @@ def test_the_first_of_two_boundary_events_removes_the_other() -> None:
     iid = start()
     assert jobs(iid) == [("timer", "B1")]
     assert subscriptions(iid) == [("message", "x", "B2")]
-    services.message_correlate("x", instance_id=iid)
+    engine.message_correlate("x", instance_id=iid)
     assert open_tasks(iid) == ["Gone"]
     assert jobs(iid) == []
     assert subscriptions(iid) == []
@@ -206,7 +207,7 @@ def test_interrupting_timer_on_a_service_job_removes_the_pending_call(
 def test_signal_boundary_on_a_task() -> None:
     deploy(guarded(boundary('<signalEventDefinition signalRef="Sig_halt"/>')), extra=signal("halt"))
     iid = start()
-    assert services.signal_throw("halt") == 1
+    assert engine.signal_throw("halt") == 1
     assert open_tasks(iid) == ["Late"]
     assert subscriptions(iid) == []
 
@@ -239,7 +240,7 @@ def test_error_boundary_catches_a_job_application_error(apps: RecordingApps) -> 
         extra=error("E1"),
     )
     iid = start()
-    assert services.jobs_run_due() == 1
+    assert job_services.jobs_run_due() == 1
     assert open_tasks(iid) == ["Fix"]
     assert jobs(iid) == []
     # the job did not fail (the unassigned "Fix" task has an incident of its own: nobody
@@ -357,7 +358,7 @@ def test_interrupting_message_event_sub_process_replaces_the_main_flow() -> None
     iid = start()
     assert subscriptions(iid) == [("message", "abort", "es")]
 
-    services.message_correlate("abort", instance_id=iid)
+    engine.message_correlate("abort", instance_id=iid)
 
     assert open_tasks(iid) == ["Handle"]
     assert Task.objects.get(instance_id=iid, element_id="A").state == "cancelled"
@@ -375,12 +376,12 @@ def test_non_interrupting_message_event_sub_process_runs_beside_the_main_flow() 
         extra=message("note"),
     )
     iid = start()
-    services.message_correlate("note", instance_id=iid)
-    services.message_correlate("note", instance_id=iid)
+    engine.message_correlate("note", instance_id=iid)
+    engine.message_correlate("note", instance_id=iid)
     assert open_tasks(iid) == ["A", "Handle", "Handle"]
 
     for handle in Task.objects.filter(instance_id=iid, element_id="Handle"):
-        services.task_complete(handle.pk, actor="alice")
+        engine.task_complete(handle.pk, actor="alice")
     assert instance(iid).state == "active"
     assert subscriptions(iid) == [("message", "note", "es")]
 
@@ -396,7 +397,7 @@ def test_main_flow_ending_while_a_non_interrupting_event_sub_process_runs() -> N
         extra=message("note"),
     )
     iid = start()
-    services.message_correlate("note", instance_id=iid)
+    engine.message_correlate("note", instance_id=iid)
     complete(iid, "A")
     assert instance(iid).state == "active"  # the event sub-process still runs
     assert open_tasks(iid) == ["Handle"]
@@ -449,7 +450,7 @@ def test_non_interrupting_timer_cycle_event_sub_process_fires_repeatedly() -> No
     # the process scope lives on while its event sub-processes run: the timer may fire again
     assert jobs(iid) == [("timer", "es")]
     for handle in Task.objects.filter(instance_id=iid, element_id="Handle"):
-        services.task_complete(handle.pk, actor="alice")
+        engine.task_complete(handle.pk, actor="alice")
     assert_ended(iid)
 
 
@@ -482,7 +483,7 @@ def test_event_sub_process_inside_a_sub_process_is_scoped_to_it() -> None:
     )
     iid = start()
     assert open_tasks(iid) == ["Outer", "X"]
-    services.message_correlate("stop", instance_id=iid)
+    engine.message_correlate("stop", instance_id=iid)
     assert open_tasks(iid) == ["Handle", "Outer"]  # only the sub-process was interrupted
     complete(iid, "Handle")
     assert open_tasks(iid) == ["After", "Outer"]
@@ -514,7 +515,7 @@ SUB_WITH_EVENT_SUB_AND_DEADLINE = (
 def test_an_interrupting_event_sub_process_keeps_the_sub_process_deadline() -> None:
     deploy(SUB_WITH_EVENT_SUB_AND_DEADLINE, extra=message("stop"))
     iid = start()
-    services.message_correlate("stop", instance_id=iid)
+    engine.message_correlate("stop", instance_id=iid)
     assert open_tasks(iid) == ["Handle"]
     assert jobs(iid) == [("timer", "late")]  # the sub-process still runs, with its deadline
     assert subscriptions(iid) == []
@@ -529,7 +530,7 @@ def test_an_interrupting_event_sub_process_keeps_the_sub_process_deadline() -> N
 def test_the_deadline_goes_when_the_interrupted_sub_process_completes() -> None:
     deploy(SUB_WITH_EVENT_SUB_AND_DEADLINE, extra=message("stop"))
     iid = start()
-    services.message_correlate("stop", instance_id=iid)
+    engine.message_correlate("stop", instance_id=iid)
     complete(iid, "Handle")
     assert open_tasks(iid) == ["After"]
     assert path(iid) == ["start", "ss", "X", "es", "Handle", "ee", "Ev", "Sub"]

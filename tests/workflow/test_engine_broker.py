@@ -11,9 +11,9 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 
 from portal.celery import app as celery_app
-from workflow import services
 from workflow.applications import Application, applications
 from workflow.models import Job, ProcessInstance
+from workflow.services import definitions, engine
 
 pytestmark = [
     pytest.mark.broker,
@@ -61,9 +61,9 @@ def _wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> bool:
 
 def test_a_service_call_runs_on_a_worker_woken_through_the_broker(echo_app) -> None:
     assert celery_app.conf.task_always_eager is False
-    services.definition_deploy(xml=PROCESS)
+    definitions.definition_deploy(xml=PROCESS)
     with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-        instance = services.instance_start("broker_call", variables={"text": "你好"})
+        instance = engine.instance_start("broker_call", variables={"text": "你好"})
         assert Job.objects.filter(instance_id=instance, kind="service").exists() or (
             ProcessInstance.objects.get(pk=instance).state == "completed"
         )

@@ -19,8 +19,9 @@ import pytest
 from django.db import connection, connections
 from django.utils import timezone
 
-from workflow import services
+from workflow.engine.runtime import AlreadyHandled
 from workflow.models import HistoryEvent, Job, ProcessInstance, Task
+from workflow.services import definitions, engine, jobs
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -112,17 +113,17 @@ def race(*actions: Callable[[], Any]) -> list[Any]:
 
 
 def test_two_people_complete_the_same_task_exactly_one_wins() -> None:
-    services.definition_deploy(xml=ONE_TASK)
+    definitions.definition_deploy(xml=ONE_TASK)
     for _round in range(8):
-        instance = services.instance_start("race_one", initiator="emp")
+        instance = engine.instance_start("race_one", initiator="emp")
         task = Task.objects.get(instance_id=instance, state="open")
         results = race(
-            partial(services.task_complete, task.pk, actor="boss", data={"who": "first"}),
-            partial(services.task_complete, task.pk, actor="boss", data={"who": "second"}),
+            partial(engine.task_complete, task.pk, actor="boss", data={"who": "first"}),
+            partial(engine.task_complete, task.pk, actor="boss", data={"who": "second"}),
         )
         losers = [r for r in results if isinstance(r, Exception)]
         assert len(losers) == 1, results
-        assert isinstance(losers[0], services.AlreadyHandled)
+        assert isinstance(losers[0], AlreadyHandled)
         # the threads speak the site's default language (zh-hans in the test settings)
         assert str(losers[0]) == "此任务已被处理。"
         task.refresh_from_db()
@@ -133,14 +134,14 @@ def test_two_people_complete_the_same_task_exactly_one_wins() -> None:
 
 
 def test_branches_arriving_together_fire_the_join_once() -> None:
-    services.definition_deploy(xml=PARALLEL)
+    definitions.definition_deploy(xml=PARALLEL)
     for _round in range(8):
-        instance = services.instance_start("race_join", initiator="emp")
+        instance = engine.instance_start("race_join", initiator="emp")
         left = Task.objects.get(instance_id=instance, element_id="left")
         right = Task.objects.get(instance_id=instance, element_id="right")
         results = race(
-            partial(services.task_complete, left.pk, actor="a"),
-            partial(services.task_complete, right.pk, actor="b"),
+            partial(engine.task_complete, left.pk, actor="a"),
+            partial(engine.task_complete, right.pk, actor="b"),
         )
         assert results == [None, None]
         after = Task.objects.filter(instance_id=instance, element_id="after")
@@ -149,21 +150,21 @@ def test_branches_arriving_together_fire_the_join_once() -> None:
             instance_id=instance, kind="activity", element_id="join"
         )
         assert joins.count() == 2  # one row per arriving branch, one token goes on
-        services.task_complete(after.get().pk, actor="c")
+        engine.task_complete(after.get().pk, actor="c")
         assert ProcessInstance.objects.get(pk=instance).state == "completed"
 
 
 def test_a_timer_and_a_person_racing_for_one_task_leave_one_outcome() -> None:
-    services.definition_deploy(xml=TIMER_RACE)
+    definitions.definition_deploy(xml=TIMER_RACE)
     for _round in range(8):
-        instance = services.instance_start("race_timer", initiator="emp")
+        instance = engine.instance_start("race_timer", initiator="emp")
         task = Task.objects.get(instance_id=instance, state="open")
         Job.objects.filter(instance_id=instance).update(
             due_at=timezone.now() - datetime.timedelta(seconds=1)
         )
         results = race(
-            partial(services.task_complete, task.pk, actor="boss"),
-            partial(services.jobs_run_due, worker="timer-worker"),
+            partial(engine.task_complete, task.pk, actor="boss"),
+            partial(jobs.jobs_run_due, worker="timer-worker"),
         )
         record = ProcessInstance.objects.get(pk=instance)
         assert record.state == "completed"
@@ -173,7 +174,7 @@ def test_a_timer_and_a_person_racing_for_one_task_leave_one_outcome() -> None:
             assert task.state == "completed"
         else:
             assert record.end_event == "expired"
-            assert isinstance(results[0], services.AlreadyHandled)
+            assert isinstance(results[0], AlreadyHandled)
             assert task.state == "cancelled"
         assert not Job.objects.filter(instance_id=instance).exists()
         ends = HistoryEvent.objects.filter(instance_id=instance, kind="instance-end")
@@ -181,14 +182,14 @@ def test_a_timer_and_a_person_racing_for_one_task_leave_one_outcome() -> None:
 
 
 def test_workers_claiming_at_once_never_share_a_job() -> None:
-    services.definition_deploy(xml=TIMER_RACE)
+    definitions.definition_deploy(xml=TIMER_RACE)
     for _ in range(20):
-        services.instance_start("race_timer", initiator="emp")
+        engine.instance_start("race_timer", initiator="emp")
     Job.objects.update(due_at=timezone.now() - datetime.timedelta(seconds=1))
     results = race(
-        partial(services.jobs_claim, 20, worker="w1"),
-        partial(services.jobs_claim, 20, worker="w2"),
-        partial(services.jobs_claim, 20, worker="w3"),
+        partial(jobs.jobs_claim, 20, worker="w1"),
+        partial(jobs.jobs_claim, 20, worker="w2"),
+        partial(jobs.jobs_claim, 20, worker="w3"),
     )
     claimed = [job_id for found in results for job_id in found]
     assert len(claimed) == len(set(claimed)) == 20
@@ -196,13 +197,13 @@ def test_workers_claiming_at_once_never_share_a_job() -> None:
 
 
 def test_a_dead_workers_job_is_taken_again_after_its_lease() -> None:
-    services.definition_deploy(xml=TIMER_RACE)
-    instance = services.instance_start("race_timer", initiator="emp")
+    definitions.definition_deploy(xml=TIMER_RACE)
+    instance = engine.instance_start("race_timer", initiator="emp")
     Job.objects.update(due_at=timezone.now() - datetime.timedelta(seconds=1))
-    assert services.jobs_claim(5, worker="dead") != []
-    assert services.jobs_claim(5, worker="alive") == []  # the lease still holds
+    assert jobs.jobs_claim(5, worker="dead") != []
+    assert jobs.jobs_claim(5, worker="alive") == []  # the lease still holds
     Job.objects.update(locked_until=timezone.now() - datetime.timedelta(seconds=1))
-    (job_id,) = services.jobs_claim(5, worker="alive")
-    assert services.job_execute(job_id, worker="dead") is False  # no longer its job
-    assert services.job_execute(job_id, worker="alive") is True
+    (job_id,) = jobs.jobs_claim(5, worker="alive")
+    assert jobs.job_execute(job_id, worker="dead") is False  # no longer its job
+    assert jobs.job_execute(job_id, worker="alive") is True
     assert ProcessInstance.objects.get(pk=instance).end_event == "expired"

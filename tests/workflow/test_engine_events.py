@@ -30,8 +30,10 @@ from tests.workflow.engine_helpers import (
     timer,
     variables,
 )
-from workflow import services
+from workflow.engine.runtime import EngineError
 from workflow.models import Job, ProcessDefinition, ProcessInstance
+from workflow.services import engine
+from workflow.services import jobs as job_services
 
 pytestmark = pytest.mark.django_db
 
@@ -63,7 +65,7 @@ def test_deploying_a_timer_start_event_arms_a_start_timer_job() -> None:
 def test_a_start_timer_job_starts_an_instance_once() -> None:
     deploy(timer_started("timeDuration", "PT1H"))
     make_due(kind="start-timer")
-    assert services.jobs_run_due() == 1
+    assert job_services.jobs_run_due() == 1
 
     started = ProcessInstance.objects.get()
     assert started.definition_key == "p"
@@ -77,7 +79,7 @@ def test_a_start_timer_cycle_re_arms_until_its_repetitions_are_spent() -> None:
     deploy(timer_started("timeCycle", "R2/PT1H"))
     for fired in (1, 2):
         make_due(kind="start-timer")
-        assert services.jobs_run_due() == 1
+        assert job_services.jobs_run_due() == 1
         assert ProcessInstance.objects.count() == fired
         if fired == 1:
             job = Job.objects.get(kind="start-timer")
@@ -98,7 +100,7 @@ def test_redeploying_replaces_the_previous_versions_start_timer() -> None:
     assert 7100 < seconds_until(job.due_at) <= 7200
 
     make_due(kind="start-timer")
-    services.jobs_run_due()
+    job_services.jobs_run_due()
     assert open_tasks(ProcessInstance.objects.get().pk) == ["B"]
 
 
@@ -114,12 +116,12 @@ def test_a_signal_start_event_starts_an_instance_per_signal() -> None:
         '<userTask id="A"/>' + chain("go", "A") + ends("A"),
         extra=signal("go"),
     )
-    assert services.signal_throw("go", variables={"n": 1}) == 1
-    assert services.signal_throw("go", variables={"n": 2}) == 1
+    assert engine.signal_throw("go", variables={"n": 1}) == 1
+    assert engine.signal_throw("go", variables={"n": 2}) == 1
     started = list(ProcessInstance.objects.order_by("id"))
     assert [i.variables for i in started] == [{"n": 1}, {"n": 2}]
     assert [path(i.pk) for i in started] == [["go"], ["go"]]
-    assert services.signal_throw("other") == 0
+    assert engine.signal_throw("other") == 0
 
 
 # --- intermediate catch events ------------------------------------------------------------------
@@ -140,7 +142,7 @@ def test_intermediate_timer_waits_for_its_duration() -> None:
     job = Job.objects.get(instance_id=iid)
     assert (job.kind, job.element_id) == ("timer", "wait")
     assert 3500 < seconds_until(job.due_at) <= 3600
-    assert services.jobs_run_due() == 0  # not due yet
+    assert job_services.jobs_run_due() == 0  # not due yet
 
     assert fire_timers(iid) == 1
 
@@ -169,7 +171,7 @@ def test_intermediate_message_catch_event_waits_for_its_message() -> None:
     assert subscriptions(iid) == [("message", "go", "wait")]
     assert open_tasks(iid) == []
 
-    assert services.message_correlate("go", variables={"ok": 1}) == iid
+    assert engine.message_correlate("go", variables={"ok": 1}) == iid
 
     assert path(iid) == ["start", "wait"]
     assert open_tasks(iid) == ["A"]
@@ -182,14 +184,14 @@ def test_intermediate_signal_catch_events_of_every_instance_receive_the_signal()
     first, second = start(), start()
     assert subscriptions(first) == [("signal", "alarm", "wait")]
 
-    assert services.signal_throw("alarm", variables={"level": 2}) == 2
+    assert engine.signal_throw("alarm", variables={"level": 2}) == 2
 
     for iid in (first, second):
         assert path(iid) == ["start", "wait"]
         assert open_tasks(iid) == ["A"]
         assert variables(iid) == {"level": 2}
         assert subscriptions(iid) == []
-    assert services.signal_throw("alarm") == 0
+    assert engine.signal_throw("alarm") == 0
 
 
 def test_a_none_intermediate_event_passes_through() -> None:
@@ -218,14 +220,14 @@ def test_a_suspended_instance_takes_no_message_nor_signal() -> None:
     )
     iid = start()
     ProcessInstance.objects.filter(pk=iid).update(state="suspended")
-    with pytest.raises(services.EngineError):
-        services.message_correlate("go", instance_id=iid)
-    assert services.signal_throw("go") == 0
+    with pytest.raises(EngineError):
+        engine.message_correlate("go", instance_id=iid)
+    assert engine.signal_throw("go") == 0
     assert path(iid) == ["start", "fork"]
 
     ProcessInstance.objects.filter(pk=iid).update(state="active")
-    services.message_correlate("go", instance_id=iid)
-    assert services.signal_throw("go") == 1
+    engine.message_correlate("go", instance_id=iid)
+    assert engine.signal_throw("go") == 1
     assert_ended(iid)
 
 
@@ -247,10 +249,10 @@ def test_intermediate_signal_throw_reaches_the_catchers_after_commit(
         key="thrower",
         extra=signal("alarm"),
     )
-    catchers = [services.instance_start("catcher") for _ in range(2)]
+    catchers = [engine.instance_start("catcher") for _ in range(2)]
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        thrower = services.instance_start("thrower")
+        thrower = engine.instance_start("thrower")
     assert path(thrower) == ["s", "raise"]
     assert open_tasks(thrower) == ["T"]  # the thrower goes on at once
     assert all(open_tasks(c) == [] for c in catchers)  # nothing delivered before the commit
@@ -278,10 +280,10 @@ def test_intermediate_message_throw_reaches_the_instance_of_the_same_business_ke
         key="thrower",
         extra=message("go"),
     )
-    other = services.instance_start("catcher", business_key="K2")
-    mine = services.instance_start("catcher", business_key="K1")
+    other = engine.instance_start("catcher", business_key="K2")
+    mine = engine.instance_start("catcher", business_key="K1")
     with django_capture_on_commit_callbacks(execute=True):
-        thrower = services.instance_start("thrower", business_key="K1")
+        thrower = engine.instance_start("thrower", business_key="K1")
     assert open_tasks(thrower) == ["T"]
     assert open_tasks(mine) == ["A"]
     assert open_tasks(other) == []
@@ -332,7 +334,7 @@ def test_event_based_gateway_waits_for_all_its_events() -> None:
 def test_event_based_gateway_message_first_removes_the_timer() -> None:
     deploy(RACE, extra=RACE_EXTRA)
     iid = start()
-    services.message_correlate("reply", instance_id=iid)
+    engine.message_correlate("reply", instance_id=iid)
     assert path(iid) == ["start", "gw", "reply"]
     assert open_tasks(iid) == ["Read"]
     assert jobs(iid) == []
@@ -346,14 +348,14 @@ def test_event_based_gateway_timer_first_removes_the_subscriptions() -> None:
     assert path(iid) == ["start", "gw", "late"]
     assert open_tasks(iid) == ["Chase"]
     assert subscriptions(iid) == []
-    with pytest.raises(services.EngineError):
-        services.message_correlate("reply", instance_id=iid)
+    with pytest.raises(EngineError):
+        engine.message_correlate("reply", instance_id=iid)
 
 
 def test_event_based_gateway_signal_first() -> None:
     deploy(RACE, extra=RACE_EXTRA)
     iid = start()
-    assert services.signal_throw("stop") == 1
+    assert engine.signal_throw("stop") == 1
     assert path(iid) == ["start", "gw", "stop", "stopped"]
     assert_ended(iid, end_event="stopped")
 
@@ -373,7 +375,7 @@ def test_event_based_gateway_with_a_receive_task() -> None:
     )
     iid = start()
     assert subscriptions(iid) == [("message", "reply", "R")]
-    services.message_correlate("reply", instance_id=iid)
+    engine.message_correlate("reply", instance_id=iid)
     assert path(iid) == ["start", "gw", "R"]
     assert open_tasks(iid) == ["Read"]
     assert jobs(iid) == []

@@ -24,10 +24,10 @@ from tests.workflow.engine_helpers import (
     start,
     variables,
 )
-from workflow import services
 from workflow.applications import ApplicationError
+from workflow.engine.runtime import AlreadyHandled, BpmnErrorThrown, ProcessError
 from workflow.models import Incident, Job, ProcessInstance
-from workflow.services import AlreadyHandled, BpmnErrorThrown, ProcessError
+from workflow.services import jobs as job_services
 
 pytestmark = pytest.mark.django_db
 
@@ -45,7 +45,7 @@ def test_async_before_waits_in_a_job_then_runs_the_activity() -> None:
     assert open_tasks(iid) == []
     assert jobs(iid) == [("async", "A")]
 
-    assert services.jobs_run_due() == 1
+    assert job_services.jobs_run_due() == 1
 
     assert open_tasks(iid) == ["A"]
     assert jobs(iid) == []
@@ -61,7 +61,7 @@ def test_async_before_on_an_inline_service_task_calls_it_in_the_job(apps: Record
     )
     iid = start()
     assert apps.calls == []
-    services.jobs_run_due()
+    job_services.jobs_run_due()
     assert len(apps.calls) == 1
     assert variables(iid) == {"done": True}
     assert_ended(iid)
@@ -78,7 +78,7 @@ def test_async_after_commits_the_activity_then_continues_in_a_job() -> None:
     assert open_tasks(iid) == []
     assert jobs(iid) == [("async", "A")]
 
-    services.jobs_run_due()
+    job_services.jobs_run_due()
 
     assert path(iid) == ["start", "A"]  # the activity is recorded once, not again
     assert open_tasks(iid) == ["B"]
@@ -96,7 +96,7 @@ def test_async_after_on_a_gateway_continues_on_the_chosen_flow() -> None:
     )
     iid = start(a=True)
     assert jobs(iid) == [("async", "gw")]
-    services.jobs_run_due()
+    job_services.jobs_run_due()
     assert open_tasks(iid) == ["A"]
 
 
@@ -117,47 +117,47 @@ def test_a_retryable_failure_is_retried_later_then_becomes_an_incident(
     delays = []
     for attempt, retries in ((1, 2), (2, 1)):
         before = timezone.now()
-        assert services.jobs_run_due() == 1
+        assert job_services.jobs_run_due() == 1
         job = Job.objects.get(instance_id=iid)
         assert (job.attempts, job.retries, job.last_error) == (attempt, retries, "ERP is down")
         assert job.locked_by == ""
         delays.append((job.due_at - before).total_seconds())
-        assert services.jobs_run_due() == 0  # not due yet
+        assert job_services.jobs_run_due() == 0  # not due yet
         assert not Incident.objects.exists()
         make_due(pk=job.pk)
     assert delays[0] >= 9
     assert delays[1] > delays[0]
 
-    assert services.jobs_run_due() == 1
+    assert job_services.jobs_run_due() == 1
     job = Job.objects.get(instance_id=iid)
     assert (job.attempts, job.retries) == (3, 0)
     incident = Incident.objects.get(instance_id=iid)
     assert (incident.job_id, incident.element_id, incident.message) == (job.pk, "S", "ERP is down")
     assert [e.element_id for e in history(iid, "incident")] == ["S"]
     make_due(pk=job.pk)
-    assert services.jobs_run_due() == 0  # no retries left: it waits for a person
+    assert job_services.jobs_run_due() == 0  # no retries left: it waits for a person
     assert len(apps.called("test.job")) == 3
     assert open_tasks(iid) == []
 
     apps.behaviour["test.job"] = {"booked": True}
-    services.incident_retry(incident.pk, by="admin")
+    job_services.incident_retry(incident.pk, by="admin")
 
     incident.refresh_from_db()
     assert incident.resolved_by == "admin"
     assert incident.resolved_at is not None
-    assert services.jobs_run_due() == 1
+    assert job_services.jobs_run_due() == 1
     assert variables(iid) == {"booked": True}
     assert open_tasks(iid) == ["A"]
     assert jobs(iid) == []
     with pytest.raises(AlreadyHandled):
-        services.incident_retry(incident.pk, by="admin")
+        job_services.incident_retry(incident.pk, by="admin")
 
 
 def test_a_permanent_failure_becomes_an_incident_at_once(apps: RecordingApps) -> None:
     apps.behaviour["test.job"] = ApplicationError("bad request", permanent=True)
     deploy(JOB_TASK)
     iid = start()
-    services.jobs_run_due()
+    job_services.jobs_run_due()
     job = Job.objects.get(instance_id=iid)
     assert (job.attempts, job.retries) == (1, 0)
     assert Incident.objects.filter(instance_id=iid, element_id="S").count() == 1
@@ -180,7 +180,7 @@ def test_an_uncaught_bpmn_error_of_a_job_becomes_an_incident(apps: RecordingApps
     apps.behaviour["test.job"] = BpmnErrorThrown("E9")
     deploy(JOB_TASK)
     iid = start()
-    services.jobs_run_due()
+    job_services.jobs_run_due()
     assert Incident.objects.filter(instance_id=iid, element_id="S").count() == 1
     assert Job.objects.get(instance_id=iid).retries == 0
     assert open_tasks(iid) == []
@@ -195,7 +195,7 @@ def test_each_process_of_a_worker_pool_holds_its_jobs_under_its_own_name(monkeyp
     )
     iid = start()
     monkeypatch.setattr("os.getpid", lambda: 424242)
-    [job_id] = services.jobs_claim()
+    [job_id] = job_services.jobs_claim()
     assert Job.objects.get(pk=job_id).locked_by.endswith(":424242")
-    assert services.job_execute(job_id)
+    assert job_services.job_execute(job_id)
     assert open_tasks(iid) == ["A"]

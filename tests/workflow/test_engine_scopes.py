@@ -26,10 +26,12 @@ from tests.workflow.engine_helpers import (
     timer,
     variables,
 )
-from workflow import services
 from workflow.applications import ApplicationCall
+from workflow.engine.runtime import BpmnErrorThrown, ProcessError
 from workflow.models import Execution, Job, ProcessInstance, Task
-from workflow.services import BpmnErrorThrown, ProcessError
+from workflow.services import definitions as deploys
+from workflow.services import engine
+from workflow.services import jobs as job_services
 
 pytestmark = pytest.mark.django_db
 
@@ -121,7 +123,7 @@ def test_terminate_end_event_in_a_sub_process_ends_only_the_sub_process() -> Non
 
 def deploy_pair(parent_body: str, child_body: str, extra: str = "") -> None:
     """Deploy the called process ``child`` and the calling process ``parent`` in one file."""
-    services.definition_deploy(
+    deploys.definition_deploy(
         xml=definitions(extra, process("child", child_body), process("parent", parent_body)),
         source_name="pair.bpmn",
     )
@@ -143,7 +145,7 @@ CHILD_WITH_TASK = '<startEvent id="cs"/><userTask id="Decide"/><endEvent id="ce"
 
 def test_call_activity_starts_a_child_with_the_in_mappings() -> None:
     deploy_pair(CALL, CHILD_WITH_TASK)
-    parent = services.instance_start(
+    parent = engine.instance_start(
         "parent", variables={"amount": 10, "secret": "x"}, initiator="alice", business_key="B1"
     )
     child = ProcessInstance.objects.get(parent_id=parent)
@@ -161,7 +163,7 @@ def test_call_activity_starts_a_child_with_the_in_mappings() -> None:
 
 def test_parent_continues_with_the_out_mappings_when_the_child_ends() -> None:
     deploy_pair(CALL, CHILD_WITH_TASK)
-    parent = services.instance_start("parent", variables={"amount": 10})
+    parent = engine.instance_start("parent", variables={"amount": 10})
     child = ProcessInstance.objects.get(parent_id=parent).pk
 
     complete(child, "Decide", decision="yes", noise=1)
@@ -180,7 +182,7 @@ def test_a_child_without_wait_state_ends_in_the_same_transaction() -> None:
         '<startEvent id="cs"/><serviceTask id="Set" camunda:type="variables.set" '
         'camunda:param.decision="auto"/><endEvent id="ce"/>' + chain("cs", "Set", "ce"),
     )
-    parent = services.instance_start("parent", variables={"amount": 1})
+    parent = engine.instance_start("parent", variables={"amount": 1})
     child = ProcessInstance.objects.get(parent_id=parent)
     assert_ended(child.pk, end_event="ce")
     assert child.root_id == parent
@@ -195,7 +197,7 @@ def test_call_activity_without_mappings_copies_every_variable_both_ways() -> Non
         '<userTask id="After"/>' + chain("start", "Call", "After") + ends("After"),
         CHILD_WITH_TASK,
     )
-    parent = services.instance_start("parent", variables={"a": 1})
+    parent = engine.instance_start("parent", variables={"a": 1})
     child = ProcessInstance.objects.get(parent_id=parent).pk
     assert variables(child) == {"a": 1}
     complete(child, "Decide", b=2)
@@ -210,7 +212,7 @@ def test_call_activity_all_variables_mapping() -> None:
         '<userTask id="After"/>' + chain("start", "Call", "After") + ends("After"),
         CHILD_WITH_TASK,
     )
-    parent = services.instance_start("parent", variables={"a": 1, "z": 0})
+    parent = engine.instance_start("parent", variables={"a": 1, "z": 0})
     child = ProcessInstance.objects.get(parent_id=parent).pk
     assert variables(child) == {"a": 1, "z": 0}
     complete(child, "Decide", b=2, d=4)
@@ -223,7 +225,7 @@ def test_the_called_process_may_be_an_expression() -> None:
         '<userTask id="After"/>' + chain("start", "Call", "After") + ends("After"),
         CHILD_WITH_TASK,
     )
-    parent = services.instance_start("parent", variables={"which": "child"})
+    parent = engine.instance_start("parent", variables={"which": "child"})
     assert ProcessInstance.objects.get(parent_id=parent).definition_key == "child"
 
 
@@ -236,11 +238,11 @@ def test_a_child_waiting_for_a_job_resumes_the_parent_when_the_job_runs(
         '<startEvent id="cs"/><serviceTask id="S" camunda:type="test.job"/><endEvent id="ce"/>'
         + chain("cs", "S", "ce"),
     )
-    parent = services.instance_start("parent", variables={"amount": 3})
+    parent = engine.instance_start("parent", variables={"amount": 3})
     child = ProcessInstance.objects.get(parent_id=parent).pk
     job = Job.objects.get()
     assert (job.kind, job.instance_id, job.root_instance_id) == ("service", child, parent)
-    assert services.jobs_run_due() == 1
+    assert job_services.jobs_run_due() == 1
     assert_ended(child)
     assert open_tasks(parent) == ["After"]
     assert variables(parent) == {"amount": 3, "outcome": "by job"}
@@ -253,16 +255,16 @@ def test_a_child_waiting_for_a_message_resumes_the_parent() -> None:
         + chain("cs", "R", "ce"),
         extra='<message id="Msg_ok" name="ok"/>',
     )
-    parent = services.instance_start("parent", variables={"amount": 3}, business_key="K")
+    parent = engine.instance_start("parent", variables={"amount": 3}, business_key="K")
     child = ProcessInstance.objects.get(parent_id=parent).pk
-    assert services.message_correlate("ok", business_key="K", variables={"decision": "m"}) == child
+    assert engine.message_correlate("ok", business_key="K", variables={"decision": "m"}) == child
     assert_ended(child)
     assert open_tasks(parent) == ["After"]
     assert variables(parent)["outcome"] == "m"
 
 
 def test_nested_call_activities_share_the_root() -> None:
-    services.definition_deploy(
+    deploys.definition_deploy(
         xml=definitions(
             process(
                 "leaf",
@@ -282,7 +284,7 @@ def test_nested_call_activities_share_the_root() -> None:
         ),
         source_name="nested.bpmn",
     )
-    top = services.instance_start("top")
+    top = engine.instance_start("top")
     middle = ProcessInstance.objects.get(parent_id=top)
     leaf = ProcessInstance.objects.get(parent_id=middle.pk)
     assert (middle.root_id, leaf.root_id) == (top, top)
@@ -305,7 +307,7 @@ def test_interrupting_boundary_on_a_call_activity_terminates_the_child() -> None
         + ends("After", "Chase"),
         CHILD_WITH_TASK,
     )
-    parent = services.instance_start("parent")
+    parent = engine.instance_start("parent")
     child = ProcessInstance.objects.get(parent_id=parent).pk
     fire_timers(parent)
     assert_ended(child, state="terminated")
@@ -327,7 +329,7 @@ def test_an_error_end_event_of_the_child_is_caught_on_the_call_activity() -> Non
         + chain("cs", "Decide", "ce"),
         extra='<error id="Err_E1" errorCode="E1"/>',
     )
-    parent = services.instance_start("parent")
+    parent = engine.instance_start("parent")
     child = ProcessInstance.objects.get(parent_id=parent).pk
     complete(child, "Decide")
     assert open_tasks(parent) == ["Repair"]
@@ -352,7 +354,7 @@ def test_an_application_error_of_a_child_started_in_the_same_action_reaches_the_
         '<endEvent id="ce"/>' + chain("cs", "S", "ce"),
         extra='<error id="Err_E1" errorCode="E1"/>',
     )
-    parent = services.instance_start("parent")
+    parent = engine.instance_start("parent")
     child = ProcessInstance.objects.get(parent_id=parent).pk
     assert open_tasks(parent) == ["Repair"]
     assert_ended(child, state="terminated", end_event="S")
@@ -368,7 +370,7 @@ def test_an_error_nobody_catches_in_the_caller_either_rolls_back() -> None:
         + chain("cs", "Decide", "ce"),
         extra='<error id="Err_E1" errorCode="E1"/>',
     )
-    parent = services.instance_start("parent")
+    parent = engine.instance_start("parent")
     child = ProcessInstance.objects.get(parent_id=parent).pk
     with pytest.raises(ProcessError, match="E1"):
         complete(child, "Decide")
@@ -412,9 +414,9 @@ def test_parallel_multi_instance_over_a_collection_variable() -> None:
     assert path(iid) == ["start"]
 
     for opened in open_m(iid)[:2]:
-        services.task_complete(opened.pk, actor=opened.assignee)
+        engine.task_complete(opened.pk, actor=opened.assignee)
         assert open_tasks(iid).count("After") == 0
-    services.task_complete(open_m(iid)[0].pk, actor="dave")
+    engine.task_complete(open_m(iid)[0].pk, actor="dave")
 
     assert open_tasks(iid) == ["After"]
     assert path(iid) == ["start", "M", "M", "M", "M"]  # three instances, then the body
@@ -434,9 +436,9 @@ def test_sequential_multi_instance_runs_one_item_after_the_other() -> None:
     )
     iid = start(order={"items": ["bob", "carol"]})
     assert [t.assignee for t in open_m(iid)] == ["bob"]
-    services.task_complete(open_m(iid)[0].pk, actor="bob")
+    engine.task_complete(open_m(iid)[0].pk, actor="bob")
     assert [t.assignee for t in open_m(iid)] == ["carol"]
-    services.task_complete(open_m(iid)[0].pk, actor="carol")
+    engine.task_complete(open_m(iid)[0].pk, actor="carol")
     assert open_tasks(iid) == ["After"]
 
 
@@ -455,7 +457,7 @@ def test_loop_cardinality_and_the_loop_variables_seen_by_expressions() -> None:
     for _ in range(3):
         [opened] = open_m(iid)
         priorities.append(opened.priority)
-        services.task_complete(opened.pk, actor="alice")
+        engine.task_complete(opened.pk, actor="alice")
     assert priorities == [31, 131, 231]
     assert open_tasks(iid) == ["After"]
     assert set(variables(iid)) == {"n"}  # the loop variables do not leak
@@ -473,7 +475,7 @@ def test_parallel_loop_cardinality_counts_every_instance_active() -> None:
     iid = start()
     assert [t.priority for t in open_m(iid)] == [33, 133, 233]
     for opened in open_m(iid):
-        services.task_complete(opened.pk, actor="alice")
+        engine.task_complete(opened.pk, actor="alice")
     assert open_tasks(iid) == ["After"]
 
 
@@ -490,7 +492,7 @@ def test_sequential_completion_condition_stops_at_the_first_rejection() -> None:
     for who, approved in (("a", True), ("b", False)):
         [opened] = open_m(iid)
         assert opened.assignee == who
-        services.task_complete(opened.pk, actor=who, data={"approved": approved})
+        engine.task_complete(opened.pk, actor=who, data={"approved": approved})
     assert open_tasks(iid) == ["After"]
     assert Task.objects.filter(instance_id=iid, element_id="M").count() == 2  # c, d never asked
     assert history(iid, "task-cancelled") == []
@@ -530,9 +532,9 @@ def test_completion_condition_ends_early_and_cancels_the_rest() -> None:
     iid = start(people=["a", "b", "c", "d", "e"])
     assert len(open_m(iid)) == 5
     for _ in range(2):
-        services.task_complete(open_m(iid)[0].pk, actor="x")
+        engine.task_complete(open_m(iid)[0].pk, actor="x")
         assert "After" not in open_tasks(iid)
-    services.task_complete(open_m(iid)[0].pk, actor="x")
+    engine.task_complete(open_m(iid)[0].pk, actor="x")
 
     assert open_tasks(iid) == ["After"]
     assert Task.objects.filter(instance_id=iid, element_id="M", state="cancelled").count() == 2
@@ -570,14 +572,14 @@ def test_multi_instance_sub_process_keeps_each_instance_apart() -> None:
     assert sorted(
         Task.objects.filter(instance_id=iid, state="open").values_list("element_id", "assignee")
     ) == [("X", "bob"), ("X", "carol")]
-    services.task_complete(
+    engine.task_complete(
         Task.objects.get(instance_id=iid, element_id="X", assignee="carol").pk, actor="carol"
     )
     assert sorted(
         Task.objects.filter(instance_id=iid, state="open").values_list("element_id", "assignee")
     ) == [("X", "bob"), ("Y", "carol")]
     for element_id, who in (("Y", "carol"), ("X", "bob"), ("Y", "bob")):
-        services.task_complete(
+        engine.task_complete(
             Task.objects.get(instance_id=iid, element_id=element_id, assignee=who, state="open").pk,
             actor=who,
         )
@@ -596,7 +598,7 @@ def test_multi_instance_call_activity_starts_one_child_per_item() -> None:
         '<startEvent id="cs"/><userTask id="Decide" camunda:assignee="${who}"/>'
         '<endEvent id="ce"/>' + chain("cs", "Decide", "ce"),
     )
-    parent = services.instance_start("parent", variables={"items": ["bob", "carol"]})
+    parent = engine.instance_start("parent", variables={"items": ["bob", "carol"]})
     children = list(ProcessInstance.objects.filter(parent_id=parent).order_by("id"))
     assert [c.variables for c in children] == [{"who": "bob"}, {"who": "carol"}]
     for child in children:
@@ -618,7 +620,7 @@ def test_interrupting_timer_on_a_multi_instance_task_cancels_every_instance() ->
     )
     iid = start(people=["a", "b", "c"])
     assert jobs(iid) == [("timer", "late")]  # one boundary timer for the whole body
-    services.task_complete(open_m(iid)[0].pk, actor="a")
+    engine.task_complete(open_m(iid)[0].pk, actor="a")
     fire_timers(iid)
     assert open_tasks(iid) == ["Chase"]
     assert Task.objects.filter(instance_id=iid, element_id="M", state="cancelled").count() == 2
@@ -675,8 +677,8 @@ def test_error_end_event_in_a_multi_instance_sub_process_is_caught_on_the_body()
     )
     iid = start(items=[1, 2, 3], broken=False)
     first, second, _third = Task.objects.filter(instance_id=iid, element_id="X").order_by("id")
-    services.task_complete(first.pk, actor="alice")
-    services.task_complete(second.pk, actor="alice", data={"broken": True})
+    engine.task_complete(first.pk, actor="alice")
+    engine.task_complete(second.pk, actor="alice", data={"broken": True})
     assert open_tasks(iid) == ["Repair"]
     assert Task.objects.filter(instance_id=iid, element_id="X", state="cancelled").count() == 1
     assert runtime_rows(iid) == {"executions": 1, "jobs": 0, "subscriptions": 0}
@@ -693,7 +695,7 @@ def test_a_job_application_of_a_multi_instance_task_sees_its_item(apps: Recordin
     )
     iid = start(items=["a", "b"])
     assert jobs(iid) == [("service", "M"), ("service", "M")]
-    assert services.jobs_run_due() == 2
+    assert job_services.jobs_run_due() == 2
     assert sorted(c.variables["item"] for c in apps.called("test.job")) == ["a", "b"]
     assert sorted(c.variables["loopCounter"] for c in apps.called("test.job")) == [0, 1]
     assert variables(iid) == {"items": ["a", "b"], "seen_a": True, "seen_b": True}
@@ -712,7 +714,7 @@ def test_terminating_the_caller_terminates_a_running_child() -> None:
         + ends("Call"),
         CHILD_WITH_TASK,
     )
-    parent = services.instance_start("parent")
+    parent = engine.instance_start("parent")
     child = ProcessInstance.objects.get(parent_id=parent).pk
     complete(parent, "Stop")
     assert_ended(parent, end_event="kill")

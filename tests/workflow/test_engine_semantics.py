@@ -33,15 +33,16 @@ from tests.workflow.engine_helpers import (
     task,
     variables,
 )
-from workflow import services
 from workflow.bpmn.model import BpmnError
+from workflow.engine.runtime import AlreadyHandled, EngineError, ProcessError
 from workflow.models import (
     Execution,
     HistoryEvent,
     ProcessInstance,
     Task,
 )
-from workflow.services import AlreadyHandled, EngineError, ProcessError
+from workflow.services import engine
+from workflow.services import jobs as job_services
 
 pytestmark = pytest.mark.django_db
 
@@ -164,11 +165,11 @@ def test_message_end_event_sends_its_message_after_commit(
         key="sender",
         extra=message("done"),
     )
-    other = services.instance_start("receiver", business_key="BK-2")
-    receiver = services.instance_start("receiver", business_key="BK-1")
+    other = engine.instance_start("receiver", business_key="BK-2")
+    receiver = engine.instance_start("receiver", business_key="BK-1")
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        sender = services.instance_start("sender", business_key="BK-1")
+        sender = engine.instance_start("sender", business_key="BK-1")
     assert_ended(sender, end_event="send")
     assert instance(receiver).state == "active"  # nothing is delivered before the commit
 
@@ -189,7 +190,7 @@ def test_message_start_event_starts_an_instance_with_the_message_variables() -> 
         '<userTask id="A"/><endEvent id="end"/>' + chain("start", "A", "end"),
         extra=message("order"),
     )
-    iid = services.message_correlate("order", business_key="PO-1", variables={"qty": 3})
+    iid = engine.message_correlate("order", business_key="PO-1", variables={"qty": 3})
     started = instance(iid)
     assert started.business_key == "PO-1"
     assert started.variables == {"qty": 3}
@@ -208,13 +209,13 @@ def test_process_with_a_none_and_a_message_start_starts_at_the_none_one_by_defau
         extra=message("go"),
     )
     assert open_tasks(start()) == ["A"]
-    assert open_tasks(services.message_correlate("go")) == ["B"]
+    assert open_tasks(engine.message_correlate("go")) == ["B"]
 
 
 def test_a_message_nobody_waits_for_is_refused() -> None:
     deploy(ONE_TASK)
     with pytest.raises(EngineError, match="No process is waiting"):
-        services.message_correlate("nothing")
+        engine.message_correlate("nothing")
     assert not ProcessInstance.objects.exists()
 
 
@@ -330,7 +331,7 @@ def test_job_service_task_waits_for_its_job_and_sets_its_result(apps: RecordingA
     assert open_tasks(iid) == []
     assert path(iid) == ["start"]
 
-    assert services.jobs_run_due() == 1
+    assert job_services.jobs_run_due() == 1
 
     [call] = apps.called("test.job")
     assert call.instance_id == iid
@@ -348,7 +349,7 @@ def test_send_task_calls_its_application_as_a_job(apps: RecordingApps) -> None:
     )
     iid = start()
     assert jobs(iid) == [("service", "Send")]
-    services.jobs_run_due()
+    job_services.jobs_run_due()
     assert len(apps.called("test.send")) == 1
     assert path(iid) == ["start", "Send", "end"]
     assert_ended(iid)
@@ -360,12 +361,12 @@ def test_receive_task_waits_for_its_message() -> None:
         '<userTask id="A"/><endEvent id="end"/>' + chain("start", "R", "A", "end"),
         extra=message("paid"),
     )
-    first = services.instance_start("p", business_key="INV-1")
-    second = services.instance_start("p", business_key="INV-2")
+    first = engine.instance_start("p", business_key="INV-1")
+    second = engine.instance_start("p", business_key="INV-2")
     assert subscriptions(first) == [("message", "paid", "R")]
     assert open_tasks(first) == []
 
-    got = services.message_correlate("paid", business_key="INV-2", variables={"sum": 7})
+    got = engine.message_correlate("paid", business_key="INV-2", variables={"sum": 7})
 
     assert got == second
     assert path(second) == ["start", "R"]
@@ -374,10 +375,10 @@ def test_receive_task_waits_for_its_message() -> None:
     assert subscriptions(second) == []
     assert subscriptions(first) == [("message", "paid", "R")]  # the other one still waits
 
-    assert services.message_correlate("paid", instance_id=first) == first
+    assert engine.message_correlate("paid", instance_id=first) == first
     assert open_tasks(first) == ["A"]
     with pytest.raises(EngineError):
-        services.message_correlate("paid", instance_id=first)
+        engine.message_correlate("paid", instance_id=first)
 
 
 # --- exclusive gateways -------------------------------------------------------------------------
@@ -672,9 +673,9 @@ def test_completing_a_task_twice_is_already_handled() -> None:
     )
     iid = start()
     task_id = task(iid, "A").pk
-    services.task_complete(task_id, actor="alice")
+    engine.task_complete(task_id, actor="alice")
     with pytest.raises(AlreadyHandled):
-        services.task_complete(task_id, actor="bob", data={"x": 1})
+        engine.task_complete(task_id, actor="bob", data={"x": 1})
     completed = Task.objects.get(pk=task_id)
     assert (completed.state, completed.completed_by) == ("completed", "alice")
     assert "x" not in variables(iid)
@@ -683,7 +684,7 @@ def test_completing_a_task_twice_is_already_handled() -> None:
 
 def test_completing_a_missing_task_is_an_engine_error() -> None:
     with pytest.raises(EngineError, match="does not exist"):
-        services.task_complete(999_999, actor="alice")
+        engine.task_complete(999_999, actor="alice")
 
 
 def test_a_task_of_a_suspended_instance_cannot_be_completed() -> None:
@@ -715,7 +716,7 @@ def test_a_cancelled_task_cannot_be_completed() -> None:
     a_id = task(iid, "A").pk
     complete(iid, "B")
     with pytest.raises(AlreadyHandled):
-        services.task_complete(a_id, actor="alice")
+        engine.task_complete(a_id, actor="alice")
 
 
 # --- history ------------------------------------------------------------------------------------
@@ -726,13 +727,13 @@ def test_history_of_an_instance_start_tasks_and_end() -> None:
         '<startEvent id="start"/><userTask id="A" camunda:assignee="bob"/>'
         '<endEvent id="end"/>' + chain("start", "A", "end")
     )
-    iid = services.instance_start("p", initiator="alice", business_key="BK")
+    iid = engine.instance_start("p", initiator="alice", business_key="BK")
     created_id = task(iid, "A").pk
     # the task and the instance were opened 90 seconds ago
     earlier = timezone.now() - datetime.timedelta(seconds=90)
     Task.objects.filter(pk=created_id).update(created_at=earlier)
     ProcessInstance.objects.filter(pk=iid).update(started_at=earlier)
-    services.task_complete(created_id, actor="bob", outcome="approved", comment="fine")
+    engine.task_complete(created_id, actor="bob", outcome="approved", comment="fine")
 
     kinds = list(
         HistoryEvent.objects.filter(instance_id=iid).order_by("id").values_list("kind", flat=True)

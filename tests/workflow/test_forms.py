@@ -9,7 +9,6 @@ import io
 import json
 import zipfile
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import QueryDict
 
+from tests.shared_files import shared_path
 from tests.workflow.engine_helpers import chain, definitions, process
 from workflow.bpmn.model import Element
 from workflow.bpmn.parser import parse_bpmn
@@ -37,8 +37,6 @@ from workflow.forms import (
     validate_step_data,
     validate_upload,
 )
-
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "bpmn"
 
 
 def form_field(
@@ -391,10 +389,7 @@ def test_step_without_form_takes_no_values() -> None:
 
 
 def test_shared_expense_form() -> None:
-    path = SHARED / "expense_approval.bpmn"
-    if not path.exists():
-        pytest.skip(f"the shared BPMN file {path} is absent")
-    definitions = parse_bpmn(path.read_bytes())
+    definitions = parse_bpmn(shared_path("bpmn", "expense_approval.bpmn").read_bytes())
     (process,) = definitions.processes.values()
     fill = next(e for e in process.elements.values() if "amount" in {f.id for f in e.form_fields})
     data = {"amount": "250", "currency": "USD", "description": "Taxi", "expense_date": ""}

@@ -10,9 +10,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from workflow import approvals, services
 from workflow.bpmn.model import BpmnError
 from workflow.models import Attachment, HistoryEvent, ProcessInstance, Task
+from workflow.services import approvals, definitions, engine, history
 from workflow.tasks import cleanup_history
 
 pytestmark = pytest.mark.django_db
@@ -31,9 +31,9 @@ PROCESS = """<?xml version="1.0" encoding="UTF-8"?>
 
 
 def _finished(days_ago: int) -> int:
-    instance = services.instance_start("ttl", initiator="emp")
+    instance = engine.instance_start("ttl", initiator="emp")
     task = Task.objects.get(instance_id=instance)
-    services.task_complete(task.pk, actor="boss")
+    engine.task_complete(task.pk, actor="boss")
     ProcessInstance.objects.filter(pk=instance).update(
         ended_at=timezone.now() - datetime.timedelta(days=days_ago)
     )
@@ -43,10 +43,10 @@ def _finished(days_ago: int) -> int:
 @pytest.mark.parametrize("ttl", ["P30D", "30", " 30 "])
 def test_cleanup_removes_only_instances_ended_longer_ago_than_the_ttl(ttl: str) -> None:
     """A bare number is days, as Camunda Modeler writes it."""
-    services.definition_deploy(xml=PROCESS.replace('"P30D"', f'"{ttl}"'))
+    definitions.definition_deploy(xml=PROCESS.replace('"P30D"', f'"{ttl}"'))
     old = _finished(31)
     young = _finished(29)
-    running = services.instance_start("ttl", initiator="emp")
+    running = engine.instance_start("ttl", initiator="emp")
     assert cleanup_history() == 1
     assert not ProcessInstance.objects.filter(pk=old).exists()
     assert not HistoryEvent.objects.filter(instance_id=old).exists()
@@ -54,13 +54,13 @@ def test_cleanup_removes_only_instances_ended_longer_ago_than_the_ttl(ttl: str) 
     for kept in (young, running):
         assert ProcessInstance.objects.filter(pk=kept).exists()
         assert HistoryEvent.objects.filter(instance_id=kept).exists()
-    assert services.history_cleanup() == 0  # nothing left to remove
+    assert history.history_cleanup() == 0  # nothing left to remove
 
 
 @pytest.mark.parametrize("ttl", ["thirty days", "30.5", "-30", "P"])
 def test_a_time_to_live_that_is_no_duration_is_refused_at_deploy(ttl: str) -> None:
     with pytest.raises(BpmnError) as refused:
-        services.definition_deploy(xml=PROCESS.replace('"P30D"', f'"{ttl}"'))
+        definitions.definition_deploy(xml=PROCESS.replace('"P30D"', f'"{ttl}"'))
     assert any("historyTimeToLive" in problem.message for problem in refused.value.problems)
 
 
@@ -68,18 +68,18 @@ def test_cleanup_deletes_the_attachments_files_too(
     employee, settings, tmp_path, django_capture_on_commit_callbacks
 ) -> None:
     settings.MEDIA_ROOT = tmp_path
-    services.definition_deploy(xml=PROCESS)
-    instance = services.instance_start("ttl", initiator=employee.username)
+    definitions.definition_deploy(xml=PROCESS)
+    instance = engine.instance_start("ttl", initiator=employee.username)
     attachment = approvals.attachment_add(
         instance, user=employee, upload=SimpleUploadedFile("receipt.pdf", b"%PDF-1.4\n%%EOF\n")
     )
     stored = Path(attachment.file.path)
     assert stored.exists()
-    services.task_complete(Task.objects.get(instance_id=instance).pk, actor="boss")
+    engine.task_complete(Task.objects.get(instance_id=instance).pk, actor="boss")
     ProcessInstance.objects.filter(pk=instance).update(
         ended_at=timezone.now() - datetime.timedelta(days=31)
     )
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.history_cleanup() == 1
+        assert history.history_cleanup() == 1
     assert not Attachment.objects.exists()
     assert not stored.exists()

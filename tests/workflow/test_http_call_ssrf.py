@@ -32,7 +32,6 @@ import pytest
 
 from tests.workflow.engine_helpers import chain, deploy, start, variables
 from workflow import applications as applications_module
-from workflow import services
 from workflow.applications import (
     HTTP_MAX_RESPONSE,
     ApplicationCall,
@@ -42,6 +41,7 @@ from workflow.applications import (
     bridge_http_call,
 )
 from workflow.models import Incident
+from workflow.services import jobs
 
 ANSWER = {"ok": True, "who": "张伟"}
 
@@ -349,7 +349,7 @@ def test_through_the_engine_the_answer_becomes_a_variable(
         '<endEvent id="end"/>' + chain("start", "S", "end")
     )
     iid = start()
-    services.jobs_run_due()
+    jobs.jobs_run_due()
     assert variables(iid)["answer"] == ANSWER
     assert not Incident.objects.filter(instance_id=iid).exists()
 
@@ -365,7 +365,7 @@ def test_through_the_engine_a_refusal_is_an_incident_naming_host_and_reason(
         '<endEvent id="end"/>' + chain("start", "S", "end")
     )
     iid = start()
-    services.jobs_run_due()
+    jobs.jobs_run_due()
     incident = Incident.objects.get(instance_id=iid, element_id="S")
     assert "169.254.169.254" in incident.message
     assert "link-local" in incident.message
@@ -396,7 +396,6 @@ def test_an_answer_over_1_mb_is_refused(
 
 def _self_signed(tmp_path: Path, name: str) -> tuple[Path, Path]:
     """A self-signed certificate for ``name`` and its key (PEM files)."""
-    pytest.importorskip("cryptography")
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec

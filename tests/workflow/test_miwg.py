@@ -13,20 +13,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 
+from tests.shared_files import shared_path
 from workflow.applications import Application, applications
 from workflow.bpmn.model import BpmnError, Definitions, ElementKind, Problem
 from workflow.bpmn.parser import parse_bpmn
 from workflow.bpmn.validate import application_name
-from workflow.services import definition_deploy
+from workflow.services.definitions import definition_deploy
 from workflow.simulation import Message, simulate
-
-MIWG = Path(settings.BASE_DIR).parent / "shared" / "bpmn" / "miwg"
-MIWG_FILES = sorted(p.name for p in MIWG.glob("*.bpmn")) if MIWG.is_dir() else []
 
 DESCRIPTIVE = "descriptive"  # no executable process: deploying it is refused as such
 DEPLOYS = "deploys"
@@ -202,10 +198,7 @@ def no_op_applications(names: set[str]) -> Iterator[None]:
 def deploy(name: str) -> tuple[Definitions, list[str] | None, tuple[Problem, ...]]:
     """Deploy a reference file: its definitions, the keys deployed (None: refused), and the
     problems that refused it."""
-    path = MIWG / name
-    if not path.exists():
-        pytest.skip(f"the MIWG reference file {path} is absent")
-    data = path.read_bytes()
+    data = shared_path("bpmn", "miwg", name).read_bytes()
     definitions = parse_bpmn(data)
     with no_op_applications(application_names(definitions)):
         try:
@@ -215,9 +208,9 @@ def deploy(name: str) -> tuple[Definitions, list[str] | None, tuple[Problem, ...
     return definitions, [d.key for d in deployed], ()
 
 
-@pytest.mark.skipif(not MIWG_FILES, reason=f"the MIWG reference files are absent from {MIWG}")
 def test_the_table_names_every_reference_file() -> None:
-    assert sorted(EXPECTED) == MIWG_FILES
+    files = shared_path("bpmn", "miwg").glob("*.bpmn")
+    assert sorted(EXPECTED) == sorted(path.name for path in files)
 
 
 @pytest.mark.django_db
@@ -259,10 +252,7 @@ def test_c92_deploys_its_call_activity_once_c91_is_deployed() -> None:
 
 
 def reference(name: str) -> bytes:
-    path = MIWG / name
-    if not path.exists():
-        pytest.skip(f"the MIWG reference file {path} is absent")
-    return path.read_bytes()
+    return shared_path("bpmn", "miwg", name).read_bytes()
 
 
 @pytest.mark.django_db

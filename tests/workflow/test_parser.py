@@ -4,10 +4,9 @@ Plain pytest functions: no database, no Django."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
+from tests.shared_files import shared_names, shared_path
 from workflow.bpmn.model import (
     BpmnError,
     Definitions,
@@ -18,16 +17,11 @@ from workflow.bpmn.model import (
 )
 from workflow.bpmn.parser import MAX_DEPTH, parse_bpmn
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "bpmn"
-MIWG = SHARED / "miwg"
-MIWG_FILES = sorted(MIWG.glob("*.bpmn")) if MIWG.is_dir() else []
+MIWG_FILES = shared_names("bpmn/miwg")
 
 
 def shared(name: str) -> Definitions:
-    path = SHARED / name
-    if not path.exists():
-        pytest.skip(f"the shared BPMN file {path} is absent")
-    return parse_bpmn(path.read_bytes())
+    return parse_bpmn(shared_path("bpmn", name).read_bytes())
 
 
 HEAD = (
@@ -223,10 +217,13 @@ def test_contract_countersign_graph() -> None:
 # --- the MIWG reference files ------------------------------------------------------------------
 
 
-@pytest.mark.skipif(not MIWG_FILES, reason=f"the MIWG reference files are absent from {MIWG}")
-@pytest.mark.parametrize("path", MIWG_FILES, ids=lambda p: p.name)
-def test_miwg_file_parses_with_graphics_for_every_di_element(path: Path) -> None:
-    definitions = parse_bpmn(path.read_bytes())
+def miwg(name: str) -> Definitions:
+    return parse_bpmn(shared_path("bpmn", "miwg", name).read_bytes())
+
+
+@pytest.mark.parametrize("name", MIWG_FILES)
+def test_miwg_file_parses_with_graphics_for_every_di_element(name: str) -> None:
+    definitions = miwg(name)
     assert definitions.processes
     assert definitions.diagrams
     referenced = {
@@ -242,13 +239,6 @@ def test_miwg_file_parses_with_graphics_for_every_di_element(path: Path) -> None
             assert definitions.graphics[element.id].tag == element.kind.value
             for flow_id in (*element.incoming, *element.outgoing):
                 assert flow_id in process.flows
-
-
-def miwg(name: str) -> Definitions:
-    path = MIWG / name
-    if not path.exists():
-        pytest.skip(f"the MIWG reference file {path} is absent")
-    return parse_bpmn(path.read_bytes())
 
 
 def test_c11_reads_activiti_namespace_bound_to_camunda_prefix() -> None:

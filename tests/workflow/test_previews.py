@@ -16,8 +16,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from tests.workflow.approval_helpers import deploy_steps, open_task, start, user_task
-from workflow import approvals, previews
+from workflow import previews
 from workflow.models import Attachment
+from workflow.services import approvals
 
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -1,7 +1,7 @@
 """The SVG renderer of BPMN diagrams (``workflow.bpmn.render``): pure Python, no database.
 
 Unit tests build small :class:`Definitions` by hand; the last tests parse and draw every shared
-sample file (``/work/shared/bpmn``) once the parser is there.
+sample file (``../shared/bpmn``) once the parser is there.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.shared_files import shared_names, shared_path
 from workflow.bpmn.model import (
     Bounds,
     Definitions,
@@ -32,7 +33,6 @@ from workflow.bpmn.model import (
 from workflow.bpmn.render import Highlight, RenderError, render_svg, text_width, wrap
 
 SVG = "{http://www.w3.org/2000/svg}"
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "bpmn"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "svg"
 
 
@@ -460,28 +460,20 @@ def test_fifty_elements_stay_compact() -> None:
 # --- every shared sample file -----------------------------------------------------------------
 
 
-def _sample_files() -> list[Path]:
-    if not SHARED.is_dir():
-        return []
-    return sorted(SHARED.glob("*.bpmn")) + sorted((SHARED / "miwg").glob("*.bpmn"))
-
-
-SAMPLES = _sample_files()
+SAMPLES = shared_names("bpmn") + shared_names("bpmn", "miwg/*.bpmn")
 ARTIFACT_NAMES = {"expense_approval", "onboarding", "contract_countersign", "C.3.0", "C.9.0"}
 
 
 def _parser() -> Callable[[bytes], Definitions]:
-    try:
-        from workflow.bpmn.parser import parse_bpmn
-    except ImportError as error:  # the parser is written concurrently
-        pytest.skip(f"workflow.bpmn.parser is not available yet: {error}")
+    from workflow.bpmn.parser import parse_bpmn
+
     return parse_bpmn
 
 
-@pytest.mark.skipif(not SAMPLES, reason=f"no shared BPMN samples in {SHARED}")
-@pytest.mark.parametrize("path", SAMPLES, ids=[f"{p.parent.name}/{p.name}" for p in SAMPLES])
-def test_every_shared_sample_renders(path: Path) -> None:
+@pytest.mark.parametrize("name", SAMPLES)
+def test_every_shared_sample_renders(name: str) -> None:
     parse_bpmn = _parser()
+    path = shared_path("bpmn", name)
     definitions = parse_bpmn(path.read_bytes())
     if not definitions.diagrams:
         with pytest.raises(RenderError):

@@ -8,9 +8,9 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from workflow import services
 from workflow.applications import Application, ApplicationError, applications
 from workflow.models import Incident, Job, ProcessInstance
+from workflow.services import definitions, engine, jobs
 
 pytestmark = pytest.mark.django_db
 
@@ -37,10 +37,10 @@ def failing_instance():  # type: ignore[no-untyped-def]
         return {"reserved": True}
 
     applications.register(Application("test.flaky", "flaky", handler))
-    services.definition_deploy(xml=PROCESS)
-    instance = services.instance_start("admin_call", initiator="emp")
+    definitions.definition_deploy(xml=PROCESS)
+    instance = engine.instance_start("admin_call", initiator="emp")
     Job.objects.update(due_at=timezone.now() - datetime.timedelta(seconds=1))
-    services.jobs_run_due()
+    jobs.jobs_run_due()
     yield instance, state
     applications.unregister("test.flaky")
 
@@ -68,7 +68,7 @@ def test_superuser_sees_the_runtime_and_retries_an_incident(login, superuser, fa
     incident.refresh_from_db()
     assert incident.resolved_at is not None
     assert incident.resolved_by == superuser.username
-    services.jobs_run_due()
+    jobs.jobs_run_due()
     record = ProcessInstance.objects.get(pk=instance)
     assert record.state == "completed"
     assert record.variables["reserved"] is True

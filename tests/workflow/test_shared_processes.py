@@ -8,16 +8,15 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from io import StringIO
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.core.management import call_command
 from django.utils import timezone
 
 from portal.models import Notification, Role, User
-from workflow import services
+from tests.shared_files import shared_path
 from workflow.models import Incident, Job, ProcessInstance, Task
+from workflow.services import engine, jobs
 
 pytestmark = pytest.mark.django_db
 
@@ -32,15 +31,12 @@ def _groups_of_the_shared_files() -> None:
         holder.groups.add(role)
 
 
-SHARED = Path(settings.BASE_DIR).parent / "shared" / "bpmn"
 FILES = ("expense_approval.bpmn", "contract_countersign.bpmn", "onboarding.bpmn")
-needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/bpmn is not here")
 
 
-@needs_shared
 def test_the_shared_files_deploy_unchanged() -> None:
     out = StringIO()
-    call_command("deploy_process", *(str(SHARED / name) for name in FILES), stdout=out)
+    call_command("deploy_process", *(str(shared_path("bpmn", name)) for name in FILES), stdout=out)
     assert out.getvalue().split("\n")[:3] == [
         "expense_approval v1 deployed",
         "contract_countersign v1 deployed",
@@ -77,20 +73,21 @@ def erp(settings):  # type: ignore[no-untyped-def]
 
 
 def _claim_to_finance(initiator: str, amount: int) -> int:
-    call_command("deploy_process", str(SHARED / "expense_approval.bpmn"), stdout=StringIO())
-    instance = services.instance_start("expense_approval", initiator=initiator)
+    call_command(
+        "deploy_process", str(shared_path("bpmn", "expense_approval.bpmn")), stdout=StringIO()
+    )
+    instance = engine.instance_start("expense_approval", initiator=initiator)
     fill = Task.objects.get(instance_id=instance, element_id="Activity_FillClaim")
-    services.task_complete(fill.pk, actor=initiator, data={"amount": amount, "currency": "CNY"})
+    engine.task_complete(fill.pk, actor=initiator, data={"amount": amount, "currency": "CNY"})
     manager = Task.objects.get(instance_id=instance, element_id="Activity_ManagerApproval")
-    services.task_complete(manager.pk, actor="boss", data={"manager_approved": True})
+    engine.task_complete(manager.pk, actor="boss", data={"manager_approved": True})
     return instance
 
 
-@needs_shared
 def test_reserve_budget_posts_to_the_erp_bridge_once(erp) -> None:
     instance = _claim_to_finance("zhang.wei", 1000)
     assert Job.objects.filter(instance_id=instance, kind="service").count() == 1
-    assert services.jobs_run_due() == 1
+    assert jobs.jobs_run_due() == 1
     ((path, key, body),) = erp
     assert path == "/erp/reserve_budget"
     assert key.startswith("job:")
@@ -99,31 +96,31 @@ def test_reserve_budget_posts_to_the_erp_bridge_once(erp) -> None:
     record = ProcessInstance.objects.get(pk=instance)
     assert record.variables["erp_reserve_budget"] == {"reservation": "R-1"}
     finance = Task.objects.get(instance_id=instance, element_id="Activity_FinanceReview")
-    services.task_complete(finance.pk, actor="fin", data={"finance_checked": True})
+    engine.task_complete(finance.pk, actor="fin", data={"finance_checked": True})
     assert ProcessInstance.objects.get(pk=instance).state == "completed"
 
 
-@needs_shared
 def test_an_unconfigured_erp_makes_an_incident_that_says_what_to_set(settings) -> None:
     settings.ERP_BRIDGE_URL = ""
     instance = _claim_to_finance("zhang.wei", 1000)
-    services.jobs_run_due()
+    jobs.jobs_run_due()
     incident = Incident.objects.get(instance_id=instance)
     assert incident.element_id == "Activity_ReserveBudget"
     assert "set ERP_BRIDGE_URL" in incident.message
     assert ProcessInstance.objects.get(pk=instance).state == "active"
 
 
-@needs_shared
 def test_the_manager_reminder_reaches_the_initiators_manager(employee, dept_head) -> None:
-    call_command("deploy_process", str(SHARED / "expense_approval.bpmn"), stdout=StringIO())
-    instance = services.instance_start("expense_approval", initiator=employee)
+    call_command(
+        "deploy_process", str(shared_path("bpmn", "expense_approval.bpmn")), stdout=StringIO()
+    )
+    instance = engine.instance_start("expense_approval", initiator=employee)
     fill = Task.objects.get(instance_id=instance, element_id="Activity_FillClaim")
-    services.task_complete(fill.pk, actor=employee, data={"amount": 8000})
+    engine.task_complete(fill.pk, actor=employee, data={"amount": 8000})
     Job.objects.filter(instance_id=instance, kind="timer").update(
         due_at=timezone.now() - datetime.timedelta(seconds=1)
     )
-    services.jobs_run_due()  # the 2-day timer fires, then the reminder job runs
+    jobs.jobs_run_due()  # the 2-day timer fires, then the reminder job runs
     reminder = Notification.objects.get(recipient=dept_head)
     assert "审批" in reminder.title or "approval" in reminder.title
     assert Task.objects.get(instance_id=instance, state="open").element_id == (

@@ -13,11 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from workflow import services
+from tests.shared_files import shared_path
 from workflow.applications import Application, ApplicationCall, applications
 from workflow.models import (
     Execution,
@@ -28,11 +27,9 @@ from workflow.models import (
     Subscription,
     Task,
 )
+from workflow.services import definitions, engine
 
 pytestmark = pytest.mark.django_db
-
-SHARED = Path(settings.BASE_DIR).parent / "shared" / "bpmn"
-WORKLOAD = SHARED / "workload.json"
 
 HEAD = (
     '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -204,12 +201,8 @@ def workload_value(value: Any, i: int) -> Any:
 
 
 def workload(key: str) -> dict[str, Any]:
-    if not WORKLOAD.exists():
-        pytest.skip(f"the shared workload {WORKLOAD} is absent")
-    spec = json.loads(WORKLOAD.read_text(encoding="utf-8"))["processes"][key]
-    if not (SHARED / spec["file"]).exists():
-        pytest.skip(f"the shared BPMN file {spec['file']} is absent")
-    return spec
+    text = shared_path("bpmn", "workload.json").read_text(encoding="utf-8")
+    return json.loads(text)["processes"][key]
 
 
 END_EVENTS = {
@@ -224,7 +217,7 @@ END_EVENTS = {
 def test_shared_process_reaches_its_end_with_the_expected_user_tasks(key: str, i: int) -> None:
     spec = workload(key)
     result = simulate_json(
-        SHARED / spec["file"],
+        shared_path("bpmn", spec["file"]),
         "--vars",
         json.dumps(workload_value(spec["start_variables"], i)),
         "--task-vars",
@@ -245,7 +238,7 @@ def test_shared_process_reaches_its_end_with_the_expected_user_tasks(key: str, i
 def test_shared_expense_approval_with_eager_timers_sends_the_reminder() -> None:
     spec = workload("expense_approval")
     result = simulate_json(
-        SHARED / spec["file"],
+        shared_path("bpmn", spec["file"]),
         "--timers",
         "eager",
         "--vars",
@@ -265,7 +258,7 @@ def test_shared_expense_approval_with_eager_timers_sends_the_reminder() -> None:
 
 def test_shared_file_prints_the_report_as_text() -> None:
     spec = workload("employee_onboarding")
-    path = SHARED / spec["file"]
+    path = shared_path("bpmn", spec["file"])
     out, err, raised = simulate(
         path,
         "--vars",
@@ -388,7 +381,7 @@ def test_called_process_already_deployed(tmp_path: Path) -> None:
             + flows("cs>Fill", "Fill>ce"),
         )
     )
-    services.definition_deploy(xml=child_only, source_name="child.bpmn")
+    definitions.definition_deploy(xml=child_only, source_name="child.bpmn")
     main_only = CALLING.split('<process id="child"')[0] + "\n</definitions>\n"
     result = simulate_json(write(tmp_path, main_only), "--task-vars", '{"Fill": {"a": 1}}')
     assert result["user_tasks"] == ["Fill", "Approve"]
@@ -529,7 +522,7 @@ def test_malformed_file_and_unknown_process(tmp_path: Path) -> None:
 
 
 def test_nothing_stays_and_a_deployed_version_is_untouched(tmp_path: Path) -> None:
-    services.definition_deploy(xml=BOUNDARY_TIMER, source_name="review.bpmn")
+    definitions.definition_deploy(xml=BOUNDARY_TIMER, source_name="review.bpmn")
     before = list(ProcessDefinition.objects.values_list("pk", "key", "version"))
     changed = BOUNDARY_TIMER.replace('<endEvent id="Done"/>', '<endEvent id="Finished"/>')
     changed = changed.replace('targetRef="Done"', 'targetRef="Finished"').replace(
@@ -541,8 +534,8 @@ def test_nothing_stays_and_a_deployed_version_is_untouched(tmp_path: Path) -> No
     for model in (ProcessInstance, Execution, Task, Job, Subscription, HistoryEvent):
         assert not model.objects.exists(), model.__name__
     # the graph cached for the rolled-back version must not answer for a later deployment
-    services.definition_deploy(xml=PAYMENT, source_name="payment.bpmn")
-    instance_id = services.instance_start("payment")
+    definitions.definition_deploy(xml=PAYMENT, source_name="payment.bpmn")
+    instance_id = engine.instance_start("payment")
     assert Subscription.objects.get(instance_id=instance_id).name == "paid"
 
 

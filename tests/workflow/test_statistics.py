@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from portal.keyset import Cursor
 from tests.workflow.approval_helpers import deploy_steps, user_task
-from workflow import statistics
 from workflow.models import (
     HistoryEvent,
     Job,
@@ -21,6 +21,7 @@ from workflow.models import (
     ProcessInstance,
     Task,
 )
+from workflow.selectors import statistics
 
 pytestmark = pytest.mark.django_db
 
@@ -223,10 +224,10 @@ def test_job_health(versions: dict[str, ProcessDefinition]) -> None:
 
 def test_cursor_round_trip_and_bad_input() -> None:
     at = timezone.make_aware(datetime.datetime(2025, 3, 1, 8, 30, 15, 123456))
-    cursor = statistics.Cursor(at, 42)
-    assert statistics.Cursor.decode(cursor.encode()) == cursor
-    for bad in ("", "x", "12_", "_3", "1.5_3", "99999999999999999999999_1"):
-        assert statistics.Cursor.decode(bad) is None
+    cursor = Cursor(at, 0, 42)
+    assert Cursor.decode_or_none(cursor.encode()) == cursor
+    for bad in ("", "x", "12_", "_3", "1.5_3", "99999999999999999999999_1", "WzAsMCwxXQ"):
+        assert Cursor.decode_or_none(bad) is None
 
 
 def test_date_range() -> None:

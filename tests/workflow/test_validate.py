@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.shared_files import shared_names, shared_path
 from workflow.bpmn.model import BpmnError, Problem
 from workflow.bpmn.parser import parse_bpmn
 from workflow.bpmn.validate import (
@@ -19,8 +20,6 @@ from workflow.bpmn.validate import (
 )
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED = REPO.parent / "shared" / "bpmn"
-MIWG = SHARED / "miwg"
 
 # The invoked applications the shared files name (see the comment at the top of each file).
 SHARED_APPLICATIONS = {
@@ -69,17 +68,13 @@ def linear(node: str, node_id: str = "n") -> str:
 
 @pytest.mark.parametrize("name", sorted(SHARED_APPLICATIONS))
 def test_shared_process_validates_without_problems(name: str) -> None:
-    path = SHARED / name
-    if not path.exists():
-        pytest.skip(f"the shared BPMN file {path} is absent")
+    path = shared_path("bpmn", name)
     definitions = parse_and_validate(path.read_bytes(), applications=SHARED_APPLICATIONS[name])
     assert definitions.executable_processes
 
 
 def test_shared_process_without_its_applications_is_refused() -> None:
-    path = SHARED / "expense_approval.bpmn"
-    if not path.exists():
-        pytest.skip(f"the shared BPMN file {path} is absent")
+    path = shared_path("bpmn", "expense_approval.bpmn")
     problems = validate(parse_bpmn(path.read_bytes()))
     assert {p.element_id for p in problems} == {"Activity_RemindManager", "Activity_ReserveBudget"}
     (budget,) = [p for p in problems if p.element_id == "Activity_ReserveBudget"]
@@ -90,10 +85,9 @@ def test_shared_process_without_its_applications_is_refused() -> None:
 MIWG_EXECUTABLE_OK = ("C.8.0.bpmn",)  # descriptive ones validate trivially (see the report)
 
 
-@pytest.mark.skipif(not MIWG.is_dir(), reason=f"the MIWG reference files are absent from {MIWG}")
-@pytest.mark.parametrize("path", sorted(MIWG.glob("*.bpmn")), ids=lambda p: p.name)
-def test_miwg_files_validate_without_crashing(path: Path) -> None:
-    definitions = parse_bpmn(path.read_bytes())
+@pytest.mark.parametrize("name", shared_names("bpmn/miwg"))
+def test_miwg_files_validate_without_crashing(name: str) -> None:
+    definitions = parse_bpmn(shared_path("bpmn", "miwg", name).read_bytes())
     problems = validate(definitions)
     assert all(isinstance(p, Problem) and p.message for p in problems)
     executable = {e for p in definitions.executable_processes for e in p.elements}
@@ -105,9 +99,7 @@ def test_miwg_files_validate_without_crashing(path: Path) -> None:
 
 
 def test_miwg_c11_problems_name_the_elements() -> None:
-    path = MIWG / "C.1.1.bpmn"
-    if not path.exists():
-        pytest.skip(f"{path} is absent")
+    path = shared_path("bpmn", "miwg", "C.1.1.bpmn")
     problems = validate(parse_bpmn(path.read_bytes()), applications={"archiveService"})
     assert {p.element_id for p in problems} == {
         "invoiceApproved",

@@ -20,9 +20,9 @@ from portal.models import User
 from tests.factories import UserFactory
 from tests.workflow.approval_helpers import make_admin
 from tests.workflow.test_drafts import AMOUNT, REASON, VALID, deploy_process, restrict
-from workflow import drafts
+from workflow.engine.runtime import EngineError
 from workflow.models import Attachment, Draft, InstanceStartKey, ProcessInstance
-from workflow.services import EngineError
+from workflow.services import drafts, starts
 
 CATALOGUE = "/workflow/processes/"
 DRAFTS = "/workflow/drafts/"
@@ -167,7 +167,7 @@ def test_catalogue_counts_my_drafts_and_shows_recent(
     drafts.draft_save(user=employee, key="claim", data={})
     drafts.draft_save(user=employee, key="claim", data={})
     drafts.draft_save(user=colleague, key="claim", data={})
-    drafts.request_submit(user=employee, key="claim", data=VALID, idempotency_key="k")
+    starts.request_submit(user=employee, key="claim", data=VALID, idempotency_key="k")
     html = signin(employee).get(CATALOGUE).content.decode()
     assert re.search(r'href="/workflow/drafts/">My drafts <span class="count"[^>]*>2</span>', html)
     assert "Recently started" in html
@@ -333,7 +333,7 @@ def test_engine_refusal_is_a_message_not_a_500(
     def refuse(*args: Any, **kwargs: Any) -> int:
         raise EngineError("Nobody can take the first step.")
 
-    monkeypatch.setattr(drafts, "instance_start", refuse)
+    monkeypatch.setattr(starts, "instance_start", refuse)
     response = post_start(signin(employee), start_url(), reason="r", amount="5")
     assert response.status_code == 400
     assert "Nobody can take the first step." in response.content.decode()

@@ -23,9 +23,9 @@ from tests.workflow.approval_helpers import (
 )
 from tests.workflow.conftest import RecordingApps
 from tests.workflow.engine_helpers import chain
-from workflow import services
 from workflow.applications import ApplicationError
 from workflow.models import Incident, Job, JobKind, ProcessInstance, Task
+from workflow.services import approvals, definitions, engine, jobs
 
 pytestmark = pytest.mark.django_db
 
@@ -170,13 +170,13 @@ def population(employee: Any, colleague: Any, outsider: Any, dept_head: Any) -> 
     three_steps()
     now = timezone.now()
     ids = {
-        "emp_old": services.instance_start(
+        "emp_old": engine.instance_start(
             "leave", initiator=employee, business_key="BK-001", title="年假 5 天"
         ),
-        "col_new": services.instance_start(
+        "col_new": engine.instance_start(
             "leave", initiator=colleague, business_key="BK-002", title="Sick leave"
         ),
-        "out_mid": services.instance_start(
+        "out_mid": engine.instance_start(
             "leave", initiator=outsider, business_key="FIN-9", title="Travel"
         ),
     }
@@ -187,7 +187,7 @@ def population(employee: Any, colleague: Any, outsider: Any, dept_head: Any) -> 
         started_at=now - datetime.timedelta(days=10)
     )
     deploy_steps(user_task("A", assignee="lina"), key="expense")
-    ids["expense"] = services.instance_start("expense", initiator=employee, title="Taxi")
+    ids["expense"] = engine.instance_start("expense", initiator=employee, title="Taxi")
     return ids
 
 
@@ -292,7 +292,7 @@ def test_keyset_keeps_the_filters(login: Any, admin: Any, employee: Any, dept_he
     for _ in range(27):
         start(employee)
     deploy_steps(user_task("A", assignee="lina"), key="expense")
-    other = services.instance_start("expense", initiator=employee)
+    other = engine.instance_start("expense", initiator=employee)
     client = login(admin)
     first = client.get(CONSOLE, {"key": "leave"})
     next_url = (
@@ -423,7 +423,7 @@ def test_migrate_refuses_a_mixed_selection(
     login: Any, admin: Any, two: list[int], employee: Any
 ) -> None:
     deploy_steps(user_task("A", assignee="lina"), key="expense")
-    other = services.instance_start("expense", initiator=employee)
+    other = engine.instance_start("expense", initiator=employee)
     response = login(admin).post(ACTIONS, {"ids": [two[0], other], "action": "migrate"})
     assert response.status_code == 400
     assert "Choose instances of one process to migrate them." in response.content.decode()
@@ -459,9 +459,9 @@ def failed(apps: RecordingApps, employee: Any) -> tuple[int, RecordingApps]:
         "ERP answered 400\nline two\nline three", permanent=True
     )
     deploy_body(SERVICE_STEP, key="booking")
-    iid = services.instance_start("booking", initiator=employee, title="Book it")
+    iid = engine.instance_start("booking", initiator=employee, title="Book it")
     Job.objects.update(due_at=timezone.now() - datetime.timedelta(seconds=1))
-    services.jobs_run_due()
+    jobs.jobs_run_due()
     assert Incident.objects.filter(instance_id=iid, resolved_at__isnull=True).count() == 1
     return iid, apps
 
@@ -537,9 +537,9 @@ def test_retry_bad_input_changes_nothing(
 def test_row_retry_button_retries_only_its_incident(
     login: Any, admin: Any, failed: tuple[int, RecordingApps], employee: Any
 ) -> None:
-    iid2 = services.instance_start("booking", initiator=employee)
+    iid2 = engine.instance_start("booking", initiator=employee)
     Job.objects.filter(instance_id=iid2).update(due_at=timezone.now())
-    services.jobs_run_due()
+    jobs.jobs_run_due()
     first, second = Incident.objects.order_by("pk")
     login(admin).post(RETRY, {"only": second.pk, "ids": [first.pk, second.pk]})
     assert Incident.objects.get(pk=first.pk).resolved_at is None
@@ -616,9 +616,8 @@ DI_PROCESS = """<?xml version="1.0" encoding="UTF-8"?>
 def test_statistics_page_shows_charts_tables_and_heatmap(
     login: Any, admin: Any, employee: Any, dept_head: Any, colleague: Any
 ) -> None:
-    from workflow import approvals
 
-    services.definition_deploy(xml=DI_PROCESS)
+    definitions.definition_deploy(xml=DI_PROCESS)
     two = [start(employee), start(employee)]
     task = open_task(two[0])
     approvals.task_approve(task.pk, user=dept_head)

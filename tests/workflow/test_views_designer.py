@@ -134,8 +134,9 @@ def test_without_the_built_bundle_the_page_says_how_to_build_it(
 
 
 def test_with_the_bundle_the_page_loads_it(login, hr_admin) -> None:
-    if finders.find(designer_views.BUNDLE) is None:
-        pytest.skip("the designer bundle is not built (make setup)")
+    assert finders.find(designer_views.BUNDLE) is not None, (
+        "the designer bundle is not built: run `make setup` (make test does)"
+    )
     html = login(_designer(hr_admin)).get(URL).content.decode()
     assert '<script src="/static/designer/designer.js" defer></script>' in html
     assert 'href="/static/designer/designer.css"' in html

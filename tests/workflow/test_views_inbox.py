@@ -21,8 +21,8 @@ from tests.workflow.approval_helpers import (
     user_task,
 )
 from tests.workflow.engine_helpers import flow
-from workflow import approvals, external, services
 from workflow.models import CarbonCopy, ProcessInstance, Task, TaskState
+from workflow.services import approvals, engine, external
 
 pytestmark = pytest.mark.django_db
 
@@ -73,7 +73,7 @@ def admin(hr_admin: User) -> User:
 
 
 def _start(user: User, key: str = "leave", title: str = "Leave 3 days", **extra: Any) -> int:
-    return services.instance_start(key, initiator=user, title=title, variables={}, **extra)
+    return engine.instance_start(key, initiator=user, title=title, variables={}, **extra)
 
 
 def _rows(client: Client, query: str = "") -> list[str]:

@@ -18,7 +18,6 @@ from tests.workflow.approval_helpers import (
     start,
     user_task,
 )
-from workflow import approvals, services
 from workflow.demo import DEMO_DIR
 from workflow.models import (
     CarbonCopy,
@@ -28,7 +27,8 @@ from workflow.models import (
     ProcessInstance,
     Task,
 )
-from workflow.services import _now
+from workflow.services import approvals, definitions, engine, jobs
+from workflow.services.engine import current_time
 
 
 @pytest.fixture
@@ -51,8 +51,8 @@ def process_admin(hr_admin: Any) -> Any:
 def instance_id(employee: Any, dept_head: Any) -> int:
     """张伟's expense claim (the demo process, with a diagram), at 李娜's step."""
     xml = (DEMO_DIR / "expense_claim.bpmn").read_text(encoding="utf-8")
-    services.definition_deploy(xml=xml, source_name="expense_claim.bpmn")
-    return services.instance_start(
+    definitions.definition_deploy(xml=xml, source_name="expense_claim.bpmn")
+    return engine.instance_start(
         "expense_claim",
         variables={
             "reason": "客户拜访",
@@ -259,7 +259,7 @@ def test_incidents_show_the_step_name(login: Any, employee: Any, instance_id: in
         instance_id=instance_id,
         element_id="Task_ManagerApproval",
         message="ERP timed out",
-        created_at=_now(),
+        created_at=current_time(),
     )
     html = login(employee).get(url(instance_id)).content.decode()
     assert "直属上级审批</strong>: ERP timed out" in html
@@ -300,10 +300,10 @@ def test_a_retry_is_in_the_history_with_who_did_it(
         instance_id=instance_id,
         element_id="Task_ManagerApproval",
         message="boom",
-        created_at=_now(),
+        created_at=current_time(),
     )
     (incident,) = Incident.objects.filter(instance_id=instance_id)
-    services.incident_retry(incident.pk, by=process_admin)
+    jobs.incident_retry(incident.pk, by=process_admin)
     page = login(process_admin).get(url(instance_id)).content.decode()
     assert "retried the failed step" in page
 

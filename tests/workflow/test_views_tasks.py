@@ -21,9 +21,9 @@ from tests.workflow.approval_helpers import (
     start,
     user_task,
 )
-from workflow import approvals, services
 from workflow.demo import DEMO_DIR
 from workflow.models import CarbonCopy, Comment, HistoryEvent, InstanceState, ProcessInstance, Task
+from workflow.services import approvals, definitions, engine
 
 CLAIM = {
     "reason": "上海客户拜访差旅",
@@ -36,14 +36,14 @@ CLAIM = {
 
 def deploy_claim() -> None:
     xml = (DEMO_DIR / "expense_claim.bpmn").read_text(encoding="utf-8")
-    services.definition_deploy(xml=xml, source_name="expense_claim.bpmn")
+    definitions.definition_deploy(xml=xml, source_name="expense_claim.bpmn")
 
 
 @pytest.fixture
 def claim(employee: Any, dept_head: Any) -> Task:
     """张伟's open expense claim, at 李娜's step."""
     deploy_claim()
-    instance_id = services.instance_start(
+    instance_id = engine.instance_start(
         "expense_claim",
         variables=CLAIM,
         initiator=employee,

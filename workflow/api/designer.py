@@ -17,10 +17,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portal.api import JSONParser, ProblemSerializer, error_responses
-from workflow import services
+from portal.http import signed_in
 from workflow.api.serializers import DefinitionXmlInputSerializer
-from workflow.api.views import TAGS_DEFINITIONS, _require, _user
+from workflow.api.views import TAGS_DEFINITIONS, require_permission
 from workflow.bpmn.model import BpmnError, Problem
+from workflow.services import definitions
 from workflow.simulation import simulate
 
 DESIGN_PERMISSION = "workflow.add_processdefinition"
@@ -29,10 +30,10 @@ NOT_AN_OBJECT = gettext_lazy("Give a JSON object of names and values.")
 
 
 def definition_problems(xml: bytes | str) -> list[Problem]:
-    """Every problem that would stop ``services.definition_deploy`` from deploying ``xml``
-    now (``services.definition_check``); none: it would deploy."""
+    """Every problem that would stop ``definitions.definition_deploy`` from deploying ``xml``
+    now (``definitions.definition_check``); none: it would deploy."""
     try:
-        services.definition_check(xml)
+        definitions.definition_check(xml)
     except BpmnError as error:
         return list(error.problems)
     return []
@@ -134,7 +135,7 @@ class DefinitionValidateApi(APIView):
         responses={200: ValidationSerializer, **error_responses(400, 403)},
     )
     def post(self, request: Request) -> Response:
-        _require(request, DESIGN_PERMISSION)
+        require_permission(request, DESIGN_PERMISSION)
         data = ValidateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         problems = definition_problems(data.validated_data["xml"])
@@ -164,13 +165,13 @@ class DefinitionSimulateApi(APIView):
         responses={200: SimulationSerializer, **error_responses(400, 403)},
     )
     def post(self, request: Request) -> Response:
-        _require(request, DESIGN_PERMISSION)
+        require_permission(request, DESIGN_PERMISSION)
         data = SimulateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values: dict[str, Any] = data.validated_data
         variables = values["variables"]
         initial = variables.get("initiator")
-        initiator = initial if isinstance(initial, str) and initial else _user(request).username
+        initiator = initial if isinstance(initial, str) and initial else signed_in(request).username
         result = simulate(
             values["xml"].encode(),
             source_name="simulation.bpmn",

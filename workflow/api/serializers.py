@@ -29,7 +29,8 @@ from workflow.models import (
     Task,
     TaskState,
 )
-from workflow.selectors import validate_filter_date
+from workflow.selectors.catalogue import hidden_processes
+from workflow.selectors.inbox import validate_filter_date
 
 # --- process variables ----------------------------------------------------------------------------
 
@@ -133,8 +134,6 @@ class InstanceStartInputSerializer(serializers.Serializer):
     def validate_process_key(self, key: str) -> str:
         """A process the caller may not start is answered as one that is not deployed, as
         the catalogue does not show it (``hidden_processes``)."""
-        from workflow.drafts import hidden_processes
-
         request = self.context.get("request")
         if not ProcessDefinition.objects.filter(key=key).exists() or (
             request is not None and key in hidden_processes(request.user)
@@ -523,9 +522,9 @@ def _absolute(context: Mapping[str, Any], path: str) -> str:
     return request.build_absolute_uri(path) if request is not None else path
 
 
-def inbox_item(row: Any, *, kind: str, request: Any) -> dict[str, Any]:
+def inbox_item(row: Any, *, kind: str, names: Mapping[str, str], request: Any) -> dict[str, Any]:
     """An inbox row as :class:`InboxItemSerializer` data, from a Task, ExternalTask,
-    ProcessInstance or CarbonCopy."""
+    ProcessInstance or CarbonCopy (``names``: process names by key)."""
     now = timezone.now()
     context = {"request": request}
     if kind == "external":
@@ -568,7 +567,7 @@ def inbox_item(row: Any, *, kind: str, request: Any) -> dict[str, Any]:
         "id": row.pk,
         "source": "workflow",
         "title": instance.title,
-        "name": instance.definition.name or instance.definition_key,
+        "name": names.get(instance.definition_key) or instance.definition_key,
         "process_key": instance.definition_key,
         "instance_id": instance.pk,
         "state": instance.state,

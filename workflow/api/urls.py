@@ -1,8 +1,9 @@
-"""``/api/v1/``: the workflow's REST API (namespace ``api``)."""
+"""``/api/v1/``: the workflow's REST API (namespace ``api``), mounted by the portal
+(``portal.registry.api_mounts``); an address no app serves is the portal's API 404."""
 
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver, path, re_path
+from django.urls import URLPattern, URLResolver, path
 
 from workflow.api import designer, views
 
@@ -91,5 +92,4 @@ urlpatterns: list[URLPattern | URLResolver] = [
         views.ExternalTaskReplaceApi.as_view(),
         name="external-task-replace",
     ),
-    re_path(r"^.*$", views.NotFoundApi.as_view(), name="not-found"),
 ]

@@ -9,7 +9,7 @@ What a caller may not see answers 404: every instance and task is looked up thro
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any, ClassVar, TypeVar, cast
 
@@ -17,7 +17,6 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
-from django.template import engines
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -26,10 +25,8 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_view,
 )
-from drf_spectacular.views import SpectacularRedocView
 from rest_framework import exceptions, serializers
 from rest_framework.parsers import FormParser, MultiPartParser
-from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -38,20 +35,18 @@ from portal.api import (
     KEYSET_PARAMETERS,
     JSONParser,
     KeysetPage,
-    KeysetSource,
     Unprocessable,
     error_responses,
 )
+from portal.http import signed_in
+from portal.keyset import Source
 from portal.models import User
-from workflow import approvals, external, selectors, services
 from workflow.api import serializers as s
 from workflow.bpmn.render import RenderError, render_svg
-from workflow.drafts import IdempotencyKeyReused, hidden_processes, request_submit
 from workflow.engine.cache import graph_for_definition
 from workflow.forms import form_for, json_value
 from workflow.models import (
     Attachment,
-    CarbonCopy,
     Comment,
     Execution,
     ExternalTask,
@@ -63,6 +58,10 @@ from workflow.models import (
     Task,
     TaskState,
 )
+from workflow.selectors import actions, inbox, timeline, visibility
+from workflow.selectors.catalogue import hidden_processes
+from workflow.services import administration, approvals, definitions, external, jobs
+from workflow.services.starts import IdempotencyKeyReused, request_submit
 
 _V = TypeVar("_V", bound=APIView)
 TAGS_DEFINITIONS = ["definitions"]
@@ -72,11 +71,7 @@ TAGS_INCIDENTS = ["incidents"]
 TAGS_EXTERNAL = ["unified to-do"]
 
 
-def _user(request: Request) -> User:
-    return request.user  # type: ignore[return-value]
-
-
-def _require(request: Request, permission: str) -> None:
+def require_permission(request: Request, permission: str) -> None:
     if not request.user.has_perm(permission):
         raise exceptions.PermissionDenied()
 
@@ -90,12 +85,12 @@ def _renamed(error: ValidationError, names: dict[str, str]) -> ValidationError:
 
 def _instance(user: User, instance_id: int) -> ProcessInstance:
     return get_object_or_404(
-        selectors.instances_for(user).select_related("definition"), pk=instance_id
+        visibility.instances_for(user).select_related("definition"), pk=instance_id
     )
 
 
 def _task(user: User, task_id: int) -> Task:
-    task = selectors.task_for(user, task_id)
+    task = visibility.task_for(user, task_id)
     if task is None:
         raise Http404
     return task
@@ -128,7 +123,7 @@ class DefinitionListApi(APIView):
         rows = (
             ProcessDefinition.objects.defer("xml")
             .select_related("deployed_by")
-            .exclude(key__in=hidden_processes(_user(request)))
+            .exclude(key__in=hidden_processes(signed_in(request)))
             .order_by("key", "-version")
         )
         by_key: dict[str, list[ProcessDefinition]] = {}
@@ -169,7 +164,7 @@ class DefinitionListApi(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        _require(request, "workflow.add_processdefinition")
+        require_permission(request, "workflow.add_processdefinition")
         xml: bytes | str
         if "file" in request.FILES:
             upload = s.DefinitionFileInputSerializer(data=request.data)
@@ -181,8 +176,8 @@ class DefinitionListApi(APIView):
             text.is_valid(raise_exception=True)
             xml = text.validated_data["xml"]
             source_name = text.validated_data["source_name"]
-        deployed = services.definition_deploy(
-            xml=xml, deployed_by=_user(request), source_name=source_name
+        deployed = definitions.definition_deploy(
+            xml=xml, deployed_by=signed_in(request), source_name=source_name
         )
         data = s.DeployedSerializer(deployed, many=True).data
         return Response(data, status=201 if any(d.created for d in deployed) else 200)
@@ -201,7 +196,7 @@ class DefinitionXmlApi(APIView):
         },
     )
     def get(self, request: Request, key: str) -> HttpResponse:
-        user = _user(request)
+        user = signed_in(request)
         if not (
             user.has_perm("workflow.view_processdefinition")
             or user.has_perm("workflow.add_processdefinition")
@@ -240,8 +235,8 @@ class InstanceListApi(APIView):
         responses={200: s.InstancePageSerializer, **error_responses(400)},
     )
     def get(self, request: Request) -> Response:
-        user = _user(request)
-        rows = selectors.instances_for(user).select_related("definition")
+        user = signed_in(request)
+        rows = visibility.instances_for(user).select_related("definition")
         params = request.query_params
         if params.get("state"):
             rows = rows.filter(state=params["state"])
@@ -250,7 +245,7 @@ class InstanceListApi(APIView):
         if params.get("started_by_me") in ("1", "true", "True"):
             rows = rows.filter(initiator=user.username)
         page = KeysetPage(request)
-        found = page.rows(KeysetSource(rows, field="started_at"))
+        found = page.rows(Source(rows, field="started_at"))
         return page.response(
             s.InstanceSerializer(found, many=True, context={"request": request}).data
         )
@@ -289,7 +284,7 @@ class InstanceListApi(APIView):
         given = start.validated_data
         try:
             instance_id, created = request_submit(
-                user=_user(request),
+                user=signed_in(request),
                 key=given["process_key"],
                 data=given["variables"],
                 title=given["title"],
@@ -311,7 +306,7 @@ class InstanceDetailApi(APIView):
         responses={200: s.InstanceDetailSerializer, **error_responses(404)},
     )
     def get(self, request: Request, instance_id: int) -> Response:
-        instance = _instance(_user(request), instance_id)
+        instance = _instance(signed_in(request), instance_id)
         detail = SimpleNamespace(
             **{field.attname: getattr(instance, field.attname) for field in instance._meta.fields},
             pk=instance.pk,
@@ -341,12 +336,12 @@ class InstanceDiagramApi(APIView):
         },
     )
     def get(self, request: Request, instance_id: int) -> HttpResponse:
-        instance = _instance(_user(request), instance_id)
+        instance = _instance(signed_in(request), instance_id)
         graph = graph_for_definition(instance.definition_id)
         try:
             svg = render_svg(
                 graph.definitions,
-                highlight=selectors.instance_highlight(instance),
+                highlight=timeline.instance_highlight(instance),
                 title=instance.title or None,
             )
         except RenderError as error:
@@ -378,7 +373,7 @@ class InstanceActionApi(APIView):
         responses={200: s.InstanceSerializer, **error_responses(400, 403, 404, 409, 422)},
     )
     def post(self, request: Request, instance_id: int) -> Response:
-        user = _user(request)
+        user = signed_in(request)
         instance = _instance(user, instance_id)
         data: dict[str, Any] = {}
         if self.input_serializer is not None:
@@ -492,7 +487,7 @@ class InstanceSuspendApi(InstanceActionApi):
     input_serializer = s.ReasonInputSerializer
 
     def act(self, instance_id: int, user: User, data: dict[str, Any]) -> Any:
-        approvals.instance_suspend(instance_id, by=user, reason=data["reason"])
+        administration.instance_suspend(instance_id, by=user, reason=data["reason"])
 
 
 @_action("instances_resume", "Resume a suspended instance (process administrators)")
@@ -500,7 +495,7 @@ class InstanceResumeApi(InstanceActionApi):
     input_serializer = s.ReasonInputSerializer
 
     def act(self, instance_id: int, user: User, data: dict[str, Any]) -> Any:
-        approvals.instance_resume(instance_id, by=user, reason=data["reason"])
+        administration.instance_resume(instance_id, by=user, reason=data["reason"])
 
 
 @_action("instances_terminate", "Terminate for good (process administrators)")
@@ -508,7 +503,7 @@ class InstanceTerminateApi(InstanceActionApi):
     input_serializer = s.RequiredReasonInputSerializer
 
     def act(self, instance_id: int, user: User, data: dict[str, Any]) -> Any:
-        approvals.instance_terminate(instance_id, by=user, reason=data["reason"])
+        administration.instance_terminate(instance_id, by=user, reason=data["reason"])
 
 
 @_action("instances_move", "Move the active steps to another step (process administrators)")
@@ -516,7 +511,9 @@ class InstanceMoveApi(InstanceActionApi):
     input_serializer = s.MoveInputSerializer
 
     def act(self, instance_id: int, user: User, data: dict[str, Any]) -> Any:
-        approvals.instance_move(instance_id, by=user, target=data["target"], reason=data["reason"])
+        administration.instance_move(
+            instance_id, by=user, target=data["target"], reason=data["reason"]
+        )
 
 
 @_action(
@@ -533,7 +530,7 @@ class InstanceMigrateApi(InstanceActionApi):
 
     def act(self, instance_id: int, user: User, data: dict[str, Any]) -> Any:
         try:
-            return approvals.instances_migrate(
+            return administration.instances_migrate(
                 [instance_id], by=user, to_definition_id=data["to_definition_id"]
             )
         except ValidationError as error:
@@ -548,7 +545,7 @@ class InstanceMigrateApi(InstanceActionApi):
 
 
 # Our tasks and external tasks created at the same moment: ours first (higher rank first).
-RANK_TASK, RANK_EXTERNAL = selectors.RANK_TASK, selectors.RANK_EXTERNAL
+RANK_TASK, RANK_EXTERNAL = inbox.RANK_TASK, inbox.RANK_EXTERNAL
 
 
 class TaskListApi(APIView):
@@ -557,68 +554,57 @@ class TaskListApi(APIView):
         operation_id="tasks_list",
         summary="The inbox: 待办 todo, 已办 done, 我发起的 started, 抄送我的 copied",
         description=(
-            "Newest first, by (created_at, id), with keyset pagination (`next`). The todo "
-            "tab merges the caller's open external tasks (统一待办, `kind` = external, "
-            "`source` = their system, `url` = their page) into the same list, unless "
-            "`external=false` or a `process` filter is given (they belong to no process). "
-            "The started tab lists instances (`kind` = instance, `created_at` = started), "
-            "the copied tab copies (`kind` = copy)."
+            "The same lists as the inbox page, newest first with keyset pagination "
+            "(`next`): todo by arrival, done by completion, started by start, copied by the "
+            "time of the copy. The todo tab merges the caller's open external tasks (统一待办, "
+            "`kind` = external, `source` = their system, `url` = their page) into the same "
+            "list, unless `external=false` or a `process` filter is given (they belong to no "
+            "process). The started tab lists instances (`kind` = instance, `created_at` = "
+            "started), the copied tab copies (`kind` = copy)."
         ),
         parameters=[s.TaskListQuerySerializer, *KEYSET_PARAMETERS],
         responses={200: s.InboxPageSerializer, **error_responses(400)},
     )
     def get(self, request: Request) -> Response:
-        user = _user(request)
+        user = signed_in(request)
         given = s.TaskListQuerySerializer(data=request.query_params)
         given.is_valid(raise_exception=True)
         query = given.validated_data
-        tab = query["tab"]
-        narrowed = selectors.InboxFilter.from_mapping(query)
-        page = KeysetPage(request)
-        kinds: dict[type, str] = {}
-        sources: list[KeysetSource] = []
-        if tab in ("todo", "done"):
-            # todo: my tasks and the ones I may claim as two indexed sources (selectors.tasks_todo)
-            if tab == "todo":
-                parts = [selectors.tasks_assigned(user), selectors.tasks_claimable(user)]
-            else:
-                parts = [selectors.tasks_done(user)]
-            for tasks in parts:
-                tasks = tasks.select_related("instance", "instance__definition")
-                sources.append(
-                    KeysetSource(selectors.filter_tasks(tasks, narrowed), rank=RANK_TASK)
-                )
-            kinds[Task] = "task"
-            if tab == "todo" and query["external"] and not query.get("process"):
-                externals = external.external_tasks_for(user).select_related("assignee")
-                sources.append(
-                    KeysetSource(
-                        selectors.filter_external_tasks(externals, narrowed), rank=RANK_EXTERNAL
-                    )
-                )
-                kinds[ExternalTask] = "external"
-        elif tab == "started":
-            started = selectors.instances_started(user).select_related("definition")
-            sources.append(
-                KeysetSource(
-                    selectors.filter_instances(started, narrowed, path="", date_field="started_at"),
-                    field="started_at",
-                )
-            )
-            kinds[ProcessInstance] = "instance"
-        else:
-            copies = selectors.copies_for(user).select_related("instance__definition")
-            sources.append(
-                KeysetSource(
-                    selectors.filter_instances(
-                        copies, narrowed, path="instance__", date_field="created_at"
-                    )
-                )
-            )
-            kinds[CarbonCopy] = "copy"
-        rows = page.rows(*sources)
-        items = [s.inbox_item(row, kind=kinds[type(row)], request=request) for row in rows]
-        return page.response(s.InboxItemSerializer(items, many=True).data)
+        pager = KeysetPage(request)
+        page = inbox.inbox_page(
+            user,
+            query["tab"],
+            inbox.InboxFilter.from_mapping(query),
+            after=pager.after,
+            size=pager.size,
+            externals=query["external"],
+        )
+        pager.next = page.next
+        names = visibility.process_names(
+            row.definition_key if kind in ("task", "claim", "done") else _instance_of(kind, row)
+            for kind, row in page.rows
+            if kind != "external"
+        )
+        items = [
+            s.inbox_item(row, kind=API_KINDS[kind], names=names, request=request)
+            for kind, row in page.rows
+        ]
+        return pager.response(s.InboxItemSerializer(items, many=True).data)
+
+
+# The inbox's kinds of rows as the API names them (a task to claim is a task, as is one done).
+API_KINDS = {
+    "task": "task",
+    "claim": "task",
+    "done": "task",
+    "external": "external",
+    "instance": "instance",
+    "copy": "copy",
+}
+
+
+def _instance_of(kind: str, row: Any) -> str:
+    return str((row if kind == "instance" else row.instance).definition_key)
 
 
 _FIELD_TYPES: list[tuple[type[forms.Field], str]] = [
@@ -688,11 +674,11 @@ def _form_fields(task: Task) -> list[dict[str, Any]]:
 
 def _actions(user: User, task: Task) -> list[str]:
     """The action names as the API spells them (the URL segment: ``add-signers``)."""
-    return sorted(name.replace("_", "-") for name in selectors.task_actions(user, task))
+    return sorted(name.replace("_", "-") for name in actions.task_actions(user, task))
 
 
 def _task_detail(request: Request, task: Task) -> dict[str, Any]:
-    user = _user(request)
+    user = signed_in(request)
     task.instance = ProcessInstance.objects.select_related("definition").get(pk=task.instance_id)
     data = {
         field: getattr(task, field)
@@ -735,7 +721,7 @@ class TaskDetailApi(APIView):
         responses={200: s.TaskDetailSerializer, **error_responses(404)},
     )
     def get(self, request: Request, task_id: int) -> Response:
-        return Response(_task_detail(request, _task(_user(request), task_id)))
+        return Response(_task_detail(request, _task(signed_in(request), task_id)))
 
 
 class TaskReturnTargetsApi(APIView):
@@ -746,10 +732,10 @@ class TaskReturnTargetsApi(APIView):
         responses={200: s.ReturnTargetSerializer(many=True), **error_responses(404)},
     )
     def get(self, request: Request, task_id: int) -> Response:
-        task = _task(_user(request), task_id)
+        task = _task(signed_in(request), task_id)
         targets = [
             {"element_id": element_id, "name": name}
-            for element_id, name in selectors.return_targets(task)
+            for element_id, name in actions.return_targets(task)
         ]
         return Response(s.ReturnTargetSerializer(targets, many=True).data)
 
@@ -768,7 +754,7 @@ class TaskActionApi(APIView):
         responses={200: s.TaskActionResultSerializer, **error_responses(400, 404, 409, 422)},
     )
     def post(self, request: Request, task_id: int) -> Response:
-        user = _user(request)
+        user = signed_in(request)
         task = _task(user, task_id)
         data: dict[str, Any] = {}
         if self.input_serializer is not None:
@@ -850,7 +836,7 @@ class TaskRemoveSignerApi(TaskActionApi):
 @_action("tasks_reassign", "Give the task to someone (process administrators)")
 class TaskReassignApi(TaskActionApi):
     input_serializer = s.ReassignInputSerializer
-    act = staticmethod(_by_user(approvals.task_reassign))
+    act = staticmethod(_by_user(administration.task_reassign))
 
 
 # --- incidents ------------------------------------------------------------------------------------
@@ -871,7 +857,7 @@ class IncidentListApi(APIView):
         responses={200: s.IncidentPageSerializer, **error_responses(400, 403)},
     )
     def get(self, request: Request) -> Response:
-        _require(request, "workflow.manage_processes")
+        require_permission(request, "workflow.manage_processes")
         state = request.query_params.get("state", "open")
         rows = Incident.objects.select_related("instance")
         if state == "open":
@@ -883,7 +869,7 @@ class IncidentListApi(APIView):
         if request.query_params.get("process"):
             rows = rows.filter(instance__definition_key=request.query_params["process"])
         page = KeysetPage(request)
-        found = page.rows(KeysetSource(rows))
+        found = page.rows(Source(rows))
         return page.response(s.IncidentSerializer(found, many=True).data)
 
 
@@ -896,9 +882,9 @@ class IncidentRetryApi(APIView):
         responses={200: s.IncidentSerializer, **error_responses(403, 404, 409)},
     )
     def post(self, request: Request, incident_id: int) -> Response:
-        _require(request, "workflow.manage_processes")
+        require_permission(request, "workflow.manage_processes")
         get_object_or_404(Incident, pk=incident_id)
-        services.incident_retry(incident_id, by=_user(request))
+        jobs.incident_retry(incident_id, by=signed_in(request))
         incident = Incident.objects.select_related("instance").get(pk=incident_id)
         return Response(s.IncidentSerializer(incident).data)
 
@@ -924,13 +910,13 @@ class ExternalTaskMineApi(APIView):
         state = request.query_params.get("state", "open")
         if state not in ("open", "closed", "all"):
             raise exceptions.ValidationError({"state": [_("Choose open, closed or all.")]})
-        rows = external.external_tasks_for(
-            _user(request), state="" if state == "all" else state
+        rows = inbox.external_tasks_for(
+            signed_in(request), state="" if state == "all" else state
         ).select_related("assignee")
         if request.query_params.get("source"):
             rows = rows.filter(source=request.query_params["source"])
         page = KeysetPage(request)
-        found = page.rows(KeysetSource(rows))
+        found = page.rows(Source(rows))
         return page.response(s.ExternalTaskSerializer(found, many=True).data)
 
 
@@ -942,7 +928,7 @@ class ExternalTaskPushApi(APIView):
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
-        _require(request, "workflow.push_external_tasks")
+        require_permission(request, "workflow.push_external_tasks")
 
 
 def _external_answer(task: ExternalTask, status: str) -> Response:
@@ -1024,48 +1010,3 @@ class ExternalTaskReplaceApi(ExternalTaskPushApi):
             source=source, external_id=external_id, **given.validated_data
         )
         return _external_answer(task, status)
-
-
-# --- documentation and anything else under /api/ -----------------------------------------------
-
-
-@extend_schema(exclude=True)
-class NotFoundApi(APIView):
-    """An unknown address under ``/api/`` answers with the API's error body too."""
-
-    permission_classes: Sequence[type[BasePermission]] = ()
-
-    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        super().initial(request, *args, **kwargs)
-        raise exceptions.NotFound()
-
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        raise exceptions.NotFound()  # pragma: no cover - initial() raised
-
-    post = put = patch = delete = get
-
-
-# drf-spectacular's Redoc page asks Google for its fonts; intranets cannot reach them (and
-# should not be told who reads the documentation), so the page uses the browser's fonts.
-_REDOC_PAGE = engines["django"].from_string(
-    """{% extends "drf_spectacular/redoc.html" %}
-{% block head %}<title>{{ title|default:"Redoc" }}</title><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style>body { margin: 0; padding: 0; }</style>{% endblock head %}"""
-)
-
-
-class RedocApi(SpectacularRedocView):
-    """The schema as Redoc renders it, with nothing loaded from outside."""
-
-    @extend_schema(exclude=True)
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
-        context = {
-            "title": self.title,
-            "redoc_standalone": self._redoc_standalone(),
-            "schema_url": self._get_schema_url(request),
-            # no settings: the page starts Redoc from its <redoc> element, without the
-            # inline script the settings need (CSP: script-src 'self')
-            "settings": "",
-        }
-        return HttpResponse(_REDOC_PAGE.render(context, request))

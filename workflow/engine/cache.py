@@ -8,6 +8,7 @@ from threading import Lock
 
 from workflow.bpmn.parser import parse_bpmn
 from workflow.engine.graph import Graph
+from workflow.models import ProcessDefinition
 
 _MAX = 256
 _graphs: OrderedDict[int, Graph] = OrderedDict()
@@ -20,8 +21,6 @@ def graph_for_definition(definition_id: int) -> Graph:
         if graph is not None:
             _graphs.move_to_end(definition_id)
             return graph
-    from workflow.models import ProcessDefinition
-
     key, xml = ProcessDefinition.objects.values_list("key", "xml").get(pk=definition_id)
     definitions = parse_bpmn(xml.encode())
     graph = Graph(definitions, definitions.processes[key])

@@ -21,16 +21,19 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from portal.errors import Conflict, Refused, Unprocessable
 from workflow.applications import applications
 from workflow.bpmn.expressions import ExpressionError
 from workflow.bpmn.model import Element, ElementKind, EventTrigger
 from workflow.bpmn.timers import TimerError, next_fire, parse_date, parse_duration
 from workflow.bpmn.validate import application_name, due_date_offset
 from workflow.engine import store
+from workflow.engine.cache import graph_for_definition
 from workflow.engine.graph import Flow, Graph
 
 MAX_STEPS = 10_000  # a run that moves this often without waiting loops for ever
@@ -45,17 +48,25 @@ PRIVATE = frozenset({MI_STATE, JOBS_MARK, RETURN_MARK, SIGNERS_MARK})
 TASK_HOOK: Callable[[Run, Token, Element, dict[str, Any]], str | None] | None = None
 
 
-class EngineError(Exception):
+class EngineError(Refused):
     """An action the engine refuses or cannot do; the message is for the person acting."""
 
+    code = "refused"
 
-class AlreadyHandled(EngineError):
+
+class AlreadyHandled(EngineError, Conflict):
     """The task or job was completed (or withdrawn) by someone else first."""
 
+    status = 409
+    code = "already_handled"
 
-class ProcessError(EngineError):
+
+class ProcessError(EngineError, Unprocessable):
     """The process itself went wrong at run time (no flow to take, an expression that fails,
     an endless loop); the action is rolled back."""
+
+    status = 422
+    code = "process_error"
 
     def __init__(self, element_id: str, message: str) -> None:
         super().__init__(f"{element_id}: {message}")
@@ -912,8 +923,6 @@ class Run:
 
     @staticmethod
     def local_tz() -> datetime.tzinfo:
-        from zoneinfo import ZoneInfo
-
         return ZoneInfo(settings.TIME_ZONE)
 
     def add_job(
@@ -1486,8 +1495,6 @@ def load_run(
     if row is None:
         raise EngineError(_("The process instance does not exist."))
     instance = Run.instance_from_row(row)
-    from workflow.engine.cache import graph_for_definition
-
     graph = graph_for_definition(instance.definition_id)
     tokens = Run.tokens_from_rows(store.load_executions(instance_id))
     run = Run(

@@ -14,6 +14,8 @@ not reveal that they exist. Every page needs a signed-in person.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms
@@ -29,9 +31,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from portal.http import signed_in, wants_partial
 from portal.models import User
-from workflow import drafts
-from workflow.approvals import instance_url
 from workflow.bpmn.model import Element
 from workflow.engine.runtime import EngineError
 from workflow.forms import (
@@ -41,31 +42,26 @@ from workflow.forms import (
     has_step_form,
     step_fields,
 )
+from workflow.links import instance_url
 from workflow.models import Draft
-from workflow.selectors import instances_started
+from workflow.selectors import catalogue as catalogue_reads
+from workflow.selectors.visibility import instances_started
+from workflow.services import drafts, starts
 
 MAX_SEARCH_CHARS = 100
 RECENT_COUNT = 4
 SUBMIT, SAVE = "submit", "save"
 
 
-def _user(request: HttpRequest) -> User:
-    return request.user  # type: ignore[return-value]
-
-
-def _partial(request: HttpRequest) -> bool:
-    """An htmx request for the results only (a history restore needs the whole page)."""
-    htmx = getattr(request, "htmx", None)
-    return bool(htmx) and not htmx.history_restore_request  # type: ignore[union-attr]
-
-
 # --- the catalogue -------------------------------------------------------------------------
 
 
-def _recent(user: User, startable: list[drafts.Category]) -> list[drafts.StartableProcess]:
+def _recent(
+    user: User, startable: list[catalogue_reads.Category]
+) -> list[catalogue_reads.StartableProcess]:
     """The processes ``user`` started most recently (and may still start), newest first."""
     by_key = {p.key: p for c in startable for p in c.processes}
-    recent: list[drafts.StartableProcess] = []
+    recent: list[catalogue_reads.StartableProcess] = []
     keys = instances_started(user).order_by("-started_at").values_list("definition_key", flat=True)
     for key in keys[:50]:
         process = by_key.get(key)
@@ -81,17 +77,17 @@ def _recent(user: User, startable: list[drafts.Category]) -> list[drafts.Startab
 def catalogue(request: HttpRequest) -> HttpResponse:
     """发起申请: the processes the person may start, grouped by category; ``?q=`` searches
     them by name, key or description."""
-    user = _user(request)
+    user = signed_in(request)
     search = request.GET.get("q", "").strip()[:MAX_SEARCH_CHARS]
-    categories = drafts.startable_processes(user, search=search)
+    categories = catalogue_reads.startable_processes(user, search=search)
     context: dict[str, Any] = {
         "categories": categories,
         "search": search,
         "recent": [] if search else _recent(user, categories),
-        "draft_count": drafts.drafts_for(user).count(),
+        "draft_count": catalogue_reads.drafts_for(user).count(),
     }
     template = "workflow/catalogue.html"
-    if _partial(request):
+    if wants_partial(request):
         template = "workflow/partials/_catalogue_results.html"
     response = render(request, template, context)
     patch_vary_headers(response, ["HX-Request"])
@@ -107,7 +103,7 @@ class StartMetaForm(forms.Form):
 
     title = forms.CharField(
         label=gettext_lazy("Title"),
-        max_length=drafts.MAX_TITLE_CHARS,
+        max_length=starts.MAX_TITLE_CHARS,
         required=False,
     )
     idempotency_key = forms.CharField(
@@ -134,7 +130,7 @@ def _draft_of(request: HttpRequest, key: str) -> Draft | None:
     """``?draft=<id>``: one's own draft of this process, else 404."""
     if "draft" not in request.GET:
         return None
-    draft = drafts.draft_for(_user(request), request.GET["draft"])
+    draft = catalogue_reads.draft_for(signed_in(request), request.GET["draft"])
     if draft is None or draft.definition_key != key:
         raise Http404
     return draft
@@ -151,7 +147,7 @@ def _new_key() -> str:
 
 def _render_start(
     request: HttpRequest,
-    process: drafts.StartableProcess,
+    process: catalogue_reads.StartableProcess,
     *,
     form: forms.Form | None,
     meta: StartMetaForm,
@@ -165,7 +161,7 @@ def _render_start(
         "upload_accept": ",".join(f".{t}" for t in attachment_types()),
         "upload_types": ", ".join(attachment_types()),
         "upload_max": attachment_max_bytes(),
-        "upload_count": drafts.MAX_ATTACHMENTS,
+        "upload_count": starts.MAX_ATTACHMENTS,
         "files_lost": request.method == "POST" and bool(request.FILES),
         "process": process,
         "form": form,
@@ -173,7 +169,7 @@ def _render_start(
         "draft": draft,
         "dropped": dropped or [],
         "action_url": _start_url(process.key, draft),
-        "default_title": drafts.default_title(_user(request), process.name),
+        "default_title": starts.default_title(signed_in(request), process.name),
     }
     return render(request, "workflow/start.html", context, status=status)
 
@@ -190,17 +186,39 @@ def _restored(element: Element, draft: Draft | None) -> tuple[forms.Form | None,
     return form_for(element, variables=kept), dropped
 
 
+@dataclass
+class _StartPage:
+    """What a POST of the start form re-renders with when it cannot go on."""
+
+    request: HttpRequest
+    process: catalogue_reads.StartableProcess
+    form: forms.Form | None
+    meta: StartMetaForm
+    draft: Draft | None
+
+    def again(self, *, upload_errors: Sequence[Any] = ()) -> HttpResponse:
+        return _render_start(
+            self.request,
+            self.process,
+            form=self.form,
+            meta=self.meta,
+            draft=self.draft,
+            upload_errors=list(upload_errors),
+            status=400,
+        )
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def start(request: HttpRequest, key: str) -> HttpResponse:
     """The start form of the latest version of ``key``. "Submit" validates (errors shown
     inline, what was typed kept, nothing started) and starts once per idempotency key, then
     opens the new instance; "Save draft" keeps what was typed without checking it."""
-    user = _user(request)
-    process = drafts.startable_process(user, key)
+    user = signed_in(request)
+    process = catalogue_reads.startable_process(user, key)
     if process is None:
         raise Http404
-    element = drafts.start_element(process.definition_id)
+    element = catalogue_reads.start_element(process.definition_id)
     if element is None:
         raise Http404
     draft = _draft_of(request, key)
@@ -211,70 +229,67 @@ def start(request: HttpRequest, key: str) -> HttpResponse:
             initial={"title": draft.title if draft else "", "idempotency_key": _new_key()},
         )
         return _render_start(request, process, form=form, meta=meta, draft=draft, dropped=dropped)
-
     form = form_for(element, variables={}, data=request.POST) if has_step_form(element) else None
-    meta = StartMetaForm(request.POST, prefix="meta")
+    page = _StartPage(request, process, form, StartMetaForm(request.POST, prefix="meta"), draft)
     action = request.POST.get("action", "")
-    if action not in (SUBMIT, SAVE):
-        messages.error(request, _("Choose “Submit” or “Save draft”."))
-        return _render_start(request, process, form=form, meta=meta, draft=draft, status=400)
-    title = request.POST.get(meta.add_prefix("title"), "")
     if action == SAVE:
-        try:
-            draft = drafts.draft_save(
-                user=user,
-                key=key,
-                title=title,
-                data=_typed(form, request),
-                draft_id=draft.pk if draft else None,
-            )
-        except Draft.DoesNotExist:
-            raise Http404 from None
-        except drafts.StartNotAllowed:
-            raise Http404 from None
-        except ValidationError as error:
-            for message in error.messages:
-                messages.error(request, message)
-            return _render_start(request, process, form=form, meta=meta, draft=draft, status=400)
-        messages.success(request, _("Draft saved."))
-        return redirect(_start_url(key, draft))
+        return _save_draft(page, key)
+    if action == SUBMIT:
+        return _submit(page, key, element)
+    messages.error(request, _("Choose “Submit” or “Save draft”."))
+    return page.again()
 
+
+def _save_draft(page: _StartPage, key: str) -> HttpResponse:
+    request = page.request
+    try:
+        draft = drafts.draft_save(
+            user=signed_in(request),
+            key=key,
+            title=request.POST.get(page.meta.add_prefix("title"), ""),
+            data=_typed(page.form, request),
+            draft_id=page.draft.pk if page.draft else None,
+        )
+    except (Draft.DoesNotExist, starts.StartNotAllowed):
+        raise Http404 from None
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+        return page.again()
+    messages.success(request, _("Draft saved."))
+    return redirect(_start_url(key, draft))
+
+
+def _submit(page: _StartPage, key: str, element: Element) -> HttpResponse:
+    request, meta = page.request, page.meta
     if not meta.is_valid() or not meta.cleaned_data["idempotency_key"]:
         if not meta.errors:
             messages.error(request, _("The form has expired; please submit it again."))
-            meta = StartMetaForm(
+            page.meta = StartMetaForm(
                 {**request.POST.dict(), "meta-idempotency_key": _new_key()}, prefix="meta"
             )
-        return _render_start(request, process, form=form, meta=meta, draft=draft, status=400)
+        return page.again()
     try:
-        instance_id, _created = drafts.request_submit(
-            user=user,
+        instance_id, _created = starts.request_submit(
+            user=signed_in(request),
             key=key,
             data=step_fields(element, request.POST),
             title=meta.cleaned_data["title"],
             idempotency_key=meta.cleaned_data["idempotency_key"],
-            draft_id=draft.pk if draft else None,
+            draft_id=page.draft.pk if page.draft else None,
             attachments=request.FILES.getlist(meta.add_prefix("attachments")),
         )
-    except (Draft.DoesNotExist, drafts.StartNotAllowed):
+    except (Draft.DoesNotExist, starts.StartNotAllowed):
         raise Http404 from None
     except ValidationError as error:
         problems = error.message_dict if hasattr(error, "error_dict") else {"": error.messages}
         upload_errors = problems.pop("attachments", [])
-        if form is None or form.is_valid():  # not a field of the form: show it on top
+        if page.form is None or page.form.is_valid():  # not a field of the form: on top
             for field_messages in problems.values():
                 for message in field_messages:
                     messages.error(request, message)
-        return _render_start(
-            request,
-            process,
-            form=form,
-            meta=meta,
-            draft=draft,
-            upload_errors=upload_errors,
-            status=400,
-        )
-    except drafts.IdempotencyKeyReused:
+        return page.again(upload_errors=upload_errors)
+    except starts.IdempotencyKeyReused:
         messages.error(
             request,
             _(
@@ -283,13 +298,14 @@ def start(request: HttpRequest, key: str) -> HttpResponse:
             ),
         )
         fresh = {**request.POST.dict(), "meta-idempotency_key": _new_key()}
-        meta = StartMetaForm(fresh, prefix="meta")
-        return _render_start(request, process, form=form, meta=meta, draft=draft, status=400)
+        page.meta = StartMetaForm(fresh, prefix="meta")
+        return page.again()
     except EngineError as error:
         messages.error(request, str(error))
-        return _render_start(request, process, form=form, meta=meta, draft=draft, status=400)
+        return page.again()
     messages.success(
-        request, _("Your request “%(process)s” has been submitted.") % {"process": process.name}
+        request,
+        _("Your request “%(process)s” has been submitted.") % {"process": page.process.name},
     )
     return redirect(instance_url(instance_id))
 
@@ -302,11 +318,15 @@ def start(request: HttpRequest, key: str) -> HttpResponse:
 def draft_list(request: HttpRequest) -> HttpResponse:
     """草稿箱: one's own drafts, last saved first; each opens its start form again unless the
     process may no longer be started by this person."""
-    user = _user(request)
+    user = signed_in(request)
     startable = {
-        p.key: p for category in drafts.startable_processes(user) for p in category.processes
+        p.key: p
+        for category in catalogue_reads.startable_processes(user)
+        for p in category.processes
     }
-    rows = [(draft, startable.get(draft.definition_key)) for draft in drafts.drafts_for(user)]
+    rows = [
+        (draft, startable.get(draft.definition_key)) for draft in catalogue_reads.drafts_for(user)
+    ]
     return render(request, "workflow/drafts.html", {"rows": rows})
 
 
@@ -315,7 +335,7 @@ def draft_list(request: HttpRequest) -> HttpResponse:
 def draft_delete(request: HttpRequest, draft_id: int) -> HttpResponse:
     """Delete one's own draft (the page asks to confirm first); another person's: 404."""
     try:
-        drafts.draft_discard(user=_user(request), draft_id=draft_id)
+        drafts.draft_discard(user=signed_in(request), draft_id=draft_id)
     except Draft.DoesNotExist:
         raise Http404 from None
     messages.success(request, _("Draft deleted."))

@@ -1,7 +1,7 @@
 """The monitoring console for process administrators: instances, bulk actions, incidents,
 statistics, the job queue.
 
-Only process administrators (``approvals.is_process_admin``: the permission
+Only process administrators (``visibility.is_process_admin``: the permission
 ``workflow.manage_processes``, superusers) may use it: anyone else signed in gets a 403, an
 anonymous visitor the login page. Views are thin: reads come from ``workflow.statistics``,
 every change goes through ``workflow.approvals`` / ``workflow.services``, one instance (or
@@ -25,29 +25,25 @@ from django.shortcuts import render
 from django.urls import URLPattern, URLResolver, path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from portal.http import safe_next, signed_in, wants_partial
+from portal.keyset import Cursor, Source, keyset_page
 from portal.models import Department, User
-from workflow import approvals, selectors, services, statistics
+from workflow import links
 from workflow.bpmn.render import RenderError, render_svg
 from workflow.engine.cache import graph_for_definition
 from workflow.engine.runtime import EngineError
 from workflow.models import Incident, InstanceState, ProcessDefinition, ProcessInstance
+from workflow.selectors import inbox, statistics, timeline, visibility
+from workflow.services import administration
+from workflow.services import jobs as job_services
 
 PAGE_SIZE = 25
 MAX_SELECTION = 500  # ids in one bulk action
 MAX_RANGE_DAYS = 366
-
-
-def _user(request: HttpRequest) -> User:
-    return request.user  # type: ignore[return-value]
-
-
-def _is_htmx(request: HttpRequest) -> bool:
-    return bool(getattr(request, "htmx", False))  # django-htmx's middleware sets it
 
 
 def _choices(form: forms.Form, name: str, choices: Sequence[tuple[Any, Any]]) -> None:
@@ -62,7 +58,7 @@ def admin_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
     @login_required
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not approvals.is_process_admin(_user(request)):
+        if not visibility.is_process_admin(signed_in(request)):
             raise PermissionDenied
         return view(request, *args, **kwargs)
 
@@ -74,15 +70,6 @@ def _refusal(error: Exception) -> str:
     if isinstance(error, ValidationError):
         return " ".join(str(m) for m in error.messages)
     return str(error)
-
-
-def _safe_next(request: HttpRequest, default: str) -> str:
-    candidate = request.POST.get("next") or request.GET.get("next")
-    if candidate and url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return candidate
-    return default
 
 
 def human_duration(seconds: float) -> str:
@@ -211,13 +198,13 @@ class InstanceFilterForm(forms.Form):
         label=gettext_lazy("Started on or after"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
-        validators=[selectors.validate_filter_date],
+        validators=[inbox.validate_filter_date],
     )
     started_before = forms.DateField(
         label=gettext_lazy("Started on or before"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
-        validators=[selectors.validate_filter_date],
+        validators=[inbox.validate_filter_date],
     )
     older_than_days = forms.IntegerField(
         label=gettext_lazy("Older than (days)"), required=False, min_value=0, max_value=36500
@@ -271,17 +258,20 @@ def instances(request: HttpRequest) -> HttpResponse:
     """The instance list: filters, keyset pages ("Load more"), and the bulk-action bar."""
     form = InstanceFilterForm(request.GET)
     form.is_valid()
-    cursor = statistics.Cursor.decode(request.GET.get("after", ""))
-    rows, next_cursor = statistics.keyset_page(
-        statistics.console_instances(form.filters()), cursor, PAGE_SIZE, at_field="started_at"
+    cursor = Cursor.decode_or_none(request.GET.get("after", ""))
+    page = keyset_page(
+        [Source(statistics.console_instances(form.filters()), "started_at")],
+        after=cursor,
+        size=PAGE_SIZE,
     )
-    steps = statistics.current_steps(rows)
-    names = selectors.display_names({r.initiator for r in rows if r.initiator})
+    rows, next_cursor = page.objects, page.next
+    steps = timeline.current_steps(rows)
+    names = visibility.display_names({r.initiator for r in rows if r.initiator})
     now = timezone.now()
     items = [
         {
             "instance": row,
-            "url": approvals.instance_url(row.pk),
+            "url": links.instance_url(row.pk),
             "steps": steps.get(row.pk, []),
             "initiator": names.get(row.initiator, row.initiator),
             "age": human_duration(((row.ended_at or now) - row.started_at).total_seconds()),
@@ -300,7 +290,7 @@ def instances(request: HttpRequest) -> HttpResponse:
         "actions": ACTION_LABELS,
         "tab": "instances",
     }
-    if _is_htmx(request) and cursor is not None:
+    if wants_partial(request) and cursor is not None:
         return render(request, "workflow/partials/_console_rows.html", context)
     return render(request, "workflow/console.html", context)
 
@@ -378,7 +368,7 @@ class ActionForm(forms.Form):
             self.fields["to"].required = True
             self.fields["tasks"].required = True
             open_tasks = statistics.open_tasks_of([i.pk for i in self.selected])
-            holders = selectors.display_names({t.assignee for t in open_tasks if t.assignee})
+            holders = visibility.display_names({t.assignee for t in open_tasks if t.assignee})
             _choices(
                 self,
                 "tasks",
@@ -451,7 +441,9 @@ def actions(request: HttpRequest) -> HttpResponse:
     Bad input (unknown ids, a step the versions lack, no reason …) changes nothing; each
     instance is handled in its own transaction and refusals are reported one by one."""
     data = request.POST if request.method == "POST" else request.GET
-    back = _safe_next(request, reverse("workflow:console"))
+    back = safe_next(
+        request, request.POST.get("next") or request.GET.get("next"), reverse("workflow:console")
+    )
     ids, error = _selected_ids(data.getlist("ids"))
     selected: list[ProcessInstance] = []
     if not error:
@@ -511,32 +503,38 @@ def _each(pks: Sequence[int], act: Callable[[int], object]) -> tuple[list[int], 
 def _take(
     request: HttpRequest, action: str, selected: Sequence[ProcessInstance], data: dict[str, Any]
 ) -> None:
-    by = _user(request)
+    by = signed_in(request)
     pks = [i.pk for i in selected]
     reason = data.get("reason") or ""
     if action == "suspend":
-        done, refused = _each(pks, lambda pk: approvals.instance_suspend(pk, by=by, reason=reason))
+        done, refused = _each(
+            pks, lambda pk: administration.instance_suspend(pk, by=by, reason=reason)
+        )
     elif action == "resume":
-        done, refused = _each(pks, lambda pk: approvals.instance_resume(pk, by=by, reason=reason))
+        done, refused = _each(
+            pks, lambda pk: administration.instance_resume(pk, by=by, reason=reason)
+        )
     elif action == "terminate":
         done, refused = _each(
-            pks, lambda pk: approvals.instance_terminate(pk, by=by, reason=reason)
+            pks, lambda pk: administration.instance_terminate(pk, by=by, reason=reason)
         )
     elif action == "move":
         target = data["target"]
         done, refused = _each(
-            pks, lambda pk: approvals.instance_move(pk, by=by, target=target, reason=reason)
+            pks, lambda pk: administration.instance_move(pk, by=by, target=target, reason=reason)
         )
     elif action == "reassign":
         to = data["to"]
         done, refused = _each(
-            data["tasks"], lambda pk: approvals.task_reassign(pk, by=by, to=to, reason=reason)
+            data["tasks"], lambda pk: administration.task_reassign(pk, by=by, to=to, reason=reason)
         )
         _report(request, done, refused, task=True)
         return
     else:
         try:
-            report = approvals.instances_migrate(pks, by=by, to_definition_id=data["definition"])
+            report = administration.instances_migrate(
+                pks, by=by, to_definition_id=data["definition"]
+            )
         except (EngineError, ValidationError) as error:
             messages.error(request, _refusal(error))
             return
@@ -583,13 +581,13 @@ def incidents(request: HttpRequest) -> HttpResponse:
     form = IncidentFilterForm(request.GET)
     data = form.cleaned_data if form.is_valid() else {}
     resolved = data.get("status") == "resolved"
-    cursor = statistics.Cursor.decode(request.GET.get("after", ""))
-    rows, next_cursor = statistics.keyset_page(
-        statistics.console_incidents(resolved=resolved, key=data.get("key") or ""),
-        cursor,
-        PAGE_SIZE,
-        at_field="created_at",
+    cursor = Cursor.decode_or_none(request.GET.get("after", ""))
+    page = keyset_page(
+        [Source(statistics.console_incidents(resolved=resolved, key=data.get("key") or ""))],
+        after=cursor,
+        size=PAGE_SIZE,
     )
+    rows, next_cursor = page.objects, page.next
     jobs = statistics.incident_jobs(rows)
     items = []
     for incident in rows:
@@ -599,7 +597,7 @@ def incidents(request: HttpRequest) -> HttpResponse:
             {
                 "incident": incident,
                 "instance": instance,
-                "url": approvals.instance_url(instance.pk) if instance else "",
+                "url": links.instance_url(instance.pk) if instance else "",
                 "step": statistics.element_name(
                     instance.definition_id if instance else None, incident.element_id
                 ),
@@ -620,7 +618,7 @@ def incidents(request: HttpRequest) -> HttpResponse:
         "page_query": request.GET.urlencode(),
         "tab": "incidents",
     }
-    if _is_htmx(request) and cursor is not None:
+    if wants_partial(request) and cursor is not None:
         return render(request, "workflow/partials/_console_incident_rows.html", context)
     return render(request, "workflow/console_incidents.html", context)
 
@@ -630,7 +628,11 @@ def incidents(request: HttpRequest) -> HttpResponse:
 def incident_retry(request: HttpRequest) -> HttpResponse:
     """Retry the failed jobs of the selected incidents (each in its own transaction); unknown
     ids change nothing, an incident resolved meanwhile is reported."""
-    back = _safe_next(request, reverse("workflow:console_incidents"))
+    back = safe_next(
+        request,
+        request.POST.get("next") or request.GET.get("next"),
+        reverse("workflow:console_incidents"),
+    )
     # a row's own Retry button names its incident alone, whatever else is ticked
     chosen = request.POST.getlist("only") or request.POST.getlist("ids")
     ids, error = _selected_ids(chosen)
@@ -642,8 +644,8 @@ def incident_retry(request: HttpRequest) -> HttpResponse:
     if error:
         messages.error(request, error)
         return HttpResponseRedirect(back, status=303)
-    by = _user(request)
-    done, refused = _each(ids, lambda pk: services.incident_retry(pk, by=by))
+    by = signed_in(request)
+    done, refused = _each(ids, lambda pk: job_services.incident_retry(pk, by=by))
     if done:
         text = ngettext("%(n)d incident retried.", "%(n)d incidents retried.", len(done)) % {
             "n": len(done)
@@ -670,7 +672,7 @@ def jobs(request: HttpRequest) -> HttpResponse:
         "oldest": human_duration(age.total_seconds()) if age is not None else "",
         "tab": "jobs",
     }
-    if _is_htmx(request):
+    if wants_partial(request):
         return render(request, "workflow/partials/_console_jobs.html", context)
     return render(request, "workflow/console_jobs.html", context)
 
@@ -683,13 +685,13 @@ class StatisticsForm(forms.Form):
         label=gettext_lazy("From"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
-        validators=[selectors.validate_filter_date],
+        validators=[inbox.validate_filter_date],
     )
     end = forms.DateField(
         label=gettext_lazy("To"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
-        validators=[selectors.validate_filter_date],
+        validators=[inbox.validate_filter_date],
     )
     key = forms.ChoiceField(label=gettext_lazy("Process"), required=False)
     version = forms.TypedChoiceField(label=gettext_lazy("Version"), required=False, coerce=int)

@@ -29,10 +29,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
+from portal.http import signed_in, wants_partial
+from portal.keyset import BadCursor, Cursor
 from portal.models import User
-from workflow import approvals, selectors
+from workflow import links
 from workflow.engine.runtime import EngineError
 from workflow.models import Delegation, InstanceState, Task, TaskState
+from workflow.selectors import inbox as inbox_reads
+from workflow.selectors import timeline, visibility
+from workflow.services import approvals
 
 PAGE_SIZE = 20
 BULK_LIMIT = 100  # tasks one bulk approval may name (a page holds 20; "load more" adds up)
@@ -62,10 +67,6 @@ OUTCOMES: dict[str, Any] = {
 FILTER_KEYS = ("process", "since", "until", "urgent", "overdue", "q", "sort", "read")
 
 
-def _user(request: HttpRequest) -> User:
-    return cast(User, request.user)
-
-
 class InboxQueryForm(forms.Form):
     """The inbox's query string. A value that does not parse is dropped with a message
     (the list shows as if it had not been given)."""
@@ -76,13 +77,13 @@ class InboxQueryForm(forms.Form):
         required=False,
         label=gettext_lazy("From"),
         widget=forms.DateInput(attrs={"type": "date"}),
-        validators=[selectors.validate_filter_date],
+        validators=[inbox_reads.validate_filter_date],
     )
     until = forms.DateField(
         required=False,
         label=gettext_lazy("To"),
         widget=forms.DateInput(attrs={"type": "date"}),
-        validators=[selectors.validate_filter_date],
+        validators=[inbox_reads.validate_filter_date],
     )
     urgent = forms.BooleanField(required=False, label=gettext_lazy("Urgent only"))
     overdue = forms.BooleanField(required=False, label=gettext_lazy("Overdue only"))
@@ -122,9 +123,9 @@ class Query:
     """The inbox request, parsed: the tab, its filter, the sort and where the page starts."""
 
     tab: str = "todo"
-    filter: selectors.InboxFilter = field(default_factory=selectors.InboxFilter)
+    filter: inbox_reads.InboxFilter = field(default_factory=inbox_reads.InboxFilter)
     sort: str = "new"
-    after: selectors.Cursor | None = None
+    after: Cursor | None = None
     values: dict[str, str] = field(default_factory=dict)  # the valid filters, as given
     problems: list[str] = field(default_factory=list)
 
@@ -146,7 +147,7 @@ def _parse(params: QueryDict) -> Query:
     query.sort = given.get("sort") or "new"
     since, until = given.get("since"), given.get("until")
     read = given.get("read") or ""
-    query.filter = selectors.InboxFilter(
+    query.filter = inbox_reads.InboxFilter(
         process=given.get("process", "").strip(),
         created_after=_local_midnight(since) if since else None,
         created_before=_local_midnight(until + datetime.timedelta(days=1)) if until else None,
@@ -157,12 +158,12 @@ def _parse(params: QueryDict) -> Query:
     )
     if given.get("cursor"):
         try:
-            query.after = selectors.Cursor.decode(given["cursor"])
+            query.after = Cursor.decode(given["cursor"])
             if query.after.at is None and (query.tab, query.sort) != ("todo", "due"):
-                # only the to-do tab by due date has rows without a date (selectors.inbox_page);
+                # only the to-do tab by due date has rows without a date (inbox_reads.inbox_page);
                 # anywhere else such a position was not written by this page
-                raise selectors.BadCursor(given["cursor"])
-        except selectors.BadCursor:
+                raise BadCursor(given["cursor"])
+        except BadCursor:
             query.after = None
             query.problems.append(_("This link to the next page is broken; here is the first."))
     query.values = {
@@ -198,7 +199,7 @@ class Row:
     outcome: str = ""
     state: str = ""
     state_key: str = ""
-    steps: list[tuple[str, str]] = field(default_factory=list)
+    steps: list[timeline.Holder] = field(default_factory=list)
     unread: bool = False
     sent_by: str = ""
     external: bool = False
@@ -209,7 +210,7 @@ def _task_title(task: Task, process: str) -> str:
     return instance.title or instance.business_key or f"{process} #{instance.pk}"
 
 
-def _rows(user: User, page: selectors.InboxPage) -> list[Row]:
+def _rows(user: User, page: inbox_reads.InboxPage) -> list[Row]:
     """The page's rows with names looked up in a few queries for the whole page."""
     now = timezone.now()
     tasks = [obj for kind, obj in page.rows if kind in ("task", "claim", "done")]
@@ -219,16 +220,15 @@ def _rows(user: User, page: selectors.InboxPage) -> list[Row]:
         if kind in ("instance", "copy")
     ]
     keys = {t.definition_key for t in tasks} | {i.definition_key for i in instances}
-    names = selectors.process_names(keys)
-    steps = selectors.current_steps(i.pk for i in instances)
+    names = visibility.process_names(keys)
+    steps = timeline.current_steps(instances)
     people: set[str] = {t.instance.initiator for t in tasks}
     people |= {t.on_behalf_of for t in tasks} | {t.owner for t in tasks}
     people |= {i.initiator for i in instances}
-    people |= {holder for found in steps.values() for _n, holder in found}
     people |= {obj.sent_by for kind, obj in page.rows if kind == "copy"}
-    named = selectors.display_names(people)
+    named = visibility.display_names(people)
     mine = [obj for kind, obj in page.rows if kind == "task" and _may_bulk(user, obj)]
-    needing = selectors.tasks_needing_input(mine)
+    needing = inbox_reads.tasks_needing_input(mine)
     rows: list[Row] = []
     for kind, obj in page.rows:
         if kind == "external":
@@ -252,7 +252,7 @@ def _rows(user: User, page: selectors.InboxPage) -> list[Row]:
                 Row(
                     kind,
                     obj,
-                    url=approvals.task_url(obj.pk),
+                    url=links.task_url(obj.pk),
                     title=_task_title(obj, process),
                     process=process,
                     step=obj.name or obj.element_id,
@@ -260,7 +260,7 @@ def _rows(user: User, page: selectors.InboxPage) -> list[Row]:
                     at=obj.completed_at if kind == "done" else obj.created_at,
                     due_at=obj.due_at,
                     overdue=bool(obj.due_at and obj.state == TaskState.OPEN and obj.due_at < now),
-                    urgent=obj.priority > selectors.URGENT_PRIORITY,
+                    urgent=obj.priority > inbox_reads.URGENT_PRIORITY,
                     on_behalf_of=named.get(obj.on_behalf_of, ""),
                     delegated_by=named.get(obj.owner, "")
                     if obj.delegation == Delegation.PENDING
@@ -277,17 +277,14 @@ def _rows(user: User, page: selectors.InboxPage) -> list[Row]:
                 Row(
                     kind,
                     obj,
-                    url=approvals.instance_url(instance.pk),
+                    url=links.instance_url(instance.pk),
                     title=instance.title or instance.business_key or f"{process} #{instance.pk}",
                     process=process,
                     initiator=named.get(instance.initiator, ""),
                     at=obj.started_at if kind == "instance" else obj.created_at,
                     state=instance.get_state_display(),
                     state_key=instance.state,
-                    steps=[
-                        (name, named.get(holder, "") if holder else "")
-                        for name, holder in steps.get(instance.pk, [])
-                    ],
+                    steps=steps.get(instance.pk, []),
                     unread=kind == "copy" and obj.read_at is None,
                     sent_by=named.get(obj.sent_by, "") if kind == "copy" else "",
                 )
@@ -315,8 +312,8 @@ def _querystring(values: dict[str, str], **changes: str) -> str:
 
 
 def _context(request: HttpRequest, query: Query) -> dict[str, Any]:
-    user = _user(request)
-    page = selectors.inbox_page(
+    user = signed_in(request)
+    page = inbox_reads.inbox_page(
         user,
         query.tab,  # type: ignore[arg-type]
         query.filter,
@@ -341,12 +338,12 @@ def _context(request: HttpRequest, query: Query) -> dict[str, Any]:
 
 
 def _tabs_context(user: User, tab: str, filter_qs: str) -> dict[str, Any]:
-    counts = selectors.inbox_counts(user)
+    counts = inbox_reads.inbox_counts(user)
     tabs = []
     for key, label in TABS:
         count = counts.get(key)
         tabs.append({"key": key, "label": label, "count": count, "unread": key == "copied"})
-    return {"tabs": tabs, "tab": tab, "filter_qs": filter_qs, "cap": selectors.COUNT_CAP}
+    return {"tabs": tabs, "tab": tab, "filter_qs": filter_qs, "cap": inbox_reads.COUNT_CAP}
 
 
 @login_required
@@ -357,18 +354,18 @@ def inbox(request: HttpRequest) -> HttpResponse:
     for problem in query.problems:
         messages.error(request, problem)
     context = _context(request, query)
-    if request.htmx and not request.htmx.boosted:  # type: ignore[attr-defined]
+    if wants_partial(request):
         if query.after is not None:
             return render(request, "workflow/partials/_inbox_rows.html", context)
         # the tab links carry the filters: they come along, swapped out of band
-        context.update(_tabs_context(_user(request), query.tab, context["filter_qs"]))
+        context.update(_tabs_context(signed_in(request), query.tab, context["filter_qs"]))
         context["oob_tabs"] = True
         return render(request, "workflow/partials/_inbox_list.html", context)
-    user = _user(request)
+    user = signed_in(request)
     context.update(_tabs_context(user, query.tab, context["filter_qs"]))
     form = InboxQueryForm(request.GET or None)
     form.fields["process"] = forms.ChoiceField(
-        choices=[("", _("All processes")), *selectors.inbox_processes(user)],
+        choices=[("", _("All processes")), *inbox_reads.inbox_processes(user)],
         required=False,
         label=_("Process"),
     )
@@ -384,7 +381,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
 def inbox_counts(request: HttpRequest) -> HttpResponse:
     """The tab bar with its counts, polled by the page and after a bulk action."""
     query = _parse(request.GET)
-    context = _tabs_context(_user(request), query.tab, _querystring(query.values))
+    context = _tabs_context(signed_in(request), query.tab, _querystring(query.values))
     return render(request, "workflow/partials/_inbox_tabs.html", context)
 
 
@@ -392,11 +389,11 @@ def inbox_counts(request: HttpRequest) -> HttpResponse:
 @require_GET
 def inbox_badge(request: HttpRequest) -> HttpResponse:
     """The to-do count on the navigation's inbox entry (polled from every page)."""
-    counts = selectors.inbox_counts(_user(request))
+    counts = inbox_reads.inbox_counts(signed_in(request))
     return render(
         request,
         "workflow/partials/_inbox_badge.html",
-        {"count": counts["todo"], "cap": selectors.COUNT_CAP},
+        {"count": counts["todo"], "cap": inbox_reads.COUNT_CAP},
     )
 
 
@@ -474,7 +471,7 @@ def _bulk_candidates(
                 _("%(task)s cannot be approved from the list; open it.") % {"task": label}
             )
             continue
-        data = selectors.step_defaults(task)
+        data = inbox_reads.step_defaults(task)
         if data is None:
             problems.append(
                 _("%(task)s needs input on its form; open it to approve.") % {"task": label}
@@ -494,7 +491,7 @@ def inbox_bulk_approve(request: HttpRequest) -> HttpResponse:
     changes nothing. Then each task is approved in its own transaction; the message says
     how many were approved and why any could not be. Without ``confirmed`` (no JavaScript:
     the confirmation dialog did not run) a confirmation page is shown first."""
-    user = _user(request)
+    user = signed_in(request)
     ids = _ids(request.POST.getlist("task"))
     back = _back(request)
     if ids is None:
@@ -515,7 +512,7 @@ def inbox_bulk_approve(request: HttpRequest) -> HttpResponse:
         messages.error(request, " ".join([_("Nothing was approved."), *problems]))
         return _after_bulk(request, back)
     if request.POST.get("confirmed") != "1":
-        names = selectors.process_names(task.definition_key for task, _d in ready)
+        names = visibility.process_names(task.definition_key for task, _d in ready)
         rows = [
             (task, _task_title(task, names.get(task.definition_key, "")), task.name)
             for task, _d in ready
@@ -552,12 +549,12 @@ def inbox_bulk_approve(request: HttpRequest) -> HttpResponse:
 def _after_bulk(request: HttpRequest, back: str) -> HttpResponse:
     """Without htmx: back to the inbox (its messages show there). With htmx: the list as it
     is now, with the messages, and an ``inbox-changed`` event that refreshes the counts."""
-    if not request.htmx:  # type: ignore[attr-defined]
+    if not wants_partial(request):
         return HttpResponseRedirect(back)
     query = _parse(QueryDict(request.POST.get("back", "")))
     query.after = None
     context = _context(request, query)
-    context.update(_tabs_context(_user(request), query.tab, context["filter_qs"]))
+    context.update(_tabs_context(signed_in(request), query.tab, context["filter_qs"]))
     context["show_messages"] = True
     context["oob_tabs"] = True
     response = render(request, "workflow/partials/_inbox_list.html", context)
@@ -569,8 +566,8 @@ def _after_bulk(request: HttpRequest, back: str) -> HttpResponse:
 @require_POST
 def inbox_claim(request: HttpRequest, task_id: int) -> HttpResponse:
     """签收: take a task offered to a group the person is in; it becomes theirs."""
-    user = _user(request)
-    if not selectors.tasks_todo(user).filter(pk=task_id).exists():
+    user = signed_in(request)
+    if not inbox_reads.tasks_todo(user).filter(pk=task_id).exists():
         raise Http404
     try:
         approvals.task_claim(task_id, user=user)

@@ -23,7 +23,6 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.http import (
     FileResponse,
     Http404,
@@ -41,8 +40,10 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
+from portal.http import signed_in, wants_partial
 from portal.models import User
-from workflow import approvals, selectors
+from portal.selectors import people_matching, person_find
+from workflow import participants
 from workflow.bpmn.model import Element, ElementKind, FormField
 from workflow.bpmn.render import RenderError, render_svg
 from workflow.engine.cache import graph_for_definition
@@ -50,6 +51,7 @@ from workflow.engine.graph import Graph
 from workflow.engine.runtime import AlreadyHandled, EngineError
 from workflow.forms import AttachmentForm, CommentForm, form_for, has_step_form, step_fields
 from workflow.models import (
+    LIVE_TASK_STATES,
     Attachment,
     Comment,
     Delegation,
@@ -62,26 +64,17 @@ from workflow.models import (
     TaskState,
 )
 from workflow.previews import PreviewError, is_inline, preview, preview_kind
-from workflow.selectors import display_names
+from workflow.selectors import actions as offered
+from workflow.selectors import timeline as timelines
+from workflow.selectors import visibility
+from workflow.selectors.visibility import display_names
+from workflow.services import administration, approvals
 
 PEOPLE_LIMIT = 20
-LIVE_STATES = (TaskState.OPEN, TaskState.WAITING, TaskState.PENDING)
 RUNNING_STATES = (InstanceState.ACTIVE, InstanceState.SUSPENDED)
 
 
-def _user(request: HttpRequest) -> User:
-    return request.user  # type: ignore[return-value]
-
-
 # --- people ------------------------------------------------------------------------------------
-
-
-def _find_person(text: str) -> User | None:
-    """An active user by user name or employee number."""
-    text = text.strip()
-    if not text:
-        return None
-    return User.objects.filter(Q(username=text) | Q(employee_no=text), is_active=True).first()
 
 
 _SEPARATORS = re.compile(r"[\s,;，、；]+")
@@ -100,7 +93,7 @@ class PersonField(forms.CharField):
         text = super().clean(value)
         if not text:
             return ""
-        person = _find_person(text)
+        person = person_find(text)
         if person is None:
             raise ValidationError(_("Nobody active is called %(name)s.") % {"name": text})
         return person.username
@@ -126,7 +119,7 @@ class PeopleField(forms.CharField):
             if self.groups and item.startswith(("role:", "dept:")):
                 names.append(item)
                 continue
-            person = _find_person(item)
+            person = person_find(item)
             if person is None:
                 unknown.append(item)
             else:
@@ -280,13 +273,13 @@ def _task(target: Target) -> Task:
 
 
 def _return_targets(target: Target) -> list[tuple[str, str]]:
-    return selectors.return_targets(target.task) if target.task is not None else []
+    return offered.return_targets(target.task) if target.task is not None else []
 
 
 def _signer_choices(target: Target) -> list[tuple[int, str]]:
     if target.task is None:
         return []
-    signers = Task.objects.filter(added_by=target.task, state__in=LIVE_STATES).order_by("pk")
+    signers = Task.objects.filter(added_by=target.task, state__in=LIVE_TASK_STATES).order_by("pk")
     names = display_names(s.assignee for s in signers)
     return [(s.pk, names.get(s.assignee, s.assignee)) for s in signers]
 
@@ -394,27 +387,27 @@ def _cancel(t: Target, d: dict[str, Any]) -> str:
 
 
 def _suspend(t: Target, d: dict[str, Any]) -> str:
-    approvals.instance_suspend(t.instance.pk, by=t.user, reason=d["reason"])
+    administration.instance_suspend(t.instance.pk, by=t.user, reason=d["reason"])
     return _("The process is suspended.")
 
 
 def _resume(t: Target, d: dict[str, Any]) -> str:
-    approvals.instance_resume(t.instance.pk, by=t.user, reason=d["reason"])
+    administration.instance_resume(t.instance.pk, by=t.user, reason=d["reason"])
     return _("The process is running again.")
 
 
 def _terminate(t: Target, d: dict[str, Any]) -> str:
-    approvals.instance_terminate(t.instance.pk, by=t.user, reason=d["reason"])
+    administration.instance_terminate(t.instance.pk, by=t.user, reason=d["reason"])
     return _("The process has been terminated.")
 
 
 def _move(t: Target, d: dict[str, Any]) -> str:
-    approvals.instance_move(t.instance.pk, by=t.user, target=d["target"], reason=d["reason"])
+    administration.instance_move(t.instance.pk, by=t.user, target=d["target"], reason=d["reason"])
     return _("The process has been moved.")
 
 
 def _reassign(t: Target, d: dict[str, Any]) -> str:
-    approvals.task_reassign(d["task"], by=t.user, to=d["to"], reason=d["reason"])
+    administration.task_reassign(d["task"], by=t.user, to=d["to"], reason=d["reason"])
     return _("Reassigned to %(name)s.") % {"name": display_name(d["to"])}
 
 
@@ -816,7 +809,7 @@ def business_data(instance: ProcessInstance, graph: Graph, user: User) -> list[t
     process's forms declare, with their labels; a process administrator also the others.
     The private ``_``-prefixed markers of the engine are never shown."""
     declared = _declared_fields(graph)
-    admin = approvals.is_process_admin(user)
+    admin = visibility.is_process_admin(user)
     shown: list[tuple[str, str]] = []
     variables = instance.variables or {}
     for name, (label, form_field) in declared.items():
@@ -834,51 +827,11 @@ def diagram_svg(instance: ProcessInstance, graph: Graph) -> str | None:
     try:
         return render_svg(
             graph.definitions,
-            highlight=selectors.instance_highlight(instance),
+            highlight=timelines.instance_highlight(instance),
             title=instance.title or None,
         )
     except RenderError:
         return None
-
-
-@dataclass
-class Holder:
-    """A current step and who holds it."""
-
-    task: Task
-    step: str
-    people: str
-    state: str
-    overdue: bool
-
-
-def current_steps(instance: ProcessInstance) -> list[Holder]:
-    tasks = list(
-        Task.objects.filter(instance=instance, state__in=LIVE_STATES)
-        .prefetch_related("candidates")
-        .order_by("created_at", "pk")
-    )
-    names = display_names(t.assignee for t in tasks)
-    labels = selectors.candidate_labels(
-        (c.kind, c.value) for t in tasks for c in t.candidates.all()
-    )
-    now = timezone.now()
-    holders = []
-    for task in tasks:
-        if task.assignee:
-            people = names.get(task.assignee, task.assignee)
-        else:
-            people = "、".join(labels[(c.kind, c.value)] for c in task.candidates.all())
-        holders.append(
-            Holder(
-                task=task,
-                step=task.name or task.element_id,
-                people=people,
-                state=task.get_state_display(),
-                overdue=bool(task.due_at and task.due_at < now),
-            )
-        )
-    return holders
 
 
 def incidents(instance: ProcessInstance, graph: Graph) -> list[tuple[str, str]]:
@@ -900,33 +853,6 @@ def attachments_of(instance: ProcessInstance) -> list[Attachment]:
     for attachment in found:
         attachment.preview_kind = preview_kind(attachment)  # type: ignore[attr-defined]
     return found
-
-
-def instance_actions(user: User, instance: ProcessInstance) -> set[str]:
-    """The instance actions to offer ``user`` (the services check again when taken)."""
-    actions: set[str] = set()
-    if instance.state not in RUNNING_STATES:
-        return actions
-    name = user.username
-    running = instance.state == InstanceState.ACTIVE
-    admin = approvals.is_process_admin(user)
-    handles = any(
-        name in (t.assignee, t.on_behalf_of) if t.assignee else approvals.is_candidate(user, t)
-        for t in Task.objects.filter(instance=instance, state=TaskState.OPEN)
-    )
-    if instance.initiator == name:
-        actions.add("cancel")
-        if running:
-            actions.add("urge")
-    if selectors.may_withdraw(user, instance):
-        actions.add("withdraw")
-    if handles or instance.initiator == name or admin:
-        actions.add("copy")
-    if admin:
-        actions |= {"suspend" if running else "resume", "terminate", "move"}
-        if running and Task.objects.filter(instance=instance, state=TaskState.OPEN).exists():
-            actions.add("reassign")
-    return actions
 
 
 # --- page context ------------------------------------------------------------------------------
@@ -1000,7 +926,7 @@ def _common(
         "comment_form": CommentForm(),
         "attachment_form": AttachmentForm(),
         "preview_shown": _preview_of(request, instance),
-        "is_admin": approvals.is_process_admin(user),
+        "is_admin": visibility.is_process_admin(user),
         "running": instance.state == InstanceState.ACTIVE,
     }
 
@@ -1013,15 +939,15 @@ def _task_context(
     bound: forms.Form | None = None,
     step_form: forms.Form | None = None,
 ) -> dict[str, Any]:
-    user = _user(request)
+    user = signed_in(request)
     instance = task.instance
     graph = graph_for_definition(instance.definition_id)
     element: Element | None = graph.elements.get(task.element_id)
-    actions = selectors.task_actions(user, task)
+    actions = offered.task_actions(user, task)
     if (
         task.state == TaskState.COMPLETED
         and task.completed_by == user.username
-        and selectors.may_withdraw(user, instance)
+        and offered.may_withdraw(user, instance)
     ):
         actions.add("withdraw")
     may_submit = bool(actions & {"approve", "reject", "resolve"})
@@ -1081,29 +1007,31 @@ def _instance_context(
     opened: str | None = None,
     bound: forms.Form | None = None,
 ) -> dict[str, Any]:
-    user = _user(request)
+    user = signed_in(request)
     graph = graph_for_definition(instance.definition_id)
     target = Target(user, instance, None, graph)
     dialogs = _dialogs(
         target,
-        instance_actions(user, instance),
+        offered.instance_actions(user, instance),
         INSTANCE_ACTIONS,
         lambda name: reverse("workflow:instance_action", args=[instance.pk, name]),
         opened=opened,
         bound=bound,
     )
+    holders = timelines.current_steps([instance])[instance.pk]
     my_tasks = [
         h.task
-        for h in current_steps(instance)
-        if h.task.state == TaskState.OPEN
+        for h in holders
+        if h.task is not None
+        and h.task.state == TaskState.OPEN
         and (
             h.task.assignee == user.username
-            or (not h.task.assignee and approvals.is_candidate(user, h.task))
+            or (not h.task.assignee and participants.is_candidate(user, h.task))
         )
     ]
     return {
         **_common(request, instance, graph, user),
-        "holders": current_steps(instance),
+        "holders": holders,
         "dialogs": dialogs,
         "primary": [],
         "secondary": dialogs,
@@ -1118,7 +1046,7 @@ def _instance_context(
 
 
 def _visible_task(user: User, task_id: int) -> Task:
-    task = selectors.task_for(user, task_id)
+    task = visibility.task_for(user, task_id)
     if task is None:
         raise Http404
     return task
@@ -1126,7 +1054,7 @@ def _visible_task(user: User, task_id: int) -> Task:
 
 def _visible_instance(user: User, instance_id: int) -> ProcessInstance:
     return get_object_or_404(
-        selectors.instances_for(user).select_related("definition"), pk=instance_id
+        visibility.instances_for(user).select_related("definition"), pk=instance_id
     )
 
 
@@ -1135,7 +1063,7 @@ def _visible_instance(user: User, instance_id: int) -> ProcessInstance:
 def task_page(request: HttpRequest, task_id: int) -> HttpResponse:
     """A task of an instance the user may see (404 otherwise); ``?action=<name>`` opens that
     action's dialog (how the page works without JavaScript)."""
-    task = _visible_task(_user(request), task_id)
+    task = _visible_task(signed_in(request), task_id)
     opened = request.GET.get("action") or None
     return render(request, "workflow/task.html", _task_context(request, task, opened=opened))
 
@@ -1144,7 +1072,7 @@ def task_page(request: HttpRequest, task_id: int) -> HttpResponse:
 @require_GET
 def instance_page(request: HttpRequest, instance_id: int) -> HttpResponse:
     """An instance the user may see (404 otherwise). A person copied on it has read it now."""
-    user = _user(request)
+    user = signed_in(request)
     instance = _visible_instance(user, instance_id)
     approvals.copy_mark_read(instance.pk, user=user)
     opened = request.GET.get("action") or None
@@ -1157,7 +1085,7 @@ def instance_page(request: HttpRequest, instance_id: int) -> HttpResponse:
 @require_GET
 def instance_diagram(request: HttpRequest, instance_id: int) -> HttpResponse:
     """The diagram partial, for the instance page's periodic refresh."""
-    instance = _visible_instance(_user(request), instance_id)
+    instance = _visible_instance(signed_in(request), instance_id)
     graph = graph_for_definition(instance.definition_id)
     return render(
         request,
@@ -1182,7 +1110,7 @@ def _comment_or_attach(
     request: HttpRequest, instance: ProcessInstance, task: Task | None, action: str, back: str
 ) -> HttpResponse | tuple[str, forms.Form]:
     """Write a comment or attach a file; on bad input the (action, bound form) to show."""
-    user = _user(request)
+    user = signed_in(request)
     task_id = task.pk if task is not None else None
     if action == "comment":
         form: forms.Form = CommentForm(request.POST)
@@ -1234,7 +1162,7 @@ def task_action(request: HttpRequest, task_id: int, action: str) -> HttpResponse
     """One action on a task (the approvals service decides whether this person may take it
     now). Approve, reject and hand back carry the step form's fields; approve asks for
     confirmation first unless ``confirmed`` is sent (the dialog's button sends it)."""
-    user = _user(request)
+    user = signed_in(request)
     task = _visible_task(user, task_id)
     back = reverse("workflow:task", args=[task.pk])
     if action in ("comment", "attach"):
@@ -1263,23 +1191,34 @@ def task_action(request: HttpRequest, task_id: int, action: str) -> HttpResponse
     try:
         message = spec.run(target, form.cleaned_data)
     except ValidationError as error:
-        if step_form is not None and hasattr(error, "error_dict"):
-            for name, errors in error.message_dict.items():
-                target_form = step_form if name in step_form.fields else form
-                target_form.add_error(name if name in target_form.fields else None, errors)
-        else:
-            _errors_into(form, error)
+        _step_errors_into(error, form, step_form)
         context = _task_context(request, task, opened=action, bound=form, step_form=step_form)
         messages.error(request, _("Please correct the errors below; nothing has been changed."))
         return render(request, "workflow/task.html", context, status=400)
     except (AlreadyHandled, EngineError) as error:  # ActionRefused is an EngineError
         return _refused(request, error, back)
     messages.success(request, message)
-    if spec.leaves:
-        still = selectors.task_for(user, task.pk)
-        if still is None or still.state != TaskState.OPEN or still.assignee != user.username:
-            return HttpResponseRedirect(_inbox_url())
-    return HttpResponseRedirect(back)
+    return HttpResponseRedirect(_inbox_url() if _left(spec, user, task) else back)
+
+
+def _step_errors_into(error: ValidationError, form: forms.Form, step_form: Any) -> None:
+    """A service's field errors onto the form that has the field (the step form's own, or
+    the action's), the rest on top of the action's form."""
+    if step_form is None or not hasattr(error, "error_dict"):
+        _errors_into(form, error)
+        return
+    for name, errors in error.message_dict.items():
+        target_form = step_form if name in step_form.fields else form
+        target_form.add_error(name if name in target_form.fields else None, errors)
+
+
+def _left(spec: Any, user: User, task: Task) -> bool:
+    """Whether an action that may hand the task on left it out of the person's hands (back
+    to the inbox, then: the task page would only say so)."""
+    if not spec.leaves:
+        return False
+    still = visibility.task_for(user, task.pk)
+    return still is None or still.state != TaskState.OPEN or still.assignee != user.username
 
 
 @login_required
@@ -1287,7 +1226,7 @@ def task_action(request: HttpRequest, task_id: int, action: str) -> HttpResponse
 def instance_action(request: HttpRequest, instance_id: int, action: str) -> HttpResponse:
     """One action on an instance (withdraw, cancel, urge, copy, comment, attach, and the
     administrators' suspend/resume/terminate/move/reassign)."""
-    user = _user(request)
+    user = signed_in(request)
     instance = _visible_instance(user, instance_id)
     back = reverse("workflow:instance", args=[instance.pk])
     if action in ("comment", "attach"):
@@ -1327,26 +1266,11 @@ def people(request: HttpRequest) -> HttpResponse:
     found: list[User] = []
     if query:
         found = list(
-            User.objects.filter(is_active=True)
-            .filter(
-                Q(username__icontains=query)
-                | Q(employee_no__icontains=query)
-                | Q(first_name__icontains=query)
-                | Q(last_name__icontains=query)
-                | Q(department__name__icontains=query)
-            )
+            people_matching(query)
+            .filter(is_active=True)
             .select_related("department")
             .order_by("username")[:PEOPLE_LIMIT]
         )
-        if not found and len(query) > 1:
-            # a full Chinese name (张伟) is family + given name in two columns
-            found = list(
-                User.objects.filter(
-                    is_active=True, last_name=query[:1], first_name__startswith=query[1:]
-                )
-                .select_related("department")
-                .order_by("username")[:PEOPLE_LIMIT]
-            )
     return render(
         request,
         "workflow/partials/_people_results.html",
@@ -1356,7 +1280,7 @@ def people(request: HttpRequest) -> HttpResponse:
 
 def _visible_attachment(user: User, attachment_id: int) -> Attachment:
     return get_object_or_404(
-        Attachment.objects.filter(instance__in=selectors.instances_for(user)).select_related(
+        Attachment.objects.filter(instance__in=visibility.instances_for(user)).select_related(
             "instance"
         ),
         pk=attachment_id,
@@ -1384,7 +1308,7 @@ def _file_response(attachment: Attachment, *, inline: bool) -> FileResponse:
 @require_GET
 def attachment_download(request: HttpRequest, attachment_id: int) -> HttpResponseBase:
     """The file, as a download (``Content-Disposition: attachment``)."""
-    return _file_response(_visible_attachment(_user(request), attachment_id), inline=False)
+    return _file_response(_visible_attachment(signed_in(request), attachment_id), inline=False)
 
 
 @login_required
@@ -1393,7 +1317,7 @@ def attachment_download(request: HttpRequest, attachment_id: int) -> HttpRespons
 def attachment_inline(request: HttpRequest, attachment_id: int) -> HttpResponseBase:
     """Images and PDF for the browser to show itself (``inline``, framable by our own pages
     only); any other type is downloaded."""
-    attachment = _visible_attachment(_user(request), attachment_id)
+    attachment = _visible_attachment(signed_in(request), attachment_id)
     return _file_response(attachment, inline=is_inline(attachment))
 
 
@@ -1401,8 +1325,8 @@ def attachment_inline(request: HttpRequest, attachment_id: int) -> HttpResponseB
 @require_GET
 def attachment_preview(request: HttpRequest, attachment_id: int) -> HttpResponse:
     """The preview partial (htmx); without htmx the instance page showing it."""
-    attachment = _visible_attachment(_user(request), attachment_id)
-    if not getattr(request, "htmx", False):
+    attachment = _visible_attachment(signed_in(request), attachment_id)
+    if not wants_partial(request):
         url = reverse("workflow:instance", args=[attachment.instance_id])
         return HttpResponseRedirect(f"{url}?preview={attachment.pk}#preview")
     return render(request, "workflow/partials/_task_preview.html", _preview_context(attachment))

@@ -30,9 +30,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import models, transaction
 from django.utils import timezone
 
+from portal import registry
 from portal.choices import Language
 from portal.models import Announcement, DelegationRule, Department, Position, Role, User
-from workflow.demo import DemoSeedError, report_workflow_demo, seed_workflow_demo
 
 COMPANY = "华夏智造科技有限公司"
 DEFAULT_PASSWORD = "demo1234"  # published: printed after every run
@@ -377,15 +377,19 @@ class Command(BaseCommand):
             self._seed_delegation(users)
             self._seed_announcements(admin, departments, roles)
 
-        # A transaction of its own, after the organization's: a broken demo request leaves
-        # the organization usable. Before the report: with DEBUG the console e-mail backend
-        # prints the notifications of the demo tasks, which should not bury the summaries.
-        try:
-            workflow = seed_workflow_demo()
-        except DemoSeedError as exc:
-            raise CommandError(f"Demo processes: {exc}") from exc
+        # Each app's demo data (portal.registry.demo_seeders) in a transaction of its own,
+        # after the organization's: a broken demo request leaves the organization usable.
+        # Before the report: with DEBUG the console e-mail backend prints the notifications
+        # of the demo tasks, which should not bury the summaries.
+        results = []
+        for seeder in registry.demo_seeders:
+            try:
+                results.append((seeder, seeder.seed()))
+            except registry.DemoSeedError as exc:
+                raise CommandError(f"Demo data of {seeder.key}: {exc}") from exc
         self._report()
-        report_workflow_demo(self.stdout, workflow)
+        for seeder, result in results:
+            seeder.report(self.stdout, result)
 
     # --- helpers --------------------------------------------------------------------
 

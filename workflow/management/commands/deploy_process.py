@@ -12,7 +12,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from workflow.bpmn.model import BpmnError
-from workflow.services import definition_deploy
+from workflow.services.definitions import definition_deploy
 
 
 class Command(BaseCommand):

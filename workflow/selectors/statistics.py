@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
@@ -41,7 +41,6 @@ from workflow.bpmn.model import ElementKind
 from workflow.bpmn.render import Highlight
 from workflow.engine.cache import graph_for_definition
 from workflow.models import (
-    Execution,
     HistoryEvent,
     Incident,
     InstanceState,
@@ -52,9 +51,7 @@ from workflow.models import (
     Task,
     TaskState,
 )
-from workflow.selectors import display_names
 
-LIVE_TASK_STATES = (TaskState.OPEN, TaskState.WAITING, TaskState.PENDING)
 # elements where a token waits (their activity rows measure a wait); gateways and
 # throwing/start/end events pass at once
 WAIT_KINDS = tuple(
@@ -147,99 +144,6 @@ def console_instances(
         .values("n")
     )
     return found.annotate(open_incidents=Subquery(open_incidents)).order_by("-started_at", "-pk")
-
-
-EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
-
-
-@dataclass(frozen=True)
-class Cursor:
-    """Where the next page starts: after the row started at ``started_at`` with ``pk``."""
-
-    at: datetime.datetime
-    pk: int
-
-    def encode(self) -> str:
-        """URL-safe: microseconds since the epoch (UTC) and the id."""
-        micros = (self.at - EPOCH) // datetime.timedelta(microseconds=1)
-        return f"{micros}_{self.pk}"
-
-    @classmethod
-    def decode(cls, text: str) -> Cursor | None:
-        """The cursor in ``text``; None for anything malformed (a fresh first page)."""
-        micros, sep, pk = text.partition("_")
-        if not sep or not pk.isdigit() or not micros.lstrip("-").isdigit():
-            return None
-        try:
-            at = EPOCH + datetime.timedelta(microseconds=int(micros))
-        except OverflowError:
-            return None
-        return cls(at, int(pk))
-
-
-def keyset_page(
-    rows: QuerySet[Any], cursor: Cursor | None, size: int, *, at_field: str
-) -> tuple[list[Any], Cursor | None]:
-    """One page of ``rows`` (ordered by ``-<at_field>, -pk``) after ``cursor``, and the cursor
-    of the next page (None on the last). Keyset, never OFFSET: page 1000 costs what page 1
-    does."""
-    if cursor is not None:
-        rows = rows.filter(
-            Q(**{f"{at_field}__lt": cursor.at}) | Q(**{at_field: cursor.at, "pk__lt": cursor.pk})
-        )
-    page = list(rows[: size + 1])
-    if len(page) <= size:
-        return page, None
-    page = page[:size]
-    last = page[-1]
-    return page, Cursor(getattr(last, at_field), last.pk)
-
-
-@dataclass
-class Holder:
-    """One current step of an instance: the step's name and who holds it."""
-
-    step: str
-    holders: list[str] = field(default_factory=list)
-
-
-def current_steps(instances: Sequence[ProcessInstance]) -> dict[int, list[Holder]]:
-    """The steps the given instances (one page) are at, with the people who hold each open
-    task (user task: assignee, or "candidates" when unclaimed); for instances waiting
-    elsewhere (a service call, a timer) the element's name. Two queries for the page."""
-    ids = [i.pk for i in instances]
-    result: dict[int, list[Holder]] = {pk: [] for pk in ids}
-    seen: dict[tuple[int, str], Holder] = {}
-    tasks = (
-        Task.objects.filter(instance_id__in=ids, state__in=LIVE_TASK_STATES)
-        .order_by("created_at", "pk")
-        .values_list("instance_id", "element_id", "name", "assignee")
-    )
-    names = display_names({assignee for _i, _e, _n, assignee in tasks if assignee})
-    for instance_id, element_id, name, assignee in tasks:
-        holder = seen.get((instance_id, element_id))
-        if holder is None:
-            holder = seen[(instance_id, element_id)] = Holder(name or element_id)
-            result[instance_id].append(holder)
-        who = names.get(assignee, assignee) if assignee else _("candidates")
-        if who not in holder.holders:
-            holder.holders.append(who)
-    by_pk = {i.pk: i for i in instances}
-    waiting = (
-        Execution.objects.filter(instance_id__in=ids)
-        .exclude(state="scope")
-        .values_list("instance_id", "element_id")
-    )
-    for instance_id, element_id in waiting:
-        if (instance_id, element_id) in seen:
-            continue
-        instance = by_pk[instance_id]
-        element = graph_for_definition(instance.definition_id).elements.get(element_id)
-        if element is None or element.kind is ElementKind.USER_TASK:
-            continue
-        seen[(instance_id, element_id)] = holder = Holder(element.name or element_id)
-        result[instance_id].append(holder)
-    return result
 
 
 def process_choices() -> list[tuple[str, str]]:

@@ -16,7 +16,6 @@ from typing import Any, Literal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -24,14 +23,6 @@ from portal.backends import find_account
 from portal.models import User
 from portal.services import notification_send
 from workflow.models import ExternalTask, ExternalTaskState
-
-__all__ = [
-    "ExternalTaskStatus",
-    "external_task_close",
-    "external_task_replace",
-    "external_task_upsert",
-    "external_tasks_for",
-]
 
 ExternalTaskStatus = Literal["created", "updated", "closed", "stale"]
 
@@ -234,11 +225,3 @@ def external_task_replace(
         old.replaced_by = new_external_id
         old.save(update_fields=["replaced_by", "updated_at"])
     return new, status
-
-
-def external_tasks_for(
-    user: User, *, state: str = ExternalTaskState.OPEN
-) -> QuerySet[ExternalTask]:
-    """The external tasks assigned to ``user`` (open ones by default; "" for all)."""
-    tasks = ExternalTask.objects.filter(assignee=user)
-    return tasks.filter(state=state) if state else tasks

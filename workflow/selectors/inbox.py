@@ -1,113 +1,37 @@
-"""What a person may see of the workflow, and the inbox's lists (docs/approvals.md).
-
-Every view and API endpoint starts from these querysets, so an instance or task a person
-may not see is simply not found (404), never a 403 that tells it exists.
+"""The inbox's tabs (待办, 已办, 我发起的, 抄送我的), their filters, counts and keyset pages
+(newest first, several tables merged), and what bulk approve may approve without input.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime
-import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from django.core.exceptions import ValidationError
-from django.db.models import F, Model, Q, QuerySet
-from django.db.models.functions import Concat
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from portal.models import Department, Role, User, localized_name
+from portal.keyset import Cursor, Source, keyset_page
+from portal.models import User
+from portal.selectors import people_matching
 from workflow import participants
-from workflow.approvals import is_process_admin, return_targets
 from workflow.bpmn.model import ElementKind
-from workflow.bpmn.render import Highlight
 from workflow.engine.cache import graph_for_definition
-from workflow.external import external_tasks_for
 from workflow.forms import form_for, has_step_form
 from workflow.models import (
     CarbonCopy,
-    Delegation,
     Execution,
     ExternalTask,
-    HistoryEvent,
-    Incident,
-    InstanceState,
-    ProcessDefinition,
+    ExternalTaskState,
     ProcessInstance,
     Task,
     TaskCandidate,
     TaskState,
 )
-
-__all__ = [
-    "FIRST_FILTER_DAY",
-    "LAST_FILTER_DAY",
-    "URGENT_PRIORITY",
-    "BadCursor",
-    "Cursor",
-    "InboxFilter",
-    "InboxPage",
-    "copies_for",
-    "current_steps",
-    "display_names",
-    "filter_external_tasks",
-    "filter_instances",
-    "filter_tasks",
-    "inbox_counts",
-    "inbox_page",
-    "inbox_processes",
-    "instance_highlight",
-    "instances_for",
-    "instances_started",
-    "process_names",
-    "return_targets",
-    "step_defaults",
-    "task_actions",
-    "task_for",
-    "task_needs_input",
-    "tasks_assigned",
-    "tasks_claimable",
-    "tasks_done",
-    "tasks_needing_input",
-    "tasks_todo",
-    "validate_filter_date",
-]
-
-
-def _candidate_task_ids(user: User) -> QuerySet[TaskCandidate, Any]:
-    return TaskCandidate.objects.filter(participants.user_candidacy(user)).values("task_id")
-
-
-def instances_for(user: User) -> QuerySet[ProcessInstance]:
-    """The instances ``user`` may see: those they started, handle or handled (or were
-    asked to, as a candidate or the absent person), were copied on; a department head
-    also those started in the departments they head; a process administrator all."""
-    if not user.is_active:
-        return ProcessInstance.objects.none()
-    if is_process_admin(user):
-        return ProcessInstance.objects.all()
-    name = user.username
-    involved = Task.objects.filter(
-        Q(assignee=name) | Q(completed_by=name) | Q(on_behalf_of=name) | Q(owner=name)
-    ).values("instance_id")
-    candidate = Task.objects.filter(pk__in=_candidate_task_ids(user)).values("instance_id")
-    visible = (
-        Q(initiator=name)
-        | Q(pk__in=involved)
-        | Q(pk__in=candidate)
-        | Q(pk__in=CarbonCopy.objects.filter(user=user).values("instance_id"))
-    )
-    headed = list(Department.objects.filter(head=user).values_list("path", flat=True))
-    if headed:
-        scope = Q()
-        for path in headed:
-            scope |= Q(department__path__startswith=path)
-        visible |= Q(initiator__in=User.objects.filter(scope).values("username"))
-    return ProcessInstance.objects.filter(visible)
+from workflow.selectors.visibility import process_names
 
 
 def tasks_assigned(user: User) -> QuerySet[Task]:
@@ -125,88 +49,6 @@ def tasks_todo(user: User) -> QuerySet[Task]:
 def tasks_done(user: User) -> QuerySet[Task]:
     """已办: tasks ``user`` completed."""
     return Task.objects.filter(state=TaskState.COMPLETED, completed_by=user.username)
-
-
-def instances_started(user: User) -> QuerySet[ProcessInstance]:
-    """我发起的."""
-    return ProcessInstance.objects.filter(initiator=user.username)
-
-
-def copies_for(user: User) -> QuerySet[CarbonCopy]:
-    """抄送我的 (unread first is the caller's ordering to choose)."""
-    return CarbonCopy.objects.filter(user=user).select_related("instance")
-
-
-def task_for(user: User, task_id: int) -> Task | None:
-    """A task of an instance ``user`` may see; None otherwise (a 404)."""
-    return (
-        Task.objects.filter(pk=task_id, instance__in=instances_for(user))
-        .select_related("instance")
-        .first()
-    )
-
-
-def task_actions(user: User, task: Task) -> set[str]:
-    """The actions ``user`` may take on ``task`` now (what the task page and the API
-    offer); the services check again when one is taken."""
-    actions: set[str] = set()
-    instance = task.instance
-    running = instance.state == InstanceState.ACTIVE
-    name = user.username
-    if running and task.state == TaskState.OPEN:
-        graph = graph_for_definition(instance.definition_id)
-        element = graph.elements.get(task.element_id)
-        own_request = name == instance.initiator and (
-            element is None
-            or not participants.initiator_may_act(
-                participants.settings_for(instance.definition_key), element
-            )
-        )
-        mine = name in (task.assignee, task.on_behalf_of) and bool(task.assignee)
-        mine = mine and not own_request
-        candidate = not task.assignee and not own_request and participants.is_candidate(user, task)
-        if candidate:
-            actions.add("claim")
-        if mine and task.delegation == Delegation.PENDING:
-            actions.add("resolve")
-        elif mine or candidate:
-            start = element is not None and element.kind is ElementKind.START_EVENT
-            actions |= {"approve", "transfer", "delegate", "add_signers", "copy"}
-            if not start:
-                actions.add("reject")
-                if return_targets(task):
-                    actions.add("return")
-            if mine and TaskCandidate.objects.filter(task=task).exists():
-                actions.add("unclaim")
-    if (
-        running
-        and Task.objects.filter(
-            added_by=task, state__in=(TaskState.OPEN, TaskState.PENDING)
-        ).exists()
-        and name in (task.assignee, task.completed_by)
-    ):
-        actions.add("remove_signer")
-    if instance.state in (InstanceState.ACTIVE, InstanceState.SUSPENDED):
-        if instance.initiator == name:
-            actions |= {"cancel", "urge"}
-        if is_process_admin(user):
-            actions |= {"suspend" if running else "resume", "terminate", "move", "reassign"}
-    return actions
-
-
-def instance_highlight(instance: ProcessInstance) -> Highlight:
-    """What to paint on the instance's diagram: where its tokens wait, what it passed,
-    where it failed (an open incident)."""
-    active = Execution.objects.filter(instance=instance).values_list("element_id", flat=True)
-    passed = HistoryEvent.objects.filter(instance_id=instance.pk, kind="activity").values_list(
-        "element_id", flat=True
-    )
-    failed = Incident.objects.filter(instance=instance, resolved_at__isnull=True).values_list(
-        "element_id", flat=True
-    )
-    return Highlight(
-        active=frozenset(active), completed=frozenset(passed), failed=frozenset(failed)
-    )
 
 
 # --- the inbox ----------------------------------------------------------------------------------
@@ -285,22 +127,8 @@ def _overdue(rows: QuerySet[Any], given: InboxFilter, late: Q) -> QuerySet[Any]:
 
 
 def _people_named(text: str) -> QuerySet[User, Any]:
-    """User names of the people whose name (张伟, "Wei Zhang", the user name) contains
-    ``text``."""
-    return (
-        User.objects.annotate(
-            _family_first=Concat("last_name", "first_name"),
-            _given_first=Concat("first_name", "last_name"),
-        )
-        .filter(
-            Q(username__iexact=text)
-            | Q(_family_first__icontains=text)
-            | Q(_given_first__icontains=text)
-            | Q(first_name__icontains=text)
-            | Q(last_name__icontains=text)
-        )
-        .values("username")
-    )
+    """User names of the people a search for ``text`` finds (``people_matching``)."""
+    return people_matching(text).values("username")
 
 
 def filter_tasks(
@@ -374,86 +202,6 @@ def tasks_claimable(user: User) -> QuerySet[Task]:
 # --- keyset pages of merged sources --------------------------------------------------------------
 
 
-class BadCursor(ValueError):
-    """A cursor that this code did not write (edited by hand, truncated)."""
-
-
-@dataclass(frozen=True)
-class Cursor:
-    """Where a page ended: the last row's sort value (None: a row without a due date),
-    its source's rank and its id."""
-
-    at: datetime.datetime | None
-    rank: int
-    pk: int
-
-    def encode(self) -> str:
-        at = self.at.isoformat() if self.at else None
-        raw = json.dumps([at, self.rank, self.pk], separators=(",", ":"))
-        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-    @classmethod
-    def decode(cls, text: str) -> Cursor:
-        try:
-            raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-            at, rank, pk = json.loads(raw)
-            moment = None if at is None else datetime.datetime.fromisoformat(at)
-            if moment is not None and timezone.is_naive(moment):
-                raise ValueError
-            if moment is not None:
-                # in UTC, as the database is asked: near year 1 or 9999 this overflows
-                moment = moment.astimezone(datetime.UTC)
-            if not isinstance(rank, int) or not isinstance(pk, int):
-                raise ValueError
-        except (ValueError, TypeError, OverflowError, binascii.Error, UnicodeDecodeError):
-            raise BadCursor(text) from None
-        return cls(moment, rank, pk)
-
-
-@dataclass(frozen=True)
-class _Source:
-    rows: QuerySet[Any]
-    kind: str
-    field: str
-    rank: int = 0
-
-
-def _sort_key(at: datetime.datetime | None, rank: int, pk: int, ascending: bool) -> tuple:
-    # ascending with rows without a value last; descending values are never null
-    if ascending:
-        return (at is None, at or datetime.datetime.min.replace(tzinfo=datetime.UTC), rank, pk)
-    return (at, rank, pk)
-
-
-def _after(source: _Source, cursor: Cursor, ascending: bool) -> QuerySet[Any]:
-    """The rows of ``source`` that come after ``cursor`` in the order (value, rank, id)."""
-    name = source.field
-    if ascending:
-        if source.rank > cursor.rank:
-            same: Q | None = Q()
-        elif source.rank == cursor.rank:
-            same = Q(pk__gt=cursor.pk)
-        else:
-            same = None
-        if cursor.at is None:
-            later = Q(pk__in=[])
-            tie = Q(**{f"{name}__isnull": True})
-        else:
-            later = Q(**{f"{name}__gt": cursor.at}) | Q(**{f"{name}__isnull": True})
-            tie = Q(**{name: cursor.at})
-    else:
-        if source.rank < cursor.rank:
-            same = Q()
-        elif source.rank == cursor.rank:
-            same = Q(pk__lt=cursor.pk)
-        else:
-            same = None
-        later = Q(**{f"{name}__lt": cursor.at})
-        tie = Q(**{name: cursor.at})
-    condition = later if same is None else later | (tie & same)
-    return source.rows.filter(condition)
-
-
 @dataclass
 class InboxPage:
     """One page of a tab: ``rows`` as (kind, row) pairs in order; ``next`` the cursor of
@@ -465,28 +213,6 @@ class InboxPage:
     sort: Sort
     date_field: str = "created_at"
     kinds: set[str] = field(default_factory=set)
-
-
-def _page(sources: Sequence[_Source], *, sort: Sort, after: Cursor | None, size: int) -> InboxPage:
-    ascending = sort in ("old", "due")
-    found: list[tuple[tuple, Cursor, str, Model]] = []
-    for source in sources:
-        rows = source.rows if after is None else _after(source, after, ascending)
-        order: list[Any]
-        if ascending:
-            order = [F(source.field).asc(nulls_last=True), "pk"]
-        else:
-            order = [F(source.field).desc(), "-pk"]
-        for row in rows.order_by(*order)[: size + 1]:
-            at = getattr(row, source.field)
-            position = Cursor(at, source.rank, row.pk)
-            found.append(
-                (_sort_key(at, source.rank, row.pk, ascending), position, source.kind, row)
-            )
-    found.sort(key=lambda item: item[0], reverse=not ascending)
-    shown = found[:size]
-    following = shown[-1][1] if len(found) > size else None
-    return InboxPage([(kind, row) for _k, _p, kind, row in shown], following, sort)
 
 
 # Rows of two tables with the same time: ours before the external ones.
@@ -501,6 +227,7 @@ def inbox_page(
     sort: Sort = "new",
     after: Cursor | None = None,
     size: int = 20,
+    externals: bool = True,
 ) -> InboxPage:
     """One page of an inbox tab for ``user``.
 
@@ -512,37 +239,41 @@ def inbox_page(
     - 我发起的 ``started``: instances ``user`` started, by start time.
     - 抄送我的 ``copied``: copies to ``user``, by the time of the copy.
 
-    ``sort`` ``new`` (default) or ``old``; ``due`` applies to the to-do tab only.
+    ``sort`` ``new`` (default) or ``old``; ``due`` applies to the to-do tab only;
+    ``externals`` False leaves other systems' tasks out of 待办. The inbox page and the API's
+    task list both read this.
     """
     name = user.username
     # names of processes come from process_names(): the definition (its XML) is not joined
     task_rows = Task.objects.select_related("instance").defer("data")
-    sources: list[_Source]
+    sources: list[Source]
     if tab == "todo":
         field_name = "due_at" if sort == "due" else "created_at"
         mine = tasks_assigned(user).select_related("instance").defer("data")
         claimable = tasks_claimable(user).select_related("instance").defer("data")
         sources = [
-            _Source(filter_tasks(mine, given), "task", field_name, RANK_TASK),
-            _Source(filter_tasks(claimable, given), "claim", field_name, RANK_TASK),
+            Source(filter_tasks(mine, given), field_name, RANK_TASK, "task"),
+            Source(filter_tasks(claimable, given), field_name, RANK_TASK, "claim"),
         ]
-        if not given.process and given.urgent is None:
-            externals = filter_external_tasks(external_tasks_for(user), given)
-            sources.append(_Source(externals, "external", field_name, RANK_EXTERNAL))
+        if externals and not given.process and given.urgent is None:
+            theirs = filter_external_tasks(external_tasks_for(user), given)
+            sources.append(Source(theirs, field_name, RANK_EXTERNAL, "external"))
     elif tab == "done":
         sort = "old" if sort == "old" else "new"
         done = task_rows.filter(state=TaskState.COMPLETED, completed_by=name)
         sources = [
-            _Source(filter_tasks(done, given, date_field="completed_at"), "done", "completed_at")
+            Source(
+                filter_tasks(done, given, date_field="completed_at"), "completed_at", kind="done"
+            )
         ]
     elif tab == "started":
         sort = "old" if sort == "old" else "new"
         started = ProcessInstance.objects.filter(initiator=name).defer("variables")
         sources = [
-            _Source(
+            Source(
                 filter_instances(started, given, path="", date_field="started_at"),
-                "instance",
                 "started_at",
+                kind="instance",
             )
         ]
     else:
@@ -555,16 +286,20 @@ def inbox_page(
         if given.unread is not None:
             copies = copies.filter(read_at__isnull=given.unread)
         sources = [
-            _Source(
+            Source(
                 filter_instances(copies, given, path="instance__", date_field="created_at"),
-                "copy",
                 "created_at",
+                kind="copy",
             )
         ]
-    page = _page(sources, sort=sort, after=after, size=size)
-    page.date_field = sources[0].field
-    page.kinds = {source.kind for source in sources}
-    return page
+    found = keyset_page(sources, after=after, size=size, ascending=sort in ("old", "due"))
+    return InboxPage(
+        found.rows,
+        found.next,
+        sort,
+        date_field=sources[0].field,
+        kinds={source.kind for source in sources},
+    )
 
 
 COUNT_CAP = 100
@@ -613,45 +348,6 @@ def inbox_processes(user: User) -> list[tuple[str, str]]:
     )
     names = process_names(keys)
     return sorted(((key, names.get(key) or key) for key in keys), key=lambda pair: pair[1])
-
-
-def process_names(keys: Iterable[str]) -> dict[str, str]:
-    """The name of each process key's latest version."""
-    names: dict[str, str] = {}
-    rows = (
-        ProcessDefinition.objects.filter(key__in=set(keys))
-        .order_by("key", "-version")
-        .values_list("key", "name")
-    )
-    for key, name in rows:
-        names.setdefault(key, name or key)
-    return names
-
-
-def display_names(usernames: Iterable[str]) -> dict[str, str]:
-    """Each user name's display name (the user name itself for an unknown account)."""
-    wanted = {name for name in usernames if name}
-    found = {
-        user.username: user.display_name
-        for user in User.objects.filter(username__in=wanted).only(
-            "username", "first_name", "last_name"
-        )
-    }
-    return {name: found.get(name, name) for name in wanted}
-
-
-def current_steps(instance_ids: Iterable[int]) -> dict[int, list[tuple[str, str]]]:
-    """Where each instance stands now: (step name, who holds it) of its open tasks; the
-    holder is a user name, or "" for a task waiting to be claimed."""
-    steps: dict[int, list[tuple[str, str]]] = {}
-    rows = (
-        Task.objects.filter(instance_id__in=list(instance_ids), state=TaskState.OPEN)
-        .order_by("created_at", "pk")
-        .values_list("instance_id", "name", "element_id", "assignee")
-    )
-    for instance_id, name, element_id, assignee in rows:
-        steps.setdefault(instance_id, []).append((name or element_id, assignee))
-    return steps
 
 
 # --- "needs no input": what bulk approve may approve -----------------------------------------
@@ -723,37 +419,9 @@ def tasks_needing_input(tasks: Sequence[Task]) -> set[int]:
     }
 
 
-def candidate_labels(pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
-    """(kind, value) of task candidates -> what a person reads: 张伟 for a user, the role's
-    name (财务审核员) for a group, the department's name for ``dept``; unknown ones as
-    written."""
-    wanted = set(pairs)
-    users = display_names(v for k, v in wanted if k == "user")
-    groups = {v for k, v in wanted if k == "group"}
-    roles: dict[str, str] = {}
-    # (django-stubs resolves Role's own fields on Group: hence the ignores)
-    found = Role.objects.filter(Q(code__in=groups) | Q(name__in=groups))  # type: ignore[misc]
-    columns = found.values_list("code", "name", "name_en")  # type: ignore[misc]
-    for code, name, name_en in columns:
-        roles[code] = roles[name] = localized_name(name, name_en)
-    departments = {
-        d.code: d.display_name
-        for d in Department.objects.filter(code__in={v for k, v in wanted if k == "dept"})
-    }
-    known = {"user": users, "group": roles, "dept": departments}
-    return {(k, v): known.get(k, {}).get(v, v) for k, v in wanted}
-
-
-def may_withdraw(user: User, instance: ProcessInstance) -> bool:
-    """Whether to offer 撤回 to ``user``: the instance runs and the last completed step is
-    theirs (or nothing was completed yet and they started it). ``instance_withdraw``
-    checks the rest (the next handler has not acted) when it is taken."""
-    if instance.state != InstanceState.ACTIVE:
-        return False
-    last = (
-        Task.objects.filter(instance=instance, state=TaskState.COMPLETED)
-        .order_by("-completed_at", "-pk")
-        .values_list("completed_by", flat=True)
-        .first()
-    )
-    return last == user.username if last is not None else instance.initiator == user.username
+def external_tasks_for(
+    user: User, *, state: str = ExternalTaskState.OPEN
+) -> QuerySet[ExternalTask]:
+    """The external tasks assigned to ``user`` (open ones by default; "" for all)."""
+    tasks = ExternalTask.objects.filter(assignee=user)
+    return tasks.filter(state=state) if state else tasks

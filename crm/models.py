@@ -1,0 +1,4 @@
+"""The CRM's tables (docs/architecture.md: fields, constraints, clean(), small
+properties; no business rule in save(), a manager or a signal)."""
+
+from __future__ import annotations

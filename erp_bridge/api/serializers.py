@@ -1,0 +1,3 @@
+"""The ERP bridge's serializers: they validate and shape, never save."""
+
+from __future__ import annotations

@@ -1,0 +1,4 @@
+"""The ERP bridge's pages: parse the request, call one service or selector, render (thin;
+docs/architecture.md)."""
+
+from __future__ import annotations

@@ -1,0 +1,200 @@
+"""What a person may do now: the one place that decides which actions the task page, the
+instance page and the API offer. Each rule here is the rule its service enforces when the
+action is taken (``workflow.services.approvals`` / ``administration``), so an action offered
+is accepted and one refused is not offered (tests/workflow/test_actions_offered.py walks
+instances through their states to hold both to it).
+
+- ``instance_actions``: on the instance — withdraw, cancel, urge, copy, and the process
+  administrators' suspend/resume/terminate/move/reassign;
+- ``task_actions``: on a task — claim, approve, reject, return, transfer, delegate, hand back,
+  add and remove signers, copy — and the instance's actions;
+- ``return_targets``, ``may_withdraw``: the parts of those rules pages also show.
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+
+from portal.models import User
+from workflow import participants
+from workflow.bpmn.model import Element, ElementKind
+from workflow.engine.cache import graph_for_definition
+from workflow.models import (
+    Delegation,
+    HistoryEvent,
+    InstanceState,
+    ProcessInstance,
+    Task,
+    TaskCandidate,
+    TaskState,
+)
+from workflow.selectors.visibility import is_process_admin
+
+
+def return_targets(task: Task) -> list[tuple[str, str]]:
+    """The steps a task may be returned to: the initiator's start, then the user tasks of
+    the same scope this instance actually passed, in the order first passed (element id,
+    name)."""
+    graph = graph_for_definition(
+        ProcessInstance.objects.values_list("definition_id", flat=True).get(pk=task.instance_id)
+    )
+    element = graph.elements.get(task.element_id)
+    if element is None:
+        return []
+    passed = (
+        HistoryEvent.objects.filter(
+            instance_id=task.instance_id,
+            kind="task-completed",
+            outcome__in=("approved", "submitted", "completed"),
+        )
+        .order_by("at", "id")
+        .values_list("element_id", flat=True)
+    )
+    start = graph.start_event(None)
+    targets: list[tuple[str, str]] = []
+    if element.parent_id is None:
+        targets.append(("initiator", start.name or _("The initiator")))
+    seen = {"initiator", task.element_id}
+    for element_id in passed:
+        target = graph.elements.get(element_id)
+        if (
+            element_id in seen
+            or target is None
+            or target.kind is not ElementKind.USER_TASK
+            or target.parent_id != element.parent_id
+        ):
+            continue
+        seen.add(element_id)
+        targets.append((element_id, target.name or element_id))
+    return targets
+
+
+def _own_request(user: User, task: Task, element: Element | None) -> bool:
+    """The initiator looking at an approval step of their own request (separation of duties:
+    ``participants.initiator_may_act``)."""
+    instance = task.instance
+    if user.username != instance.initiator:
+        return False
+    settings = participants.settings_for(instance.definition_key)
+    return element is None or not participants.initiator_may_act(settings, element)
+
+
+def _step_actions(user: User, task: Task) -> set[str]:
+    """What the person holding (or offered) an open task of a running instance may do."""
+    graph = graph_for_definition(task.instance.definition_id)
+    element = graph.elements.get(task.element_id)
+    if _own_request(user, task, element):
+        return set()
+    name = user.username
+    mine = bool(task.assignee) and name in (task.assignee, task.on_behalf_of)
+    candidate = not task.assignee and participants.is_candidate(user, task)
+    actions: set[str] = {"claim"} if candidate else set()
+    if mine and task.delegation == Delegation.PENDING:
+        return actions | {"resolve"}
+    if mine or candidate:
+        actions |= {"approve", "transfer", "delegate", "add_signers", "copy"}
+        if element is None or element.kind is not ElementKind.START_EVENT:
+            actions.add("reject")
+            if return_targets(task):
+                actions.add("return")
+        if mine and TaskCandidate.objects.filter(task=task).exists():
+            actions.add("unclaim")
+    return actions
+
+
+def task_actions(user: User, task: Task) -> set[str]:
+    """The actions ``user`` may take on ``task`` now, with those on its instance (what the
+    task page and the API offer)."""
+    instance = task.instance
+    running = instance.state == InstanceState.ACTIVE
+    actions = instance_actions(user, instance) - {"reassign"}
+    if running and task.state == TaskState.OPEN:
+        actions |= _step_actions(user, task)
+        if is_process_admin(user):
+            actions.add("reassign")
+    if (
+        running
+        and user.username in (task.assignee, task.completed_by)
+        and Task.objects.filter(
+            added_by=task, state__in=(TaskState.OPEN, TaskState.PENDING)
+        ).exists()
+    ):
+        actions.add("remove_signer")
+    return actions
+
+
+def instance_actions(user: User, instance: ProcessInstance) -> set[str]:
+    """The actions ``user`` may take on ``instance`` now (what the instance page offers).
+    A suspended request can be cancelled by its initiator and resumed or terminated by an
+    administrator; nothing else moves it until it is resumed. The initiator and the process
+    administrators urge the handlers of a running one, and copy people in at any time."""
+    name = user.username
+    admin = is_process_admin(user)
+    if instance.state not in (InstanceState.ACTIVE, InstanceState.SUSPENDED):
+        # an ended request can still be copied to someone, for their information
+        return {"copy"} if admin or instance.initiator == name else set()
+    running = instance.state == InstanceState.ACTIVE
+    actions: set[str] = set()
+    if instance.initiator == name:
+        actions.add("cancel")
+    if running and (instance.initiator == name or admin):
+        actions.add("urge")
+    if may_withdraw(user, instance):
+        actions.add("withdraw")
+    open_tasks = list(Task.objects.filter(instance=instance, state=TaskState.OPEN))
+    handles = any(
+        name in (t.assignee, t.on_behalf_of) if t.assignee else participants.is_candidate(user, t)
+        for t in open_tasks
+    )
+    if handles or instance.initiator == name or admin:
+        actions.add("copy")
+    if admin:
+        actions |= {"suspend", "move"} if running else {"resume"}
+        actions.add("terminate")
+        if running and open_tasks:
+            actions.add("reassign")
+    return actions
+
+
+def withdraw_refusal(user: User, instance: ProcessInstance) -> str | None:
+    """Why ``user`` may not take the last step back (撤回) now, or None: the person who
+    completed the last step (or the initiator, before anyone acted) takes it back while the
+    next handler has not acted (claimed, transferred, delegated, added a signer). The rule
+    ``instance_withdraw`` enforces under the instance's lock; it also refuses a step whose
+    sub-process has ended meanwhile."""
+    if instance.state != InstanceState.ACTIVE:
+        return (
+            _("The process is suspended; nothing can be done on it now.")
+            if instance.state == InstanceState.SUSPENDED
+            else _("The process has already ended.")
+        )
+    name = user.username
+    done = Task.objects.filter(instance=instance, state=TaskState.COMPLETED)
+    last = done.order_by("-completed_at", "-pk").first()
+    next_acted = _("The next handler has already acted; it can no longer be withdrawn.")
+    not_yours = _("Only the person who handled the previous step can withdraw it.")
+    if last is None:
+        if instance.initiator != name:
+            return not_yours
+    elif last.completed_by != name:
+        mine = done.filter(completed_by=name).exists() or instance.initiator == name
+        return next_acted if mine else not_yours
+    else:
+        if last.outcome not in ("approved", "submitted", "completed"):
+            return _("Only an approved or submitted step can be withdrawn.")
+        element = graph_for_definition(instance.definition_id).elements.get(last.element_id)
+        if element is not None and element.multi_instance is not None:
+            return _("A countersign vote cannot be withdrawn.")
+    since = last.completed_at if last is not None else instance.started_at
+    if HistoryEvent.objects.filter(
+        instance_id=instance.pk,
+        kind__in=("task-transferred", "task-delegated", "signer-added", "task-claimed"),
+        at__gt=since,
+    ).exists():
+        return next_acted
+    return None
+
+
+def may_withdraw(user: User, instance: ProcessInstance) -> bool:
+    """Whether to offer 撤回 to ``user`` (:func:`withdraw_refusal` has no objection)."""
+    return withdraw_refusal(user, instance) is None

@@ -1,0 +1,123 @@
+"""What a person may see of the workflow (docs/approvals.md), and names for display.
+
+Every view and API endpoint starts from these querysets, so an instance or task a person
+may not see is simply not found (404), never a 403 that tells it exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from portal.models import Department, Role, User, localized_name
+from workflow import participants
+from workflow.models import (
+    CarbonCopy,
+    ProcessDefinition,
+    ProcessInstance,
+    Task,
+    TaskCandidate,
+)
+
+
+def is_process_admin(user: User) -> bool:
+    return user.is_active and user.has_perm("workflow.manage_processes")
+
+
+def candidate_task_ids(user: User) -> QuerySet[TaskCandidate, Any]:
+    return TaskCandidate.objects.filter(participants.user_candidacy(user)).values("task_id")
+
+
+def instances_for(user: User) -> QuerySet[ProcessInstance]:
+    """The instances ``user`` may see: those they started, handle or handled (or were
+    asked to, as a candidate or the absent person), were copied on; a department head
+    also those started in the departments they head; a process administrator all."""
+    if not user.is_active:
+        return ProcessInstance.objects.none()
+    if is_process_admin(user):
+        return ProcessInstance.objects.all()
+    name = user.username
+    involved = Task.objects.filter(
+        Q(assignee=name) | Q(completed_by=name) | Q(on_behalf_of=name) | Q(owner=name)
+    ).values("instance_id")
+    candidate = Task.objects.filter(pk__in=candidate_task_ids(user)).values("instance_id")
+    visible = (
+        Q(initiator=name)
+        | Q(pk__in=involved)
+        | Q(pk__in=candidate)
+        | Q(pk__in=CarbonCopy.objects.filter(user=user).values("instance_id"))
+    )
+    headed = list(Department.objects.filter(head=user).values_list("path", flat=True))
+    if headed:
+        scope = Q()
+        for path in headed:
+            scope |= Q(department__path__startswith=path)
+        visible |= Q(initiator__in=User.objects.filter(scope).values("username"))
+    return ProcessInstance.objects.filter(visible)
+
+
+def instances_started(user: User) -> QuerySet[ProcessInstance]:
+    """我发起的."""
+    return ProcessInstance.objects.filter(initiator=user.username)
+
+
+def copies_for(user: User) -> QuerySet[CarbonCopy]:
+    """抄送我的 (unread first is the caller's ordering to choose)."""
+    return CarbonCopy.objects.filter(user=user).select_related("instance")
+
+
+def task_for(user: User, task_id: int) -> Task | None:
+    """A task of an instance ``user`` may see; None otherwise (a 404)."""
+    return (
+        Task.objects.filter(pk=task_id, instance__in=instances_for(user))
+        .select_related("instance")
+        .first()
+    )
+
+
+def process_names(keys: Iterable[str]) -> dict[str, str]:
+    """The name of each process key's latest version."""
+    names: dict[str, str] = {}
+    rows = (
+        ProcessDefinition.objects.filter(key__in=set(keys))
+        .order_by("key", "-version")
+        .values_list("key", "name")
+    )
+    for key, name in rows:
+        names.setdefault(key, name or key)
+    return names
+
+
+def display_names(usernames: Iterable[str]) -> dict[str, str]:
+    """Each user name's display name (the user name itself for an unknown account)."""
+    wanted = {name for name in usernames if name}
+    found = {
+        user.username: user.display_name
+        for user in User.objects.filter(username__in=wanted).only(
+            "username", "first_name", "last_name"
+        )
+    }
+    return {name: found.get(name, name) for name in wanted}
+
+
+def candidate_labels(pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """(kind, value) of task candidates -> what a person reads: 张伟 for a user, the role's
+    name (财务审核员) for a group, the department's name for ``dept``; unknown ones as
+    written."""
+    wanted = set(pairs)
+    users = display_names(v for k, v in wanted if k == "user")
+    groups = {v for k, v in wanted if k == "group"}
+    roles: dict[str, str] = {}
+    # (django-stubs resolves Role's own fields on Group: hence the ignores)
+    found = Role.objects.filter(Q(code__in=groups) | Q(name__in=groups))  # type: ignore[misc]
+    columns = found.values_list("code", "name", "name_en")  # type: ignore[misc]
+    for code, name, name_en in columns:
+        roles[code] = roles[name] = localized_name(name, name_en)
+    departments = {
+        d.code: d.display_name
+        for d in Department.objects.filter(code__in={v for k, v in wanted if k == "dept"})
+    }
+    known = {"user": users, "group": roles, "dept": departments}
+    return {(k, v): known.get(k, {}).get(v, v) for k, v in wanted}
