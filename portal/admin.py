@@ -152,12 +152,8 @@ class DepartmentAdmin(TreeAdmin):
     autocomplete_fields = ("head",)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Department]:
-        return (
-            super()
-            .get_queryset(request)
-            .select_related("head")
-            .annotate(_member_count=Count("members"))
-        )
+        departments: QuerySet[Department] = super().get_queryset(request)
+        return departments.select_related("head").annotate(_member_count=Count("members"))
 
     @admin.display(description=_("members"), ordering="_member_count")
     def member_count(self, obj: Any) -> int:

@@ -209,14 +209,14 @@ def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response | 
     return Response({"error": error}, status=code, headers=headers)
 
 
-class ProblemSerializer(serializers.Serializer):
+class ProblemSerializer(serializers.Serializer[Any]):
     element_id = serializers.CharField(help_text=gettext_lazy("BPMN element id; empty: the file"))
     message = serializers.CharField()
 
 
-class ErrorDetailSerializer(serializers.Serializer):
+class ErrorDetailSerializer(serializers.Serializer[Any]):
     # ``fields`` would shadow Serializer.fields as a class attribute, hence get_fields.
-    def get_fields(self) -> dict[str, serializers.Field]:
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
         return {
             "code": serializers.CharField(help_text="machine-readable, e.g. already_handled"),
             "message": serializers.CharField(help_text="for a person, in the caller's language"),
@@ -231,7 +231,7 @@ class ErrorDetailSerializer(serializers.Serializer):
         }
 
 
-class ErrorSerializer(serializers.Serializer):
+class ErrorSerializer(serializers.Serializer[Any]):
     error = ErrorDetailSerializer()
 
 
@@ -399,7 +399,9 @@ class KeysetPage:
         return Response({"results": list(data), "next": next_url})
 
 
-def page_serializer(item: type[serializers.Serializer], name: str) -> type[serializers.Serializer]:
+def page_serializer(
+    item: type[serializers.Serializer[Any]], name: str
+) -> type[serializers.Serializer[Any]]:
     """The schema of a keyset page of ``item`` rows."""
     return type(
         name,

@@ -37,10 +37,12 @@ def client_ip(request: HttpRequest) -> str | None:
     would come from the proxy's address, and the lock-out would hold for a user name from
     anywhere."""
     if settings.BEHIND_PROXY:
-        last = request.META.get("HTTP_X_FORWARDED_FOR", "").rsplit(",", 1)[-1].strip()
+        forwarded: str = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        last = forwarded.rsplit(",", 1)[-1].strip()
         if last:
             return last
-    return request.META.get("REMOTE_ADDR")
+    remote: str | None = request.META.get("REMOTE_ADDR")
+    return remote
 
 
 class UsernameOrEmployeeNoBackend(ModelBackend):

@@ -102,4 +102,5 @@ class ThrottledTokenView(TokenView):
             )
             answer["Retry-After"] = str(wait)
             return answer
-        return super().post(request, *args, **kwargs)
+        response: HttpResponse = super().post(request, *args, **kwargs)
+        return response

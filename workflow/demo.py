@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from portal import registry
 from portal.models import Role, User
+from portal.selectors import person_find
 from workflow import participants
 from workflow.bpmn.model import BpmnError
 from workflow.engine.cache import graph_for_definition
@@ -521,7 +522,7 @@ def _save_settings(process: DemoProcess) -> bool:
 
 
 def _user(username: str) -> User:
-    user = User.objects.filter(username=username, is_active=True).first()
+    user = person_find(username)
     if user is None:
         raise DemoSeedError(f"demo user {username} is missing: run seed_demo")
     return user

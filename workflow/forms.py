@@ -396,7 +396,9 @@ def _default(field: FormField, form_field: forms.Field, variables: Mapping[str, 
     return _typed(form_field, value)
 
 
-def _initial(element: Element, form_class: type[forms.Form], variables: Mapping[str, Any]) -> dict:
+def _initial(
+    element: Element, form_class: type[forms.Form], variables: Mapping[str, Any]
+) -> dict[str, Any]:
     """Each field's current value: the process variable of its name when it holds one, else
     its default, a literal or an expression. A default that cannot be evaluated or read gives
     no initial value."""
@@ -421,7 +423,7 @@ def form_for(
     *,
     variables: Mapping[str, Any],
     data: Mapping[str, Any] | None = None,
-    files: MultiValueDict[str, UploadedFile] | None = None,
+    files: MultiValueDict[str, UploadedFile[bytes]] | None = None,
 ) -> forms.Form:
     """The step's form (:func:`task_form_class`), bound when ``data`` is given. Initial
     values: the process variable named like the field when it holds a value, else (fields
@@ -670,7 +672,7 @@ def attachment_content_type(name: str) -> str:
     return CONTENT_TYPES.get(_extension(name), "application/octet-stream")
 
 
-def validate_upload(upload: File) -> None:
+def validate_upload(upload: File[bytes]) -> None:
     """Refuse (``ValidationError``) an attachment that is empty (code ``empty``), larger than
     ``WORKFLOW_ATTACHMENT_MAX_BYTES`` (``too_large``), of a type not in
     ``WORKFLOW_ATTACHMENT_TYPES`` (``file_type``), or whose first bytes are not what its
@@ -724,8 +726,8 @@ class AttachmentForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["file"].widget.attrs["accept"] = ",".join(f".{t}" for t in attachment_types())
 
-    def clean_file(self) -> File:
-        upload: File = self.cleaned_data["file"]
+    def clean_file(self) -> File[bytes]:
+        upload: File[bytes] = self.cleaned_data["file"]
         validate_upload(upload)
         upload.name = safe_filename(upload.name or "")
         return upload

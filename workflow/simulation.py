@@ -23,7 +23,7 @@ from functools import partial
 from typing import Any, Literal
 
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from workflow.applications import Application, ApplicationCall, ApplicationError, applications
@@ -372,7 +372,7 @@ class _Driver:
             )
         )
 
-    def tree_jobs(self) -> Any:
+    def tree_jobs(self) -> QuerySet[Job]:
         return Job.objects.filter(root_instance_id=self.root, instance__isnull=False)
 
     def next_timer(self) -> Job | None:

@@ -43,13 +43,13 @@ def definition_problems(xml: bytes | str) -> list[Problem]:
 
 
 class ValidateInputSerializer(DefinitionXmlInputSerializer):
-    def get_fields(self) -> dict[str, serializers.Field]:
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
         fields = super().get_fields()
         fields.pop("source_name")
         return fields
 
 
-class ValidationSerializer(serializers.Serializer):
+class ValidationSerializer(serializers.Serializer[Any]):
     valid = serializers.BooleanField(help_text="true: the file can be deployed as it is")
     problems = ProblemSerializer(many=True, help_text="every problem found, empty when valid")
 
@@ -84,18 +84,18 @@ class SimulateInputSerializer(DefinitionXmlInputSerializer):
         help_text="lazy: a timer fires only when nothing else can move; eager: as soon as armed",
     )
 
-    def get_fields(self) -> dict[str, serializers.Field]:
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
         fields = super().get_fields()
         fields.pop("source_name")
         return fields
 
 
-class SimulationErrorSerializer(serializers.Serializer):
+class SimulationErrorSerializer(serializers.Serializer[Any]):
     element_id = serializers.CharField()
     message = serializers.CharField()
 
 
-class SimulationSerializer(serializers.Serializer):
+class SimulationSerializer(serializers.Serializer[Any]):
     process = serializers.CharField(help_text="the process key that ran")
     notes = serializers.ListField(
         child=serializers.CharField(), help_text="applications replaced by no-ops for the run"

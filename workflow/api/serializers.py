@@ -68,7 +68,7 @@ class VariablesField(serializers.DictField):
 # --- definitions --------------------------------------------------------------------------------
 
 
-class DefinitionVersionSerializer(serializers.Serializer):
+class DefinitionVersionSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     version = serializers.IntegerField()
     deployed_at = serializers.DateTimeField()
@@ -76,7 +76,7 @@ class DefinitionVersionSerializer(serializers.Serializer):
     source_name = serializers.CharField()
 
 
-class DefinitionSerializer(serializers.Serializer):
+class DefinitionSerializer(serializers.Serializer[Any]):
     """A process key with its latest version first in ``versions``."""
 
     key = serializers.CharField()
@@ -88,7 +88,7 @@ class DefinitionSerializer(serializers.Serializer):
     versions = DefinitionVersionSerializer(many=True)
 
 
-class DefinitionFileInputSerializer(serializers.Serializer):
+class DefinitionFileInputSerializer(serializers.Serializer[Any]):
     file = serializers.FileField(help_text="a .bpmn file (at most 5 MB)")
 
     def validate_file(self, upload: Any) -> bytes:
@@ -98,7 +98,7 @@ class DefinitionFileInputSerializer(serializers.Serializer):
         return data
 
 
-class DefinitionXmlInputSerializer(serializers.Serializer):
+class DefinitionXmlInputSerializer(serializers.Serializer[Any]):
     xml = serializers.CharField(trim_whitespace=False, help_text="the BPMN 2.0 XML")
     source_name = serializers.CharField(
         required=False, default="", allow_blank=True, max_length=255
@@ -110,7 +110,7 @@ class DefinitionXmlInputSerializer(serializers.Serializer):
         return xml
 
 
-class DeployedSerializer(serializers.Serializer):
+class DeployedSerializer(serializers.Serializer[Any]):
     key = serializers.CharField()
     version = serializers.IntegerField()
     created = serializers.BooleanField(help_text="false: identical to the latest version")
@@ -119,7 +119,7 @@ class DeployedSerializer(serializers.Serializer):
 # --- instances ----------------------------------------------------------------------------------
 
 
-class InstanceStartInputSerializer(serializers.Serializer):
+class InstanceStartInputSerializer(serializers.Serializer[Any]):
     process_key = serializers.CharField(max_length=255)
     business_key = serializers.CharField(
         max_length=255, required=False, default="", allow_blank=True
@@ -142,7 +142,7 @@ class InstanceStartInputSerializer(serializers.Serializer):
         return key
 
 
-class InstanceSerializer(serializers.Serializer):
+class InstanceSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     process_key = serializers.CharField(source="definition_key")
     process_name = serializers.CharField(source="definition.name")
@@ -159,7 +159,7 @@ class InstanceSerializer(serializers.Serializer):
         return _absolute(self.context, reverse("api:instance-detail", args=[instance.pk]))
 
 
-class HistoryEventSerializer(serializers.ModelSerializer):
+class HistoryEventSerializer(serializers.ModelSerializer[HistoryEvent]):
     class Meta:
         model = HistoryEvent
         fields = [
@@ -178,7 +178,7 @@ class HistoryEventSerializer(serializers.ModelSerializer):
         ]
 
 
-class TaskBriefSerializer(serializers.Serializer):
+class TaskBriefSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     name = serializers.CharField()
     element_id = serializers.CharField()
@@ -192,7 +192,7 @@ class TaskBriefSerializer(serializers.Serializer):
         return [f"{c.kind}:{c.value}" for c in task.candidates.all()]
 
 
-class CommentSerializer(serializers.Serializer):
+class CommentSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     author = serializers.CharField(source="author.username")
     author_name = serializers.CharField(source="author.display_name")
@@ -201,7 +201,7 @@ class CommentSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class AttachmentSerializer(serializers.Serializer):
+class AttachmentSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     name = serializers.CharField()
     size = serializers.IntegerField()
@@ -230,19 +230,19 @@ InstancePageSerializer = page_serializer(InstanceSerializer, "InstancePage")
 # --- instance actions ---------------------------------------------------------------------------
 
 
-class ReasonInputSerializer(serializers.Serializer):
+class ReasonInputSerializer(serializers.Serializer[Any]):
     reason = serializers.CharField(required=False, default="", allow_blank=True)
 
 
-class RequiredReasonInputSerializer(serializers.Serializer):
+class RequiredReasonInputSerializer(serializers.Serializer[Any]):
     reason = serializers.CharField()
 
 
-class CommentInputSerializer(serializers.Serializer):
+class CommentInputSerializer(serializers.Serializer[Any]):
     comment = serializers.CharField(required=False, default="", allow_blank=True)
 
 
-class CopyInputSerializer(serializers.Serializer):
+class CopyInputSerializer(serializers.Serializer[Any]):
     recipients = serializers.ListField(
         child=serializers.CharField(max_length=150),
         allow_empty=False,
@@ -251,26 +251,26 @@ class CopyInputSerializer(serializers.Serializer):
     comment = serializers.CharField(required=False, default="", allow_blank=True)
 
 
-class CommentAddInputSerializer(serializers.Serializer):
+class CommentAddInputSerializer(serializers.Serializer[Any]):
     text = serializers.CharField()
     task_id = serializers.IntegerField(required=False, allow_null=True, default=None)
 
 
-class AttachmentAddInputSerializer(serializers.Serializer):
+class AttachmentAddInputSerializer(serializers.Serializer[Any]):
     upload = serializers.FileField()
     task_id = serializers.IntegerField(required=False, allow_null=True, default=None)
 
 
-class MoveInputSerializer(serializers.Serializer):
+class MoveInputSerializer(serializers.Serializer[Any]):
     target = serializers.CharField(help_text="the element id the active steps move to")
     reason = serializers.CharField()
 
 
-class MigrateInputSerializer(serializers.Serializer):
+class MigrateInputSerializer(serializers.Serializer[Any]):
     to_definition_id = serializers.IntegerField()
 
 
-class MigrationReportSerializer(serializers.Serializer):
+class MigrationReportSerializer(serializers.Serializer[Any]):
     migrated = serializers.ListField(child=serializers.IntegerField())
     refused = serializers.DictField(
         child=serializers.CharField(), help_text="instance id -> why it was not moved"
@@ -280,12 +280,12 @@ class MigrationReportSerializer(serializers.Serializer):
 # --- tasks --------------------------------------------------------------------------------------
 
 
-class ChoiceSerializer(serializers.Serializer):
+class ChoiceSerializer(serializers.Serializer[Any]):
     id = serializers.CharField()
     name = serializers.CharField()
 
 
-class FormFieldSerializer(serializers.Serializer):
+class FormFieldSerializer(serializers.Serializer[Any]):
     """A field of the step's form: a registered form's, or a ``camunda:formField``."""
 
     id = serializers.CharField(help_text="the process variable it sets")
@@ -303,7 +303,7 @@ class FormFieldSerializer(serializers.Serializer):
     )
 
 
-class AddedSignerSerializer(serializers.Serializer):
+class AddedSignerSerializer(serializers.Serializer[Any]):
     """A signer added (加签) at this task: ``id`` is the signer's task, the one
     ``remove-signer`` (减签) takes while its state is open or pending."""
 
@@ -313,7 +313,7 @@ class AddedSignerSerializer(serializers.Serializer):
     state = serializers.ChoiceField(choices=TaskState.choices)
 
 
-class TaskDetailSerializer(serializers.Serializer):
+class TaskDetailSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     name = serializers.CharField()
     element_id = serializers.CharField()
@@ -338,7 +338,7 @@ class TaskDetailSerializer(serializers.Serializer):
     )
 
 
-class InboxItemSerializer(serializers.Serializer):
+class InboxItemSerializer(serializers.Serializer[Any]):
     """A row of an inbox tab: one of our tasks (``source`` = "workflow"), an external task
     (``source`` = the system), an instance (started tab) or a copy (copied tab)."""
 
@@ -371,7 +371,7 @@ class FilterDateTimeField(serializers.DateTimeField):
         return super().enforce_timezone(value)
 
 
-class TaskListQuerySerializer(serializers.Serializer):
+class TaskListQuerySerializer(serializers.Serializer[Any]):
     tab = serializers.ChoiceField(
         choices=["todo", "done", "started", "copied"], required=False, default="todo"
     )
@@ -385,51 +385,51 @@ class TaskListQuerySerializer(serializers.Serializer):
     )
 
 
-class ApproveInputSerializer(serializers.Serializer):
+class ApproveInputSerializer(serializers.Serializer[Any]):
     data = VariablesField(  # type: ignore[assignment]
         required=False, default=dict, help_text="the step's form"
     )
     comment = serializers.CharField(required=False, default="", allow_blank=True)
 
 
-class RejectInputSerializer(serializers.Serializer):
+class RejectInputSerializer(serializers.Serializer[Any]):
     comment = serializers.CharField()
     data = VariablesField(required=False, default=dict)  # type: ignore[assignment]
 
 
-class ReturnInputSerializer(serializers.Serializer):
+class ReturnInputSerializer(serializers.Serializer[Any]):
     target = serializers.CharField(help_text='"initiator" or an element id (return-targets)')
     comment = serializers.CharField()
 
 
-class HandOverInputSerializer(serializers.Serializer):
+class HandOverInputSerializer(serializers.Serializer[Any]):
     to = serializers.CharField(max_length=150, help_text="a user name")
     comment = serializers.CharField(required=False, default="", allow_blank=True)
 
 
-class AddSignersInputSerializer(serializers.Serializer):
+class AddSignersInputSerializer(serializers.Serializer[Any]):
     signers = serializers.ListField(child=serializers.CharField(max_length=150), allow_empty=False)
     position = serializers.ChoiceField(choices=Signer.choices)
     comment = serializers.CharField(required=False, default="", allow_blank=True)
 
 
-class ReassignInputSerializer(serializers.Serializer):
+class ReassignInputSerializer(serializers.Serializer[Any]):
     to = serializers.CharField(max_length=150, help_text="a user name")
     reason = serializers.CharField(required=False, default="", allow_blank=True)
 
 
-class TaskActionResultSerializer(serializers.Serializer):
+class TaskActionResultSerializer(serializers.Serializer[Any]):
     task = TaskBriefSerializer()
     instance = InstanceSerializer()
 
 
-class PeopleResultSerializer(serializers.Serializer):
+class PeopleResultSerializer(serializers.Serializer[Any]):
     people = serializers.ListField(
         child=serializers.CharField(), help_text="the user names reached"
     )
 
 
-class ReturnTargetSerializer(serializers.Serializer):
+class ReturnTargetSerializer(serializers.Serializer[Any]):
     element_id = serializers.CharField()
     name = serializers.CharField()
 
@@ -437,7 +437,7 @@ class ReturnTargetSerializer(serializers.Serializer):
 # --- incidents ----------------------------------------------------------------------------------
 
 
-class IncidentSerializer(serializers.ModelSerializer):
+class IncidentSerializer(serializers.ModelSerializer[Incident]):
     process_key = serializers.CharField(source="instance.definition_key", default="")
 
     class Meta:
@@ -460,7 +460,7 @@ IncidentPageSerializer = page_serializer(IncidentSerializer, "IncidentPage")
 # --- the unified to-do ------------------------------------------------------------------------
 
 
-class ExternalTaskPushInputSerializer(serializers.Serializer):
+class ExternalTaskPushInputSerializer(serializers.Serializer[Any]):
     assignee = serializers.CharField(max_length=150, help_text="user name or employee number")
     title = serializers.CharField(max_length=255)
     url = serializers.URLField(max_length=1000, help_text="where the task is handled")
@@ -472,7 +472,7 @@ class ExternalTaskPushInputSerializer(serializers.Serializer):
     due_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
 
 
-class ExternalTaskCloseInputSerializer(serializers.Serializer):
+class ExternalTaskCloseInputSerializer(serializers.Serializer[Any]):
     source_updated_at = serializers.DateTimeField()
 
 
@@ -480,7 +480,7 @@ class ExternalTaskReplaceInputSerializer(ExternalTaskPushInputSerializer):
     new_external_id = serializers.RegexField(r"^[^/]+$", max_length=255)
 
 
-class ExternalTaskSerializer(serializers.ModelSerializer):
+class ExternalTaskSerializer(serializers.ModelSerializer[ExternalTask]):
     assignee = serializers.CharField(source="assignee.username")
 
     class Meta:
@@ -503,7 +503,7 @@ class ExternalTaskSerializer(serializers.ModelSerializer):
         ]
 
 
-class ExternalTaskResultSerializer(serializers.Serializer):
+class ExternalTaskResultSerializer(serializers.Serializer[Any]):
     status = serializers.ChoiceField(
         choices=["created", "updated", "closed", "stale"],
         help_text="stale: not newer than what we hold; nothing changed",

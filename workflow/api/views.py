@@ -356,7 +356,7 @@ class InstanceActionApi(APIView):
     """An action on an instance the caller may see: validate :attr:`input_serializer`, call
     :meth:`act`, answer with the instance as it is now."""
 
-    input_serializer: ClassVar[type[serializers.Serializer] | None] = None
+    input_serializer: ClassVar[type[serializers.Serializer[Any]] | None] = None
     parser_classes = [JSONParser, FormParser, MultiPartParser]
 
     # each action view defines act(self, instance_id, user, data): the approvals call
@@ -744,7 +744,7 @@ class TaskActionApi(APIView):
     """An action on a task the caller may see: validate :attr:`input_serializer`, call
     :meth:`act`, answer with the task as it is now (after the action)."""
 
-    input_serializer: ClassVar[type[serializers.Serializer] | None] = None
+    input_serializer: ClassVar[type[serializers.Serializer[Any]] | None] = None
     act: ClassVar[Callable[..., Any]]  # the approvals function: act(task_id, user=..., **data)
 
     @extend_schema(

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 from portal.errors import Conflict, Refused, Unprocessable
 from workflow.applications import applications
 from workflow.bpmn.expressions import ExpressionError
-from workflow.bpmn.model import Element, ElementKind, EventTrigger
+from workflow.bpmn.model import Element, ElementKind, EventTrigger, VariableMapping
 from workflow.bpmn.timers import TimerError, next_fire, parse_date, parse_duration
 from workflow.bpmn.validate import application_name, due_date_offset
 from workflow.engine import store
@@ -238,7 +238,11 @@ class Run:
     # --- tokens ---------------------------------------------------------------------------
 
     def new_token(
-        self, parent: int | None, element_id: str, state: str = "active", variables=None
+        self,
+        parent: int | None,
+        element_id: str,
+        state: str = "active",
+        variables: Mapping[str, Any] | None = None,
     ) -> Token:
         number = self.instance.next_number
         self.instance.next_number += 1
@@ -485,7 +489,9 @@ class Run:
         self.add_job(token, "service", element.id, self.now, {})
         self.arm_boundaries(token, element)
 
-    def invoke(self, token: Token, element: Element, result: Mapping[str, Any] | None = None):
+    def invoke(
+        self, token: Token, element: Element, result: Mapping[str, Any] | None = None
+    ) -> None:
         """Run the task's application inline (or take the result a job brought) and move on;
         a BPMN error it throws goes to the boundary events."""
         if result is None and self.call_application is not None:
@@ -907,7 +913,14 @@ class Run:
                 (self.instance.id, token.number, event.id, "message", name, self.db_now)
             )
 
-    def timer_due(self, token: Token | None, event: Element, *, fired: int, since=None):
+    def timer_due(
+        self,
+        token: Token | None,
+        event: Element,
+        *,
+        fired: int,
+        since: datetime.datetime | None = None,
+    ) -> datetime.datetime | None:
         timer = event.timer
         if timer is None:
             raise ProcessError(event.id, _("the timer has no value"))
@@ -926,7 +939,12 @@ class Run:
         return ZoneInfo(settings.TIME_ZONE)
 
     def add_job(
-        self, token: Token | None, kind: str, element_id: str, due: datetime.datetime, payload
+        self,
+        token: Token | None,
+        kind: str,
+        element_id: str,
+        due: datetime.datetime,
+        payload: Mapping[str, Any],
     ) -> None:
         self.jobs.append(
             (
@@ -1157,7 +1175,9 @@ class Run:
 
     # --- ending ---------------------------------------------------------------------------
 
-    def end_instance(self, state: str, element: Element | None, *, notify_parent=True) -> None:
+    def end_instance(
+        self, state: str, element: Element | None, *, notify_parent: bool = True
+    ) -> None:
         instance = self.instance
         if instance.state not in ("active", "suspended"):
             return
@@ -1370,7 +1390,14 @@ _HANDLERS: dict[ElementKind, Callable[[Run, Token, Element], None]] = {
 
 
 def map_variables(
-    run, mappings, source, element_id, token, *, all_from=None, copied=None
+    run: Run,
+    mappings: Sequence[VariableMapping],
+    source: Mapping[str, Any],
+    element_id: str,
+    token: Token | None,
+    *,
+    all_from: Instance | None = None,
+    copied: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A call activity's in/out mappings; with none at all, every variable is copied.
     ``copied`` is what "every variable" means when it is not all of ``source`` (the

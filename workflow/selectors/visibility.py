@@ -110,8 +110,8 @@ def candidate_labels(pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], 
     users = display_names(v for k, v in wanted if k == "user")
     groups = {v for k, v in wanted if k == "group"}
     roles: dict[str, str] = {}
-    # (django-stubs resolves Role's own fields on Group: hence the ignores)
-    found = Role.objects.filter(Q(code__in=groups) | Q(name__in=groups))  # type: ignore[misc]
+    found = Role.objects.filter(Q(code__in=groups) | Q(name__in=groups))
+    # django-stubs resolves values_list() on Role against Group's fields, not Role's own
     columns = found.values_list("code", "name", "name_en")  # type: ignore[misc]
     for code, name, name_en in columns:
         roles[code] = roles[name] = localized_name(name, name_en)

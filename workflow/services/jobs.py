@@ -176,7 +176,13 @@ def _call_for_job(job_id: int, job: Mapping[str, Any]) -> tuple[Any, Any]:
         return None, thrown
 
 
-def _run_job(job_id, job, result, thrown, effects: Effects) -> None:
+def _run_job(
+    job_id: int,
+    job: Mapping[str, Any],
+    result: Mapping[str, Any] | None,
+    thrown: BpmnErrorThrown | None,
+    effects: Effects,
+) -> None:
     now = current_time()
     kind = job["kind"]
     if kind == JobKind.START_TIMER:
@@ -234,7 +240,7 @@ def _run_job(job_id, job, result, thrown, effects: Effects) -> None:
     run.flush()
 
 
-def _rearm_cycle(run: Run, token: Token, event: Element, job: dict[str, Any]) -> None:
+def _rearm_cycle(run: Run, token: Token, event: Element, job: Mapping[str, Any]) -> None:
     """A repeating timer on a non-interrupting event fires again."""
     timer = event.timer
     if timer is None or timer.kind is not TimerKind.CYCLE:
@@ -249,7 +255,9 @@ def _rearm_cycle(run: Run, token: Token, event: Element, job: dict[str, Any]) ->
         run.add_job(token, "timer", event.id, due, {"fired": fired})
 
 
-def _rearm_start_timer(job, graph: Graph, start: Element, now: datetime.datetime) -> None:
+def _rearm_start_timer(
+    job: Mapping[str, Any], graph: Graph, start: Element, now: datetime.datetime
+) -> None:
     if start.timer is not None and start.timer.kind is TimerKind.CYCLE:
         fired = int(job["payload"].get("fired", 0)) + 1
         schedule_start_timer(job["definition_id"], start, now, fired=fired)

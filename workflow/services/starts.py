@@ -61,7 +61,7 @@ def started_before(user: User, key: str, fingerprint: str) -> int | None:
 # --- starting from the start form ----------------------------------------------------------
 
 
-def _check_uploads(uploads: Sequence[File]) -> None:
+def _check_uploads(uploads: Sequence[File[bytes]]) -> None:
     """Every upload's size and type (``validate_upload``), all problems at once."""
     if len(uploads) > MAX_ATTACHMENTS:
         raise ValidationError(
@@ -99,7 +99,7 @@ def request_submit(
     business_key: str = "",
     idempotency_key: str = "",
     draft_id: int | None = None,
-    attachments: Sequence[File] = (),
+    attachments: Sequence[File[bytes]] = (),
 ) -> tuple[int, bool]:
     """Start the latest version of ``key`` from its start form as ``user``:
     ``(instance id, created)``. The one way a person (a page, the API, an OAuth2

@@ -109,7 +109,7 @@ class PeopleField(forms.CharField):
         self.groups = groups
         self.widget.attrs.update({"data-picker": "many", "autocomplete": "off"})
 
-    def clean(self, value: Any) -> list[str]:  # type: ignore[override]
+    def clean(self, value: Any) -> list[str]:
         text = super().clean(value)
         names: list[str] = []
         unknown: list[str] = []
@@ -307,7 +307,7 @@ def _step_values(target: Target) -> dict[str, Any] | None:
     element = target.graph.elements.get(task.element_id)
     if element is None or target.step_data is None or not has_step_form(element):
         return None
-    return step_fields(element, target.step_data)  # type: ignore[return-value]
+    return step_fields(element, target.step_data)
 
 
 def _approve(t: Target, d: dict[str, Any]) -> str:
