@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver
 
-from workflow.views import catalogue, console, designer, inbox, tasks
+from workflow.views import catalogue, console, designer, inbox, task_pages
 
 app_name = "workflow"
 
 urlpatterns: list[URLPattern | URLResolver] = [
     *inbox.urlpatterns,
-    *tasks.urlpatterns,
+    *task_pages.urlpatterns,
     *catalogue.urlpatterns,
     *designer.urlpatterns,
     *console.urlpatterns,

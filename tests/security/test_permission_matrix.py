@@ -42,7 +42,7 @@ from workflow.models import (
     ProcessInstance,
     Task,
 )
-from workflow.views.tasks import INSTANCE_ACTIONS, TASK_ACTIONS
+from workflow.views.actions import INSTANCE_ACTIONS, TASK_ACTIONS
 
 pytestmark = pytest.mark.django_db
 

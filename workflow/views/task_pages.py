@@ -1,0 +1,562 @@
+"""The task page and the instance page (docs/workflow-pages.md): the page's context, each
+action's POST (one view for the task's actions, one for the instance's: the action table in
+``workflow.views.actions`` says which form and which service), the person picker, and
+attachments (download, inline, preview).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+)
+from django.http.response import HttpResponseBase
+from django.shortcuts import get_object_or_404, render
+from django.urls import NoReverseMatch, URLPattern, URLResolver, path, reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.clickjacking import xframe_options_sameorigin
+from django.views.decorators.http import require_GET, require_POST
+
+from portal.http import signed_in, wants_partial
+from portal.models import User
+from portal.selectors import people_matching
+from workflow import participants
+from workflow.bpmn.model import Element, ElementKind
+from workflow.engine.cache import graph_for_definition
+from workflow.engine.graph import Graph
+from workflow.engine.runtime import AlreadyHandled, EngineError
+from workflow.forms import AttachmentForm, CommentForm, form_for, has_step_form
+from workflow.models import (
+    Attachment,
+    Delegation,
+    InstanceState,
+    ProcessInstance,
+    Task,
+    TaskState,
+)
+from workflow.previews import PreviewError, is_inline, preview
+from workflow.selectors import actions as offered
+from workflow.selectors import timeline as timelines
+from workflow.selectors import visibility
+from workflow.selectors.timeline import (
+    attachments_of,
+    business_data,
+    diagram_svg,
+    display_name,
+    incidents,
+    timeline,
+)
+from workflow.selectors.visibility import display_names
+from workflow.services import approvals
+from workflow.views.actions import (
+    INSTANCE_ACTIONS,
+    ORDER,
+    PRIMARY,
+    RESUBMIT,
+    TASK_ACTIONS,
+    Action,
+    Target,
+)
+
+PEOPLE_LIMIT = 20
+RUNNING_STATES = (InstanceState.ACTIVE, InstanceState.SUSPENDED)
+# --- page context ------------------------------------------------------------------------------
+
+
+@dataclass
+class Dialog:
+    action: Action
+    form: forms.Form
+    url: str
+    open: bool = False
+
+
+def _dialogs(
+    target: Target,
+    names: Iterable[str],
+    table: Mapping[str, Action],
+    url: Callable[[str], str],
+    *,
+    opened: str | None,
+    bound: forms.Form | None,
+) -> list[Dialog]:
+    dialogs = []
+    for name in sorted(names, key=lambda n: ORDER.index(n) if n in ORDER else 99):
+        action = table.get(name)
+        if action is None:
+            continue
+        if bound is not None and name == opened:
+            form = bound
+        else:
+            form = action.form(target, None, prefix=name)
+        dialogs.append(Dialog(action, form, url(name), open=name == opened))
+    return dialogs
+
+
+def _inbox_url() -> str:
+    try:
+        return reverse("workflow:inbox")
+    except NoReverseMatch:  # the inbox is another area's page
+        return "/"
+
+
+def _preview_of(request: HttpRequest, instance: ProcessInstance) -> dict[str, Any] | None:
+    """``?preview=<attachment id>``: the preview shown in the page (without JavaScript)."""
+    wanted = request.GET.get("preview", "")
+    if not wanted.isdigit():
+        return None
+    attachment = Attachment.objects.filter(pk=int(wanted), instance=instance).first()
+    return _preview_context(attachment) if attachment is not None else None
+
+
+def _preview_context(attachment: Attachment) -> dict[str, Any]:
+    try:
+        return {"attachment": attachment, "preview": preview(attachment), "error": ""}
+    except PreviewError as error:
+        return {"attachment": attachment, "preview": None, "error": str(error)}
+
+
+def _common(
+    request: HttpRequest, instance: ProcessInstance, graph: Graph, user: User
+) -> dict[str, Any]:
+    return {
+        "instance": instance,
+        "graph": graph,
+        "diagram": diagram_svg(instance, graph),
+        "history": timeline(instance, graph),
+        "business_data": business_data(instance, graph, user),
+        "attachments": attachments_of(instance),
+        "incidents": incidents(instance, graph),
+        "initiator_name": display_name(instance.initiator) if instance.initiator else "",
+        "comment_form": CommentForm(),
+        "attachment_form": AttachmentForm(),
+        "preview_shown": _preview_of(request, instance),
+        "is_admin": visibility.is_process_admin(user),
+        "running": instance.state == InstanceState.ACTIVE,
+    }
+
+
+def _task_context(
+    request: HttpRequest,
+    task: Task,
+    *,
+    opened: str | None = None,
+    bound: forms.Form | None = None,
+    step_form: forms.Form | None = None,
+) -> dict[str, Any]:
+    user = signed_in(request)
+    instance = task.instance
+    graph = graph_for_definition(instance.definition_id)
+    element: Element | None = graph.elements.get(task.element_id)
+    actions = offered.task_actions(user, task)
+    if (
+        task.state == TaskState.COMPLETED
+        and task.completed_by == user.username
+        and offered.may_withdraw(user, instance)
+    ):
+        actions.add("withdraw")
+    may_submit = bool(actions & {"approve", "reject", "resolve"})
+    form = step_form
+    if form is None and element is not None and has_step_form(element):
+        variables = dict(instance.variables or {})
+        if task.state == TaskState.COMPLETED:
+            variables.update(task.data or {})
+        form = form_for(element, variables=variables)
+    if form is not None and not may_submit:
+        for bound_field in form.fields.values():
+            bound_field.disabled = True
+    target = Target(user, instance, task, graph)
+    table = TASK_ACTIONS
+    if element is not None and element.kind is ElementKind.START_EVENT:
+        # returned to the initiator: approving this step is submitting the request again
+        table = {**TASK_ACTIONS, "approve": RESUBMIT}
+    dialogs = _dialogs(
+        target,
+        actions,
+        table,
+        lambda name: reverse("workflow:task_action", args=[task.pk, name]),
+        opened=opened,
+        bound=bound,
+    )
+    names = display_names([task.assignee, task.on_behalf_of, task.owner])
+    now = timezone.now()
+    added_by = task.added_by if task.added_by_id else None
+    return {
+        **_common(request, instance, graph, user),
+        "task": task,
+        "element": element,
+        "step_form": form,
+        "may_submit": may_submit,
+        "dialogs": dialogs,
+        "primary": [d for d in dialogs if d.action.name in PRIMARY],
+        "secondary": [d for d in dialogs if d.action.name not in PRIMARY],
+        "assignee_name": names.get(task.assignee, ""),
+        "on_behalf_name": names.get(task.on_behalf_of, ""),
+        "owner_name": names.get(task.owner, ""),
+        "delegated": task.delegation == Delegation.PENDING,
+        "added_by_name": display_name(added_by.assignee) if added_by is not None else "",
+        "overdue": bool(task.due_at and task.due_at < now and task.state == TaskState.OPEN),
+        "urgent": task.priority > 50,
+        "is_open": task.state == TaskState.OPEN,
+        "form_url": reverse("workflow:task_action", args=[task.pk, "approve"]),
+        "comment_url": reverse("workflow:task_action", args=[task.pk, "comment"]),
+        "attach_url": reverse("workflow:task_action", args=[task.pk, "attach"]),
+        "page_url": reverse("workflow:task", args=[task.pk]),
+    }
+
+
+def _instance_context(
+    request: HttpRequest,
+    instance: ProcessInstance,
+    *,
+    opened: str | None = None,
+    bound: forms.Form | None = None,
+) -> dict[str, Any]:
+    user = signed_in(request)
+    graph = graph_for_definition(instance.definition_id)
+    target = Target(user, instance, None, graph)
+    dialogs = _dialogs(
+        target,
+        offered.instance_actions(user, instance),
+        INSTANCE_ACTIONS,
+        lambda name: reverse("workflow:instance_action", args=[instance.pk, name]),
+        opened=opened,
+        bound=bound,
+    )
+    holders = timelines.current_steps([instance])[instance.pk]
+    my_tasks = [
+        h.task
+        for h in holders
+        if h.task is not None
+        and h.task.state == TaskState.OPEN
+        and (
+            h.task.assignee == user.username
+            or (not h.task.assignee and participants.is_candidate(user, h.task))
+        )
+    ]
+    return {
+        **_common(request, instance, graph, user),
+        "holders": holders,
+        "dialogs": dialogs,
+        "primary": [],
+        "secondary": dialogs,
+        "my_tasks": my_tasks,
+        "comment_url": reverse("workflow:instance_action", args=[instance.pk, "comment"]),
+        "attach_url": reverse("workflow:instance_action", args=[instance.pk, "attach"]),
+        "page_url": reverse("workflow:instance", args=[instance.pk]),
+    }
+
+
+# --- views -------------------------------------------------------------------------------------
+
+
+def _visible_task(user: User, task_id: int) -> Task:
+    task = visibility.task_for(user, task_id)
+    if task is None:
+        raise Http404
+    return task
+
+
+def _visible_instance(user: User, instance_id: int) -> ProcessInstance:
+    return get_object_or_404(
+        visibility.instances_for(user).select_related("definition"), pk=instance_id
+    )
+
+
+@login_required
+@require_GET
+def task_page(request: HttpRequest, task_id: int) -> HttpResponse:
+    """A task of an instance the user may see (404 otherwise); ``?action=<name>`` opens that
+    action's dialog (how the page works without JavaScript)."""
+    task = _visible_task(signed_in(request), task_id)
+    opened = request.GET.get("action") or None
+    return render(request, "workflow/task.html", _task_context(request, task, opened=opened))
+
+
+@login_required
+@require_GET
+def instance_page(request: HttpRequest, instance_id: int) -> HttpResponse:
+    """An instance the user may see (404 otherwise). A person copied on it has read it now."""
+    user = signed_in(request)
+    instance = _visible_instance(user, instance_id)
+    approvals.copy_mark_read(instance.pk, user=user)
+    opened = request.GET.get("action") or None
+    return render(
+        request, "workflow/instance.html", _instance_context(request, instance, opened=opened)
+    )
+
+
+@login_required
+@require_GET
+def instance_diagram(request: HttpRequest, instance_id: int) -> HttpResponse:
+    """The diagram partial, for the instance page's periodic refresh."""
+    instance = _visible_instance(signed_in(request), instance_id)
+    graph = graph_for_definition(instance.definition_id)
+    return render(
+        request,
+        "workflow/partials/_diagram.html",
+        {
+            "instance": instance,
+            "diagram": diagram_svg(instance, graph),
+            "running": instance.state == InstanceState.ACTIVE,
+        },
+    )
+
+
+def _errors_into(form: forms.Form, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for name, errors in error.message_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, error.messages)
+
+
+def _comment_or_attach(
+    request: HttpRequest, instance: ProcessInstance, task: Task | None, action: str, back: str
+) -> HttpResponse | tuple[str, forms.Form]:
+    """Write a comment or attach a file; on bad input the (action, bound form) to show."""
+    user = signed_in(request)
+    task_id = task.pk if task is not None else None
+    if action == "comment":
+        form: forms.Form = CommentForm(request.POST)
+        if form.is_valid():
+            try:
+                approvals.comment_add(
+                    instance.pk, user=user, text=form.cleaned_data["text"], task_id=task_id
+                )
+            except ValidationError as error:
+                _errors_into(form, error)
+            else:
+                messages.success(request, _("Your comment has been added."))
+                return HttpResponseRedirect(back + "#history")
+        return action, form
+    form = AttachmentForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            approvals.attachment_add(
+                instance.pk, user=user, upload=form.cleaned_data["file"], task_id=task_id
+            )
+        except ValidationError as error:
+            _errors_into(form, error)
+        else:
+            messages.success(request, _("The file has been attached."))
+            return HttpResponseRedirect(back + "#attachments")
+    return action, form
+
+
+def _invalid(
+    request: HttpRequest, template: str, context: dict[str, Any], action: str, form: forms.Form
+) -> HttpResponse:
+    """The page again with the errors (status 400); nothing has changed."""
+    if action == "comment":
+        context["comment_form"] = form
+    elif action == "attach":
+        context["attachment_form"] = form
+    messages.error(request, _("Please correct the errors below; nothing has been changed."))
+    return render(request, template, context, status=400)
+
+
+def _refused(request: HttpRequest, error: Exception, back: str) -> HttpResponse:
+    messages.error(request, str(error))
+    return HttpResponseRedirect(back)
+
+
+@login_required
+@require_POST
+def task_action(request: HttpRequest, task_id: int, action: str) -> HttpResponse:
+    """One action on a task (the approvals service decides whether this person may take it
+    now). Approve, reject and hand back carry the step form's fields; approve asks for
+    confirmation first unless ``confirmed`` is sent (the dialog's button sends it)."""
+    user = signed_in(request)
+    task = _visible_task(user, task_id)
+    back = reverse("workflow:task", args=[task.pk])
+    if action in ("comment", "attach"):
+        outcome = _comment_or_attach(request, task.instance, task, action, back)
+        if isinstance(outcome, HttpResponse):
+            return outcome
+        return _invalid(request, "workflow/task.html", _task_context(request, task), *outcome)
+    spec = TASK_ACTIONS.get(action)
+    if spec is None:
+        raise Http404
+    graph = graph_for_definition(task.instance.definition_id)
+    target = Target(user, task.instance, task, graph, step_data=request.POST)
+    form = spec.form(target, request.POST, prefix=spec.name)
+    step_form = None
+    element = graph.elements.get(task.element_id)
+    if spec.step and element is not None and has_step_form(element):
+        step_form = form_for(element, variables=task.instance.variables, data=request.POST)
+    if not form.is_valid() or (step_form is not None and not step_form.is_valid()):
+        context = _task_context(request, task, opened=action, bound=form, step_form=step_form)
+        messages.error(request, _("Please correct the errors below; nothing has been changed."))
+        return render(request, "workflow/task.html", context, status=400)
+    if spec.step and request.POST.get("confirmed") != "1":
+        # sent without the dialog (no JavaScript): the valid form waits for confirmation
+        context = _task_context(request, task, opened=action, bound=form, step_form=step_form)
+        return render(request, "workflow/task.html", context)
+    try:
+        message = spec.run(target, form.cleaned_data)
+    except ValidationError as error:
+        _step_errors_into(error, form, step_form)
+        context = _task_context(request, task, opened=action, bound=form, step_form=step_form)
+        messages.error(request, _("Please correct the errors below; nothing has been changed."))
+        return render(request, "workflow/task.html", context, status=400)
+    except (AlreadyHandled, EngineError) as error:  # ActionRefused is an EngineError
+        return _refused(request, error, back)
+    messages.success(request, message)
+    return HttpResponseRedirect(_inbox_url() if _left(spec, user, task) else back)
+
+
+def _step_errors_into(error: ValidationError, form: forms.Form, step_form: Any) -> None:
+    """A service's field errors onto the form that has the field (the step form's own, or
+    the action's), the rest on top of the action's form."""
+    if step_form is None or not hasattr(error, "error_dict"):
+        _errors_into(form, error)
+        return
+    for name, errors in error.message_dict.items():
+        target_form = step_form if name in step_form.fields else form
+        target_form.add_error(name if name in target_form.fields else None, errors)
+
+
+def _left(spec: Any, user: User, task: Task) -> bool:
+    """Whether an action that may hand the task on left it out of the person's hands (back
+    to the inbox, then: the task page would only say so)."""
+    if not spec.leaves:
+        return False
+    still = visibility.task_for(user, task.pk)
+    return still is None or still.state != TaskState.OPEN or still.assignee != user.username
+
+
+@login_required
+@require_POST
+def instance_action(request: HttpRequest, instance_id: int, action: str) -> HttpResponse:
+    """One action on an instance (withdraw, cancel, urge, copy, comment, attach, and the
+    administrators' suspend/resume/terminate/move/reassign)."""
+    user = signed_in(request)
+    instance = _visible_instance(user, instance_id)
+    back = reverse("workflow:instance", args=[instance.pk])
+    if action in ("comment", "attach"):
+        outcome = _comment_or_attach(request, instance, None, action, back)
+        if isinstance(outcome, HttpResponse):
+            return outcome
+        return _invalid(
+            request, "workflow/instance.html", _instance_context(request, instance), *outcome
+        )
+    spec = INSTANCE_ACTIONS.get(action)
+    if spec is None:
+        raise Http404
+    graph = graph_for_definition(instance.definition_id)
+    target = Target(user, instance, None, graph)
+    form = spec.form(target, request.POST, prefix=spec.name)
+    if form.is_valid():
+        try:
+            message = spec.run(target, form.cleaned_data)
+        except ValidationError as error:
+            _errors_into(form, error)
+        except (AlreadyHandled, EngineError) as error:
+            return _refused(request, error, back)
+        else:
+            messages.success(request, message)
+            return HttpResponseRedirect(back)
+    context = _instance_context(request, instance, opened=action, bound=form)
+    messages.error(request, _("Please correct the errors below; nothing has been changed."))
+    return render(request, "workflow/instance.html", context, status=400)
+
+
+@login_required
+@require_GET
+def people(request: HttpRequest) -> HttpResponse:
+    """The person picker: active people whose name, user name or employee number matches
+    ``q`` (at most 20), as a partial the picker shows under its field."""
+    query = request.GET.get("q", "").strip()[:50]
+    found: list[User] = []
+    if query:
+        found = list(
+            people_matching(query)
+            .filter(is_active=True)
+            .select_related("department")
+            .order_by("username")[:PEOPLE_LIMIT]
+        )
+    return render(
+        request,
+        "workflow/partials/_people_results.html",
+        {"people": found, "query": query, "field": request.GET.get("field", "")},
+    )
+
+
+def _visible_attachment(user: User, attachment_id: int) -> Attachment:
+    return get_object_or_404(
+        Attachment.objects.filter(instance__in=visibility.instances_for(user)).select_related(
+            "instance"
+        ),
+        pk=attachment_id,
+    )
+
+
+def _file_response(attachment: Attachment, *, inline: bool) -> FileResponse:
+    try:
+        handle = attachment.file.open("rb")
+    except (OSError, ValueError) as error:
+        raise Http404 from error
+    response = FileResponse(
+        handle,
+        as_attachment=not inline,
+        filename=attachment.name,
+        content_type=attachment.content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    if not inline or attachment.content_type != "application/pdf":
+        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+@login_required
+@require_GET
+def attachment_download(request: HttpRequest, attachment_id: int) -> HttpResponseBase:
+    """The file, as a download (``Content-Disposition: attachment``)."""
+    return _file_response(_visible_attachment(signed_in(request), attachment_id), inline=False)
+
+
+@login_required
+@require_GET
+@xframe_options_sameorigin
+def attachment_inline(request: HttpRequest, attachment_id: int) -> HttpResponseBase:
+    """Images and PDF for the browser to show itself (``inline``, framable by our own pages
+    only); any other type is downloaded."""
+    attachment = _visible_attachment(signed_in(request), attachment_id)
+    return _file_response(attachment, inline=is_inline(attachment))
+
+
+@login_required
+@require_GET
+def attachment_preview(request: HttpRequest, attachment_id: int) -> HttpResponse:
+    """The preview partial (htmx); without htmx the instance page showing it."""
+    attachment = _visible_attachment(signed_in(request), attachment_id)
+    if not wants_partial(request):
+        url = reverse("workflow:instance", args=[attachment.instance_id])
+        return HttpResponseRedirect(f"{url}?preview={attachment.pk}#preview")
+    return render(request, "workflow/partials/_task_preview.html", _preview_context(attachment))
+
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("tasks/<int:task_id>/", task_page, name="task"),
+    path("tasks/<int:task_id>/<slug:action>/", task_action, name="task_action"),
+    path("instances/<int:instance_id>/", instance_page, name="instance"),
+    path("instances/<int:instance_id>/diagram/", instance_diagram, name="instance_diagram"),
+    path("instances/<int:instance_id>/<slug:action>/", instance_action, name="instance_action"),
+    path("people/", people, name="people"),
+    path("attachments/<int:attachment_id>/", attachment_download, name="attachment"),
+    path("attachments/<int:attachment_id>/inline/", attachment_inline, name="attachment_inline"),
+    path("attachments/<int:attachment_id>/preview/", attachment_preview, name="attachment_preview"),
+]
