@@ -77,7 +77,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
-	$(DEV) $(VENV)/bin/mypy portal workflow crm erp_bridge knowledge
+	$(DEV) $(VENV)/bin/mypy portal workflow crm erp_bridge knowledge tests
 	$(DEV) $(PY) manage.py makemigrations --check --dry-run
 
 test: setup lint test-sqlite test-services

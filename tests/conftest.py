@@ -13,13 +13,17 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.test import Client
+from pytest_django import Settings
 
 from portal.celery import app as celery_app
+from portal.models import Department, User
 from tests.factories import PASSWORD, UserFactory, department, role
 
 
@@ -51,7 +55,7 @@ def _celery_eager(request: pytest.FixtureRequest) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _fast_password_hasher(settings) -> None:  # type: ignore[no-untyped-def]
+def _fast_password_hasher(settings: Settings) -> None:
     """Personas are created with a password; the production hasher would dominate the run."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
@@ -62,7 +66,7 @@ def password() -> str:
 
 
 @pytest.fixture
-def org(db: None) -> dict[str, object]:
+def org(db: None) -> dict[str, Department]:
     """A small company: 总经办 at the root, 销售部 with 华东区 below it, 财务部, 人力资源部."""
     root = department("HQ", "总经办")
     sales = department("SALES", "销售部", parent=root)
@@ -73,18 +77,20 @@ def org(db: None) -> dict[str, object]:
 
 
 @pytest.fixture
-def dept_head(org: dict[str, object]) -> object:
-    user = UserFactory(username="lina", first_name="娜", last_name="李", department=org["sales"])
+def dept_head(org: dict[str, Department]) -> User:
+    user = UserFactory.create(
+        username="lina", first_name="娜", last_name="李", department=org["sales"]
+    )
     sales = org["sales"]
-    sales.head = user  # type: ignore[attr-defined]
-    sales.save()  # type: ignore[attr-defined]
+    sales.head = user
+    sales.save()
     user.groups.add(role("dept_head", "部门负责人"))
     return user
 
 
 @pytest.fixture
-def employee(org: dict[str, object], dept_head: object) -> object:
-    return UserFactory(
+def employee(org: dict[str, Department], dept_head: User) -> User:
+    return UserFactory.create(
         username="zhangwei",
         first_name="伟",
         last_name="张",
@@ -95,8 +101,8 @@ def employee(org: dict[str, object], dept_head: object) -> object:
 
 
 @pytest.fixture
-def colleague(org: dict[str, object], dept_head: object) -> object:
-    return UserFactory(
+def colleague(org: dict[str, Department], dept_head: User) -> User:
+    return UserFactory.create(
         username="wangfang",
         first_name="芳",
         last_name="王",
@@ -106,14 +112,14 @@ def colleague(org: dict[str, object], dept_head: object) -> object:
 
 
 @pytest.fixture
-def outsider(org: dict[str, object]) -> object:
-    return UserFactory(
+def outsider(org: dict[str, Department]) -> User:
+    return UserFactory.create(
         username="liuyang", first_name="洋", last_name="刘", department=org["finance"]
     )
 
 
 @pytest.fixture
-def hr_admin(org: dict[str, object]) -> object:
+def hr_admin(org: dict[str, Department]) -> User:
     hr_role = role(
         "hr_admin",
         "人事管理员",
@@ -132,7 +138,7 @@ def hr_admin(org: dict[str, object]) -> object:
             "portal.change_announcement",
         ],
     )
-    user = UserFactory(
+    user = UserFactory.create(
         username="zhaomin", first_name="敏", last_name="赵", department=org["hr"], is_staff=True
     )
     user.groups.add(hr_role)
@@ -140,8 +146,8 @@ def hr_admin(org: dict[str, object]) -> object:
 
 
 @pytest.fixture
-def superuser(db: None) -> object:
-    return UserFactory(
+def superuser(db: None) -> User:
+    return UserFactory.create(
         username="admin",
         employee_no=None,
         is_staff=True,
@@ -152,10 +158,10 @@ def superuser(db: None) -> object:
 
 
 @pytest.fixture
-def login(client):  # type: ignore[no-untyped-def]
+def login(client: Client) -> Callable[[User], Client]:
     """``login(user)`` signs the test client in as ``user`` and returns the client."""
 
-    def _login(user):  # type: ignore[no-untyped-def]
+    def _login(user: User) -> Client:
         client.force_login(user, backend="portal.backends.UsernameOrEmployeeNoBackend")
         return client
 

@@ -1,6 +1,11 @@
-"""Factories for the organization; tests build exactly the data they need with them."""
+"""Factories for the organization; tests build exactly the data they need with them.
+
+Call ``UserFactory.create(...)`` rather than ``UserFactory(...)``: the two do the same, but
+only ``create`` is typed (it returns a ``User``; mypy reads the call as making a factory)."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import factory
 from django.contrib.auth.models import Permission
@@ -10,7 +15,7 @@ from portal.models import Announcement, Department, Position, Role, User
 PASSWORD = "correct-horse-battery-staple"
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = User
         django_get_or_create = ("username",)
@@ -36,8 +41,11 @@ def department(
     return Department.objects.add_child(parent, {"code": code, "name": name, **kwargs})
 
 
-def role(code: str, name: str | None = None, *, permissions: list[str] = ()) -> Role:  # type: ignore[assignment]
-    found, _ = Role.objects.get_or_create(code=code, defaults={"name": name or code})
+def role(code: str, name: str | None = None, *, permissions: Sequence[str] = ()) -> Role:
+    # django-stubs types Role.objects as the GroupManager that Role inherits from Group: it
+    # knows Group's fields only, and its rows would be Groups
+    found: Role
+    found, _ = Role.objects.get_or_create(code=code, defaults={"name": name or code})  # type: ignore[misc, assignment]
     for dotted in permissions:
         app_label, codename = dotted.split(".")
         found.permissions.add(
@@ -46,7 +54,7 @@ def role(code: str, name: str | None = None, *, permissions: list[str] = ()) -> 
     return found
 
 
-class PositionFactory(factory.django.DjangoModelFactory):
+class PositionFactory(factory.django.DjangoModelFactory[Position]):
     class Meta:
         model = Position
 
@@ -54,7 +62,7 @@ class PositionFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"岗位{n}")
 
 
-class AnnouncementFactory(factory.django.DjangoModelFactory):
+class AnnouncementFactory(factory.django.DjangoModelFactory[Announcement]):
     class Meta:
         model = Announcement
 

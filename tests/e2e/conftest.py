@@ -18,9 +18,13 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    # imported only to type: the e2e tests are skipped, not broken, without Playwright
+    from playwright.sync_api import Browser, BrowserContext, Page
 
 E2E_DIR = Path(__file__).resolve().parent
 REPO_ROOT = E2E_DIR.parent.parent
@@ -91,7 +95,7 @@ def _async_unsafe_allowed() -> Iterator[None]:
 # Package scope, not session: pytest-django runs the database-free tests after the
 # transactional ones (these), and they must not see Playwright's loop nor the variable above.
 @pytest.fixture(scope="package")
-def browser() -> Iterator[Any]:
+def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():
         pytest.skip(f"e2e: Chromium not found at {CHROMIUM}")
     from playwright.sync_api import expect, sync_playwright
@@ -112,11 +116,11 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def new_page(browser: Any) -> Iterator[Callable[[str], Any]]:
+def new_page(browser: Browser) -> Iterator[Callable[[str], Page]]:
     """``new_page("desktop")`` or ``new_page("phone")``: a page in a fresh context."""
-    contexts: list[Any] = []
+    contexts: list[BrowserContext] = []
 
-    def _new_page(kind: str = "desktop") -> Any:
+    def _new_page(kind: str = "desktop") -> Page:
         context = browser.new_context(**VIEWPORTS[kind])
         context.set_default_timeout(EXPECT_TIMEOUT_MS)
         contexts.append(context)
@@ -128,16 +132,16 @@ def new_page(browser: Any) -> Iterator[Callable[[str], Any]]:
 
 
 @pytest.fixture
-def page(new_page: Callable[[str], Any]) -> Any:
+def page(new_page: Callable[[str], Page]) -> Page:
     return new_page("desktop")
 
 
 @pytest.fixture
-def screenshot() -> Callable[[Any, str], Path]:
+def screenshot() -> Callable[[Page, str], Path]:
     """``screenshot(page, name)``: the whole page as ``test-artifacts/screenshots/<name>.png``."""
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
 
-    def _screenshot(page: Any, name: str) -> Path:
+    def _screenshot(page: Page, name: str) -> Path:
         path = SCREENSHOT_DIR / f"{name}.png"
         page.screenshot(path=str(path), full_page=True, animations="disabled")
         return path

@@ -11,13 +11,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.management import call_command
 
 from portal.management.commands.seed_demo import DEFAULT_PASSWORD
 from portal.models import User
 from workflow.engine import cache
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 PHONE_WIDTH = 375
 INBOX = "/workflow/inbox/"
@@ -42,7 +45,7 @@ def set_language(username: str, language: str) -> None:
     User.objects.filter(username=username).update(preferred_language=language)
 
 
-def fits_phone(page: Any) -> None:
+def fits_phone(page: Page) -> None:
     """No horizontal scrolling of the page on a 375 px screen (names the widest culprits).
     Measured once the page's stylesheets have loaded: the DOM (what ``expect`` waits for)
     can be there before them, and the diagram is only framed by ``task.css``."""

@@ -6,7 +6,9 @@ Chinese and English (``catalogue-<page>-<desktop|phone>-<zh|en>``)."""
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -18,6 +20,9 @@ from workflow.engine import cache
 from workflow.models import Draft, ProcessInstance, ProcessSettings
 from workflow.services import drafts
 from workflow.services.definitions import definition_deploy
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
@@ -40,7 +45,7 @@ def deploy_demo_processes() -> None:
     participants.forget_settings()
 
 
-def assert_fits(page: Any) -> None:
+def assert_fits(page: Page) -> None:
     """No horizontal scrolling of the page."""
     overflow = page.evaluate(
         "document.documentElement.scrollWidth - document.documentElement.clientWidth"
@@ -48,7 +53,9 @@ def assert_fits(page: Any) -> None:
     assert overflow <= 0, f"{page.url} scrolls sideways by {overflow}px"
 
 
-def take_shots(page: Any, base: str, screenshot: Any, kind: str, lang: str) -> None:
+def take_shots(
+    page: Page, base: str, screenshot: Callable[[Page, str], Path], kind: str, lang: str
+) -> None:
     """The three pages of the area, each checked to fit and saved."""
     page.goto(f"{base}{CATALOGUE}")
     expect(page.locator(".catalogue-card").first).to_be_visible()
@@ -70,8 +77,8 @@ def test_employee_saves_a_draft_and_submits_the_claim(
     live_server: Any,
     employee: User,
     dept_head: User,
-    new_page: Any,
-    screenshot: Any,
+    new_page: Callable[[str], Page],
+    screenshot: Callable[[Page, str], Path],
     settings: Any,
     tmp_path: Any,
 ) -> None:
@@ -120,7 +127,7 @@ def test_employee_saves_a_draft_and_submits_the_claim(
     page.locator("#id_amount").fill("3200")
     page.locator("#id_expense_type").select_option("travel")
     page.locator("#id_meta-attachments").set_input_files(
-        files=[{"name": "发票.txt", "mimeType": "text/plain", "buffer": "高铁票 553 元".encode()}]
+        files={"name": "发票.txt", "mimeType": "text/plain", "buffer": "高铁票 553 元".encode()}
     )
     page.locator("button[name=action][value=submit]").click()
     expect(page).to_have_url(re.compile(r"/workflow/instances/\d+/$"))

@@ -7,8 +7,9 @@ from __future__ import annotations
 import datetime
 import io
 import re
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.core.management import call_command
@@ -20,6 +21,9 @@ from tests.factories import PASSWORD
 from workflow.applications import Application, ApplicationError, applications
 from workflow.models import HistoryEvent, Incident, Job, ProcessInstance, Task
 from workflow.services import definitions, engine, jobs
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
@@ -94,7 +98,7 @@ def set_language(username: str, language: str) -> None:
     User.objects.filter(username=username).update(preferred_language=language)
 
 
-def fits(page: Any) -> None:
+def fits(page: Page) -> None:
     """No horizontal scrolling of the page itself on a phone."""
     width = page.evaluate("document.documentElement.scrollWidth")
     wide = page.evaluate(
@@ -105,7 +109,11 @@ def fits(page: Any) -> None:
 
 
 def test_admin_retries_a_failed_job(
-    live_server: Any, demo: int, erp: dict[str, bool], new_page: Any, screenshot: Any
+    live_server: Any,
+    demo: int,
+    erp: dict[str, bool],
+    new_page: Callable[[str], Page],
+    screenshot: Callable[[Page, str], Path],
 ) -> None:
     base = live_server.url
     page = new_page("desktop")
@@ -130,7 +138,9 @@ def test_admin_retries_a_failed_job(
     screenshot(page, "console-incidents-after-retry-desktop-zh")
 
 
-def test_bulk_suspend_with_confirmation(live_server: Any, demo: int, new_page: Any) -> None:
+def test_bulk_suspend_with_confirmation(
+    live_server: Any, demo: int, new_page: Callable[[str], Page]
+) -> None:
     set_language("xugang", "en")
     page = new_page("desktop")
     sign_in(page, live_server.url, "xugang", PASSWORD)
@@ -149,7 +159,12 @@ def test_bulk_suspend_with_confirmation(live_server: Any, demo: int, new_page: A
 @pytest.mark.parametrize("viewport", ["desktop", "phone"])
 @pytest.mark.parametrize("language", ["zh", "en"])
 def test_console_pages_screenshots(
-    live_server: Any, demo: int, new_page: Any, screenshot: Any, viewport: str, language: str
+    live_server: Any,
+    demo: int,
+    new_page: Callable[[str], Page],
+    screenshot: Callable[[Page, str], Path],
+    viewport: str,
+    language: str,
 ) -> None:
     set_language("xugang", "en" if language == "en" else "zh-hans")
     base = live_server.url

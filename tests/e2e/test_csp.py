@@ -6,14 +6,18 @@ the diagram, the designer (bpmn-js), the console and its statistics, the API doc
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from portal.models import User
 from tests.e2e.test_shell import sign_in
 from tests.factories import PASSWORD
 from tests.workflow.approval_helpers import deploy_steps, open_task, start, user_task
 from workflow.models import ProcessInstance
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
@@ -36,7 +40,7 @@ document.addEventListener("securitypolicyviolation", (e) => {
 EXPECTED = ("img-src https://cdn.redoc.ly/",)
 
 
-def _visit(page: Any, url: str, ready: str) -> list[str]:
+def _visit(page: Page, url: str, ready: str) -> list[str]:
     page.goto(url)
     expect(page.locator(ready).first).to_be_visible()
     page.wait_for_load_state("networkidle")
@@ -45,7 +49,7 @@ def _visit(page: Any, url: str, ready: str) -> list[str]:
 
 
 def test_every_kind_of_page_works_under_the_policy(
-    live_server: Any, superuser: Any, employee: Any, dept_head: Any, page: Any
+    live_server: Any, superuser: User, employee: User, dept_head: User, page: Page
 ) -> None:
     superuser.set_password(PASSWORD)
     superuser.save()

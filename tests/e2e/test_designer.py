@@ -6,8 +6,9 @@ desktop and a phone."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.conf import settings
@@ -19,6 +20,9 @@ from tests.shared_files import SHARED, shared_path
 from tests.workflow.approval_helpers import deploy_steps, user_task
 from workflow.models import ProcessDefinition
 from workflow.services import definitions
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
@@ -46,28 +50,31 @@ def _designer(user: User, language: str = "") -> User:
     return user
 
 
-def _open_designer(page: Any, base: str, query: str = "") -> None:
+def _open_designer(page: Page, base: str, query: str = "") -> None:
     page.goto(f"{base}{URL}{query}")
     expect(page.locator("body")).to_have_attribute("data-designer-ready", "true")
 
 
-def _shape(page: Any, element_id: str) -> Any:
+def _shape(page: Page, element_id: str) -> Any:
     return page.locator(f'#designer-canvas .djs-element[data-element-id="{element_id}"]')
 
 
-def _shot(screenshot: Any, page: Any, name: str) -> None:
+def _shot(screenshot: Callable[[Page, str], Path], page: Page, name: str) -> None:
     """A full-page screenshot from the top (the sticky top bar stays where it belongs)."""
     page.evaluate("window.scrollTo(0, 0)")
     screenshot(page, name)
 
 
-def _fits(page: Any) -> None:
+def _fits(page: Page) -> None:
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE_WIDTH, f"the page scrolls sideways: {width} px"
 
 
 def test_designer_fixes_simulates_and_deploys_a_shared_file(
-    live_server: Any, hr_admin: User, new_page: Any, screenshot: Any
+    live_server: Any,
+    hr_admin: User,
+    new_page: Callable[[str], Page],
+    screenshot: Callable[[Page, str], Path],
 ) -> None:
     _designer(hr_admin)  # no preference: the browser's Chinese
     deploy_steps(user_task("Approve", assignee="${initiator}"), key="leave")
@@ -83,7 +90,7 @@ def test_designer_fixes_simulates_and_deploys_a_shared_file(
     # Open a local file with a broken condition on "over 5000".
     broken = EXPENSE.read_bytes().replace(b"amount &gt; 5000", b"amount &gt;&gt; 5000")
     page.locator("#designer-file").set_input_files(
-        files=[{"name": "expense_approval.bpmn", "mimeType": "application/xml", "buffer": broken}]
+        files={"name": "expense_approval.bpmn", "mimeType": "application/xml", "buffer": broken}
     )
     expect(page.locator("#designer-current")).to_have_text("expense_approval.bpmn")
     expect(_shape(page, "Activity_ManagerApproval")).to_be_visible()
@@ -159,7 +166,10 @@ def test_designer_fixes_simulates_and_deploys_a_shared_file(
 
 
 def test_the_designer_in_english_and_on_a_phone(
-    live_server: Any, hr_admin: User, new_page: Any, screenshot: Any
+    live_server: Any,
+    hr_admin: User,
+    new_page: Callable[[str], Page],
+    screenshot: Callable[[Page, str], Path],
 ) -> None:
 
     definitions.definition_deploy(xml=EXPENSE.read_bytes(), source_name="expense_approval.bpmn")

@@ -4,7 +4,9 @@ counts follow without a reload; every tab on a desktop and a phone, in Chinese a
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.utils import timezone
@@ -15,6 +17,9 @@ from tests.workflow.approval_helpers import deploy_steps, make_role, open_task, 
 from workflow.models import Task
 from workflow.services import approvals, engine, external
 
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
 
@@ -24,12 +29,12 @@ PHONE_WIDTH = 375
 TABS = ("todo", "done", "started", "copied")
 
 
-def _language(user: Any, language: str) -> None:
+def _language(user: User, language: str) -> None:
     user.preferred_language = language
     user.save(update_fields=["preferred_language"])
 
 
-def _no_horizontal_scroll(page: Any) -> None:
+def _no_horizontal_scroll(page: Page) -> None:
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE_WIDTH, f"the page scrolls sideways: {width}px"
 
@@ -81,7 +86,11 @@ def requests(db: None, employee: User, colleague: User, dept_head: User) -> dict
 
 
 def test_the_manager_bulk_approves_on_a_phone(
-    live_server: Any, requests: dict[str, int], dept_head: User, new_page: Any, screenshot: Any
+    live_server: Any,
+    requests: dict[str, int],
+    dept_head: User,
+    new_page: Callable[[str], Page],
+    screenshot: Callable[[Page, str], Path],
 ) -> None:
     page = new_page("phone")
     sign_in(page, live_server.url, dept_head.username)
@@ -127,8 +136,8 @@ def test_every_tab_on_a_desktop_and_a_phone(
     requests: dict[str, int],
     dept_head: User,
     employee: User,
-    new_page: Any,
-    screenshot: Any,
+    new_page: Callable[[str], Page],
+    screenshot: Callable[[Page, str], Path],
     language: str,
 ) -> None:
     _language(dept_head, "en" if language == "en" else "zh-hans")

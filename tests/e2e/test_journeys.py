@@ -22,7 +22,9 @@ chrome are matched in both languages, the demo data (steps, people, titles) in C
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -39,6 +41,9 @@ from tests.e2e.journey_helpers import (
 )
 from tests.e2e.test_shell import sign_in
 from workflow.models import Incident, InstanceState, ProcessInstance, Task, TaskState
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
@@ -67,13 +72,13 @@ def open_tasks(instance_id: int) -> list[tuple[str, str, str]]:
     )
 
 
-def todo_count(page: Any) -> int:
+def todo_count(page: Page) -> int:
     """The number on the inbox's 待办 tab (no number: nothing to do)."""
     badge = page.locator("#inbox-tabs [data-testid=count-todo]")
     return int(badge.inner_text()) if badge.count() else 0
 
 
-def open_from_inbox(page: Any, base: str, step: str) -> Any:
+def open_from_inbox(page: Page, base: str, step: str) -> Any:
     """Open the claim from the 待办 tab; the task page of ``step``."""
     page.goto(f"{base}{INBOX}")
     row = page.locator(".inbox-row", has_text=TITLE)
@@ -85,7 +90,7 @@ def open_from_inbox(page: Any, base: str, step: str) -> Any:
     return row
 
 
-def approve_here(page: Any, comment: str) -> None:
+def approve_here(page: Page, comment: str) -> None:
     """Approve the open task page with the confirmation dialog; back in the inbox."""
     page.locator(".actionbar [data-action=approve]").click()
     dialog = page.locator("#dlg-approve")
@@ -97,7 +102,7 @@ def approve_here(page: Any, comment: str) -> None:
 
 
 def test_expense_claim_from_submission_to_the_general_manager(
-    live_server: Any, new_page: Any, screenshot: Any
+    live_server: Any, new_page: Callable[[str], Page], screenshot: Callable[[Page, str], Path]
 ) -> None:
     seed_demo()
     base = live_server.url
@@ -322,7 +327,10 @@ def test_expense_claim_from_submission_to_the_general_manager(
 
 
 def test_admin_retries_the_failed_archiving_of_a_contract(
-    live_server: Any, new_page: Any, screenshot: Any, settings: Any
+    live_server: Any,
+    new_page: Callable[[str], Page],
+    screenshot: Callable[[Page, str], Path],
+    settings: Any,
 ) -> None:
     settings.DMS_BRIDGE_URL = ""
     seed_demo()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.conf import settings
@@ -11,8 +13,11 @@ from django.utils import translation
 
 from portal import services
 from portal.forms import LoginForm
-from portal.models import Notification
+from portal.models import Notification, User
 from tests.factories import PASSWORD, AnnouncementFactory
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
@@ -22,7 +27,7 @@ pytestmark = pytest.mark.e2e
 PHONE_WIDTH = 375
 
 
-def sign_in(page: Any, base_url: str, username: str, password: str = PASSWORD) -> None:
+def sign_in(page: Page, base_url: str, username: str, password: str = PASSWORD) -> None:
     """Sign in through the real login form and wait for the dashboard."""
     page.goto(f"{base_url}/accounts/login/")
     page.locator("#id_username").fill(username)
@@ -31,7 +36,7 @@ def sign_in(page: Any, base_url: str, username: str, password: str = PASSWORD) -
     expect(page).to_have_url(f"{base_url}/")
 
 
-def wait_for_portlets(page: Any) -> None:
+def wait_for_portlets(page: Page) -> None:
     """The dashboard loads its portlets lazily (htmx): wait until every one has arrived."""
     expect(page.locator(".portlet").first).to_be_visible()
     # The placeholder is ``<p class="muted">Loading…</p>``; the loaded portlets have none.
@@ -39,12 +44,12 @@ def wait_for_portlets(page: Any) -> None:
 
 
 def test_employee_signs_in_and_switches_to_chinese(
-    live_server: Any, employee: Any, page: Any, screenshot: Any
+    live_server: Any, employee: User, page: Page, screenshot: Callable[[Page, str], Path]
 ) -> None:
     employee.preferred_language = "en"
     employee.save(update_fields=["preferred_language"])
-    AnnouncementFactory(title="2025 年春节放假安排", body="请各部门知悉。", is_pinned=True)
-    AnnouncementFactory(title="新版报销流程上线", body="请使用新流程。")
+    AnnouncementFactory.create(title="2025 年春节放假安排", body="请各部门知悉。", is_pinned=True)
+    AnnouncementFactory.create(title="新版报销流程上线", body="请使用新流程。")
     base = live_server.url
 
     # Not signed in: the portal sends the visitor to the login page (Chinese by default).
@@ -93,9 +98,12 @@ def test_employee_signs_in_and_switches_to_chinese(
 
 
 def test_dashboard_fits_a_phone(
-    live_server: Any, employee: Any, new_page: Any, screenshot: Any
+    live_server: Any,
+    employee: User,
+    new_page: Callable[[str], Page],
+    screenshot: Callable[[Page, str], Path],
 ) -> None:
-    AnnouncementFactory(title="2025 年春节放假安排", body="请各部门知悉。", is_pinned=True)
+    AnnouncementFactory.create(title="2025 年春节放假安排", body="请各部门知悉。", is_pinned=True)
     services.notification_send(recipient=employee, kind="system", title="请完善个人资料")
     page = new_page("phone")
     sign_in(page, live_server.url, employee.username)
@@ -114,7 +122,7 @@ def test_dashboard_fits_a_phone(
 
 
 def test_wrong_password_shows_the_error_in_chinese(
-    live_server: Any, employee: Any, page: Any, screenshot: Any
+    live_server: Any, employee: User, page: Page, screenshot: Callable[[Page, str], Path]
 ) -> None:
     with translation.override("zh-hans"):
         expected = str(LoginForm.error_messages["invalid_login"]) % {
@@ -136,7 +144,7 @@ def test_wrong_password_shows_the_error_in_chinese(
 
 
 def test_bell_counts_unread_and_clears_when_read(
-    live_server: Any, employee: Any, page: Any, screenshot: Any
+    live_server: Any, employee: User, page: Page, screenshot: Callable[[Page, str], Path]
 ) -> None:
     notification = services.notification_send(
         recipient=employee, kind="system", title="您的报销单已审批通过"

@@ -9,11 +9,14 @@ Chinese and English: ``tasks-<task|instance>-<desktop|phone>-<zh|en>``.
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from portal.models import User
 from tests.e2e.test_shell import sign_in
 from tests.workflow.approval_helpers import deploy_steps, open_task, start, user_task
 from tests.workflow.test_previews import docx, paragraph
@@ -21,6 +24,9 @@ from workflow.demo import DEMO_DIR
 from workflow.engine import cache
 from workflow.models import ProcessInstance, Task
 from workflow.services import approvals, definitions, engine
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
@@ -36,7 +42,7 @@ def _media(settings: Any, tmp_path: Any) -> None:
     cache.clear()
 
 
-def claim(employee: Any) -> Task:
+def claim(employee: User) -> Task:
     xml = (DEMO_DIR / "expense_claim.bpmn").read_text(encoding="utf-8")
     definitions.definition_deploy(xml=xml, source_name="expense_claim.bpmn")
     instance_id = engine.instance_start(
@@ -62,18 +68,22 @@ def claim(employee: Any) -> Task:
     return open_task(instance_id)
 
 
-def no_horizontal_scroll(page: Any) -> None:
+def no_horizontal_scroll(page: Page) -> None:
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE_WIDTH, f"horizontal scroll: page is {width}px wide"
 
 
-def set_language(user: Any, language: str) -> None:
+def set_language(user: User, language: str) -> None:
     user.preferred_language = language
     user.save(update_fields=["preferred_language"])
 
 
 def test_dept_head_approves_on_a_phone(
-    live_server: Any, employee: Any, dept_head: Any, new_page: Any, screenshot: Any
+    live_server: Any,
+    employee: User,
+    dept_head: User,
+    new_page: Callable[[str], Page],
+    screenshot: Callable[[Page, str], Path],
 ) -> None:
     task = claim(employee)
     base = live_server.url
@@ -129,7 +139,12 @@ def test_dept_head_approves_on_a_phone(
 
 
 def test_return_with_the_step_chooser(
-    live_server: Any, employee: Any, dept_head: Any, colleague: Any, new_page: Any, screenshot: Any
+    live_server: Any,
+    employee: User,
+    dept_head: User,
+    colleague: User,
+    new_page: Callable[[str], Page],
+    screenshot: Callable[[Page, str], Path],
 ) -> None:
     set_language(dept_head, "en")
     deploy_steps(user_task("first", assignee="wangfang"), user_task("second", assignee="lina"))
@@ -160,10 +175,10 @@ def test_return_with_the_step_chooser(
 @pytest.mark.parametrize("language", ["zh", "en"])
 def test_screenshots_of_both_pages(
     live_server: Any,
-    employee: Any,
-    dept_head: Any,
-    new_page: Any,
-    screenshot: Any,
+    employee: User,
+    dept_head: User,
+    new_page: Callable[[str], Page],
+    screenshot: Callable[[Page, str], Path],
     language: str,
 ) -> None:
     set_language(dept_head, "zh-hans" if language == "zh" else "en")

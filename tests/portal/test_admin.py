@@ -3,8 +3,11 @@ ordinary employee."""
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 from django.contrib import admin
+from django.db.models import Model
 from django.utils import timezone
 
 from portal.models import (
@@ -37,20 +40,20 @@ NEW_PASSWORD = "Lantern-orbit-47-quiet"
 @pytest.fixture
 def filled(org, employee, colleague, dept_head):
     """At least one row of every model, so that changelists render their columns."""
-    PositionFactory(code="SALES-REP", name="销售代表", department=org["east"])
+    PositionFactory.create(code="SALES-REP", name="销售代表", department=org["east"])
     now = timezone.now()
     DelegationRule.objects.create(
         delegator=employee,
         delegate=colleague,
         starts_at=now,
-        ends_at=now + timezone.timedelta(days=2),
+        ends_at=now + datetime.timedelta(days=2),
         process_keys=["expense_claim"],
     )
-    AnnouncementFactory(author=dept_head)
+    AnnouncementFactory.create(author=dept_head)
     Notification.objects.create(recipient=employee, kind="system", title="新任务")
 
 
-def admin_url(model: type, view: str) -> str:
+def admin_url(model: type[Model], view: str) -> str:
     return f"/admin/{model._meta.app_label}/{model._meta.model_name}/{view}"
 
 

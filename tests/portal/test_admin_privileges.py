@@ -4,6 +4,10 @@ they do not have, nor take over an administrator's account."""
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import Permission
+
+from portal.models import Department, User
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -61,12 +65,10 @@ def test_superuser_may_grant_privileges(login, superuser, employee):
 # --- accounts that hold more than the HR administrator: read-only (issue 13, item 4) ----------
 
 
-def _process_admin(org):  # type: ignore[no-untyped-def]
-    from django.contrib.auth.models import Permission
-
-    from tests.factories import UserFactory
-
-    person = UserFactory(username="sunli", department=org["hq"] if "hq" in org else org["root"])
+def _process_admin(org: dict[str, Department]) -> User:
+    person = UserFactory.create(
+        username="sunli", department=org["hq"] if "hq" in org else org["root"]
+    )
     person.is_staff = True
     person.save()
     person.user_permissions.add(

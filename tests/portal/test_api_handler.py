@@ -7,6 +7,7 @@ import datetime
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 
 import pytest
 from django.conf import settings
@@ -23,7 +24,7 @@ from workflow.services.definitions import InvalidBpmn
 
 
 @pytest.fixture(autouse=True)
-def _english():  # type: ignore[no-untyped-def]
+def _english() -> Iterator[None]:
     with translation.override("en"):
         yield
 

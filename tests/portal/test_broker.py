@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 
 import pytest
 from celery.contrib.testing.worker import start_worker
@@ -27,7 +28,7 @@ pytestmark = [
 ]
 
 
-def _wait_for(condition, timeout: float = 30.0) -> bool:  # type: ignore[no-untyped-def]
+def _wait_for(condition: Callable[[], object], timeout: float = 30.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():

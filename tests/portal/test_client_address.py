@@ -4,6 +4,8 @@ everywhere, and a client cannot pick its own address by sending the header."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.test import Client, RequestFactory, override_settings
 
@@ -36,7 +38,7 @@ def test_behind_the_proxy_a_lock_out_holds_for_one_address(employee) -> None:
     office = {"REMOTE_ADDR": "127.0.0.1", "HTTP_X_FORWARDED_FOR": "10.20.30.40"}
     client = Client()
 
-    def sign_in(password: str, address: dict[str, str]) -> int:
+    def sign_in(password: str, address: dict[str, Any]) -> int:
         data = {"username": "zhangwei", "password": password}
         return client.post(LOGIN_URL, data, **address).status_code
 

@@ -7,6 +7,7 @@ it against a real restart."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from unittest import mock
 
 import pytest
@@ -14,12 +15,13 @@ from django.db import InterfaceError, OperationalError
 from django.test import Client
 
 from portal.api import RETRY_AFTER_SECONDS, exception_handler
+from portal.models import User
 
 SHUTTING_DOWN = OperationalError("FATAL:  the database system is shutting down")
 
 
 @pytest.fixture
-def signed_in(employee) -> Callable[[str], Client]:  # type: ignore[no-untyped-def]
+def signed_in(employee: User) -> Callable[[str], Client]:
     """``signed_in(language)``: the employee's browser, asking for ``language``, that gets
     the error page Django serves to visitors instead of the test client's exception."""
 
@@ -31,7 +33,7 @@ def signed_in(employee) -> Callable[[str], Client]:  # type: ignore[no-untyped-d
     return browser
 
 
-def _session_store_fails(error: Exception):  # type: ignore[no-untyped-def]
+def _session_store_fails(error: Exception) -> AbstractContextManager[object]:
     return mock.patch("django.contrib.sessions.backends.db.SessionStore.load", side_effect=error)
 
 

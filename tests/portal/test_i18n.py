@@ -26,7 +26,9 @@ def _entries(po_text: str) -> list[tuple[str, list[str], bool]]:
         if not any(line.startswith("msgid ") for line in lines):
             continue
         fuzzy = any(line.startswith("#,") and "fuzzy" in line for line in lines)
-        msgid, msgstrs, current = [], [], None
+        msgid: list[str] = []
+        msgstrs: list[list[str]] = []
+        current: list[str] | None = None
         for line in lines:
             if line.startswith("msgid "):
                 current = msgid

@@ -29,7 +29,9 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def ceo(org):
     """The head of 总经办, the root of the tree."""
-    user = UserFactory(username="ceo", first_name="强", last_name="陈", department=org["root"])
+    user = UserFactory.create(
+        username="ceo", first_name="强", last_name="陈", department=org["root"]
+    )
     org["root"].head = user
     org["root"].save()
     return user
@@ -39,20 +41,22 @@ def ceo(org):
 
 
 def test_user_manager_is_the_direct_manager(employee, dept_head, ceo):
-    boss = UserFactory(username="boss", department=employee.department)
+    boss = UserFactory.create(username="boss", department=employee.department)
     employee.manager = boss
     employee.save()
     assert user_manager(employee) == boss
 
 
 def test_user_manager_falls_back_to_the_department_head(org, dept_head):
-    newcomer = UserFactory(username="newcomer", department=org["east"], manager=None)
+    newcomer = UserFactory.create(username="newcomer", department=org["east"], manager=None)
     # 华东区 has no head, so the head of 销售部 above it is the manager.
     assert user_manager(newcomer) == dept_head
 
 
 def test_user_manager_skips_an_inactive_direct_manager(employee, dept_head, ceo):
-    other_boss = UserFactory(username="gone", department=employee.department, is_active=False)
+    other_boss = UserFactory.create(
+        username="gone", department=employee.department, is_active=False
+    )
     employee.manager = other_boss
     employee.save()
     assert user_manager(employee) == dept_head
@@ -78,7 +82,7 @@ def test_department_head_levels_skip_vacant_heads(org, employee, dept_head, ceo)
 
 
 def test_department_head_levels_with_every_head_filled(org, employee, dept_head, ceo):
-    east_lead = UserFactory(username="eastlead", department=org["east"])
+    east_lead = UserFactory.create(username="eastlead", department=org["east"])
     org["east"].head = east_lead
     org["east"].save()
     assert department_head(employee, levels=1) == east_lead
@@ -243,7 +247,7 @@ def test_delegation_cycle_ends_before_it_repeats(employee, colleague, outsider):
 
 
 def test_delegation_chain_is_cut_after_the_maximum_length(org):
-    people = [UserFactory(username=f"p{i}") for i in range(MAX_DELEGATION_CHAIN + 2)]
+    people = [UserFactory.create(username=f"p{i}") for i in range(MAX_DELEGATION_CHAIN + 2)]
     for absent, proxy in itertools.pairwise(people):
         delegate(absent, proxy)
     assert delegate_for(people[0], at=NOW) == people[MAX_DELEGATION_CHAIN]
@@ -257,7 +261,7 @@ def visible(user, **kwargs):
 
 
 def test_untargeted_announcement_reaches_everyone(employee, outsider, superuser):
-    AnnouncementFactory(title="全员")
+    AnnouncementFactory.create(title="全员")
     for user in (employee, outsider, superuser):
         assert visible(user) == {"全员"}
 
@@ -265,8 +269,8 @@ def test_untargeted_announcement_reaches_everyone(employee, outsider, superuser)
 def test_department_targeting_reaches_its_members_and_sub_departments(
     org, employee, dept_head, outsider
 ):
-    AnnouncementFactory(title="销售").target_departments.add(org["sales"])
-    AnnouncementFactory(title="华东").target_departments.add(org["east"])
+    AnnouncementFactory.create(title="销售").target_departments.add(org["sales"])
+    AnnouncementFactory.create(title="华东").target_departments.add(org["east"])
     # employee is in 华东区 below 销售部: both reach her.
     assert visible(employee) == {"销售", "华东"}
     # dept_head is in 销售部: a notice for 华东区 does not go up to her.
@@ -275,14 +279,14 @@ def test_department_targeting_reaches_its_members_and_sub_departments(
 
 
 def test_role_targeting_reaches_role_holders(employee, dept_head, outsider):
-    AnnouncementFactory(title="负责人").target_roles.add(role("dept_head"))
+    AnnouncementFactory.create(title="负责人").target_roles.add(role("dept_head"))
     assert visible(dept_head) == {"负责人"}
     assert visible(employee) == set()
     assert visible(outsider) == set()
 
 
 def test_announcement_for_several_audiences_is_listed_once(org, dept_head):
-    announcement = AnnouncementFactory(title="双重")
+    announcement = AnnouncementFactory.create(title="双重")
     announcement.target_departments.add(org["sales"], org["root"])
     announcement.target_roles.add(role("dept_head"))
     assert list(announcements_for(dept_head).values_list("title", flat=True)) == ["双重"]
@@ -290,11 +294,11 @@ def test_announcement_for_several_audiences_is_listed_once(org, dept_head):
 
 def test_expired_and_future_announcements_are_hidden(employee):
     now = timezone.now()
-    AnnouncementFactory(
+    AnnouncementFactory.create(
         title="过期", published_at=now - timedelta(days=5), expires_at=now - timedelta(days=1)
     )
-    AnnouncementFactory(title="将来", published_at=now + timedelta(days=1))
-    AnnouncementFactory(
+    AnnouncementFactory.create(title="将来", published_at=now + timedelta(days=1))
+    AnnouncementFactory.create(
         title="有效", published_at=now - timedelta(days=1), expires_at=now + timedelta(days=1)
     )
     assert visible(employee) == {"有效"}
@@ -304,9 +308,9 @@ def test_expired_and_future_announcements_are_hidden(employee):
 
 def test_announcements_are_pinned_first_then_newest(employee):
     now = timezone.now()
-    AnnouncementFactory(title="旧", published_at=now - timedelta(days=3))
-    AnnouncementFactory(title="新", published_at=now - timedelta(days=1))
-    AnnouncementFactory(title="置顶", published_at=now - timedelta(days=9), is_pinned=True)
+    AnnouncementFactory.create(title="旧", published_at=now - timedelta(days=3))
+    AnnouncementFactory.create(title="新", published_at=now - timedelta(days=1))
+    AnnouncementFactory.create(title="置顶", published_at=now - timedelta(days=9), is_pinned=True)
     titles = list(announcements_for(employee).values_list("title", flat=True))
     assert titles == ["置顶", "新", "旧"]
 

@@ -373,6 +373,7 @@ def test_no_sms_is_recorded_when_no_gateway_is_configured(
         notification = services.notification_send(
             recipient=employee, kind="system", title="短信测试"
         )
+    assert notification is not None
     notification.refresh_from_db()
     assert notification.texted_at is None
     assert sms.outbox == []

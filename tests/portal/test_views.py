@@ -33,7 +33,7 @@ def persona(request):
 @pytest.fixture
 def notice():
     """An announcement for everyone."""
-    return AnnouncementFactory(title="全员通知", body="国庆放假安排")
+    return AnnouncementFactory.create(title="全员通知", body="国庆放假安排")
 
 
 @pytest.fixture
@@ -180,7 +180,9 @@ def test_navigation_shows_administration_only_to_staff(login, persona):
     user.preferred_language = "en"
     user.save()
     content = login(user).get("/").content.decode()
-    nav = re.search(r'<nav class="mainnav".*?</nav>', content, re.S).group(0)
+    found = re.search(r'<nav class="mainnav".*?</nav>', content, re.S)
+    assert found is not None
+    nav = found.group(0)
     assert 'href="/"' in nav
     assert 'href="/announcements/"' in nav
     assert ('href="/admin/"' in nav) is (name in STAFF)
@@ -222,7 +224,7 @@ def test_profile_refuses_other_methods(login, employee):
 
 
 def test_announcements_are_listed_by_audience(login, org, employee, outsider, notice):
-    for_finance = AnnouncementFactory(title="财务部通知")
+    for_finance = AnnouncementFactory.create(title="财务部通知")
     for_finance.target_departments.add(org["finance"])
     employee_page = login(employee).get("/announcements/").content.decode()
     assert "全员通知" in employee_page
@@ -239,7 +241,7 @@ def test_announcement_detail_shows_the_text(login, employee, notice):
 
 
 def test_announcement_not_for_the_user_is_not_found(login, org, employee, outsider):
-    for_finance = AnnouncementFactory(title="财务部通知")
+    for_finance = AnnouncementFactory.create(title="财务部通知")
     for_finance.target_departments.add(org["finance"])
     response = login(employee).get(f"/announcements/{for_finance.pk}/")
     assert response.status_code == 404
@@ -249,7 +251,7 @@ def test_announcement_not_for_the_user_is_not_found(login, org, employee, outsid
 
 def test_expired_or_missing_announcement_is_not_found(login, employee):
     now = timezone.now()
-    expired = AnnouncementFactory(
+    expired = AnnouncementFactory.create(
         published_at=now - timedelta(days=3), expires_at=now - timedelta(days=1)
     )
     client = login(employee)
@@ -258,7 +260,7 @@ def test_expired_or_missing_announcement_is_not_found(login, employee):
 
 
 def test_announcements_portlet_lists_the_users_announcements(login, org, employee, notice):
-    AnnouncementFactory(title="财务部通知").target_departments.add(org["finance"])
+    AnnouncementFactory.create(title="财务部通知").target_departments.add(org["finance"])
     content = login(employee).get("/portlets/announcements/").content.decode()
     assert "全员通知" in content
     assert "财务部通知" not in content

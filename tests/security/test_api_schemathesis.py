@@ -29,6 +29,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from portal.models import User
 from tests.security.conftest import assert_no_leak
 from tests.workflow.engine_helpers import chain, definitions, process
 from workflow.models import ProcessInstance, Task
@@ -59,6 +60,11 @@ LEAVE = definitions(
 )
 
 
+def _text(header: str | bytes) -> str:
+    """A header value as text (requests allows bytes; HTTP headers are Latin-1)."""
+    return header if isinstance(header, str) else header.decode("latin-1")
+
+
 def _send(client: Client, case: Any) -> tuple[Any, requests.PreparedRequest, float]:
     """Replay a schemathesis case through Django's test client."""
     kwargs = case.as_transport_kwargs(base_url="http://testserver")
@@ -79,7 +85,7 @@ def _send(client: Client, case: Any) -> tuple[Any, requests.PreparedRequest, flo
     if isinstance(body, str):
         body = body.encode("utf-8", "surrogatepass")
     headers = {
-        k: v
+        k: _text(v)
         for k, v in prepared.headers.items()
         if k.lower() not in ("content-type", "content-length", "cookie", "host")
     }
@@ -88,7 +94,7 @@ def _send(client: Client, case: Any) -> tuple[Any, requests.PreparedRequest, flo
         prepared.method or "GET",
         path,
         data=body,
-        content_type=prepared.headers.get("Content-Type", ""),
+        content_type=_text(prepared.headers.get("Content-Type", "")),
         headers=headers,
     )
     return response, prepared, time.monotonic() - began
@@ -110,7 +116,7 @@ def _as_schemathesis(response: Any, prepared: requests.PreparedRequest, elapsed:
 
 
 @pytest.fixture
-def api_client(deployer_client: Client, deployer: Any) -> Client:
+def api_client(deployer_client: Client, deployer: User) -> Client:
     """The deployer's session (who may also push external tasks), with a deployed process and
     a few running instances with open tasks, so that ids in paths can name something."""
     deployer.user_permissions.add(
@@ -189,7 +195,7 @@ def _run_operation(
             record(operation.label, f"{response.status_code} <- {case.as_curl_command()}")
             return
         assert_no_leak(response.content.decode("utf-8", "replace"))
-        checks = [not_a_server_error]
+        checks: list[schemathesis.CheckFunction] = [not_a_server_error]
         if mode is GenerationMode.POSITIVE:
             checks += [status_code_conformance, response_schema_conformance]
         try:

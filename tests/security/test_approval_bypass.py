@@ -73,10 +73,10 @@ def expense_claim(db: None) -> str:
 def reviewers(org: dict[str, Any]) -> tuple[User, User]:
     """Two finance reviewers: 黄丽 (huangli), who claims her own expenses, and 陈静 (chenjing)."""
     finance = role("finance_reviewer", "财务审核")
-    first = UserFactory(
+    first = UserFactory.create(
         username="huangli", first_name="丽", last_name="黄", department=org["finance"]
     )
-    second = UserFactory(
+    second = UserFactory.create(
         username="chenjing", first_name="静", last_name="陈", department=org["finance"]
     )
     for person in (first, second):

@@ -12,6 +12,7 @@ exempt by design; they are checked to be the only exempt ones.
 from __future__ import annotations
 
 import base64
+from typing import TYPE_CHECKING
 
 import pytest
 from django.conf import settings
@@ -30,6 +31,10 @@ from tests.security.test_permission_matrix import (
 )
 from tests.security.world import LEAVE, World
 from workflow.models import ProcessInstance
+
+if TYPE_CHECKING:
+    # what the test client answers (a class of django-stubs only, hence the guard)
+    from django.test.client import _MonkeyPatchedWSGIResponse as TestResponse
 
 pytestmark = pytest.mark.django_db
 
@@ -69,9 +74,9 @@ def _session(world: World, persona: str) -> Client:
     return client
 
 
-def _is_csrf_failure(response: object) -> bool:
-    content = response.content.decode(errors="replace")  # type: ignore[attr-defined]
-    return response.status_code == 403 and "CSRF" in content  # type: ignore[attr-defined]
+def _is_csrf_failure(response: TestResponse) -> bool:
+    content = response.content.decode(errors="replace")
+    return response.status_code == 403 and "CSRF" in content
 
 
 @pytest.mark.parametrize(

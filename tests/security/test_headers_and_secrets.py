@@ -20,13 +20,18 @@ import re
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.conf import settings as django_settings
 from django.test import Client
 
+from portal.models import User
 from tests.factories import PASSWORD
+
+if TYPE_CHECKING:
+    # what the test client answers (a class of django-stubs only, hence the guard)
+    from django.test.client import _MonkeyPatchedWSGIResponse as TestResponse
 
 BASE_DIR = Path(django_settings.BASE_DIR)
 PRODUCTION_SECRET_KEY = "production-like-secret-key-for-the-settings-test-0123456789abcdef"
@@ -93,7 +98,7 @@ def production(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return json.loads(result.stdout)
 
 
-def _answers(employee: object, *, secure: bool) -> dict[str, Any]:
+def _answers(employee: User, *, secure: bool) -> dict[str, TestResponse]:
     """The login page (anonymous), a page and an API answer (signed in)."""
     anonymous = Client()
     signed_in = Client()
@@ -105,7 +110,7 @@ def _answers(employee: object, *, secure: bool) -> dict[str, Any]:
     }
 
 
-def _assert_always(name: str, response: Any) -> None:
+def _assert_always(name: str, response: TestResponse) -> None:
     assert response.status_code == 200, name
     assert response["X-Frame-Options"] == "DENY", name
     assert response["X-Content-Type-Options"] == "nosniff", name

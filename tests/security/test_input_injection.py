@@ -105,7 +105,9 @@ def _start(client: Client, key: str = "leave", **fields: Any) -> Any:
 
 
 def _started() -> ProcessInstance:
-    return ProcessInstance.objects.order_by("-pk").first()  # type: ignore[return-value]
+    found = ProcessInstance.objects.order_by("-pk").first()
+    assert found is not None
+    return found
 
 
 def _escaped(html: str, value: str) -> None:

@@ -7,11 +7,17 @@ success, every spelling of the account.)"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 from django.conf import settings
 from django.test import Client
 
 from tests.factories import PASSWORD
+
+if TYPE_CHECKING:
+    # what the test client answers (a class of django-stubs only, hence the guard)
+    from django.test.client import _MonkeyPatchedWSGIResponse as TestResponse
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +28,7 @@ LOCKED = {
 }
 
 
-def _attempt(client: Client, username: str, password: str) -> object:
+def _attempt(client: Client, username: str, password: str) -> TestResponse:
     """Fetch the form (the CSRF cookie) and send it back filled in, with its token."""
     form = client.get(LOGIN_URL)
     assert form.status_code == 200

@@ -105,22 +105,24 @@ def _people() -> dict[str, User]:
     east = department("SALES-E", "华东区", parent=sales)
     finance = department("FIN", "财务部", parent=root)
     hr = department("HR", "人力资源部", parent=root)
-    manager = UserFactory(username="lina", first_name="娜", last_name="李", department=sales)
+    manager = UserFactory.create(username="lina", first_name="娜", last_name="李", department=sales)
     sales.head = manager
     sales.save()
     manager.groups.add(role("dept_head", "部门负责人"))
-    employee = UserFactory(
+    employee = UserFactory.create(
         username="zhangwei", first_name="伟", last_name="张", department=east, manager=manager
     )
-    colleague = UserFactory(
+    colleague = UserFactory.create(
         username="wangfang", first_name="芳", last_name="王", department=east, manager=manager
     )
-    outsider = UserFactory(username="liuyang", first_name="洋", last_name="刘", department=finance)
-    staff = UserFactory(
+    outsider = UserFactory.create(
+        username="liuyang", first_name="洋", last_name="刘", department=finance
+    )
+    staff = UserFactory.create(
         username="zhaomin", first_name="敏", last_name="赵", department=hr, is_staff=True
     )
     staff.groups.add(role("hr_admin", "人事管理员", permissions=HR_PERMISSIONS))
-    admin = UserFactory(
+    admin = UserFactory.create(
         username="admin",
         employee_no=None,
         is_staff=True,
@@ -263,5 +265,7 @@ def build_world() -> World:
     for persona, user in world.users.items():
         client = Client()
         client.force_login(user, backend="portal.backends.UsernameOrEmployeeNoBackend")
-        world.sessions[persona] = client.session.session_key
+        session_key = client.session.session_key
+        assert session_key is not None
+        world.sessions[persona] = session_key
     return world

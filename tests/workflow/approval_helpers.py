@@ -12,6 +12,7 @@ from typing import Any
 from django.contrib.auth.models import Permission
 
 from portal.models import Notification, Role, User
+from tests.factories import role
 from tests.workflow.engine_helpers import chain, definitions, flow, process
 from workflow import participants
 from workflow.models import (
@@ -146,7 +147,7 @@ def notes(user: User) -> list[str]:
     )
 
 
-def note_keys(user: User) -> list[str]:
+def note_keys(user: User) -> list[str | None]:
     return list(
         Notification.objects.filter(recipient=user)
         .order_by("pk")
@@ -163,7 +164,7 @@ def instance_url(instance_id: int) -> str:
 
 
 def make_role(code: str, *members: User) -> Role:
-    found, _created = Role.objects.get_or_create(code=code, defaults={"name": code})
+    found = role(code)
     for member in members:
         member.groups.add(found)
     return found

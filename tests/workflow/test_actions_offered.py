@@ -123,8 +123,8 @@ def _mismatches(state: str, instance_id: int, people: dict[str, User]) -> list[s
 @pytest.fixture
 def people(employee: User, dept_head: User, colleague: User, outsider: User) -> dict[str, User]:
     make_role("reviewers", colleague, outsider)
-    UserFactory(username=SPARE)
-    admin = make_admin(UserFactory(username="procadmin"))
+    UserFactory.create(username=SPARE)
+    admin = make_admin(UserFactory.create(username="procadmin"))
     return {
         "initiator": employee,
         "manager": dept_head,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -14,6 +15,10 @@ from tests.shared_files import shared_path
 from tests.workflow.approval_helpers import make_admin
 from tests.workflow.engine_helpers import chain, definitions, flow, process
 from workflow.models import ProcessDefinition, ProcessInstance, Task
+
+if TYPE_CHECKING:
+    # what the test client answers (a class of django-stubs only, hence the guard)
+    from django.test.client import _MonkeyPatchedWSGIResponse as TestResponse
 
 pytestmark = pytest.mark.django_db
 
@@ -51,7 +56,7 @@ def _xml(key: str = "claim", condition: str = "amount > 5000") -> str:
     return definitions(process(key, body))
 
 
-def _post(client, url: str, body: object):  # type: ignore[no-untyped-def]
+def _post(client: Client, url: str, body: object) -> TestResponse:
     return client.post(url, json.dumps(body), content_type="application/json")
 
 

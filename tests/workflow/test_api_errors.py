@@ -3,8 +3,11 @@ the throttles; the incidents endpoints."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import pytest
 from django.core.cache import cache
+from django.test import Client
 from django.utils import timezone
 
 from portal.models import User
@@ -18,6 +21,10 @@ from tests.workflow.approval_helpers import (
 )
 from tests.workflow.engine_helpers import flow
 from workflow.models import Incident, Job, ProcessInstance
+
+if TYPE_CHECKING:
+    # what the test client answers (a class of django-stubs only, hence the guard)
+    from django.test.client import _MonkeyPatchedWSGIResponse as TestResponse
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +40,7 @@ def _english(user: User) -> User:
     return user
 
 
-def _post(client, url: str, body: dict | None = None):  # type: ignore[no-untyped-def]
+def _post(client: Client, url: str, body: dict[str, Any] | None = None) -> TestResponse:
     return client.post(url, body or {}, content_type="application/json")
 
 
@@ -187,6 +194,7 @@ def test_incidents_are_for_process_administrators(login, employee, outsider) -> 
     retried = _post(login(admin), f"/api/v1/incidents/{incident.pk}/retry")
     assert retried.status_code == 200, retried.json()
     assert retried.json()["resolved_by"] == "liuyang"
+    assert incident.job_id is not None
     assert Job.objects.get(pk=incident.job_id).retries > 0
     assert login(admin).get("/api/v1/incidents/").json()["results"] == []
     assert len(login(admin).get("/api/v1/incidents/?state=resolved").json()["results"]) == 1

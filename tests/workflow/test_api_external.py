@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import threading
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -36,8 +37,8 @@ def _pusher(user: User) -> User:
     return User.objects.get(pk=user.pk)
 
 
-def _push(**overrides: object) -> tuple[ExternalTask, str]:
-    values: dict[str, object] = {
+def _push(**overrides: Any) -> tuple[ExternalTask, str]:
+    values: dict[str, Any] = {
         "source": "erp",
         "external_id": "PO-1",
         "assignee": "zhangwei",
@@ -46,7 +47,7 @@ def _push(**overrides: object) -> tuple[ExternalTask, str]:
         "source_updated_at": T0,
     }
     values.update(overrides)
-    return external.external_task_upsert(**values)  # type: ignore[arg-type]
+    return external.external_task_upsert(**values)
 
 
 # --- services ---------------------------------------------------------------------------------

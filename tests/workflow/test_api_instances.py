@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import threading
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.core.cache import cache
@@ -28,6 +29,10 @@ from tests.workflow.engine_helpers import chain
 from workflow.models import CarbonCopy, InstanceStartKey, ProcessInstance
 from workflow.services import approvals, starts
 from workflow.services import definitions as deploys
+
+if TYPE_CHECKING:
+    # what the test client answers (a class of django-stubs only, hence the guard)
+    from django.test.client import _MonkeyPatchedWSGIResponse as TestResponse
 
 pytestmark = pytest.mark.django_db
 
@@ -56,9 +61,9 @@ def _english(*users: User) -> None:
         user.save()
 
 
-def _start(client, **body):  # type: ignore[no-untyped-def]
+def _start(client: Client, **body: Any) -> TestResponse:
     payload = {"process_key": KEY, "title": "Leave 3 days", **body}
-    headers = {}
+    headers: dict[str, Any] = {}
     if "key" in payload:
         headers["HTTP_IDEMPOTENCY_KEY"] = payload.pop("key")
     return client.post("/api/v1/instances/", payload, content_type="application/json", **headers)
@@ -142,9 +147,9 @@ def test_a_start_that_loses_the_race_for_its_key_is_rolled_back(
         instance_id=winner,
     )
     real = starts.started_before
-    calls = []
+    calls: list[tuple[User, str, str]] = []
 
-    def not_yet_committed(*args):  # type: ignore[no-untyped-def]
+    def not_yet_committed(*args: Any) -> int | None:
         calls.append(args)
         return None if len(calls) == 1 else real(*args)
 
@@ -297,7 +302,7 @@ def test_a_process_without_a_diagram_answers_404(login, leave, employee) -> None
 # --- actions --------------------------------------------------------------------------------------
 
 
-def _post(client, url: str, body: dict | None = None):  # type: ignore[no-untyped-def]
+def _post(client: Client, url: str, body: dict[str, Any] | None = None) -> TestResponse:
     return client.post(url, body or {}, content_type="application/json")
 
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 import io
 import json
 import re
+from typing import Any
 
 import pytest
 from django.core.cache import cache
 from django.core.management import call_command
 from django.test import Client
 from openapi_spec_validator import validate
+
+from portal.models import User
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +24,7 @@ def _fresh_throttles() -> None:
 
 
 @pytest.fixture
-def client(client, employee):  # type: ignore[no-untyped-def]
+def client(client: Client, employee: User) -> Client:
     """The schema and its documentation are for signed-in people (and API clients)."""
     client.force_login(employee, backend="portal.backends.UsernameOrEmployeeNoBackend")
     return client
@@ -37,7 +40,7 @@ def test_the_schema_and_its_pages_need_a_signed_in_person() -> None:
 
 
 @pytest.mark.parametrize("page", ["/api/docs/", "/api/redoc/"])
-def test_the_documentation_pages_run_no_inline_script(client, page) -> None:  # type: ignore[no-untyped-def]
+def test_the_documentation_pages_run_no_inline_script(client: Client, page: str) -> None:
     """Their Content-Security-Policy allows scripts from the portal only: every <script>
     has a src (Swagger UI's start-up script comes from the page's own address)."""
     answer = client.get(page)
@@ -51,7 +54,7 @@ def test_the_documentation_pages_run_no_inline_script(client, page) -> None:  # 
         assert "SwaggerUIBundle" in start.content.decode()
 
 
-def _schema(client) -> dict:  # type: ignore[no-untyped-def]
+def _schema(client: Client) -> dict[str, Any]:
     answer = client.get("/api/schema/?format=json")
     assert answer.status_code == 200
     return json.loads(answer.content)

@@ -4,9 +4,11 @@ actions, and the approval actions, as each persona."""
 from __future__ import annotations
 
 import datetime
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.core.cache import cache
+from django.test import Client
 from django.utils import timezone
 
 from portal.models import User
@@ -22,6 +24,10 @@ from tests.workflow.approval_helpers import (
 )
 from workflow.models import ExternalTask, ProcessInstance, Task
 from workflow.services import approvals, external
+
+if TYPE_CHECKING:
+    # what the test client answers (a class of django-stubs only, hence the guard)
+    from django.test.client import _MonkeyPatchedWSGIResponse as TestResponse
 
 pytestmark = pytest.mark.django_db
 
@@ -55,11 +61,11 @@ def _english(*users: User) -> None:
         user.save()
 
 
-def _post(client, url: str, body: dict | None = None):  # type: ignore[no-untyped-def]
+def _post(client: Client, url: str, body: dict[str, Any] | None = None) -> TestResponse:
     return client.post(url, body or {}, content_type="application/json")
 
 
-def _rows(client, query: str = "") -> list[tuple]:  # type: ignore[no-untyped-def]
+def _rows(client: Client, query: str = "") -> list[tuple[str, int]]:
     answer = client.get(f"/api/v1/tasks/{query}")
     assert answer.status_code == 200, answer.json()
     return [(r["kind"], r["id"]) for r in answer.json()["results"]]

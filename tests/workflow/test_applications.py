@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from portal.models import Notification
+from portal.models import Notification, User
 from portal.registry import Registry
 from workflow.applications import (
     Application,
@@ -190,7 +190,7 @@ def test_variables_set_with_nothing_returns_nothing() -> None:
 
 
 @pytest.mark.django_db
-def test_notify_user_creates_a_workflow_notification(employee) -> None:  # type: ignore[no-untyped-def]
+def test_notify_user_creates_a_workflow_notification(employee: User) -> None:
     result = call(
         "notify.user",
         {"user": employee.username, "title": "请审批", "body": "一张报销单", "url": "/tasks/1/"},
@@ -204,7 +204,7 @@ def test_notify_user_creates_a_workflow_notification(employee) -> None:  # type:
 
 
 @pytest.mark.django_db
-def test_notify_user_twice_with_the_same_key_notifies_once(employee) -> None:  # type: ignore[no-untyped-def]
+def test_notify_user_twice_with_the_same_key_notifies_once(employee: User) -> None:
     parameters = {"user": employee.username, "title": "请审批"}
     call("notify.user", parameters, key="inst-7:Task_1")
     call("notify.user", parameters, key="inst-7:Task_1")
@@ -223,7 +223,7 @@ def test_notify_unknown_user_is_a_permanent_error() -> None:
 
 
 @pytest.mark.django_db
-def test_notify_inactive_user_is_a_permanent_error(employee) -> None:  # type: ignore[no-untyped-def]
+def test_notify_inactive_user_is_a_permanent_error(employee: User) -> None:
     employee.is_active = False
     employee.save()
     with pytest.raises(ApplicationError) as caught:
@@ -312,9 +312,8 @@ def server(monkeypatch: pytest.MonkeyPatch, settings: Any) -> Iterator[Server]:
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05})
     thread.daemon = True
     thread.start()
-    host, port = httpd.server_address[:2]
     try:
-        yield Server(url=f"http://{host}:{port}", seen=seen)
+        yield Server(url=f"http://127.0.0.1:{httpd.server_port}", seen=seen)
     finally:
         httpd.shutdown()
         httpd.server_close()

@@ -247,6 +247,7 @@ def test_default_due_sets_the_due_date_and_arms_the_jobs(employee, dept_head) ->
     before = timezone.now()
     iid = start(employee)
     task = open_task(iid)
+    assert task.due_at is not None
     assert (
         before + datetime.timedelta(days=2)
         <= task.due_at
@@ -356,6 +357,7 @@ def test_step_properties_override_the_settings(employee, dept_head) -> None:
     )
     iid = start(employee)
     task = open_task(iid)
+    assert task.due_at is not None
     reminder = Job.objects.get(instance_id=iid, kind="reminder")
     assert reminder.due_at == task.due_at - datetime.timedelta(hours=1)
     assert Job.objects.get(instance_id=iid, kind="timeout").payload == {"policy": "approve"}

@@ -253,7 +253,7 @@ def test_instances_for_each_persona(
     visible_instance, employee, dept_head, colleague, outsider, hr_admin, superuser
 ) -> None:
     iid = visible_instance
-    stranger = UserFactory(username="stranger", department=outsider.department)
+    stranger = UserFactory.create(username="stranger", department=outsider.department)
     assert visible(employee, iid)  # initiator
     assert visible(colleague, iid)  # handler
     assert visible(dept_head, iid)  # head of 销售部, above 华东区

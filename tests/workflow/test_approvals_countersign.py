@@ -36,7 +36,7 @@ MI = 'camunda:collection="${reviewers}" camunda:elementVariable="reviewer"'
 
 @pytest.fixture
 def reviewers(org) -> list[User]:
-    return [UserFactory(username=f"r{n}", department=org["finance"]) for n in range(1, 6)]
+    return [UserFactory.create(username=f"r{n}", department=org["finance"]) for n in range(1, 6)]
 
 
 def countersign(mode: str, *, sequential: bool = False) -> None:

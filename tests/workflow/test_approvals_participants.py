@@ -43,7 +43,7 @@ def test_manager_of_the_initiator_gets_the_task(employee, dept_head) -> None:
 
 
 def test_department_head_two_levels_up(org, employee) -> None:
-    ceo = UserFactory(username="ceo", department=org["root"])
+    ceo = UserFactory.create(username="ceo", department=org["root"])
     org["root"].head = ceo
     org["root"].save()
     deploy_steps(user_task("Approve", assignee="${deptHead(initiator, 2)}"))
@@ -52,7 +52,7 @@ def test_department_head_two_levels_up(org, employee) -> None:
 
 
 def test_role_candidates_see_and_claim_the_task(employee, colleague, outsider) -> None:
-    reviewer = UserFactory(username="reviewer2", department=outsider.department)
+    reviewer = UserFactory.create(username="reviewer2", department=outsider.department)
     make_role("finance", outsider, reviewer)
     deploy_steps(user_task("Review", groups="role:finance"))
     iid = start(employee)
@@ -185,7 +185,7 @@ def test_a_rejection_does_not_auto_pass_the_next_step_of_the_same_person(
 
 def no_manager_process(employee) -> int:
     """A step for the manager of someone who has none (``nobody``), then 王芳's step."""
-    UserFactory(username="nobody", department=None)
+    UserFactory.create(username="nobody", department=None)
     deploy_steps(
         user_task("Approve", assignee="${manager('nobody')}"),
         user_task("Next", assignee="wangfang"),

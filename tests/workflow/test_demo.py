@@ -160,8 +160,8 @@ def test_diagram_is_complete_and_laid_out_on_a_grid(key):
     boxes = [(s.element_id, s.bounds) for s in shapes.values()]
     boxes += [(f"{s.element_id} label", s.label) for s in shapes.values() if s.label]
     boxes += [(f"{e.element_id} label", e.label) for e in edges.values() if e.label]
-    for (name_a, a), (name_b, b) in itertools.combinations(boxes, 2):
-        assert not _overlap(a, b), f"{name_a} overlaps {name_b}"
+    for (name_a, box_a), (name_b, box_b) in itertools.combinations(boxes, 2):
+        assert not _overlap(box_a, box_b), f"{name_a} overlaps {name_b}"
 
 
 def test_start_forms_ask_what_the_brief_names():
@@ -208,7 +208,7 @@ def test_countersign_and_copy_are_step_properties():
 # --- the seed ---------------------------------------------------------------------------------
 
 
-def snapshot() -> dict[str, object]:
+def snapshot() -> dict[str, Any]:
     return {
         "definitions": list(ProcessDefinition.objects.values_list("pk", "key", "version")),
         "settings": list(ProcessSettings.objects.order_by("pk").values()),

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from io import StringIO
 from pathlib import Path
 
@@ -11,10 +12,12 @@ from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.test import Client
 from django.utils import translation
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
+from portal.models import User
 from tests.shared_files import shared_path
 from workflow.bpmn.model import BpmnError
 from workflow.models import ProcessDefinition
@@ -118,7 +121,7 @@ def element_ids(error: BpmnError) -> set[str]:
 
 
 @pytest.mark.django_db
-def test_deploy_creates_version_one(superuser) -> None:  # type: ignore[no-untyped-def]
+def test_deploy_creates_version_one(superuser: User) -> None:
     results = definition_deploy(xml=LEAVE, deployed_by=superuser, source_name="leave.bpmn")
     assert results == [Deployed("leave_request", 1, created=True)]
     assert str(results[0]) == "leave_request v1 deployed"
@@ -388,14 +391,16 @@ def upload(xml: str, name: str = "leave.bpmn") -> SimpleUploadedFile:
 
 
 @pytest.mark.django_db
-def test_admin_changelist_shows_the_deploy_link(login, superuser) -> None:  # type: ignore[no-untyped-def]
+def test_admin_changelist_shows_the_deploy_link(
+    login: Callable[[User], Client], superuser: User
+) -> None:
     response = login(superuser).get(CHANGELIST)
     assert response.status_code == 200
     assert f'href="{DEPLOY}"'.encode() in response.content
 
 
 @pytest.mark.django_db
-def test_admin_deploy_page_answers(login, superuser) -> None:  # type: ignore[no-untyped-def]
+def test_admin_deploy_page_answers(login: Callable[[User], Client], superuser: User) -> None:
     response = login(superuser).get(DEPLOY)
     assert response.status_code == 200
     assert b'enctype="multipart/form-data"' in response.content
@@ -403,11 +408,11 @@ def test_admin_deploy_page_answers(login, superuser) -> None:  # type: ignore[no
 
 
 @pytest.mark.django_db
-def test_admin_deploy_a_valid_file(login, superuser) -> None:  # type: ignore[no-untyped-def]
+def test_admin_deploy_a_valid_file(login: Callable[[User], Client], superuser: User) -> None:
     client = login(superuser)
     response = client.post(DEPLOY, {"file": upload(LEAVE)})
     assert response.status_code == 302
-    assert response.url == CHANGELIST
+    assert response["Location"] == CHANGELIST
     definition = ProcessDefinition.objects.get()
     assert (definition.key, definition.version) == ("leave_request", 1)
     assert definition.deployed_by == superuser
@@ -419,7 +424,7 @@ def test_admin_deploy_a_valid_file(login, superuser) -> None:  # type: ignore[no
         unchanged = _("%(key)s: unchanged (same as version %(version)d).")
     assert texts == [deployed % {"key": "leave_request", "version": 1}]
     # following the redirect shows (and consumes) the message
-    page = client.get(response.url)
+    page = client.get(response["Location"])
     shown = capfirst(deployed % {"key": "leave_request", "version": 1})  # the admin capfirsts
     assert f'<li class="success">{shown}</li>' in page.content.decode()
     # the same file again: a redirect and an "unchanged" message, no new row
@@ -432,7 +437,9 @@ def test_admin_deploy_a_valid_file(login, superuser) -> None:  # type: ignore[no
 
 
 @pytest.mark.django_db
-def test_admin_deploy_a_bad_file_shows_the_problems(login, superuser) -> None:  # type: ignore[no-untyped-def]
+def test_admin_deploy_a_bad_file_shows_the_problems(
+    login: Callable[[User], Client], superuser: User
+) -> None:
     xml = definitions(leave_process("travel_request"), BROKEN_PROCESS)
     response = login(superuser).post(DEPLOY, {"file": upload(xml, "bad.bpmn")})
     assert response.status_code == 200
@@ -446,7 +453,9 @@ def test_admin_deploy_a_bad_file_shows_the_problems(login, superuser) -> None:  
 
 
 @pytest.mark.django_db
-def test_admin_deploy_a_malformed_file_shows_a_file_problem(login, superuser) -> None:  # type: ignore[no-untyped-def]
+def test_admin_deploy_a_malformed_file_shows_a_file_problem(
+    login: Callable[[User], Client], superuser: User
+) -> None:
     response = login(superuser).post(DEPLOY, {"file": upload("<oops", "bad.bpmn")})
     assert response.status_code == 200
     assert response.context["form"].errors["file"]
@@ -454,7 +463,9 @@ def test_admin_deploy_a_malformed_file_shows_a_file_problem(login, superuser) ->
 
 
 @pytest.mark.django_db
-def test_admin_deploy_without_a_file_is_a_form_error(login, superuser) -> None:  # type: ignore[no-untyped-def]
+def test_admin_deploy_without_a_file_is_a_form_error(
+    login: Callable[[User], Client], superuser: User
+) -> None:
     # a browser's POST always carries the CSRF token, so the form is bound
     response = login(superuser).post(DEPLOY, {"csrfmiddlewaretoken": "x"})
     assert response.status_code == 200
@@ -463,7 +474,9 @@ def test_admin_deploy_without_a_file_is_a_form_error(login, superuser) -> None: 
 
 
 @pytest.mark.django_db
-def test_admin_process_definition_is_read_only(login, superuser) -> None:  # type: ignore[no-untyped-def]
+def test_admin_process_definition_is_read_only(
+    login: Callable[[User], Client], superuser: User
+) -> None:
     (result,) = definition_deploy(xml=LEAVE)
     definition = ProcessDefinition.objects.get()
     client = login(superuser)
@@ -481,26 +494,30 @@ def test_admin_process_definition_is_read_only(login, superuser) -> None:  # typ
 
 
 @pytest.mark.django_db
-def test_admin_deploy_as_employee_redirects_to_login(login, employee) -> None:  # type: ignore[no-untyped-def]
+def test_admin_deploy_as_employee_redirects_to_login(
+    login: Callable[[User], Client], employee: User
+) -> None:
     client = login(employee)
     response = client.get(DEPLOY)
     assert response.status_code == 302
-    assert response.url.startswith("/admin/login/")
+    assert response["Location"].startswith("/admin/login/")
     response = client.post(DEPLOY, {"file": upload(LEAVE)})
     assert response.status_code == 302
-    assert response.url.startswith("/admin/login/")
+    assert response["Location"].startswith("/admin/login/")
     assert not ProcessDefinition.objects.exists()
 
 
 @pytest.mark.django_db
-def test_admin_deploy_anonymous_redirects_to_login(client) -> None:  # type: ignore[no-untyped-def]
+def test_admin_deploy_anonymous_redirects_to_login(client: Client) -> None:
     response = client.get(DEPLOY)
     assert response.status_code == 302
-    assert response.url.startswith("/admin/login/")
+    assert response["Location"].startswith("/admin/login/")
 
 
 @pytest.mark.django_db
-def test_admin_deploy_as_staff_without_permission_is_forbidden(login, hr_admin) -> None:  # type: ignore[no-untyped-def]
+def test_admin_deploy_as_staff_without_permission_is_forbidden(
+    login: Callable[[User], Client], hr_admin: User
+) -> None:
     client = login(hr_admin)
     assert client.get(DEPLOY).status_code == 403
     assert client.post(DEPLOY, {"file": upload(LEAVE)}).status_code == 403

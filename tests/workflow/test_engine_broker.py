@@ -6,12 +6,13 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from celery.contrib.testing.worker import start_worker
 
 from portal.celery import app as celery_app
-from workflow.applications import Application, applications
+from workflow.applications import Application, ApplicationCall, applications
 from workflow.models import Job, ProcessInstance
 from workflow.services import definitions, engine
 
@@ -41,7 +42,7 @@ PROCESS = """<?xml version="1.0" encoding="UTF-8"?>
 def echo_app() -> Iterator[list[str]]:
     calls: list[str] = []
 
-    def handler(call):  # type: ignore[no-untyped-def]
+    def handler(call: ApplicationCall) -> dict[str, Any]:
         calls.append(call.idempotency_key)
         return {"echoed": call.variables["text"]}
 

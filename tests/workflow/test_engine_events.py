@@ -9,6 +9,7 @@ import datetime
 
 import pytest
 from django.utils import timezone
+from pytest_django import DjangoCaptureOnCommitCallbacks
 
 from tests.workflow.engine_helpers import (
     assert_ended,
@@ -235,8 +236,8 @@ def test_a_suspended_instance_takes_no_message_nor_signal() -> None:
 
 
 def test_intermediate_signal_throw_reaches_the_catchers_after_commit(
-    django_capture_on_commit_callbacks,
-) -> None:  # type: ignore[no-untyped-def]
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+) -> None:
     deploy(
         catching('<signalEventDefinition signalRef="Sig_alarm"/>'),
         key="catcher",
@@ -266,8 +267,8 @@ def test_intermediate_signal_throw_reaches_the_catchers_after_commit(
 
 
 def test_intermediate_message_throw_reaches_the_instance_of_the_same_business_key(
-    django_capture_on_commit_callbacks,
-) -> None:  # type: ignore[no-untyped-def]
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+) -> None:
     deploy(
         catching('<messageEventDefinition messageRef="Msg_go"/>'),
         key="catcher",
@@ -290,8 +291,8 @@ def test_intermediate_message_throw_reaches_the_instance_of_the_same_business_ke
 
 
 def test_a_thrown_message_nobody_waits_for_is_dropped(
-    django_capture_on_commit_callbacks,
-) -> None:  # type: ignore[no-untyped-def]
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+) -> None:
     deploy(
         '<startEvent id="s"/><intermediateThrowEvent id="send">'
         '<messageEventDefinition messageRef="Msg_go"/></intermediateThrowEvent>'

@@ -12,6 +12,7 @@ import datetime
 
 import pytest
 from django.utils import timezone
+from pytest_django import DjangoCaptureOnCommitCallbacks
 
 from tests.workflow.conftest import RecordingApps
 from tests.workflow.engine_helpers import (
@@ -150,8 +151,8 @@ def test_uncaught_error_end_event_is_a_process_error_and_changes_nothing() -> No
 
 
 def test_message_end_event_sends_its_message_after_commit(
-    django_capture_on_commit_callbacks,
-) -> None:  # type: ignore[no-untyped-def]
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+) -> None:
     deploy(
         '<startEvent id="start"/><intermediateCatchEvent id="wait">'
         '<messageEventDefinition messageRef="Msg_done"/></intermediateCatchEvent>'

@@ -402,7 +402,7 @@ def test_expression_object() -> None:
     assert expression.source == "${x > 1}"
     assert expression == compile_expression("${x > 1}")
     with pytest.raises(AttributeError):
-        expression.source = "y"  # type: ignore[misc]
+        expression.source = "y"  # type: ignore[misc]  # deliberately: it is read-only
     copy = pickle.loads(pickle.dumps(expression))  # noqa: S301 - our own object
     assert copy.evaluate({"x": 2}) is True
     assert expression.evaluate(MappingProxyType({"x": 0})) is False

@@ -31,7 +31,6 @@ from typing import Any
 import pytest
 
 from tests.workflow.engine_helpers import chain, deploy, start, variables
-from workflow import applications as applications_module
 from workflow.applications import (
     HTTP_MAX_RESPONSE,
     ApplicationCall,
@@ -59,6 +58,8 @@ class Stub:
 
 def _handler(seen: list[tuple[str, str]]) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        server: ThreadingHTTPServer  # a StubServer's (typeshed says any BaseServer)
+
         def log_message(self, format: str, *args: Any) -> None:
             pass  # keep the test output clean
 
@@ -442,7 +443,7 @@ def tls_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tupl
 
     server_context.sni_callback = remember_name
     trusting = ssl.create_default_context(cafile=str(cert_file))
-    monkeypatch.setattr(applications_module.ssl, "create_default_context", lambda: trusting)
+    monkeypatch.setattr("workflow.applications.ssl.create_default_context", lambda: trusting)
     httpd = StubServer()
     httpd.socket = server_context.wrap_socket(httpd.socket, server_side=True)
     with serving(httpd) as running:

@@ -229,7 +229,7 @@ def test_miwg_file_parses_with_graphics_for_every_di_element(name: str) -> None:
     referenced = {
         item.element_id
         for diagram in definitions.diagrams
-        for item in (*diagram.shapes, *diagram.edges)
+        for item in diagram.shapes + diagram.edges
         if item.element_id  # C.7.0 has a DI-only connector without bpmnElement
     }
     assert referenced

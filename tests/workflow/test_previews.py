@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from collections.abc import Callable
 from typing import Any
 
 import openpyxl
@@ -15,6 +16,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
+from portal.models import User
 from tests.workflow.approval_helpers import deploy_steps, open_task, start, user_task
 from workflow import previews
 from workflow.models import Attachment
@@ -146,8 +148,8 @@ def test_a_zip_bomb_is_not_unpacked(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def login(client: Client) -> Any:
-    def _login(user: Any) -> Client:
+def login(client: Client) -> Callable[[User], Client]:
+    def _login(user: User) -> Client:
         user.preferred_language = "en"
         user.save(update_fields=["preferred_language"])
         client.force_login(user, backend="portal.backends.UsernameOrEmployeeNoBackend")
@@ -157,19 +159,19 @@ def login(client: Client) -> Any:
 
 
 @pytest.fixture
-def instance_id(employee: Any, dept_head: Any) -> int:
+def instance_id(employee: User, dept_head: User) -> int:
     deploy_steps(user_task("review", assignee="lina"))
     return start(employee)
 
 
-def attach(instance_id: int, user: Any, name: str, content: bytes) -> Attachment:
+def attach(instance_id: int, user: User, name: str, content: bytes) -> Attachment:
     return approvals.attachment_add(
         instance_id, user=user, upload=SimpleUploadedFile(name, content)
     )
 
 
 def test_upload_from_the_task_page_and_preview_it(
-    login: Any, dept_head: Any, instance_id: int, settings: Any, tmp_path: Any
+    login: Callable[[User], Client], dept_head: User, instance_id: int, settings: Any, tmp_path: Any
 ) -> None:
     settings.MEDIA_ROOT = tmp_path
     task = open_task(instance_id)
@@ -193,7 +195,7 @@ def test_upload_from_the_task_page_and_preview_it(
 
 
 def test_a_bad_upload_changes_nothing(
-    login: Any, dept_head: Any, instance_id: int, settings: Any, tmp_path: Any
+    login: Callable[[User], Client], dept_head: User, instance_id: int, settings: Any, tmp_path: Any
 ) -> None:
     settings.MEDIA_ROOT = tmp_path
     task = open_task(instance_id)
@@ -205,7 +207,7 @@ def test_a_bad_upload_changes_nothing(
 
 
 def test_inline_and_download(
-    login: Any, employee: Any, instance_id: int, settings: Any, tmp_path: Any
+    login: Callable[[User], Client], employee: User, instance_id: int, settings: Any, tmp_path: Any
 ) -> None:
     settings.MEDIA_ROOT = tmp_path
     pdf = attach(instance_id, employee, "发票.pdf", PDF)
@@ -216,7 +218,8 @@ def test_inline_and_download(
     assert response["Content-Type"] == "application/pdf"
     assert response["Content-Disposition"].startswith("inline")
     assert response["X-Frame-Options"] == "SAMEORIGIN"
-    assert b"".join(response.streaming_content).startswith(b"%PDF")
+    # django-stubs' test-client response has no StreamingHttpResponse attributes
+    assert b"".join(response.streaming_content).startswith(b"%PDF")  # type: ignore[attr-defined]
     response = client.get(f"/workflow/attachments/{image.pk}/inline/")
     assert response["Content-Type"] == "image/png"
     response = client.get(f"/workflow/attachments/{pdf.pk}/")
@@ -232,7 +235,7 @@ def test_inline_and_download(
 
 
 def test_a_corrupt_xlsx_preview_says_so(
-    login: Any, employee: Any, instance_id: int, settings: Any, tmp_path: Any
+    login: Callable[[User], Client], employee: User, instance_id: int, settings: Any, tmp_path: Any
 ) -> None:
     settings.MEDIA_ROOT = tmp_path
     broken = attach(instance_id, employee, "坏表.xlsx", xlsx([["a"]]))
@@ -252,7 +255,7 @@ def test_a_corrupt_xlsx_preview_says_so(
 
 
 def test_no_preview_for_other_types(
-    login: Any, employee: Any, instance_id: int, settings: Any, tmp_path: Any
+    login: Callable[[User], Client], employee: User, instance_id: int, settings: Any, tmp_path: Any
 ) -> None:
     settings.MEDIA_ROOT = tmp_path
     archive = attach(instance_id, employee, "资料.zip", b"PK\x05\x06" + b"\x00" * 18)
@@ -276,8 +279,8 @@ def test_no_preview_for_other_types(
 )
 def test_attachment_urls_per_persona(
     request: pytest.FixtureRequest,
-    login: Any,
-    employee: Any,
+    login: Callable[[User], Client],
+    employee: User,
     instance_id: int,
     settings: Any,
     tmp_path: Any,
@@ -294,7 +297,7 @@ def test_attachment_urls_per_persona(
 
 
 def test_attachment_urls_anonymous(
-    client: Client, employee: Any, instance_id: int, settings: Any, tmp_path: Any
+    client: Client, employee: User, instance_id: int, settings: Any, tmp_path: Any
 ) -> None:
     settings.MEDIA_ROOT = tmp_path
     pdf = attach(instance_id, employee, "发票.pdf", PDF)

@@ -16,7 +16,7 @@ import sys
 import threading
 import warnings
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -24,6 +24,7 @@ from django.core.cache import cache as django_cache
 from django.test import Client
 from django.utils import translation
 
+from portal.models import User
 from tests.workflow.approval_helpers import deploy_steps, start, user_task
 from tests.workflow.test_previews import DOCX_TYPE, XLSX_TYPE, attach, docx, paragraph, xlsx
 from workflow import preview_worker, previews
@@ -472,8 +473,8 @@ def test_a_busy_server_says_try_again_and_remembers_nothing(
 
 
 @pytest.fixture
-def login(client: Client) -> Any:
-    def _login(user: Any) -> Client:
+def login(client: Client) -> Callable[[User], Client]:
+    def _login(user: User) -> Client:
         user.preferred_language = "en"
         user.save(update_fields=["preferred_language"])
         client.force_login(user, backend="portal.backends.UsernameOrEmployeeNoBackend")
@@ -483,7 +484,7 @@ def login(client: Client) -> Any:
 
 
 @pytest.fixture
-def instance_id(employee: Any, dept_head: Any) -> int:
+def instance_id(employee: User, dept_head: User) -> int:
     deploy_steps(user_task("review", assignee="lina"))
     return start(employee)
 
@@ -503,8 +504,8 @@ def instance_id(employee: Any, dept_head: Any) -> int:
 )
 def test_a_hostile_attachment_through_the_preview_url(
     request: pytest.FixtureRequest,
-    login: Any,
-    employee: Any,
+    login: Callable[[User], Client],
+    employee: User,
     instance_id: int,
     settings: Any,
     tmp_path: Any,
@@ -531,7 +532,12 @@ def test_a_hostile_attachment_through_the_preview_url(
 
 
 def test_the_page_says_when_the_preview_was_cut(
-    login: Any, employee: Any, instance_id: int, settings: Any, tmp_path: Any, monkeypatch: Any
+    login: Callable[[User], Client],
+    employee: User,
+    instance_id: int,
+    settings: Any,
+    tmp_path: Any,
+    monkeypatch: Any,
 ) -> None:
     settings.MEDIA_ROOT = tmp_path
     monkeypatch.setattr(previews, "MAX_PREVIEW_HTML_BYTES", 2000)

@@ -4,11 +4,18 @@ incidents, edit none of them, and retry an incident through the engine."""
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.utils import timezone
 
-from workflow.applications import Application, ApplicationError, applications
+from workflow.applications import (
+    Application,
+    ApplicationCall,
+    ApplicationError,
+    applications,
+)
 from workflow.models import Incident, Job, ProcessInstance
 from workflow.services import definitions, engine, jobs
 
@@ -28,10 +35,10 @@ PROCESS = """<?xml version="1.0" encoding="UTF-8"?>
 
 
 @pytest.fixture
-def failing_instance():  # type: ignore[no-untyped-def]
+def failing_instance() -> Iterator[tuple[int, dict[str, bool]]]:
     state = {"fail": True}
 
-    def handler(call):  # type: ignore[no-untyped-def]
+    def handler(call: ApplicationCall) -> dict[str, Any]:
         if state["fail"]:
             raise ApplicationError("ERP answered 400", permanent=True)
         return {"reserved": True}

@@ -6,14 +6,18 @@ from __future__ import annotations
 import datetime
 import json
 import threading
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from io import StringIO
+from typing import Any
 
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
+from pytest_django import Settings
 
-from portal.models import Notification, Role, User
+from portal.models import Notification, User
+from tests.factories import role
 from tests.shared_files import shared_path
 from workflow.models import Incident, Job, ProcessInstance, Task
 from workflow.services import engine, jobs
@@ -27,8 +31,7 @@ def _groups_of_the_shared_files() -> None:
     holds would make the step an incident ("nobody can handle it")."""
     holder = User.objects.create_user(username="group.member")
     for code in ("managers", "directors", "finance", "records", "hr", "it", "admin"):
-        role, _created = Role.objects.get_or_create(code=code, defaults={"name": code})
-        holder.groups.add(role)
+        holder.groups.add(role(code))
 
 
 FILES = ("expense_approval.bpmn", "contract_countersign.bpmn", "onboarding.bpmn")
@@ -45,7 +48,7 @@ def test_the_shared_files_deploy_unchanged() -> None:
 
 
 class _Recorder(BaseHTTPRequestHandler):
-    received: list[tuple[str, str, dict]] = []
+    received: list[tuple[str, str, dict[str, Any]]] = []
 
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
@@ -62,7 +65,7 @@ class _Recorder(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def erp(settings):  # type: ignore[no-untyped-def]
+def erp(settings: Settings) -> Iterator[list[tuple[str, str, dict[str, Any]]]]:
     _Recorder.received = []
     server = HTTPServer(("127.0.0.1", 0), _Recorder)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

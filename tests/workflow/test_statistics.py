@@ -12,6 +12,7 @@ import pytest
 from django.utils import timezone
 
 from portal.keyset import Cursor
+from portal.models import Department, User
 from tests.workflow.approval_helpers import deploy_steps, user_task
 from workflow.models import (
     HistoryEvent,
@@ -157,11 +158,11 @@ def test_wait_heat_is_normalised_per_version(versions: dict[str, ProcessDefiniti
 
 def test_overdue_by_department(
     versions: dict[str, ProcessDefinition],
-    org: dict[str, Any],
-    employee: Any,
-    colleague: Any,
-    outsider: Any,
-    superuser: Any,
+    org: dict[str, Department],
+    employee: User,
+    colleague: User,
+    outsider: User,
+    superuser: User,
 ) -> None:
     now = timezone.now()
     inst = instance(versions["leave1"], now - 10 * HOUR)

@@ -25,8 +25,18 @@ BERLIN = ZoneInfo("Europe/Berlin")
 H = datetime.timedelta(hours=1)
 
 
-def at(*args: int, tz: datetime.tzinfo = UTC) -> datetime.datetime:
-    return datetime.datetime(*args, tzinfo=tz)  # type: ignore[misc]
+def at(
+    year: int,
+    month: int,
+    day: int,
+    hour: int = 0,
+    minute: int = 0,
+    second: int = 0,
+    microsecond: int = 0,
+    *,
+    tz: datetime.tzinfo = UTC,
+) -> datetime.datetime:
+    return datetime.datetime(year, month, day, hour, minute, second, microsecond, tzinfo=tz)
 
 
 # --- durations ---------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Collection
 from pathlib import Path
 
 import pytest
@@ -48,10 +49,10 @@ def chain(middle: str, *, first: str = "s", last: str = "e") -> str:
     return f'<bpmn:startEvent id="{first}" />{middle}<bpmn:endEvent id="{last}" />'
 
 
-def check(xml: str, **kwargs: object) -> list[str]:
-    options: dict[str, object] = {"applications": APPS}
+def check(xml: str, **kwargs: Collection[str]) -> list[str]:
+    options: dict[str, Collection[str]] = {"applications": APPS}
     options.update(kwargs)
-    return [str(p) for p in validate(parse_bpmn(xml), **options)]  # type: ignore[arg-type]
+    return [str(p) for p in validate(parse_bpmn(xml), **options)]
 
 
 def linear(node: str, node_id: str = "n") -> str:

@@ -16,7 +16,7 @@ from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from portal.models import User
+from portal.models import Department, User
 from tests.factories import UserFactory
 from tests.workflow.approval_helpers import make_admin
 from tests.workflow.test_drafts import AMOUNT, REASON, VALID, deploy_process, restrict
@@ -49,8 +49,8 @@ def processes(db: None, colleague: User) -> None:
 
 
 @pytest.fixture
-def process_admin(org: dict[str, object]) -> User:
-    return make_admin(UserFactory(username="xugang", first_name="刚", last_name="徐"))
+def process_admin(org: dict[str, Department]) -> User:
+    return make_admin(UserFactory.create(username="xugang", first_name="刚", last_name="徐"))
 
 
 @pytest.fixture
@@ -58,7 +58,8 @@ def persona(
     request: pytest.FixtureRequest,
 ) -> Callable[[str], User]:
     def _persona(name: str) -> User:
-        return request.getfixturevalue(name)  # type: ignore[no-any-return]
+        user: User = request.getfixturevalue(name)
+        return user
 
     return _persona
 
@@ -528,9 +529,9 @@ def test_submit_with_attachments(
         SimpleUploadedFile("receipt.txt", b"taxi 35 yuan", content_type="text/plain"),
         SimpleUploadedFile("hotel.txt", b"2 nights", content_type="text/plain"),
     ]
-    response = post_start(
-        client, start_url(), reason="r", amount="5", **{"meta-attachments": files}
-    )
+    # typed Any: a dict of files could, for mypy, also hold post_start's ``action``
+    upload: dict[str, Any] = {"meta-attachments": files}
+    response = post_start(client, start_url(), reason="r", amount="5", **upload)
     assert INSTANCE.match(response["Location"])
     instance = ProcessInstance.objects.get()
     names = sorted(Attachment.objects.filter(instance=instance).values_list("name", flat=True))
@@ -542,9 +543,8 @@ def test_bad_attachment_is_an_inline_error(
     employee: User, signin: Any, processes: None, media: Any
 ) -> None:
     fake = SimpleUploadedFile("tool.exe", b"MZ\x90\x00", content_type="application/octet-stream")
-    response = post_start(
-        signin(employee), start_url(), reason="r", amount="5", **{"meta-attachments": fake}
-    )
+    upload: dict[str, Any] = {"meta-attachments": fake}
+    response = post_start(signin(employee), start_url(), reason="r", amount="5", **upload)
     assert response.status_code == 400
     html = response.content.decode()
     assert "Files of this type (tool.exe) cannot be attached." in html
@@ -557,9 +557,8 @@ def test_files_are_not_kept_when_the_form_is_refused(
     employee: User, signin: Any, processes: None, media: Any
 ) -> None:
     good = SimpleUploadedFile("receipt.txt", b"taxi", content_type="text/plain")
-    response = post_start(
-        signin(employee), start_url(), reason="", amount="5", **{"meta-attachments": good}
-    )
+    upload: dict[str, Any] = {"meta-attachments": good}
+    response = post_start(signin(employee), start_url(), reason="", amount="5", **upload)
     assert response.status_code == 400
     assert "choose them again" in response.content.decode()
     assert not Attachment.objects.exists()

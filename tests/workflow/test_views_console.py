@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import datetime
 import re
+from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
+from portal.models import Department, User
 from tests.factories import UserFactory
 from tests.workflow.approval_helpers import (
     deploy_steps,
@@ -38,13 +41,15 @@ STATISTICS = "/workflow/console/statistics/"
 
 FORBIDDEN = ["employee", "colleague", "outsider", "dept_head", "hr_admin"]
 ALLOWED = ["admin", "superuser"]
+# a query of the action chooser (typed: mypy infers a mixed dict display as dict[str, object])
+Query = dict[str, str | int | list[int]]
 
 
 @pytest.fixture
-def admin(org: dict[str, Any]) -> Any:
+def admin(org: dict[str, Department]) -> User:
     """徐刚, a process administrator (the permission workflow.manage_processes); his pages
     in English, as these tests read them."""
-    user = UserFactory(
+    user = UserFactory.create(
         username="xugang",
         first_name="刚",
         last_name="徐",
@@ -62,10 +67,10 @@ def three_steps() -> None:
     )
 
 
-def as_persona(request: pytest.FixtureRequest, login: Any, persona: str) -> Any:
+def as_persona(
+    request: pytest.FixtureRequest, login: Callable[[User], Client], persona: str
+) -> Client:
     if persona == "anonymous":
-        from django.test import Client
-
         return Client()
     return login(request.getfixturevalue(persona))
 
@@ -83,7 +88,7 @@ def follow_messages(client: Any, response: Any) -> str:
 
 
 @pytest.fixture
-def running(employee: Any, dept_head: Any, colleague: Any, outsider: Any) -> int:
+def running(employee: User, dept_head: User, colleague: User, outsider: User) -> int:
     three_steps()
     return start(employee)
 
@@ -98,7 +103,12 @@ def test_anonymous_is_sent_to_login(client: Any, url: str, running: int) -> None
 @pytest.mark.parametrize("persona", FORBIDDEN)
 @pytest.mark.parametrize("url", [CONSOLE, INCIDENTS, JOBS, STATISTICS, ACTIONS + "?ids=1"])
 def test_other_people_get_403(
-    request: pytest.FixtureRequest, login: Any, hr_admin: Any, running: int, persona: str, url: str
+    request: pytest.FixtureRequest,
+    login: Callable[[User], Client],
+    hr_admin: User,
+    running: int,
+    persona: str,
+    url: str,
 ) -> None:
     client = as_persona(request, login, persona)
     assert client.get(url.replace("ids=1", f"ids={running}")).status_code == 403
@@ -107,7 +117,12 @@ def test_other_people_get_403(
 @pytest.mark.parametrize("persona", ALLOWED)
 @pytest.mark.parametrize("url", [CONSOLE, INCIDENTS, JOBS, STATISTICS])
 def test_administrators_see_every_page(
-    request: pytest.FixtureRequest, login: Any, admin: Any, running: int, persona: str, url: str
+    request: pytest.FixtureRequest,
+    login: Callable[[User], Client],
+    admin: User,
+    running: int,
+    persona: str,
+    url: str,
 ) -> None:
     client = as_persona(request, login, persona)
     response = client.get(url)
@@ -117,10 +132,15 @@ def test_administrators_see_every_page(
 
 @pytest.mark.parametrize("persona", ALLOWED)
 def test_administrators_get_the_action_confirmation(
-    request: pytest.FixtureRequest, login: Any, admin: Any, running: int, persona: str
+    request: pytest.FixtureRequest,
+    login: Callable[[User], Client],
+    admin: User,
+    running: int,
+    persona: str,
 ) -> None:
     client = as_persona(request, login, persona)
-    response = client.get(ACTIONS, {"ids": running, "action": "move"})
+    query: Query = {"ids": running, "action": "move"}
+    response = client.get(ACTIONS, query)
     assert response.status_code == 200
     html = response.content.decode()
     # the chooser offers the version's main-flow steps
@@ -131,7 +151,11 @@ def test_administrators_get_the_action_confirmation(
 
 @pytest.mark.parametrize("persona", ["anonymous", *FORBIDDEN])
 def test_posts_by_others_change_nothing(
-    request: pytest.FixtureRequest, login: Any, hr_admin: Any, running: int, persona: str
+    request: pytest.FixtureRequest,
+    login: Callable[[User], Client],
+    hr_admin: User,
+    running: int,
+    persona: str,
 ) -> None:
     client = as_persona(request, login, persona)
     response = client.post(ACTIONS, {"ids": running, "action": "suspend", "reason": "x"})
@@ -143,7 +167,11 @@ def test_posts_by_others_change_nothing(
 
 @pytest.mark.parametrize("persona", ALLOWED)
 def test_administrators_may_post(
-    request: pytest.FixtureRequest, login: Any, admin: Any, running: int, persona: str
+    request: pytest.FixtureRequest,
+    login: Callable[[User], Client],
+    admin: User,
+    running: int,
+    persona: str,
 ) -> None:
     client = as_persona(request, login, persona)
     response = client.post(ACTIONS, {"ids": running, "action": "suspend", "reason": "audit"})
@@ -152,7 +180,7 @@ def test_administrators_may_post(
 
 
 def test_non_admin_does_not_see_the_console_in_the_navigation(
-    login: Any, employee: Any, admin: Any
+    login: Callable[[User], Client], employee: User, admin: User
 ) -> None:
     assert CONSOLE not in login(employee).get("/").content.decode()
     assert CONSOLE in login(admin).get("/").content.decode()
@@ -166,7 +194,7 @@ def row_ids(response: Any) -> list[int]:
 
 
 @pytest.fixture
-def population(employee: Any, colleague: Any, outsider: Any, dept_head: Any) -> dict[str, int]:
+def population(employee: User, colleague: User, outsider: User, dept_head: User) -> dict[str, int]:
     three_steps()
     now = timezone.now()
     ids = {
@@ -209,7 +237,11 @@ def population(employee: Any, colleague: Any, outsider: Any, dept_head: Any) -> 
     ],
 )
 def test_filters(
-    login: Any, admin: Any, population: dict[str, int], query: dict[str, str], expected: list[str]
+    login: Callable[[User], Client],
+    admin: User,
+    population: dict[str, int],
+    query: dict[str, str],
+    expected: list[str],
 ) -> None:
     response = login(admin).get(CONSOLE, query)
     assert response.status_code == 200
@@ -217,7 +249,10 @@ def test_filters(
 
 
 def test_filter_by_department_takes_sub_departments(
-    login: Any, admin: Any, org: dict[str, Any], population: dict[str, int]
+    login: Callable[[User], Client],
+    admin: User,
+    org: dict[str, Department],
+    population: dict[str, int],
 ) -> None:
     client = login(admin)
     sales = row_ids(client.get(CONSOLE, {"department": org["sales"].pk}))
@@ -227,7 +262,7 @@ def test_filter_by_department_takes_sub_departments(
 
 
 def test_filter_by_dates_and_bad_filters(
-    login: Any, admin: Any, population: dict[str, int]
+    login: Callable[[User], Client], admin: User, population: dict[str, int]
 ) -> None:
     client = login(admin)
     today = timezone.localdate()
@@ -249,7 +284,7 @@ def test_filter_by_dates_and_bad_filters(
 
 
 def test_rows_show_state_steps_holders_and_incidents(
-    login: Any, admin: Any, population: dict[str, int]
+    login: Callable[[User], Client], admin: User, population: dict[str, int]
 ) -> None:
     iid = population["col_new"]
     Incident.objects.create(
@@ -262,7 +297,9 @@ def test_rows_show_state_steps_holders_and_incidents(
     assert '<span class="tag danger">1</span>' in html
 
 
-def test_keyset_pages_with_load_more(login: Any, admin: Any, employee: Any, dept_head: Any) -> None:
+def test_keyset_pages_with_load_more(
+    login: Callable[[User], Client], admin: User, employee: User, dept_head: User
+) -> None:
     three_steps()
     same = timezone.now() - datetime.timedelta(hours=1)
     ids = [start(employee) for _ in range(30)]
@@ -272,7 +309,9 @@ def test_keyset_pages_with_load_more(login: Any, admin: Any, employee: Any, dept
     first = client.get(CONSOLE)
     page1 = row_ids(first)
     assert len(page1) == 25
-    next_url = re.search(r'hx-get="([^"]*after=[^"]*)"', first.content.decode()).group(1)
+    found = re.search(r'hx-get="([^"]*after=[^"]*)"', first.content.decode())
+    assert found is not None
+    next_url = found.group(1)
     assert "after=" in next_url and "offset" not in next_url
     more = client.get(CONSOLE + next_url.replace("&amp;", "&"), headers={"HX-Request": "true"})
     html = more.content.decode()
@@ -287,7 +326,9 @@ def test_keyset_pages_with_load_more(login: Any, admin: Any, employee: Any, dept
     assert len(row_ids(client.get(CONSOLE, {"after": "garbage"}))) == 25
 
 
-def test_keyset_keeps_the_filters(login: Any, admin: Any, employee: Any, dept_head: Any) -> None:
+def test_keyset_keeps_the_filters(
+    login: Callable[[User], Client], admin: User, employee: User, dept_head: User
+) -> None:
     three_steps()
     for _ in range(27):
         start(employee)
@@ -295,11 +336,9 @@ def test_keyset_keeps_the_filters(login: Any, admin: Any, employee: Any, dept_he
     other = engine.instance_start("expense", initiator=employee)
     client = login(admin)
     first = client.get(CONSOLE, {"key": "leave"})
-    next_url = (
-        re.search(r'hx-get="([^"]*after=[^"]*)"', first.content.decode())
-        .group(1)
-        .replace("&amp;", "&")
-    )
+    found = re.search(r'hx-get="([^"]*after=[^"]*)"', first.content.decode())
+    assert found is not None
+    next_url = found.group(1).replace("&amp;", "&")
     assert "key=leave" in next_url
     page2 = row_ids(client.get(CONSOLE + next_url, headers={"HX-Request": "true"}))
     assert len(page2) == 2 and other not in page2
@@ -309,12 +348,14 @@ def test_keyset_keeps_the_filters(login: Any, admin: Any, employee: Any, dept_he
 
 
 @pytest.fixture
-def two(employee: Any, dept_head: Any, colleague: Any, outsider: Any) -> list[int]:
+def two(employee: User, dept_head: User, colleague: User, outsider: User) -> list[int]:
     three_steps()
     return [start(employee), start(employee)]
 
 
-def test_bulk_suspend_and_resume(login: Any, admin: Any, two: list[int]) -> None:
+def test_bulk_suspend_and_resume(
+    login: Callable[[User], Client], admin: User, two: list[int]
+) -> None:
     client = login(admin)
     response = client.post(
         ACTIONS, {"ids": two, "action": "suspend", "reason": "audit", "next": CONSOLE}
@@ -327,7 +368,7 @@ def test_bulk_suspend_and_resume(login: Any, admin: Any, two: list[int]) -> None
 
 
 def test_partial_refusal_is_reported_and_the_others_done(
-    login: Any, admin: Any, two: list[int]
+    login: Callable[[User], Client], admin: User, two: list[int]
 ) -> None:
     client = login(admin)
     client.post(ACTIONS, {"ids": two[0], "action": "suspend"})
@@ -338,7 +379,9 @@ def test_partial_refusal_is_reported_and_the_others_done(
     assert [instance(pk).state for pk in two] == ["suspended", "suspended"]
 
 
-def test_terminate_needs_a_reason(login: Any, admin: Any, two: list[int]) -> None:
+def test_terminate_needs_a_reason(
+    login: Callable[[User], Client], admin: User, two: list[int]
+) -> None:
     client = login(admin)
     response = client.post(ACTIONS, {"ids": two, "action": "terminate", "reason": "  "})
     assert response.status_code == 400
@@ -349,7 +392,9 @@ def test_terminate_needs_a_reason(login: Any, admin: Any, two: list[int]) -> Non
     assert [instance(pk).state for pk in two] == ["terminated", "terminated"]
 
 
-def test_unknown_ids_and_bad_input_change_nothing(login: Any, admin: Any, two: list[int]) -> None:
+def test_unknown_ids_and_bad_input_change_nothing(
+    login: Callable[[User], Client], admin: User, two: list[int]
+) -> None:
     client = login(admin)
     for data, message in (
         ({"ids": [two[0], 999999], "action": "suspend"}, "Unknown process instances: 999999."),
@@ -364,7 +409,7 @@ def test_unknown_ids_and_bad_input_change_nothing(login: Any, admin: Any, two: l
 
 
 def test_move_to_a_chosen_step_and_refuse_an_invalid_one(
-    login: Any, admin: Any, two: list[int]
+    login: Callable[[User], Client], admin: User, two: list[int]
 ) -> None:
     client = login(admin)
     response = client.post(
@@ -380,10 +425,13 @@ def test_move_to_a_chosen_step_and_refuse_an_invalid_one(
     assert [live(pk) for pk in two] == [[("C", "liuyang", "open")]] * 2
 
 
-def test_reassign_open_tasks(login: Any, admin: Any, two: list[int], colleague: Any) -> None:
+def test_reassign_open_tasks(
+    login: Callable[[User], Client], admin: User, two: list[int], colleague: User
+) -> None:
     client = login(admin)
     task = open_task(two[0])
-    page = client.get(ACTIONS, {"ids": two, "action": "reassign"}).content.decode()
+    query: Query = {"ids": two, "action": "reassign"}
+    page = client.get(ACTIONS, query).content.decode()
     assert f'value="{task.pk}"' in page and "李娜" in page
     response = client.post(
         ACTIONS, {"ids": two, "action": "reassign", "tasks": [task.pk], "to": "nobody"}
@@ -401,7 +449,9 @@ def test_reassign_open_tasks(login: Any, admin: Any, two: list[int], colleague: 
     assert live(two[1]) == [("A", "lina", "open")]
 
 
-def test_migrate_reports_what_cannot_move(login: Any, admin: Any, two: list[int]) -> None:
+def test_migrate_reports_what_cannot_move(
+    login: Callable[[User], Client], admin: User, two: list[int]
+) -> None:
     client = login(admin)
     client.post(ACTIONS, {"ids": two[1], "action": "move", "target": "B", "reason": "r"})
     # version 2 has no step B
@@ -409,7 +459,8 @@ def test_migrate_reports_what_cannot_move(login: Any, admin: Any, two: list[int]
     v2 = ProcessInstance.objects.get(pk=two[0]).definition.__class__.objects.get(
         key="leave", version=2
     )
-    page = client.get(ACTIONS, {"ids": two, "action": "migrate"}).content.decode()
+    query: Query = {"ids": two, "action": "migrate"}
+    page = client.get(ACTIONS, query).content.decode()
     assert "v2" in page and "v1" in page
     response = client.post(ACTIONS, {"ids": two, "action": "migrate", "definition": v2.pk})
     html = follow_messages(client, response)
@@ -420,7 +471,7 @@ def test_migrate_reports_what_cannot_move(login: Any, admin: Any, two: list[int]
 
 
 def test_migrate_refuses_a_mixed_selection(
-    login: Any, admin: Any, two: list[int], employee: Any
+    login: Callable[[User], Client], admin: User, two: list[int], employee: User
 ) -> None:
     deploy_steps(user_task("A", assignee="lina"), key="expense")
     other = engine.instance_start("expense", initiator=employee)
@@ -429,13 +480,18 @@ def test_migrate_refuses_a_mixed_selection(
     assert "Choose instances of one process to migrate them." in response.content.decode()
 
 
-def test_the_action_chooser_of_one_row(login: Any, admin: Any, two: list[int]) -> None:
-    html = login(admin).get(ACTIONS, {"ids": two[0], "next": CONSOLE}).content.decode()
+def test_the_action_chooser_of_one_row(
+    login: Callable[[User], Client], admin: User, two: list[int]
+) -> None:
+    query: Query = {"ids": two[0], "next": CONSOLE}
+    html = login(admin).get(ACTIONS, query).content.decode()
     for action in ("suspend", "resume", "terminate", "move", "reassign", "migrate"):
         assert f"?action={action}&amp;ids={two[0]}" in html
 
 
-def test_next_must_stay_on_the_site(login: Any, admin: Any, two: list[int]) -> None:
+def test_next_must_stay_on_the_site(
+    login: Callable[[User], Client], admin: User, two: list[int]
+) -> None:
     response = login(admin).post(
         ACTIONS, {"ids": two[0], "action": "suspend", "next": "https://evil.example/"}
     )
@@ -452,7 +508,7 @@ SERVICE_STEP = (
 
 
 @pytest.fixture
-def failed(apps: RecordingApps, employee: Any) -> tuple[int, RecordingApps]:
+def failed(apps: RecordingApps, employee: User) -> tuple[int, RecordingApps]:
     from tests.workflow.approval_helpers import deploy_body
 
     apps.behaviour["test.job"] = ApplicationError(
@@ -467,7 +523,7 @@ def failed(apps: RecordingApps, employee: Any) -> tuple[int, RecordingApps]:
 
 
 def test_incidents_list_the_step_error_and_retries(
-    login: Any, admin: Any, failed: tuple[int, RecordingApps]
+    login: Callable[[User], Client], admin: User, failed: tuple[int, RecordingApps]
 ) -> None:
     iid, _apps = failed
     html = login(admin).get(INCIDENTS).content.decode()
@@ -481,8 +537,8 @@ def test_incidents_list_the_step_error_and_retries(
 @pytest.mark.parametrize("persona", FORBIDDEN)
 def test_others_cannot_retry(
     request: pytest.FixtureRequest,
-    login: Any,
-    hr_admin: Any,
+    login: Callable[[User], Client],
+    hr_admin: User,
     failed: tuple[int, RecordingApps],
     persona: str,
 ) -> None:
@@ -493,8 +549,8 @@ def test_others_cannot_retry(
 
 
 def test_retry_runs_the_job_again(
-    login: Any,
-    admin: Any,
+    login: Callable[[User], Client],
+    admin: User,
     failed: tuple[int, RecordingApps],
     django_capture_on_commit_callbacks: Any,
 ) -> None:
@@ -520,7 +576,7 @@ def test_retry_runs_the_job_again(
 
 
 def test_retry_bad_input_changes_nothing(
-    login: Any, admin: Any, failed: tuple[int, RecordingApps]
+    login: Callable[[User], Client], admin: User, failed: tuple[int, RecordingApps]
 ) -> None:
     incident = Incident.objects.get()
     client = login(admin)
@@ -535,7 +591,7 @@ def test_retry_bad_input_changes_nothing(
 
 
 def test_row_retry_button_retries_only_its_incident(
-    login: Any, admin: Any, failed: tuple[int, RecordingApps], employee: Any
+    login: Callable[[User], Client], admin: User, failed: tuple[int, RecordingApps], employee: User
 ) -> None:
     iid2 = engine.instance_start("booking", initiator=employee)
     Job.objects.filter(instance_id=iid2).update(due_at=timezone.now())
@@ -549,7 +605,9 @@ def test_row_retry_button_retries_only_its_incident(
 # --- the job queue ------------------------------------------------------------------------------
 
 
-def test_job_health_page_counts_and_refreshes(login: Any, admin: Any, two: list[int]) -> None:
+def test_job_health_page_counts_and_refreshes(
+    login: Callable[[User], Client], admin: User, two: list[int]
+) -> None:
     now = timezone.now()
     hour = datetime.timedelta(hours=1)
 
@@ -614,7 +672,7 @@ DI_PROCESS = """<?xml version="1.0" encoding="UTF-8"?>
 
 
 def test_statistics_page_shows_charts_tables_and_heatmap(
-    login: Any, admin: Any, employee: Any, dept_head: Any, colleague: Any
+    login: Callable[[User], Client], admin: User, employee: User, dept_head: User, colleague: User
 ) -> None:
 
     definitions.definition_deploy(xml=DI_PROCESS)
@@ -630,7 +688,9 @@ def test_statistics_page_shows_charts_tables_and_heatmap(
     assert "A step" in html
 
 
-def test_statistics_bad_range_is_explained(login: Any, admin: Any, two: list[int]) -> None:
+def test_statistics_bad_range_is_explained(
+    login: Callable[[User], Client], admin: User, two: list[int]
+) -> None:
     client = login(admin)
     response = client.get(STATISTICS, {"start": "2025-02-01", "end": "2025-01-01"})
     assert response.status_code == 200

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.contrib.auth.models import Permission
 from django.contrib.staticfiles import finders
+from django.test import Client
 
 from portal.models import User
 from tests.workflow.approval_helpers import deploy_steps, make_admin, user_task
 from workflow.views import designer as designer_views
+
+if TYPE_CHECKING:
+    # what the test client answers (a class of django-stubs only, hence the guard)
+    from django.test.client import _MonkeyPatchedWSGIResponse as TestResponse
 
 pytestmark = pytest.mark.django_db
 
@@ -18,10 +25,10 @@ URL = "/workflow/designer/"
 
 
 @pytest.fixture
-def login(client):  # type: ignore[no-untyped-def]
+def login(client: Client) -> Callable[[User], Client]:
     """Sign in as ``user``, who reads the portal in English (the assertions' language)."""
 
-    def _login(user):  # type: ignore[no-untyped-def]
+    def _login(user: User) -> Client:
         user.preferred_language = "en"
         user.save(update_fields=["preferred_language"])
         client.force_login(user, backend="portal.backends.UsernameOrEmployeeNoBackend")
@@ -37,7 +44,7 @@ def _designer(user: User) -> User:
     return User.objects.get(pk=user.pk)
 
 
-def _config(answer) -> dict:  # type: ignore[no-untyped-def]
+def _config(answer: TestResponse) -> dict[str, Any]:
     html = answer.content.decode()
     start = html.index('<script id="designer-config" type="application/json">')
     text = html[start:].split(">", 1)[1].split("</script>", 1)[0]
@@ -126,7 +133,7 @@ def test_an_unknown_key_is_said_and_nothing_opens(login, hr_admin) -> None:
 def test_without_the_built_bundle_the_page_says_how_to_build_it(
     login, hr_admin, monkeypatch
 ) -> None:
-    monkeypatch.setattr(designer_views.finders, "find", lambda path: None)
+    monkeypatch.setattr("workflow.views.designer.finders.find", lambda path: None)
     html = login(_designer(hr_admin)).get(URL).content.decode()
     assert 'id="designer-missing"' in html
     assert "make setup" in html

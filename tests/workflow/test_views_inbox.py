@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -53,11 +54,11 @@ def leave(db: None) -> str:
 
 
 @pytest.fixture
-def login(login):  # type: ignore[no-untyped-def]
+def login(login: Callable[[User], Client]) -> Callable[[User], Client]:
     """The shared ``login``, with the persona reading the portal in English (these tests
     read its messages in English)."""
 
-    def _login(user):  # type: ignore[no-untyped-def]
+    def _login(user: User) -> Client:
         if user.preferred_language != "en":
             user.preferred_language = "en"
             user.save(update_fields=["preferred_language"])

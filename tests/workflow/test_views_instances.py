@@ -1,15 +1,16 @@
-"""The instance page, its diagram partial and its actions (workflow/views/tasks.py), as each
+"""The instance page, its diagram partial and its actions (workflow/views/task_pages.py), as each
 persona: the initiator 张伟 (employee), the handler 李娜 (dept_head), a copied person, a
 candidate, a process administrator, the superuser; 王芳 (colleague) and 刘洋 (outsider) are
 not involved (404)."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
 
 import pytest
 from django.test import Client
 
+from portal.models import User
 from tests.workflow.approval_helpers import (
     deploy_steps,
     make_admin,
@@ -32,8 +33,8 @@ from workflow.services.engine import current_time
 
 
 @pytest.fixture
-def login(client: Client) -> Any:
-    def _login(user: Any) -> Client:
+def login(client: Client) -> Callable[[User], Client]:
+    def _login(user: User) -> Client:
         user.preferred_language = "en"
         user.save(update_fields=["preferred_language"])
         client.force_login(user, backend="portal.backends.UsernameOrEmployeeNoBackend")
@@ -43,12 +44,12 @@ def login(client: Client) -> Any:
 
 
 @pytest.fixture
-def process_admin(hr_admin: Any) -> Any:
+def process_admin(hr_admin: User) -> User:
     return make_admin(hr_admin)
 
 
 @pytest.fixture
-def instance_id(employee: Any, dept_head: Any) -> int:
+def instance_id(employee: User, dept_head: User) -> int:
     """张伟's expense claim (the demo process, with a diagram), at 李娜's step."""
     xml = (DEMO_DIR / "expense_claim.bpmn").read_text(encoding="utf-8")
     definitions.definition_deploy(xml=xml, source_name="expense_claim.bpmn")
@@ -80,7 +81,7 @@ def test_anonymous_is_sent_to_login(client: Client, instance_id: int) -> None:
 
 @pytest.mark.parametrize("persona", ["colleague", "outsider", "hr_admin"])
 def test_not_involved_get_404(
-    request: pytest.FixtureRequest, login: Any, instance_id: int, persona: str
+    request: pytest.FixtureRequest, login: Callable[[User], Client], instance_id: int, persona: str
 ) -> None:
     client = login(request.getfixturevalue(persona))
     assert client.get(url(instance_id)).status_code == 404
@@ -91,7 +92,7 @@ def test_not_involved_get_404(
 
 
 def test_initiator_sees_the_instance_and_own_actions(
-    login: Any, employee: Any, instance_id: int
+    login: Callable[[User], Client], employee: User, instance_id: int
 ) -> None:
     response = login(employee).get(url(instance_id))
     assert response.status_code == 200
@@ -106,7 +107,9 @@ def test_initiator_sees_the_instance_and_own_actions(
         assert f'data-action="{action}"' not in html, action
 
 
-def test_handler_sees_a_link_to_the_task(login: Any, dept_head: Any, instance_id: int) -> None:
+def test_handler_sees_a_link_to_the_task(
+    login: Callable[[User], Client], dept_head: User, instance_id: int
+) -> None:
     task = open_task(instance_id)
     html = login(dept_head).get(url(instance_id)).content.decode()
     assert f'href="/workflow/tasks/{task.pk}/"' in html
@@ -114,7 +117,7 @@ def test_handler_sees_a_link_to_the_task(login: Any, dept_head: Any, instance_id
 
 
 def test_process_admin_and_superuser_see_admin_actions(
-    login: Any, process_admin: Any, superuser: Any, instance_id: int
+    login: Callable[[User], Client], process_admin: User, superuser: User, instance_id: int
 ) -> None:
     for user in (process_admin, superuser):
         html = login(user).get(url(instance_id)).content.decode()
@@ -124,7 +127,7 @@ def test_process_admin_and_superuser_see_admin_actions(
 
 
 def test_copied_person_reads_it_and_the_copy_is_marked_read(
-    login: Any, employee: Any, colleague: Any, instance_id: int
+    login: Callable[[User], Client], employee: User, colleague: User, instance_id: int
 ) -> None:
     approvals.instance_copy(instance_id, user=employee, recipients=["wangfang"])
     assert CarbonCopy.objects.get().read_at is None
@@ -134,7 +137,9 @@ def test_copied_person_reads_it_and_the_copy_is_marked_read(
     assert CarbonCopy.objects.get().read_at is not None
 
 
-def test_candidate_sees_the_instance(login: Any, employee: Any, outsider: Any) -> None:
+def test_candidate_sees_the_instance(
+    login: Callable[[User], Client], employee: User, outsider: User
+) -> None:
     deploy_steps(user_task("review", users="liuyang"))
     instance = start(employee)
     html = login(outsider).get(url(instance)).content.decode()
@@ -142,12 +147,14 @@ def test_candidate_sees_the_instance(login: Any, employee: Any, outsider: Any) -
     assert f'href="/workflow/tasks/{open_task(instance).pk}/"' in html
 
 
-def test_diagram_partial(login: Any, employee: Any, instance_id: int) -> None:
+def test_diagram_partial(login: Callable[[User], Client], employee: User, instance_id: int) -> None:
     html = login(employee).get(url(instance_id, "diagram")).content.decode()
     assert html.lstrip().startswith('<div id="diagram"') and "<svg" in html
 
 
-def test_cancel_with_and_without_reason(login: Any, employee: Any, instance_id: int) -> None:
+def test_cancel_with_and_without_reason(
+    login: Callable[[User], Client], employee: User, instance_id: int
+) -> None:
     client = login(employee)
     response = client.post(url(instance_id, "cancel"), {"cancel-reason": " "})
     assert response.status_code == 400
@@ -160,7 +167,7 @@ def test_cancel_with_and_without_reason(login: Any, employee: Any, instance_id: 
 
 
 def test_withdraw_by_the_initiator_before_anyone_acted(
-    login: Any, employee: Any, instance_id: int
+    login: Callable[[User], Client], employee: User, instance_id: int
 ) -> None:
     response = login(employee).post(url(instance_id, "withdraw"), follow=True)
     assert "Withdrawn" in response.content.decode()
@@ -168,7 +175,11 @@ def test_withdraw_by_the_initiator_before_anyone_acted(
 
 
 def test_withdraw_after_the_next_handler_acted_is_refused(
-    login: Any, employee: Any, dept_head: Any, colleague: Any, instance_id: int
+    login: Callable[[User], Client],
+    employee: User,
+    dept_head: User,
+    colleague: User,
+    instance_id: int,
 ) -> None:
     approvals.task_transfer(open_task(instance_id).pk, user=dept_head, to=colleague.username)
     before = list(Task.objects.values_list("pk", "state", "assignee"))
@@ -177,7 +188,9 @@ def test_withdraw_after_the_next_handler_acted_is_refused(
     assert list(Task.objects.values_list("pk", "state", "assignee")) == before
 
 
-def test_urge(login: Any, employee: Any, dept_head: Any, instance_id: int) -> None:
+def test_urge(
+    login: Callable[[User], Client], employee: User, dept_head: User, instance_id: int
+) -> None:
     client = login(employee)
     client.post(url(instance_id, "urge"), {"urge-comment": "着急"})
     assert len(rows(instance_id, "urged")) == 1
@@ -186,13 +199,15 @@ def test_urge(login: Any, employee: Any, dept_head: Any, instance_id: int) -> No
     assert len(rows(instance_id, "urged")) == 1
 
 
-def test_urge_by_the_handler_is_refused(login: Any, dept_head: Any, instance_id: int) -> None:
+def test_urge_by_the_handler_is_refused(
+    login: Callable[[User], Client], dept_head: User, instance_id: int
+) -> None:
     response = login(dept_head).post(url(instance_id, "urge"), follow=True)
     assert "Only the initiator can urge the handlers." in response.content.decode()
 
 
 def test_copy_from_the_instance_page(
-    login: Any, employee: Any, colleague: Any, instance_id: int
+    login: Callable[[User], Client], employee: User, colleague: User, instance_id: int
 ) -> None:
     client = login(employee)
     response = client.post(url(instance_id, "copy"), {"copy-recipients": "nobody"})
@@ -204,7 +219,7 @@ def test_copy_from_the_instance_page(
 
 
 def test_admin_suspends_resumes_moves_and_terminates(
-    login: Any, process_admin: Any, instance_id: int
+    login: Callable[[User], Client], process_admin: User, instance_id: int
 ) -> None:
     client = login(process_admin)
     client.post(url(instance_id, "suspend"), {"suspend-reason": "核查"})
@@ -224,7 +239,7 @@ def test_admin_suspends_resumes_moves_and_terminates(
 
 
 def test_admin_reassigns_a_task(
-    login: Any, process_admin: Any, colleague: Any, instance_id: int
+    login: Callable[[User], Client], process_admin: User, colleague: User, instance_id: int
 ) -> None:
     task = open_task(instance_id)
     client = login(process_admin)
@@ -237,7 +252,7 @@ def test_admin_reassigns_a_task(
 
 
 def test_admin_actions_by_the_initiator_are_refused(
-    login: Any, employee: Any, instance_id: int
+    login: Callable[[User], Client], employee: User, instance_id: int
 ) -> None:
     response = login(employee).post(
         url(instance_id, "suspend"), {"suspend-reason": ""}, follow=True
@@ -246,7 +261,9 @@ def test_admin_actions_by_the_initiator_are_refused(
     assert ProcessInstance.objects.get(pk=instance_id).state == InstanceState.ACTIVE
 
 
-def test_comment_on_the_instance(login: Any, dept_head: Any, instance_id: int) -> None:
+def test_comment_on_the_instance(
+    login: Callable[[User], Client], dept_head: User, instance_id: int
+) -> None:
     client = login(dept_head)
     assert client.post(url(instance_id, "comment"), {"text": ""}).status_code == 400
     client.post(url(instance_id, "comment"), {"text": "已阅"})
@@ -254,7 +271,9 @@ def test_comment_on_the_instance(login: Any, dept_head: Any, instance_id: int) -
     assert "已阅" in client.get(url(instance_id)).content.decode()
 
 
-def test_incidents_show_the_step_name(login: Any, employee: Any, instance_id: int) -> None:
+def test_incidents_show_the_step_name(
+    login: Callable[[User], Client], employee: User, instance_id: int
+) -> None:
     Incident.objects.create(
         instance_id=instance_id,
         element_id="Task_ManagerApproval",
@@ -266,7 +285,7 @@ def test_incidents_show_the_step_name(login: Any, employee: Any, instance_id: in
     assert "is-failed" in html
 
 
-def test_csrf_is_required(employee: Any, instance_id: int) -> None:
+def test_csrf_is_required(employee: User, instance_id: int) -> None:
     client = Client(enforce_csrf_checks=True)
     client.force_login(employee, backend="portal.backends.UsernameOrEmployeeNoBackend")
     response = client.post(url(instance_id, "cancel"), {"cancel-reason": "x"})
@@ -274,12 +293,14 @@ def test_csrf_is_required(employee: Any, instance_id: int) -> None:
     assert ProcessInstance.objects.get(pk=instance_id).state == InstanceState.ACTIVE
 
 
-def test_unknown_instance_action_is_404(login: Any, employee: Any, instance_id: int) -> None:
+def test_unknown_instance_action_is_404(
+    login: Callable[[User], Client], employee: User, instance_id: int
+) -> None:
     assert login(employee).post(url(instance_id, "approve")).status_code == 404
 
 
 def test_where_it_stands_names_the_role_not_its_code(
-    login: Any, employee: Any, colleague: Any
+    login: Callable[[User], Client], employee: User, colleague: User
 ) -> None:
     from tests.workflow.approval_helpers import make_role
 
@@ -294,7 +315,7 @@ def test_where_it_stands_names_the_role_not_its_code(
 
 
 def test_a_retry_is_in_the_history_with_who_did_it(
-    login: Any, instance_id: int, process_admin: Any
+    login: Callable[[User], Client], instance_id: int, process_admin: User
 ) -> None:
     Incident.objects.create(
         instance_id=instance_id,
@@ -309,7 +330,7 @@ def test_a_retry_is_in_the_history_with_who_did_it(
 
 
 def test_the_same_label_on_two_steps_is_told_apart_by_the_step(
-    login: Any, instance_id: int, dept_head: Any, employee: Any
+    login: Callable[[User], Client], instance_id: int, dept_head: User, employee: User
 ) -> None:
     ProcessInstance.objects.filter(pk=instance_id).update(
         variables={
@@ -323,7 +344,7 @@ def test_the_same_label_on_two_steps_is_told_apart_by_the_step(
 
 
 def test_withdraw_is_offered_to_the_last_handler_only(
-    login: Any, employee: Any, dept_head: Any, instance_id: int
+    login: Callable[[User], Client], employee: User, dept_head: User, instance_id: int
 ) -> None:
     approvals.task_approve(open_task(instance_id).pk, user=dept_head)
     assert 'data-action="withdraw"' not in login(employee).get(url(instance_id)).content.decode()

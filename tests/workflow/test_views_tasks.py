@@ -1,4 +1,4 @@
-"""The task page and its actions (workflow/views/tasks.py), as each persona.
+"""The task page and its actions (workflow/views/task_pages.py, actions.py), as each persona.
 
 The process is the demo expense claim (it has a diagram): 张伟 (employee) claims 3,200 yuan,
 the step 直属上级审批 goes to his manager 李娜 (dept_head). 王芳 (colleague) and 刘洋
@@ -7,11 +7,12 @@ the step 直属上级审批 goes to his manager 李娜 (dept_head). 王芳 (coll
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
 
 import pytest
 from django.test import Client
 
+from portal.models import User
 from tests.workflow.approval_helpers import (
     deploy_steps,
     make_admin,
@@ -40,7 +41,7 @@ def deploy_claim() -> None:
 
 
 @pytest.fixture
-def claim(employee: Any, dept_head: Any) -> Task:
+def claim(employee: User, dept_head: User) -> Task:
     """张伟's open expense claim, at 李娜's step."""
     deploy_claim()
     instance_id = engine.instance_start(
@@ -54,10 +55,10 @@ def claim(employee: Any, dept_head: Any) -> Task:
 
 
 @pytest.fixture
-def login(client: Client) -> Any:
+def login(client: Client) -> Callable[[User], Client]:
     """Sign in as ``user``, who reads the portal in English (the messages asserted)."""
 
-    def _login(user: Any) -> Client:
+    def _login(user: User) -> Client:
         user.preferred_language = "en"
         user.save(update_fields=["preferred_language"])
         client.force_login(user, backend="portal.backends.UsernameOrEmployeeNoBackend")
@@ -67,7 +68,7 @@ def login(client: Client) -> Any:
 
 
 @pytest.fixture
-def process_admin(hr_admin: Any) -> Any:
+def process_admin(hr_admin: User) -> User:
     return make_admin(hr_admin)
 
 
@@ -90,7 +91,7 @@ def test_anonymous_is_sent_to_login(client: Client, claim: Task) -> None:
 
 @pytest.mark.parametrize("persona", ["colleague", "outsider"])
 def test_people_not_involved_get_404(
-    request: pytest.FixtureRequest, login: Any, claim: Task, persona: str
+    request: pytest.FixtureRequest, login: Callable[[User], Client], claim: Task, persona: str
 ) -> None:
     client = login(request.getfixturevalue(persona))
     assert client.get(url(claim)).status_code == 404
@@ -100,7 +101,9 @@ def test_people_not_involved_get_404(
     assert not Comment.objects.exists()
 
 
-def test_assignee_sees_everything_and_every_action(login: Any, dept_head: Any, claim: Task) -> None:
+def test_assignee_sees_everything_and_every_action(
+    login: Callable[[User], Client], dept_head: User, claim: Task
+) -> None:
     response = login(dept_head).get(url(claim))
     assert response.status_code == 200
     html = response.content.decode()
@@ -125,7 +128,7 @@ def test_assignee_sees_everything_and_every_action(login: Any, dept_head: Any, c
 
 
 def test_initiator_sees_read_only_form_and_own_actions(
-    login: Any, employee: Any, claim: Task
+    login: Callable[[User], Client], employee: User, claim: Task
 ) -> None:
     response = login(employee).get(url(claim))
     assert response.status_code == 200
@@ -137,7 +140,7 @@ def test_initiator_sees_read_only_form_and_own_actions(
 
 
 def test_process_admin_sees_all_variables_and_admin_actions(
-    login: Any, process_admin: Any, claim: Task
+    login: Callable[[User], Client], process_admin: User, claim: Task
 ) -> None:
     response = login(process_admin).get(url(claim))
     assert response.status_code == 200
@@ -149,18 +152,22 @@ def test_process_admin_sees_all_variables_and_admin_actions(
     assert 'data-action="approve"' not in html
 
 
-def test_superuser_sees_the_page(login: Any, superuser: Any, claim: Task) -> None:
+def test_superuser_sees_the_page(
+    login: Callable[[User], Client], superuser: User, claim: Task
+) -> None:
     response = login(superuser).get(url(claim))
     assert response.status_code == 200
     assert 'data-action="reassign"' in response.content.decode()
 
 
-def test_hr_admin_without_permission_gets_404(login: Any, hr_admin: Any, claim: Task) -> None:
+def test_hr_admin_without_permission_gets_404(
+    login: Callable[[User], Client], hr_admin: User, claim: Task
+) -> None:
     assert login(hr_admin).get(url(claim)).status_code == 404
 
 
 def test_copied_person_sees_the_page_read_only(
-    login: Any, employee: Any, colleague: Any, claim: Task
+    login: Callable[[User], Client], employee: User, colleague: User, claim: Task
 ) -> None:
     approvals.instance_copy(claim.instance_id, user=employee, recipients=["wangfang"])
     response = login(colleague).get(url(claim))
@@ -169,7 +176,9 @@ def test_copied_person_sees_the_page_read_only(
     assert 'data-action="approve"' not in html and 'id="stepform"' not in html
 
 
-def test_candidate_claims_then_approves(login: Any, employee: Any, colleague: Any) -> None:
+def test_candidate_claims_then_approves(
+    login: Callable[[User], Client], employee: User, colleague: User
+) -> None:
     deploy_steps(user_task("review", users="wangfang,liuyang"))
     task = open_task(start(employee))
     client = login(colleague)
@@ -184,7 +193,9 @@ def test_candidate_claims_then_approves(login: Any, employee: Any, colleague: An
     assert Task.objects.get(pk=task.pk).assignee == ""
 
 
-def test_task_without_diagram_shows_a_note(login: Any, employee: Any, dept_head: Any) -> None:
+def test_task_without_diagram_shows_a_note(
+    login: Callable[[User], Client], employee: User, dept_head: User
+) -> None:
     deploy_steps(user_task("review", assignee="lina"))
     task = open_task(start(employee))
     html = login(dept_head).get(url(task)).content.decode()
@@ -196,7 +207,7 @@ def test_task_without_diagram_shows_a_note(login: Any, employee: Any, dept_head:
 
 
 def test_approve_asks_for_confirmation_without_javascript(
-    login: Any, dept_head: Any, claim: Task
+    login: Callable[[User], Client], dept_head: User, claim: Task
 ) -> None:
     client = login(dept_head)
     response = client.post(url(claim, "approve"), {"manager_opinion": "同意"})
@@ -208,7 +219,9 @@ def test_approve_asks_for_confirmation_without_javascript(
     assert Task.objects.get(pk=claim.pk).state == "open"
 
 
-def test_approve_with_confirmation(login: Any, dept_head: Any, claim: Task) -> None:
+def test_approve_with_confirmation(
+    login: Callable[[User], Client], dept_head: User, claim: Task
+) -> None:
     client = login(dept_head)
     response = client.post(
         url(claim, "approve"),
@@ -229,7 +242,7 @@ def test_approve_with_confirmation(login: Any, dept_head: Any, claim: Task) -> N
 
 
 def test_approve_with_invalid_step_data_changes_nothing(
-    login: Any, employee: Any, dept_head: Any
+    login: Callable[[User], Client], employee: User, dept_head: User
 ) -> None:
     fields = (
         '<camunda:formField id="days" label="Days" type="long">'
@@ -245,7 +258,9 @@ def test_approve_with_invalid_step_data_changes_nothing(
     assert Task.objects.get(pk=task.pk).state == "open"
 
 
-def test_approve_refused_when_already_handled(login: Any, dept_head: Any, claim: Task) -> None:
+def test_approve_refused_when_already_handled(
+    login: Callable[[User], Client], dept_head: User, claim: Task
+) -> None:
     client = login(dept_head)
     approvals.task_approve(claim.pk, user=dept_head)
     response = client.post(url(claim, "approve"), {"confirmed": "1"}, follow=True)
@@ -253,13 +268,15 @@ def test_approve_refused_when_already_handled(login: Any, dept_head: Any, claim:
     assert "This task has already been handled." in response.content.decode()
 
 
-def test_approve_by_initiator_is_refused(login: Any, employee: Any, claim: Task) -> None:
+def test_approve_by_initiator_is_refused(
+    login: Callable[[User], Client], employee: User, claim: Task
+) -> None:
     response = login(employee).post(url(claim, "approve"), {"confirmed": "1"}, follow=True)
     assert "You started this request: someone else approves it." in response.content.decode()
     assert Task.objects.get(pk=claim.pk).state == "open"
 
 
-def test_csrf_is_required(dept_head: Any, claim: Task) -> None:
+def test_csrf_is_required(dept_head: User, claim: Task) -> None:
     client = Client(enforce_csrf_checks=True)
     client.force_login(dept_head, backend="portal.backends.UsernameOrEmployeeNoBackend")
     response = client.post(url(claim, "approve"), {"confirmed": "1"})
@@ -267,18 +284,24 @@ def test_csrf_is_required(dept_head: Any, claim: Task) -> None:
     assert Task.objects.get(pk=claim.pk).state == "open"
 
 
-def test_unknown_action_is_404(login: Any, dept_head: Any, claim: Task) -> None:
+def test_unknown_action_is_404(
+    login: Callable[[User], Client], dept_head: User, claim: Task
+) -> None:
     assert login(dept_head).post(url(claim, "explode")).status_code == 404
 
 
-def test_get_on_an_action_is_refused(login: Any, dept_head: Any, claim: Task) -> None:
+def test_get_on_an_action_is_refused(
+    login: Callable[[User], Client], dept_head: User, claim: Task
+) -> None:
     assert login(dept_head).get(url(claim, "approve")).status_code == 405
 
 
 # --- reject, return -------------------------------------------------------------------------------
 
 
-def test_reject_needs_a_reason(login: Any, dept_head: Any, claim: Task) -> None:
+def test_reject_needs_a_reason(
+    login: Callable[[User], Client], dept_head: User, claim: Task
+) -> None:
     client = login(dept_head)
     response = client.post(url(claim, "reject"), {"reject-comment": "", "confirmed": "1"})
     assert response.status_code == 400
@@ -291,7 +314,7 @@ def test_reject_needs_a_reason(login: Any, dept_head: Any, claim: Task) -> None:
 
 
 def test_return_offers_the_valid_steps_and_returns(
-    login: Any, employee: Any, dept_head: Any, colleague: Any
+    login: Callable[[User], Client], employee: User, dept_head: User, colleague: User
 ) -> None:
     deploy_steps(user_task("first", assignee="wangfang"), user_task("second", assignee="lina"))
     instance_id = start(employee)
@@ -318,7 +341,7 @@ def test_return_offers_the_valid_steps_and_returns(
 
 
 def test_transfer_by_employee_number_and_unknown_person(
-    login: Any, dept_head: Any, colleague: Any, claim: Task
+    login: Callable[[User], Client], dept_head: User, colleague: User, claim: Task
 ) -> None:
     client = login(dept_head)
     response = client.post(url(claim, "transfer"), {"transfer-to": "nobody-here"})
@@ -330,13 +353,17 @@ def test_transfer_by_employee_number_and_unknown_person(
     assert Task.objects.get(pk=claim.pk).assignee == "wangfang"
 
 
-def test_transfer_to_oneself_is_an_error(login: Any, dept_head: Any, claim: Task) -> None:
+def test_transfer_to_oneself_is_an_error(
+    login: Callable[[User], Client], dept_head: User, claim: Task
+) -> None:
     response = login(dept_head).post(url(claim, "transfer"), {"transfer-to": "lina"})
     assert response.status_code == 400
     assert "Choose someone other than yourself." in response.content.decode()
 
 
-def test_delegate_then_resolve(login: Any, dept_head: Any, colleague: Any, claim: Task) -> None:
+def test_delegate_then_resolve(
+    login: Callable[[User], Client], dept_head: User, colleague: User, claim: Task
+) -> None:
     response = login(dept_head).post(
         url(claim, "delegate"), {"delegate-to": "wangfang", "delegate-comment": "请核对"}
     )
@@ -354,7 +381,9 @@ def test_delegate_then_resolve(login: Any, dept_head: Any, colleague: Any, claim
     assert task.assignee == "lina" and task.delegation == "resolved"
 
 
-def test_add_and_remove_signer(login: Any, dept_head: Any, colleague: Any, claim: Task) -> None:
+def test_add_and_remove_signer(
+    login: Callable[[User], Client], dept_head: User, colleague: User, claim: Task
+) -> None:
     client = login(dept_head)
     response = client.post(
         url(claim, "add_signers"), {"add_signers-signers": "wangfang", "add_signers-position": "x"}
@@ -375,7 +404,7 @@ def test_add_and_remove_signer(login: Any, dept_head: Any, colleague: Any, claim
 
 
 def test_copy_people_and_roles(
-    login: Any, dept_head: Any, colleague: Any, outsider: Any, claim: Task
+    login: Callable[[User], Client], dept_head: User, colleague: User, outsider: User, claim: Task
 ) -> None:
     make_role("auditors", outsider)
     response = login(dept_head).post(
@@ -386,13 +415,15 @@ def test_copy_people_and_roles(
     assert copied == {"wangfang", "liuyang"}
 
 
-def test_copy_needs_someone(login: Any, dept_head: Any, claim: Task) -> None:
+def test_copy_needs_someone(login: Callable[[User], Client], dept_head: User, claim: Task) -> None:
     response = login(dept_head).post(url(claim, "copy"), {"copy-recipients": ""})
     assert response.status_code == 400
     assert not CarbonCopy.objects.exists()
 
 
-def test_urge_twice_is_refused(login: Any, employee: Any, claim: Task) -> None:
+def test_urge_twice_is_refused(
+    login: Callable[[User], Client], employee: User, claim: Task
+) -> None:
     client = login(employee)
     response = client.post(url(claim, "urge"), {"urge-comment": "请尽快"}, follow=True)
     assert "The handlers have been reminded." in response.content.decode()
@@ -402,7 +433,7 @@ def test_urge_twice_is_refused(login: Any, employee: Any, claim: Task) -> None:
 
 
 def test_cancel_needs_a_reason_and_goes_to_the_inbox(
-    login: Any, employee: Any, claim: Task
+    login: Callable[[User], Client], employee: User, claim: Task
 ) -> None:
     client = login(employee)
     assert client.post(url(claim, "cancel"), {"cancel-reason": ""}).status_code == 400
@@ -412,13 +443,17 @@ def test_cancel_needs_a_reason_and_goes_to_the_inbox(
     assert ProcessInstance.objects.get(pk=claim.instance_id).state == InstanceState.CANCELLED
 
 
-def test_cancel_by_the_assignee_is_refused(login: Any, dept_head: Any, claim: Task) -> None:
+def test_cancel_by_the_assignee_is_refused(
+    login: Callable[[User], Client], dept_head: User, claim: Task
+) -> None:
     response = login(dept_head).post(url(claim, "cancel"), {"cancel-reason": "x"}, follow=True)
     assert "Only the initiator can cancel the request." in response.content.decode()
     assert ProcessInstance.objects.get(pk=claim.instance_id).state == InstanceState.ACTIVE
 
 
-def test_withdraw_from_the_done_task(login: Any, employee: Any, dept_head: Any) -> None:
+def test_withdraw_from_the_done_task(
+    login: Callable[[User], Client], employee: User, dept_head: User
+) -> None:
     deploy_steps(user_task("first", assignee="lina"), user_task("second", assignee="wangfang"))
     instance_id = start(employee)
     task = open_task(instance_id)
@@ -431,7 +466,7 @@ def test_withdraw_from_the_done_task(login: Any, employee: Any, dept_head: Any) 
 
 
 def test_admin_reassigns_from_the_task_page(
-    login: Any, process_admin: Any, colleague: Any, claim: Task
+    login: Callable[[User], Client], process_admin: User, colleague: User, claim: Task
 ) -> None:
     client = login(process_admin)
     response = client.post(url(claim, "reassign"), {"reassign-to": "wangfang"})
@@ -440,7 +475,7 @@ def test_admin_reassigns_from_the_task_page(
 
 
 def test_reassign_by_non_admin_is_refused(
-    login: Any, dept_head: Any, colleague: Any, claim: Task
+    login: Callable[[User], Client], dept_head: User, colleague: User, claim: Task
 ) -> None:
     response = login(dept_head).post(
         url(claim, "reassign"), {"reassign-to": "wangfang"}, follow=True
@@ -452,7 +487,7 @@ def test_reassign_by_non_admin_is_refused(
 # --- comments and attachments ---------------------------------------------------------------------
 
 
-def test_comment_on_the_task(login: Any, dept_head: Any, claim: Task) -> None:
+def test_comment_on_the_task(login: Callable[[User], Client], dept_head: User, claim: Task) -> None:
     client = login(dept_head)
     assert client.post(url(claim, "comment"), {"text": ""}).status_code == 400
     assert not Comment.objects.exists()
@@ -466,7 +501,9 @@ def test_comment_on_the_task(login: Any, dept_head: Any, claim: Task) -> None:
 # --- the person picker ----------------------------------------------------------------------------
 
 
-def test_people_picker(client: Client, login: Any, outsider: Any, colleague: Any) -> None:
+def test_people_picker(
+    client: Client, login: Callable[[User], Client], outsider: User, colleague: User
+) -> None:
     assert client.get("/workflow/people/?q=wang").status_code == 302
     c = login(outsider)
     html = c.get("/workflow/people/?q=wang").content.decode()
@@ -481,7 +518,7 @@ def test_people_picker(client: Client, login: Any, outsider: Any, colleague: Any
 
 
 def test_a_request_returned_to_its_initiator_is_resubmitted_not_approved(
-    login: Any, employee: Any, dept_head: Any
+    login: Callable[[User], Client], employee: User, dept_head: User
 ) -> None:
     deploy_steps(user_task("approve", assignee="lina"))
     instance = start(employee)
