@@ -79,6 +79,7 @@ class SimulationResult:
     user_tasks: list[str] = field(default_factory=list)
     timers_fired: int = 0
     messages_not_delivered: list[str] = field(default_factory=list)
+    signals_not_delivered: list[str] = field(default_factory=list)
     steps: int = 0
 
     def as_dict(self) -> dict[str, Any]:
@@ -98,6 +99,7 @@ class SimulationResult:
             "user_tasks": self.user_tasks,
             "timers_fired": self.timers_fired,
             "messages_not_delivered": self.messages_not_delivered,
+            "signals_not_delivered": self.signals_not_delivered,
             "steps": self.steps,
         }
 
@@ -111,6 +113,7 @@ def simulate(
     task_data: Mapping[str, Any] | None = None,
     timers: TimerMode = "lazy",
     messages: Sequence[Message] = (),
+    signals: Sequence[str] = (),
     max_steps: int = DEFAULT_MAX_STEPS,
     initiator: str = "",
 ) -> SimulationResult:
@@ -123,7 +126,10 @@ def simulate(
     Timers: ``lazy`` fires one only when nothing else can move; ``eager`` as soon as it is
     armed. When nothing else can move, the first of the remaining ``messages`` (in their
     order) that a token of the instance waits for is delivered, before a lazy timer fires;
-    those nobody waited for are reported. Raises ``InvalidBpmn`` when the file cannot be
+    those nobody waited for are reported. ``signals`` (names) likewise: when nothing else
+    can move and no message is delivered, the first remaining signal a token of the instance
+    waits for is thrown (to every receiver, as ``signal_throw`` does), before a lazy timer
+    fires; those nobody waited for are reported. Raises ``InvalidBpmn`` when the file cannot be
     deployed (all its problems) or has no such process.
     """
     try:
@@ -148,6 +154,7 @@ def simulate(
                 by_task=by_task,
                 timers=timers,
                 messages=list(messages),
+                signals=list(signals),
                 max_steps=max_steps,
                 initiator=initiator,
             ).run()
@@ -265,6 +272,7 @@ class _Driver:
         by_task: bool,
         timers: TimerMode,
         messages: list[Message],
+        signals: list[str],
         max_steps: int,
         initiator: str,
     ) -> None:
@@ -274,6 +282,7 @@ class _Driver:
         self.by_task = by_task
         self.timers = timers
         self.messages = messages
+        self.signals = signals
         self.max_steps = max_steps
         initial = variables.get("initiator")
         self.initiator = initiator or (initial if isinstance(initial, str) else "")
@@ -345,6 +354,14 @@ class _Driver:
             )
             if waiting is not None:
                 return waiting.element_id, partial(self.deliver, index, waiting.instance_id)
+        for index, name in enumerate(self.signals):
+            waiting = (
+                Subscription.objects.filter(self.in_tree("instance"), kind="signal", name=name)
+                .order_by("id")
+                .first()
+            )
+            if waiting is not None:
+                return waiting.element_id, partial(self.send_signal, index)
         timer = self.next_timer()
         if timer is not None:
             return timer.element_id, partial(self.fire_timer, timer)
@@ -410,6 +427,9 @@ class _Driver:
             message.name, instance_id=instance_id, variables=dict(message.variables)
         )
 
+    def send_signal(self, index: int) -> None:
+        engine.signal_throw(self.signals.pop(index))
+
     def deliver_thrown(self) -> None:
         """Signals and messages the process throws leave after the commit, which never comes
         here: deliver them now, as the commit would have (and nothing else that waits for it,
@@ -458,6 +478,7 @@ class _Driver:
             result.state = "waiting"
             result.waiting_at = self.waiting_at(tree)
         result.messages_not_delivered += [m.name for m in self.messages]
+        result.signals_not_delivered += self.signals
 
     @staticmethod
     def waiting_at(tree: list[int]) -> list[str]:

@@ -128,6 +128,15 @@ def _refuse_expression(text: str) -> None:
         raise TimerError(f"'{text}' is an expression; evaluate it before reading it as a timer")
 
 
+def _unquote(text: str) -> str:
+    """The text of a quoted string literal (``"PT1S"``, ``'PT1S'``): a formal expression whose
+    value is the string; anything else as it is."""
+    value = text.strip()
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        return value[1:-1]
+    return text
+
+
 def history_time_to_live(text: str) -> Duration:
     """A process's ``historyTimeToLive``: a whole number of days (``180``, as Camunda Modeler
     writes it) or an ISO-8601 duration (``P180D``). Raises :class:`TimerError` for anything
@@ -145,6 +154,7 @@ def parse_duration(text: str) -> Duration:
     if not isinstance(text, str):
         raise TimerError(f"a duration must be text, not {type(text).__name__}")
     _refuse_expression(text)
+    text = _unquote(text)
     value = text.strip().upper()
     if value.startswith("-"):
         raise TimerError(f"'{text}' is negative; a timer duration must not be negative")
@@ -192,6 +202,7 @@ def parse_date(text: str, *, tz: datetime.tzinfo) -> datetime.datetime:
     if not isinstance(text, str):
         raise TimerError(f"a date-time must be text, not {type(text).__name__}")
     _refuse_expression(text)
+    text = _unquote(text)
     value = text.strip()
     if value.endswith(("z", "Z")):
         value = value[:-1] + "+00:00"
@@ -236,6 +247,7 @@ def parse_cycle(text: str, *, tz: datetime.tzinfo) -> Cycle:
     if not isinstance(text, str):
         raise TimerError(f"a cycle must be text, not {type(text).__name__}")
     _refuse_expression(text)
+    text = _unquote(text)
     value = text.strip()
     if len(value.split()) > 1:
         raise TimerError(

@@ -294,32 +294,18 @@ class _Checker:
         eid = element.id
         graphic = self.definitions.graphics.get(eid)
         compensation = graphic is not None and "compensation" in graphic.markers
+        # BPMN 2.0 allows implicit ends, and Camunda deploys them: a node without an outgoing
+        # flow ends its token there (the engine drops it; the scope completes when no token is
+        # left), and an end event nothing flows into is simply never reached.
         exempt_incoming = (
             kind is ElementKind.START_EVENT
+            or kind is ElementKind.END_EVENT
             or kind is ElementKind.BOUNDARY_EVENT
             or element.triggered_by_event
             or compensation  # a compensation handler is reached through its boundary event
         )
         if not element.incoming and not exempt_incoming:
             self.add(eid, f"{label} has no incoming sequence flow, so it is never reached")
-        if not element.outgoing:
-            if kind.is_gateway:
-                self.add(eid, f"{label}: the gateway has no outgoing sequence flow")
-            elif not (
-                kind is ElementKind.END_EVENT
-                or element.triggered_by_event
-                or compensation
-                # a compensation boundary event is associated with its handler, not flowed from
-                or (
-                    kind is ElementKind.BOUNDARY_EVENT
-                    and element.trigger is EventTrigger.COMPENSATE
-                )
-            ):
-                self.add(
-                    eid,
-                    f"{label} has no outgoing sequence flow; connect it or end the path with an "
-                    "end event",
-                )
         if element.default_flow is not None and element.default_flow not in element.outgoing:
             self.add(
                 eid,

@@ -255,13 +255,16 @@ class Run:
             token.status = "dirty"
 
     def drop(self, token: Token) -> None:
-        """Remove a token (it reached an end, or was merged at a join)."""
-        if token.status == "new":
-            del self.tokens[token.number]
-        else:
-            token.status = "gone"
-            self.gone_numbers.add(token.number)
-            del self.tokens[token.number]
+        """Remove a token (it reached an end, or was merged at a join, or was cancelled).
+
+        A token created in this run is marked gone too, not only forgotten: its next step
+        may still be on the agenda (a parallel split schedules every branch before any
+        moves), and a gone token's steps are skipped; a branch cancelled by a terminate end
+        event of its sibling would otherwise run on and be dropped a second time."""
+        if token.status != "new":
+            self.gone_numbers.add(token.number)  # its row exists: delete it at flush
+        token.status = "gone"
+        del self.tokens[token.number]
 
     def children_of(self, number: int | None) -> list[Token]:
         return [t for t in self.tokens.values() if t.parent == number]
@@ -606,6 +609,9 @@ class Run:
         return fired
 
     def do_event_gateway(self, token: Token, element: Element) -> None:
+        if not self.graph.outgoing[element.id]:  # no event to wait for: an implicit end
+            self.leave(token, element, ())
+            return
         self.wait(token)
         for flow in self.graph.outgoing[element.id]:
             target = self.graph.elements[flow.target]
@@ -613,8 +619,8 @@ class Run:
 
     def choose(self, token: Token, element: Element, *, first_only: bool) -> tuple[Flow, ...]:
         flows = self.graph.outgoing[element.id]
-        if len(flows) == 1 and flows[0].condition is None:
-            return flows
+        if not flows or (len(flows) == 1 and flows[0].condition is None):
+            return flows  # none: the token ends here (an implicit end, see leave)
         scope = None
         chosen: list[Flow] = []
         default = None

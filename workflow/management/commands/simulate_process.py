@@ -1,10 +1,10 @@
 """``manage.py simulate_process FILE``: run a BPMN file's process before deploying it.
 
 Deploys the file's processes, starts one instance and drives it (user tasks, jobs, messages,
-timers) inside a transaction that is always rolled back; prints the path taken, the end events
-reached, the final state and variables (``--json``: one JSON object). Nothing stays in the
-database. Problems are printed as ``FILE: <element id>: <message>`` on stderr; exit code 1 for
-bad input, a process error or the step limit.
+signals, timers) inside a transaction that is always rolled back; prints the path taken, the
+end events reached, the final state and variables (``--json``: one JSON object). Nothing stays
+in the database. Problems are printed as ``FILE: <element id>: <message>`` on stderr; exit
+code 1 for bad input, a process error or the step limit.
 """
 
 from __future__ import annotations
@@ -45,6 +45,12 @@ def _message(text: str) -> Message:
     if not name.strip():
         raise CommandError(f"--message {text}: the message name is missing")
     return Message(name.strip(), _json_object(f"--message {name}", variables) if colon else {})
+
+
+def _signal(text: str) -> str:
+    if not text.strip():
+        raise CommandError("--signal: the signal name is missing")
+    return text.strip()
 
 
 class Command(BaseCommand):
@@ -89,6 +95,15 @@ class Command(BaseCommand):
             "delivered, before a lazy timer fires",
         )
         parser.add_argument(
+            "--signal",
+            action="append",
+            default=[],
+            metavar="NAME",
+            help="a signal to throw; repeat for several. When nothing else can move and no "
+            "message is delivered, the first one (in the order given) a token waits for is "
+            "thrown, before a lazy timer fires",
+        )
+        parser.add_argument(
             "--max-steps",
             type=_positive,
             default=DEFAULT_MAX_STEPS,
@@ -108,6 +123,7 @@ class Command(BaseCommand):
         variables = _json_object("--vars", options["vars"])
         task_data = _json_object("--task-vars", options["task_vars"])
         messages = [_message(text) for text in options["message"]]
+        signals = [_signal(text) for text in options["signal"]]
         try:
             data = path.read_bytes()
         except OSError as exc:
@@ -122,6 +138,7 @@ class Command(BaseCommand):
                 task_data=task_data,
                 timers=options["timers"],
                 messages=messages,
+                signals=signals,
                 max_steps=options["max_steps"],
                 initiator=options["initiator"],
             )
@@ -154,6 +171,8 @@ class Command(BaseCommand):
         write(f"timers fired: {result.timers_fired}")
         if result.messages_not_delivered:
             write(f"messages not delivered: {', '.join(result.messages_not_delivered)}")
+        if result.signals_not_delivered:
+            write(f"signals not delivered: {', '.join(result.signals_not_delivered)}")
         if result.state == "waiting":
             write(f"state: waiting at: {', '.join(result.waiting_at) or '-'}")
         elif result.error is not None:
