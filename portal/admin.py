@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import GroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 from oauth2_provider.admin import ApplicationAdmin
 from treebeard.admin import TreeAdmin
@@ -120,6 +121,26 @@ class UserAdmin(DjangoUserAdmin):
             (name, {**options, "fields": [f for f in options["fields"] if f != "password"]})
             for name, options in fieldsets
         ]
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        person = self.get_object(request, unquote(object_id))
+        if request.method == "GET" and self._beyond(request, person):
+            messages.info(
+                request,
+                _(
+                    "%(name)s holds roles, permissions or staff rights that you do not have, "
+                    "so the account is shown read-only to you: ask a superuser to change it "
+                    "or reset its password."
+                )
+                % {"name": person},
+            )
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def _beyond(self, request: HttpRequest, obj: Any) -> bool:
         return obj is not None and holds_more_than(obj, request.user)  # type: ignore[arg-type]

@@ -7,6 +7,7 @@ call it. Deliveries leave only after the transaction that created them commits.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -95,12 +96,13 @@ def notification_send(
     return notification
 
 
+@dataclass
 class DeliveryQueue:
     """Where an e-mail or SMS delivery goes after the commit: ``PortalConfig.ready`` connects
     the Celery task ``portal.tasks.deliver_notification`` (a thin wrapper that imports this
     module, so this module cannot import it back)."""
 
-    deliver: Callable[[int, str], object] = staticmethod(lambda notification_id, channel: None)
+    deliver: Callable[[int, str], object] = lambda notification_id, channel: None
 
 
 DELIVERY = DeliveryQueue()

@@ -233,6 +233,13 @@ def initiator_may_act(settings: ProcessSettings, element: Element) -> bool:
     return flag in ("true", "1", "yes")
 
 
+def own_request(person: str, initiator: str, settings: ProcessSettings, element: Element) -> bool:
+    """Whether ``person`` acting on this step would approve a request they started, which
+    separation of duties forbids (:func:`initiator_may_act`): the one test behind every
+    refusal (taking, deciding, being handed the task) and every action not offered."""
+    return bool(initiator) and person == initiator and not initiator_may_act(settings, element)
+
+
 def task_candidacy(user: User, initiator: str) -> Q:
     """The ``TaskCandidate`` rows that let ``user`` take a task of a request ``initiator``
     started. On their own request only a row naming them counts: the engine writes one only
@@ -257,7 +264,7 @@ def refuse_initiator(
 ) -> None:
     """A task handed to ``to`` (transfer, delegate, add a signer, reassign): refused with a
     field error when ``to`` started the request and the step does not let the initiator act."""
-    if initiator and to.username == initiator and not initiator_may_act(settings, element):
+    if own_request(to.username, initiator, settings, element):
         raise ValidationError(
             {field_name: [_("%(name)s started this request and cannot approve it.") % {"name": to}]}
         )

@@ -146,3 +146,13 @@ def test_holds_more_than(org, hr_admin, employee, dept_head, superuser):
     assert holds_more_than(superuser, hr_admin)
     assert not holds_more_than(hr_admin, superuser)
     assert not holds_more_than(hr_admin, hr_admin)
+
+
+def test_the_read_only_page_says_why(login, hr_admin, dept_head):
+    hr_admin.preferred_language = "en"
+    hr_admin.save(update_fields=["preferred_language"])
+    page = login(hr_admin).get(f"/admin/portal/user/{dept_head.pk}/change/")
+    shown = [str(m) for m in page.context["messages"]]
+    assert any("read-only to you" in m and "superuser" in m for m in shown), shown
+    ordinary = login(hr_admin).get(f"/admin/portal/user/{hr_admin.pk}/change/")
+    assert not any("read-only" in str(m) for m in ordinary.context["messages"])

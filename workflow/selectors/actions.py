@@ -13,6 +13,8 @@ instances through their states to hold both to it).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.utils.translation import gettext as _
 
 from portal.models import User
@@ -71,12 +73,12 @@ def return_targets(task: Task) -> list[tuple[str, str]]:
 
 def _own_request(user: User, task: Task, element: Element | None) -> bool:
     """The initiator looking at an approval step of their own request (separation of duties:
-    ``participants.initiator_may_act``)."""
+    ``participants.own_request``); a step no longer in the diagram is nobody's to act on."""
     instance = task.instance
-    if user.username != instance.initiator:
-        return False
+    if element is None:
+        return user.username == instance.initiator
     settings = participants.settings_for(instance.definition_key)
-    return element is None or not participants.initiator_may_act(settings, element)
+    return participants.own_request(user.username, instance.initiator, settings, element)
 
 
 def _step_actions(user: User, task: Task) -> set[str]:
@@ -123,6 +125,28 @@ def task_actions(user: User, task: Task) -> set[str]:
     return actions
 
 
+def _open_tasks(instance: ProcessInstance) -> list[Task]:
+    found = list(Task.objects.filter(instance=instance, state=TaskState.OPEN))
+    for task in found:
+        task.instance = instance  # their candidacy reads the initiator: no query per task
+    return found
+
+
+def handles(
+    user: User, instance: ProcessInstance, open_tasks: Sequence[Task] | None = None
+) -> bool:
+    """Whether ``user`` is a current handler of ``instance``: the assignee of one of its open
+    tasks, the absent person its proxy holds it for, or a candidate of an unclaimed one (who
+    may copy others in, ``instance_copy``). ``open_tasks``: already read."""
+    name = user.username
+    if open_tasks is None:
+        open_tasks = _open_tasks(instance)
+    return any(
+        name in (t.assignee, t.on_behalf_of) if t.assignee else participants.is_candidate(user, t)
+        for t in open_tasks
+    )
+
+
 def instance_actions(user: User, instance: ProcessInstance) -> set[str]:
     """The actions ``user`` may take on ``instance`` now (what the instance page offers).
     A suspended request can be cancelled by its initiator and resumed or terminated by an
@@ -141,12 +165,8 @@ def instance_actions(user: User, instance: ProcessInstance) -> set[str]:
         actions.add("urge")
     if may_withdraw(user, instance):
         actions.add("withdraw")
-    open_tasks = list(Task.objects.filter(instance=instance, state=TaskState.OPEN))
-    handles = any(
-        name in (t.assignee, t.on_behalf_of) if t.assignee else participants.is_candidate(user, t)
-        for t in open_tasks
-    )
-    if handles or instance.initiator == name or admin:
+    open_tasks = _open_tasks(instance)
+    if handles(user, instance, open_tasks) or instance.initiator == name or admin:
         actions.add("copy")
     if admin:
         actions |= {"suspend", "move"} if running else {"resume"}

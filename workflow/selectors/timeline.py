@@ -81,6 +81,7 @@ def current_steps(instances: Sequence[ProcessInstance]) -> dict[int, list[Holder
     now = timezone.now()
     at_task: set[tuple[int, str]] = set()
     for task in tasks:
+        task.instance = by_pk[task.instance_id]  # the page reads it (my tasks): no query each
         if task.assignee:
             people = [names.get(task.assignee, task.assignee)]
         else:

@@ -53,7 +53,7 @@ from workflow.models import (
     TaskState,
 )
 from workflow.participants import is_candidate
-from workflow.selectors.actions import return_targets, withdraw_refusal
+from workflow.selectors.actions import handles, return_targets, withdraw_refusal
 from workflow.selectors.visibility import instances_for, is_process_admin
 from workflow.services.notifications import (
     NEW_TASK,
@@ -70,6 +70,7 @@ from workflow.services.steps import (
     load_instance,
     load_step,
     person_named,
+    refuse_own_request,
     require_handler,
     require_open,
     require_running,
@@ -196,10 +197,7 @@ def task_claim(task_id: int, *, user: User) -> None:
         if step.task.assignee == user.username:
             return
         raise AlreadyHandled(_("Someone else has already taken this task."))
-    if user.username == step.run.instance.initiator and not participants.initiator_may_act(
-        step.settings, step.element
-    ):
-        raise ActionRefused(_("You started this request: someone else approves it."))
+    refuse_own_request(step, user)
     if not is_candidate(user, step.task):
         raise ActionRefused(_("This task is not yours."))
     Task.objects.filter(pk=task_id).update(assignee=user.username)
@@ -634,15 +632,8 @@ def instance_copy(
     """抄送: let people read the instance and tell them; who was copied already is not
     copied or told again. ``recipients``: user names, ``role:code``, ``dept:code``."""
     run, effects = load_instance(instance_id, user.username)
-    # a current handler as ``task_actions`` offers it: the assignee (or the absent person of
-    # a proxied task), or a candidate of an unclaimed task
-    handles = any(
-        user.username in (task.assignee, task.on_behalf_of)
-        if task.assignee
-        else is_candidate(user, task)
-        for task in Task.objects.filter(instance_id=instance_id, state=TaskState.OPEN)
-    )
-    if not (handles or run.instance.initiator == user.username or is_process_admin(user)):
+    handler = handles(user, ProcessInstance.objects.get(pk=instance_id))
+    if not (handler or run.instance.initiator == user.username or is_process_admin(user)):
         raise ActionRefused(_("Only the initiator or a current handler can copy others in."))
     names: list[str] = []
     for item in recipients:

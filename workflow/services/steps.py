@@ -108,16 +108,21 @@ def require_open(step: Step) -> None:
         raise ActionRefused(_("This task is waiting for the signers added before it."))
 
 
+def refuse_own_request(step: Step, user: User) -> None:
+    """Separation of duties: nobody takes or decides an approval step of a request they
+    started (``participants.own_request``)."""
+    initiator = step.run.instance.initiator
+    if participants.own_request(user.username, initiator, step.settings, step.element):
+        raise ActionRefused(_("You started this request: someone else approves it."))
+
+
 def require_handler(step: Step, user: User, *, delegate_may: bool = False) -> None:
     """The person who may act on the task now: its assignee, or a candidate of an
     unassigned task (who thereby claims it). A task with its delegate is the delegate's to
     work on and hand back, not to decide."""
     require_open(step)
+    refuse_own_request(step, user)
     task = step.task
-    if user.username == step.run.instance.initiator and not participants.initiator_may_act(
-        step.settings, step.element
-    ):
-        raise ActionRefused(_("You started this request: someone else approves it."))
     if task.assignee:
         # the absent person may still act on a task their proxy received
         if user.username not in (task.assignee, task.on_behalf_of):
