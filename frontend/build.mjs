@@ -1,6 +1,8 @@
-// Bundle the portal's front-end sources with esbuild: frontend/designer/index.js (bpmn-js, the
-// Camunda 7 properties panel, their CSS) into var/frontend/designer/designer.{js,css}, which
-// Django serves as /static/designer/... (portal/settings.py STATICFILES_DIRS).
+// Bundle the portal's front-end sources with esbuild, one bundle per folder of frontend/:
+// designer (bpmn-js, the Camunda 7 properties panel, their CSS), charts (Apache ECharts, for
+// the consoles' charts) and signature (signature_pad, the handwritten signature of an
+// approval) into var/frontend/<name>/<name>.{js,css}, which Django serves as
+// /static/<name>/... (portal/settings.py STATICFILES_DIRS).
 // Run by `make setup` through `npm run build`; node_modules and the output are never committed.
 import { build } from "esbuild";
 import { fileURLToPath } from "node:url";
@@ -9,10 +11,11 @@ import path from "node:path";
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const started = Date.now();
 
-await build({
+const bundles = ["designer", "charts", "signature"];
+await Promise.all(bundles.map((name) => build({
   absWorkingDir: root,
-  entryPoints: { designer: "frontend/designer/index.js" },
-  outdir: "var/frontend/designer",
+  entryPoints: { [name]: `frontend/${name}/index.js` },
+  outdir: `var/frontend/${name}`,
   bundle: true,
   format: "iife",
   target: ["es2020"],
@@ -23,6 +26,6 @@ await build({
   loader: { ".woff": "file", ".woff2": "file", ".ttf": "file", ".eot": "file", ".svg": "file" },
   assetNames: "[name]-[hash]",
   logLevel: "warning",
-});
+})));
 
-console.log(`frontend: var/frontend/designer built in ${Date.now() - started} ms`);
+console.log(`frontend: var/frontend/{${bundles.join(",")}} built in ${Date.now() - started} ms`);

@@ -421,6 +421,10 @@ class Notification(models.Model):
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
     emailed_at = models.DateTimeField(_("e-mailed at"), null=True, blank=True)
     texted_at = models.DateTimeField(_("texted at"), null=True, blank=True)
+    # What the notice is about ("workflow.task:42"), so that it can be marked done when that
+    # thing leaves the person's hands (a to-do completed, withdrawn, taken by another ...).
+    subject = models.CharField(_("about"), max_length=100, blank=True, db_default="")
+    done_at = models.DateTimeField(_("done at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("notification")
@@ -438,6 +442,11 @@ class Notification(models.Model):
             models.Index(
                 fields=["recipient"], condition=Q(read_at__isnull=True), name="notification_unread"
             ),
+            models.Index(
+                fields=["subject"],
+                condition=Q(read_at__isnull=True) & ~Q(subject=""),
+                name="notification_open_subject",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -446,6 +455,52 @@ class Notification(models.Model):
     @property
     def is_read(self) -> bool:
         return self.read_at is not None
+
+
+class DayKind(models.TextChoices):
+    HOLIDAY = "holiday", _("holiday")
+    WORKDAY = "workday", _("make-up workday")
+
+
+class CalendarDay(models.Model):
+    """The business calendar's exceptions: a public holiday on a weekday, or a make-up
+    workday (调休) on a weekend. Every other Monday–Friday is a workday."""
+
+    date = models.DateField(_("date"), unique=True)
+    kind = models.CharField(_("kind"), max_length=8, choices=DayKind.choices)
+    name = models.CharField(_("name"), max_length=60, blank=True)
+
+    class Meta:
+        verbose_name = _("calendar day")
+        verbose_name_plural = _("business calendar")
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.get_kind_display()}"
+
+
+class LeaveBalance(models.Model):
+    """The HR data's leave balance of one person: days left of one kind of leave."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("person"),
+        on_delete=models.CASCADE,
+        related_name="leave_balances",
+    )
+    leave_type = models.CharField(_("kind of leave"), max_length=40)
+    days = models.DecimalField(_("days left"), max_digits=6, decimal_places=1)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("leave balance")
+        verbose_name_plural = _("leave balances")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "leave_type"], name="leave_balance_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.leave_type} {self.days}"
 
 
 def _validate_scopes(text: str) -> None:

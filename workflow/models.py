@@ -101,6 +101,8 @@ class ProcessInstance(models.Model):
         "self", null=True, blank=True, on_delete=models.DO_NOTHING, related_name="+"
     )
     end_event = models.CharField(_("end event"), max_length=255, blank=True)
+    # 加急: the initiator marked it urgent; its tasks come first and flagged in the inbox.
+    urgent = models.BooleanField(_("urgent"), default=False, db_default=False)
     started_at = models.DateTimeField(_("started at"))
     ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
     revision = models.PositiveIntegerField(default=1)
@@ -212,6 +214,10 @@ class Task(models.Model):
     )
     signer = models.CharField(
         _("added signer"), max_length=16, choices=Signer.choices, blank=True, db_default=""
+    )
+    # The handwritten signature drawn when the step was decided (a PNG), where asked for.
+    signature = models.FileField(
+        _("signature"), upload_to="workflow/signatures/%Y/%m/", blank=True, db_default=""
     )
 
     class Meta:
@@ -479,6 +485,17 @@ class ProcessSettings(models.Model):
         help_text=_("User names or role:code, separated by commas."),
     )
     urge_interval_minutes = models.PositiveIntegerField(_("minutes between two urges"), default=30)
+    starter_departments = models.ManyToManyField(
+        "portal.Department",
+        verbose_name=_("departments that may start it"),
+        blank=True,
+        related_name="+",
+        help_text=_("Each department with its sub-departments. Empty roles and departments: everyone."),
+    )
+    icon = models.CharField(_("icon"), max_length=40, blank=True)
+    # Names in other languages: {"en": {"process": "Leave request", "Task_Approve": "Approval",
+    # "field:days": "Days", "enum:type:annual": "Annual leave", ...}}; see workflow.translation.
+    translations = models.JSONField(_("translations"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("process settings")
@@ -486,6 +503,29 @@ class ProcessSettings(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class Phrase(models.Model):
+    """常用语: a sentence a person often writes as their opinion, one tap away on every
+    comment box. A person with none sees the defaults (``workflow.phrases.DEFAULTS``)."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="workflow_phrases"
+    )
+    text = models.CharField(_("phrase"), max_length=200)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("saved phrase")
+        verbose_name_plural = _("saved phrases")
+        ordering = ["owner", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "text"], name="phrase_once_per_person")
+        ]
+
+    def __str__(self) -> str:
+        return self.text
 
 
 class CarbonCopy(models.Model):
