@@ -490,7 +490,7 @@ class ProcessSettings(models.Model):
         verbose_name=_("departments that may start it"),
         blank=True,
         related_name="+",
-        help_text=_("Each department with its sub-departments. Empty roles and departments: everyone."),
+        help_text=_("With their sub-departments. No roles and no departments: everyone."),
     )
     icon = models.CharField(_("icon"), max_length=40, blank=True)
     # Names in other languages: {"en": {"process": "Leave request", "Task_Approve": "Approval",

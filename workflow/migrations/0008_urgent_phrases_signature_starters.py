@@ -28,7 +28,7 @@ class Migration(migrations.Migration):
             name="starter_departments",
             field=models.ManyToManyField(
                 blank=True,
-                help_text="Each department with its sub-departments. Empty roles and departments: everyone.",
+                help_text="With their sub-departments. No roles and no departments: everyone.",
                 related_name="+",
                 to="portal.department",
                 verbose_name="departments that may start it",
