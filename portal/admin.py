@@ -13,23 +13,29 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from oauth2_provider.admin import ApplicationAdmin
 from treebeard.admin import TreeAdmin
 from treebeard.forms import movenodeform_factory
+from unfold.admin import ModelAdmin, StackedInline
+from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
+from portal.admin_site import GroupedPermissionsWidget, in_sidebar_order, restyle
 from portal.models import (
     Announcement,
+    CalendarDay,
     ClientScopes,
     CodeRule,
     DelegationRule,
     Department,
+    LeaveBalance,
     Notification,
     Position,
     Role,
     User,
 )
-from portal.selectors import holds_more_than
+from portal.selectors import holds_more_than, next_employee_no
 
 admin.site.site_header = _("Enterprise Portal administration")
 admin.site.site_title = _("Enterprise Portal")
@@ -37,7 +43,10 @@ admin.site.index_title = _("Organization and settings")
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(DjangoUserAdmin, ModelAdmin):
+    form = UserChangeForm
+    add_form = UserCreationForm
+    change_password_form = AdminPasswordChangeForm
     list_display = (
         "username",
         "display_name",
@@ -98,6 +107,17 @@ class UserAdmin(DjangoUserAdmin):
     # What only a superuser may grant: otherwise an HR administrator with "change user"
     # could make themselves (or a friend) a superuser or give any permission.
     privilege_fields = ("is_staff", "is_superuser", "groups", "user_permissions")
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        """A new person's employee number is the next one by the code rule (editable)."""
+        initial = dict(super().get_changeform_initial_data(request))
+        initial.setdefault("employee_no", next_employee_no() or "")
+        return initial
+
+    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
+        if not change and not obj.employee_no:
+            obj.employee_no = next_employee_no()
+        super().save_model(request, obj, form, change)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         fields = tuple(super().get_readonly_fields(request, obj))
@@ -165,7 +185,7 @@ class UserAdmin(DjangoUserAdmin):
         return obj.get_full_name()
 
 
-class DepartmentAdmin(TreeAdmin):
+class DepartmentAdmin(TreeAdmin, ModelAdmin):
     form = movenodeform_factory(Department, exclude=("path", "depth", "numchild"))
     list_display = ("name", "code", "name_en", "head", "member_count", "is_active")
     list_filter = ("is_active",)
@@ -180,12 +200,33 @@ class DepartmentAdmin(TreeAdmin):
     def member_count(self, obj: Any) -> int:
         return int(obj._member_count)
 
+    def response_add(
+        self, request: HttpRequest, obj: Any, post_url_continue: str | None = None
+    ) -> HttpResponse:
+        return self._at(obj, super().response_add(request, obj, post_url_continue))
+
+    def response_change(self, request: HttpRequest, obj: Any) -> HttpResponse:
+        return self._at(obj, super().response_change(request, obj))
+
+    def _at(self, department: Department, response: HttpResponse) -> HttpResponse:
+        """Back on the tree after a save, it opens at the department just saved: the list
+        shows its branch (its parent's subtree, every level) instead of the top level."""
+        location = response.get("Location", "")
+        changelist = reverse("admin:portal_department_changelist")
+        if response.status_code == 302 and location.split("?")[0] == changelist:
+            branch = department.get_parent() or department
+            response["Location"] = f"{changelist}?path__startswith={branch.path}"
+        return response
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+        return lookup == "path__startswith" or super().lookup_allowed(lookup, value, request)
+
 
 admin.site.register(Department, DepartmentAdmin)
 
 
 @admin.register(Position)
-class PositionAdmin(admin.ModelAdmin):
+class PositionAdmin(ModelAdmin):
     list_display = ("code", "name", "name_en", "department")
     list_filter = ("department",)
     search_fields = ("code", "name", "name_en")
@@ -196,10 +237,19 @@ admin.site.unregister(Group)
 
 
 @admin.register(Role)
-class RoleAdmin(GroupAdmin):
+class RoleAdmin(GroupAdmin, ModelAdmin):
     list_display = ("code", "name", "name_en", "member_count")
     search_fields = ("code", "name", "name_en", "description")
     fields = ("code", "name", "name_en", "description", "permissions")
+
+    def formfield_for_manytomany(
+        self, db_field: Any, request: HttpRequest | None = None, **kwargs: Any
+    ) -> Any:
+        field = super().formfield_for_manytomany(db_field, request, **kwargs)
+        if field is not None and db_field.name == "permissions":
+            # grouped by area in words, not hundreds of "Can add access token" rows
+            field.widget = GroupedPermissionsWidget(choices=field.choices)  # type: ignore[arg-type]
+        return field
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         return super().get_queryset(request).annotate(_member_count=Count("user"))
@@ -210,7 +260,7 @@ class RoleAdmin(GroupAdmin):
 
 
 @admin.register(DelegationRule)
-class DelegationRuleAdmin(admin.ModelAdmin):
+class DelegationRuleAdmin(ModelAdmin):
     list_display = ("delegator", "delegate", "starts_at", "ends_at", "process_keys", "is_active")
     list_filter = ("is_active", "starts_at")
     search_fields = (
@@ -227,12 +277,12 @@ class DelegationRuleAdmin(admin.ModelAdmin):
 
 
 @admin.register(CodeRule)
-class CodeRuleAdmin(admin.ModelAdmin):
+class CodeRuleAdmin(ModelAdmin):
     list_display = ("key", "pattern", "example")
 
 
 @admin.register(Announcement)
-class AnnouncementAdmin(admin.ModelAdmin):
+class AnnouncementAdmin(ModelAdmin):
     list_display = ("title", "published_at", "expires_at", "is_pinned", "author")
     list_filter = ("is_pinned", "published_at", "target_departments", "target_roles")
     search_fields = ("title", "body")
@@ -247,7 +297,7 @@ class AnnouncementAdmin(admin.ModelAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(ModelAdmin):
     list_display = ("title", "recipient", "kind", "created_at", "read_at", "emailed_at")
     list_filter = ("kind", "created_at")
     search_fields = ("title", "recipient__username", "recipient__last_name")
@@ -256,14 +306,43 @@ class NotificationAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
 
 
-class ClientScopesInline(admin.StackedInline):
+@admin.register(CalendarDay)
+class CalendarDayAdmin(ModelAdmin):
+    """The business calendar's exceptions: public holidays and make-up workdays (调休),
+    which the leave form's day count follows (portal/calendar.py)."""
+
+    list_display = ("date", "kind", "name")
+    list_filter = ("kind", "date")
+    search_fields = ("name",)
+    date_hierarchy = "date"
+
+
+@admin.register(LeaveBalance)
+class LeaveBalanceAdmin(ModelAdmin):
+    """Days of leave left per person and kind (the leave form's enum ids: annual, sick ...);
+    a leave over its balance is refused."""
+
+    list_display = ("user", "leave_type", "days", "updated_at")
+    list_filter = ("leave_type",)
+    search_fields = ("user__username", "user__last_name", "user__first_name", "leave_type")
+    autocomplete_fields = ("user",)
+    list_select_related = ("user",)
+    readonly_fields = ("updated_at",)
+
+
+class ClientScopesInline(StackedInline):
     model = ClientScopes
     can_delete = False
     min_num = 1
     max_num = 1
 
 
-class OAuthApplicationAdmin(ApplicationAdmin):
+class OAuthApplicationAdmin(ApplicationAdmin, ModelAdmin):
     """django-oauth-toolkit's application admin with the application's allowed scopes."""
 
     inlines = (ClientScopesInline,)
+
+
+# Other packages registered theirs before (INSTALLED_APPS order): the theme for them too.
+restyle(admin.site)
+in_sidebar_order(admin.site)

@@ -1,7 +1,21 @@
 from __future__ import annotations
 
+from axes.apps import AppConfig as AxesAppConfig
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
+from oauth2_provider.apps import DOTConfig
+
+
+class AxesConfig(AxesAppConfig):
+    """django-axes (the sign-in lock-out) under a name staff read: its section in the admin."""
+
+    verbose_name = _("Sign-in protection")
+
+
+class OAuthConfig(DOTConfig):
+    """django-oauth-toolkit (the API's OAuth2 provider), named in words in the admin."""
+
+    verbose_name = _("Connected applications (OAuth2)")
 
 
 class PortalConfig(AppConfig):
@@ -9,7 +23,9 @@ class PortalConfig(AppConfig):
     verbose_name = _("Organization and portal")
 
     def ready(self) -> None:
-        from portal import portlets, registry, services, tasks
+        from portal import portlets, registry, services, tasks, vendor_strings
+
+        vendor_strings.name_vendor_models()
 
         services.DELIVERY.deliver = tasks.deliver_notification.delay
 

@@ -342,8 +342,47 @@ class DelegationRule(models.Model):
         keys = self.process_keys
         if not isinstance(keys, list) or not all(isinstance(k, str) and k.strip() for k in keys):
             errors["process_keys"] = _('Give a list of process keys, e.g. ["expense_claim"].')
+        if self.delegate_id and "delegate" not in errors and not self.delegate.is_active:
+            errors["delegate"] = _("%(name)s's account is disabled; choose someone else.") % {
+                "name": self.delegate.display_name
+            }
+        overlap = self.overlapping()
+        if overlap is not None and not errors:
+            errors["starts_at"] = _(
+                "This period overlaps another delegation of %(name)s (%(start)s to %(end)s, "
+                "to %(delegate)s): end that one first or choose other dates."
+            ) % {
+                "name": self.delegator.display_name,
+                "start": timezone.localtime(overlap.starts_at).strftime("%Y-%m-%d %H:%M"),
+                "end": timezone.localtime(overlap.ends_at).strftime("%Y-%m-%d %H:%M"),
+                "delegate": overlap.delegate.display_name,
+            }
         if errors:
             raise ValidationError(errors)
+
+    def overlapping(self) -> DelegationRule | None:
+        """Another active rule of the same absent person whose period overlaps this one's
+        and that covers a process this one covers (two proxies for one task at one time
+        would leave it to chance who gets it)."""
+        if not (self.is_active and self.delegator_id and self.starts_at and self.ends_at):
+            return None
+        others = (
+            DelegationRule.objects.filter(
+                delegator_id=self.delegator_id,
+                is_active=True,
+                starts_at__lt=self.ends_at,
+                ends_at__gt=self.starts_at,
+            )
+            .exclude(pk=self.pk)
+            .select_related("delegate")
+            .order_by("starts_at")
+        )
+        mine = set(self.process_keys) if isinstance(self.process_keys, list) else set()
+        for other in others:
+            theirs = set(other.process_keys or [])
+            if not mine or not theirs or mine & theirs:
+                return other
+        return None
 
     def covers(self, process_key: str | None) -> bool:
         return not self.process_keys or (

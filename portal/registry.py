@@ -55,7 +55,9 @@ class NavEntry:
 @dataclass(frozen=True)
 class Portlet:
     """A dashboard box. ``render_context`` builds its template context for one request; the
-    dashboard loads each visible portlet lazily (htmx) so a slow one never blocks the page."""
+    dashboard renders each visible portlet into its first response (nothing flashes
+    "loading"), so a portlet keeps to a few bounded queries; ``portal:portlet`` renders one
+    again for an htmx refresh. ``wide`` boxes take two of the three columns."""
 
     key: str
     title: str | Promise

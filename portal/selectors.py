@@ -4,13 +4,23 @@ through these functions (``${manager(initiator)}``, ``${deptHead(initiator, 2)}`
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from django.db.models import Q, QuerySet, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
 
-from portal.models import Announcement, DelegationRule, Department, Notification, User
+from portal.choices import CodeRuleKey
+from portal.models import (
+    Announcement,
+    CodeRule,
+    DelegationRule,
+    Department,
+    Notification,
+    User,
+    default_code_pattern,
+)
 
 # A chain of delegations (A → B while B → C) is followed this far, then cut.
 MAX_DELEGATION_CHAIN = 5
@@ -172,4 +182,56 @@ def people_matching(text: str) -> QuerySet[User]:
         | Q(_given_first__icontains=text)
         | Q(_given_first_tight__icontains=text)
         | Q(department__name__icontains=text)
+    )
+
+
+def next_employee_no() -> str | None:
+    """The employee number a new person gets by the code rule: the highest number that follows
+    the rule, plus one in its last run of digits (E000123 → E000124, width kept); with none yet,
+    the rule's example with its digits counting from 1 (E000001). None when that does not
+    follow the rule either (a rule without digits): the administrator types one."""
+    rule = CodeRule.objects.filter(key=CodeRuleKey.EMPLOYEE_NO).first()
+    pattern = rule.pattern if rule else default_code_pattern(CodeRuleKey.EMPLOYEE_NO)
+    numbers = User.objects.exclude(employee_no=None).values_list("employee_no", flat=True)
+    taken = {n for n in numbers.iterator() if n and re.fullmatch(pattern, n)}
+    digits = re.compile(r"(\d+)(\D*)$")
+    candidates = [n for n in taken if digits.search(n)]
+    if candidates:
+        last = max(candidates, key=lambda n: (len(n), int(digits.search(n).group(1)), n))  # type: ignore[union-attr]
+    else:
+        last = rule.example if rule and rule.example else ""
+        found = digits.search(last)
+        if not found:
+            return None
+        last = f"{last[: found.start(1)]}{0:0{len(found.group(1))}d}{found.group(2)}"
+    found = digits.search(last)
+    if not found:
+        return None
+    width = len(found.group(1))
+    number = int(found.group(1)) + 1
+    while True:
+        code = f"{last[: found.start(1)]}{number:0{width}d}{found.group(2)}"
+        if not re.fullmatch(pattern, code):
+            return None
+        if code not in taken:
+            return code
+        number += 1
+
+
+def delegations_given(user: User) -> QuerySet[DelegationRule]:
+    """``user``'s own out-of-office rules (代理), the latest first."""
+    return (
+        DelegationRule.objects.filter(delegator=user)
+        .select_related("delegate")
+        .order_by("-starts_at", "-pk")
+    )
+
+
+def delegations_received(user: User, *, at: datetime | None = None) -> QuerySet[DelegationRule]:
+    """The rules in force or still to come that make ``user`` someone's proxy."""
+    at = at or timezone.now()
+    return (
+        DelegationRule.objects.filter(delegate=user, is_active=True, ends_at__gt=at)
+        .select_related("delegator")
+        .order_by("starts_at", "pk")
     )

@@ -6,7 +6,8 @@ call it. Deliveries leave only after the transaction that created them commits.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import datetime
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -18,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from portal import registry
 from portal.choices import Language, NotificationChannel
-from portal.models import Notification, User
+from portal.models import DelegationRule, Notification, User
 from portal.sms import SmsError, send_sms
 from portal.sms import is_enabled as sms_enabled
 
@@ -61,10 +62,15 @@ def notification_send(
     body: str = "",
     url: str = "",
     dedup_key: str | None = None,
+    subject: str = "",
 ) -> Notification | None:
     """Notify one person: always in-app (the bell), and by e-mail or SMS when the person
     asked for it. ``dedup_key`` names the event; a second call for the same event and person
-    changes nothing and returns None. Channel deliveries are queued after commit."""
+    changes nothing and returns None, unless that notice was settled done meanwhile (the
+    to-do came back): then the same row is unread news again. ``subject`` names what the
+    notice is about (a to-do: ``workflow.task:42``), so that it can be marked done when that
+    leaves the person's hands (:func:`notifications_settle`). Channel deliveries are queued
+    after commit."""
     if kind not in registry.notification_kinds:
         raise ValueError(f"unknown notification kind {kind!r}")
     if not recipient.is_active:
@@ -78,14 +84,36 @@ def notification_send(
                 body=body,
                 url=url,
                 dedup_key=dedup_key,
+                subject=subject[:100],
             )
     except IntegrityError:
-        if (
-            dedup_key is not None
-            and Notification.objects.filter(recipient=recipient, dedup_key=dedup_key).exists()
-        ):
+        if dedup_key is None:
+            raise
+        earlier = Notification.objects.filter(recipient=recipient, dedup_key=dedup_key).first()
+        if earlier is None:
+            raise
+        if earlier.done_at is None:
             return None
-        raise
+        # The event happened again after its notice was settled (a to-do handed away and
+        # back): the same notice is news again rather than a second row for one event.
+        earlier.title, earlier.body, earlier.url = title[:200], body, url
+        earlier.subject = subject[:100]
+        earlier.created_at, earlier.read_at, earlier.done_at = timezone.now(), None, None
+        earlier.emailed_at = earlier.texted_at = None
+        earlier.save(
+            update_fields=[
+                "title",
+                "body",
+                "url",
+                "subject",
+                "created_at",
+                "read_at",
+                "done_at",
+                "emailed_at",
+                "texted_at",
+            ]
+        )
+        notification = earlier
     channels = []
     if recipient.notify_by_email and recipient.email:
         channels.append(NotificationChannel.EMAIL)
@@ -190,3 +218,147 @@ def notifications_mark_all_read(*, user: User) -> int:
     return Notification.objects.filter(recipient=user, read_at__isnull=True).update(
         read_at=timezone.now()
     )
+
+
+def notifications_read_about(*, user: User, subject: str) -> int:
+    """The person opened what their notifications are about (a task page): those still
+    unread are read now; how many."""
+    if not subject:
+        return 0
+    return Notification.objects.filter(
+        recipient=user, subject=subject, read_at__isnull=True
+    ).update(read_at=timezone.now())
+
+
+def notifications_settle(*, holders: Mapping[str, Collection[str] | None]) -> int:
+    """Mark done — and read, so the bell stops counting them — the open (unread)
+    notifications about each subject whose recipient no longer holds it. ``holders`` maps a
+    subject to the user names who still hold it (empty: nobody; None: leave that subject's
+    notices alone, e.g. a to-do still offered to a whole role).
+
+    One read of the open notices of these subjects (the partial index on unread subjects
+    serves it) and one UPDATE for all that are settled, in the caller's transaction; how
+    many were settled."""
+    subjects = [subject for subject, names in holders.items() if subject and names is not None]
+    if not subjects:
+        return 0
+    settled = [
+        pk
+        for pk, subject, name in Notification.objects.filter(
+            subject__in=subjects, read_at__isnull=True
+        )
+        .exclude(subject="")
+        .values_list("pk", "subject", "recipient__username")
+        if name not in (holders[subject] or ())
+    ]
+    if not settled:
+        return 0
+    now = timezone.now()
+    return Notification.objects.filter(pk__in=settled).update(done_at=now, read_at=now)
+
+
+# --- out of office (代理) --------------------------------------------------------------------
+
+
+def _when(moment: datetime.datetime) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+
+
+def _tell_delegate(rule: DelegationRule, event: str) -> None:
+    """Tell the proxy, in their own language, that ``rule`` was set up or ended early."""
+    delegate = rule.delegate
+    values = {
+        "name": rule.delegator.display_name,
+        "start": _when(rule.starts_at),
+        "end": _when(rule.ends_at),
+    }
+    with translation.override(delegate.preferred_language or None):
+        if event == "created":
+            title = _("%(name)s asked you to act for them from %(start)s to %(end)s") % values
+        else:
+            title = _("%(name)s no longer needs you to act for them") % values
+        body = rule.reason
+        if event == "created":
+            body = "\n".join(
+                part
+                for part in (
+                    _("Their new approval tasks reach your inbox in this period."),
+                    rule.reason and _("Reason: %(reason)s") % {"reason": rule.reason},
+                )
+                if part
+            )
+    notification_send(
+        recipient=delegate,
+        kind="system",
+        title=title,
+        body=body,
+        dedup_key=f"delegation:{rule.pk}:{event}",
+    )
+
+
+@transaction.atomic(durable=True)
+def delegation_create(
+    *,
+    delegator: User,
+    delegate: User,
+    starts_at: datetime.datetime,
+    ends_at: datetime.datetime,
+    reason: str = "",
+    process_keys: Collection[str] = (),
+) -> DelegationRule:
+    """代理: while ``delegator`` is away (``starts_at`` to ``ends_at``), their new tasks go to
+    ``delegate`` (``portal.selectors.delegate_for``). The model's ``clean()`` refuses a
+    proxy who is the person themself or whose account is disabled, an end not after the
+    start and a period that overlaps another of the person's rules (``ValidationError``,
+    nothing saved). The proxy is notified after commit, in their language."""
+    rule = DelegationRule(
+        delegator=delegator,
+        delegate=delegate,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        reason=reason.strip(),
+        process_keys=list(process_keys),
+    )
+    rule.full_clean()
+    rule.save()
+    _tell_delegate(rule, "created")
+    return rule
+
+
+def _own_rule(user: User, rule_id: int) -> DelegationRule:
+    """One of ``user``'s own rules, locked; anybody else's is ``DelegationRule.DoesNotExist``
+    (a 404: the page does not say it exists)."""
+    return (
+        DelegationRule.objects.select_for_update()
+        .select_related("delegator", "delegate")
+        .get(pk=rule_id, delegator=user)
+    )
+
+
+@transaction.atomic(durable=True)
+def delegation_end(*, user: User, rule_id: int) -> DelegationRule:
+    """``user`` is back early: their rule ends now (one still to come is switched off);
+    tasks the proxy already received stay theirs. A rule already over changes nothing.
+    The proxy is told when the rule was in force or still to come."""
+    rule = _own_rule(user, rule_id)
+    now = timezone.now()
+    if not rule.is_active or rule.ends_at <= now:
+        return rule
+    if rule.starts_at >= now:
+        rule.is_active = False
+        rule.save(update_fields=["is_active"])
+    else:
+        rule.ends_at = now
+        rule.save(update_fields=["ends_at"])
+    _tell_delegate(rule, "ended")
+    return rule
+
+
+@transaction.atomic(durable=True)
+def delegation_delete(*, user: User, rule_id: int) -> None:
+    """Remove one of ``user``'s own rules (the history keeps who acted for whom by name);
+    the proxy is told when the rule was in force or still to come."""
+    rule = _own_rule(user, rule_id)
+    if rule.is_active and rule.ends_at > timezone.now():
+        _tell_delegate(rule, "ended")
+    rule.delete()

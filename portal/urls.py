@@ -26,6 +26,13 @@ shell_patterns = [
     path("accounts/logout/", views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/profile/", views.profile, name="profile"),
+    path("accounts/profile/delegations/", views.delegation_create, name="delegation_create"),
+    path("accounts/profile/delegations/<int:pk>/end/", views.delegation_end, name="delegation_end"),
+    path(
+        "accounts/profile/delegations/<int:pk>/delete/",
+        views.delegation_delete,
+        name="delegation_delete",
+    ),
     path("language/", views.language_set, name="language"),
     path("notifications/", views.notification_list, name="notifications"),
     path("notifications/badge/", views.notification_badge, name="notification_badge"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import sys
 from typing import Any
 
@@ -15,7 +16,8 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse, reverse_lazy
-from django.utils import translation
+from django.utils import timezone, translation
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views import defaults
@@ -23,10 +25,16 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from portal import registry, services
 from portal.api import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS, ServiceUnavailable, error_body
-from portal.forms import LanguageForm, LoginForm, PreferencesForm
+from portal.forms import DelegationForm, LanguageForm, LoginForm, PreferencesForm
 from portal.http import safe_next, signed_in
-from portal.models import Notification
-from portal.selectors import announcements_for, notifications_for, unread_notification_count
+from portal.models import DelegationRule, Notification
+from portal.selectors import (
+    announcements_for,
+    delegations_given,
+    delegations_received,
+    notifications_for,
+    unread_notification_count,
+)
 
 PAGE_SIZE = 20
 
@@ -51,21 +59,30 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         return response
 
 
+def _portlet_html(request: HttpRequest, entry: registry.Portlet) -> SafeString:
+    context = {"portlet": entry, **entry.render_context(request)}
+    return render_to_string(entry.template, context, request=request)
+
+
 @login_required
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
+    """工作台: every portlet the person may see, rendered into the first response (no box
+    waits for a second request, so nothing flashes "loading")."""
     visible = registry.visible_to(registry.portlets, signed_in(request))
-    return render(request, "portal/dashboard.html", {"portlets": visible})
+    # render_to_string gives safe HTML: each template escaped what it shows
+    boxes = [(entry, _portlet_html(request, entry)) for entry in visible]
+    return render(request, "portal/dashboard.html", {"portlets": boxes})
 
 
 @login_required
 @require_GET
 def portlet(request: HttpRequest, key: str) -> HttpResponse:
+    """One portlet's box again (htmx refreshes a box without reloading the page)."""
     entry = registry.portlets.get(key)
     if entry is None or not entry.visible(signed_in(request)):
         raise Http404
-    context = {"portlet": entry, **entry.render_context(request)}
-    return render(request, entry.template, context)
+    return HttpResponse(_portlet_html(request, entry))
 
 
 @require_POST
@@ -90,6 +107,44 @@ def language_set(request: HttpRequest) -> HttpResponse:
     return response
 
 
+def _profile_page(
+    request: HttpRequest,
+    *,
+    form: PreferencesForm | None = None,
+    delegation: DelegationForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """My profile: preferences, password, and out of office (代理)."""
+    user = signed_in(request)
+    now = timezone.now()
+    if delegation is None:
+        start = now.replace(minute=0, second=0, microsecond=0) + datetime.timedelta(hours=1)
+        delegation = DelegationForm(
+            instance=DelegationRule(delegator=user),
+            initial={"starts_at": start, "ends_at": start + datetime.timedelta(days=1)},
+        )
+    rules = list(delegations_given(user)[:20])
+    context = {
+        "form": form or PreferencesForm.for_user(user),
+        "delegation_form": delegation,
+        "delegations": [
+            {
+                "rule": rule,
+                "state": (
+                    "ended"
+                    if not rule.is_active or rule.ends_at <= now
+                    else "upcoming"
+                    if rule.starts_at > now
+                    else "active"
+                ),
+            }
+            for rule in rules
+        ],
+        "acting_for": list(delegations_received(user, at=now)),
+    }
+    return render(request, "portal/profile.html", context, status=status)
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def profile(request: HttpRequest) -> HttpResponse:
@@ -106,7 +161,66 @@ def profile(request: HttpRequest) -> HttpResponse:
             translation.activate(user.preferred_language)
             messages.success(request, _("Your preferences have been saved."))
             return redirect("portal:profile")
-    return render(request, "portal/profile.html", {"form": form})
+    return _profile_page(request, form=form)
+
+
+@login_required
+@require_POST
+def delegation_create(request: HttpRequest) -> HttpResponse:
+    """Set up one's own out-of-office rule; the proxy is told."""
+    user = signed_in(request)
+    form = DelegationForm(request.POST, instance=DelegationRule(delegator=user))
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.delegation_create(
+                delegator=user,
+                delegate=data["delegate"],
+                starts_at=data["starts_at"],
+                ends_at=data["ends_at"],
+                reason=data.get("reason") or "",
+            )
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(
+                request,
+                _("From %(start)s %(name)s handles your new approvals; they have been told.")
+                % {
+                    "start": timezone.localtime(data["starts_at"]).strftime("%Y-%m-%d %H:%M"),
+                    "name": data["delegate"].display_name,
+                },
+            )
+            return HttpResponseRedirect(reverse("portal:profile") + "#out-of-office", status=303)
+    messages.error(request, _("Please correct the errors below; nothing has been changed."))
+    return _profile_page(request, delegation=form, status=400)
+
+
+@login_required
+@require_POST
+def delegation_end(request: HttpRequest, pk: int) -> HttpResponse:
+    """End one's own rule now (back early); another person's is a 404."""
+    try:
+        services.delegation_end(user=signed_in(request), rule_id=pk)
+    except DelegationRule.DoesNotExist:
+        raise Http404 from None
+    messages.success(
+        request, _("Your out-of-office rule has ended; new approvals reach you again.")
+    )
+    return HttpResponseRedirect(reverse("portal:profile") + "#out-of-office", status=303)
+
+
+@login_required
+@require_POST
+def delegation_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    """Delete one's own rule; another person's is a 404."""
+    try:
+        services.delegation_delete(user=signed_in(request), rule_id=pk)
+    except DelegationRule.DoesNotExist:
+        raise Http404 from None
+    messages.success(request, _("The out-of-office rule has been deleted."))
+    return HttpResponseRedirect(reverse("portal:profile") + "#out-of-office", status=303)
 
 
 @login_required

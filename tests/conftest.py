@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -52,6 +52,22 @@ def _celery_eager(request: pytest.FixtureRequest) -> None:
         celery_app.conf.task_always_eager = True
     else:
         celery_app.conf.task_always_eager = False
+
+
+@pytest.fixture(autouse=True)
+def _fresh_engine_caches() -> Iterator[None]:
+    """Each test's database is rolled back, so a definition id comes back in the next test
+    with other XML (and a process key with other settings): the graph and the settings cached
+    under them must go with it, in every test package (the demo seeder, the portal's out-of-
+    office tests and the e2e journeys deploy processes too)."""
+    from workflow import participants
+    from workflow.engine import cache
+
+    cache.clear()
+    participants.forget_settings()
+    yield
+    cache.clear()
+    participants.forget_settings()
 
 
 @pytest.fixture(autouse=True)

@@ -68,3 +68,10 @@ class AnnouncementFactory(factory.django.DjangoModelFactory[Announcement]):
 
     title = factory.Sequence(lambda n: f"通知 {n}")
     body = "请各部门知悉。"
+
+
+def english(*users: User) -> None:
+    """These people read the portal in English (the tests that assert English words)."""
+    for user in users:
+        user.preferred_language = "en"
+        user.save(update_fields=["preferred_language"])

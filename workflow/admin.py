@@ -12,6 +12,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from unfold.admin import ModelAdmin, TabularInline
 
 from workflow import participants
 from workflow.bpmn.model import BpmnError
@@ -27,13 +28,13 @@ from workflow.models import (
     ProcessSettings,
     Task,
 )
+from workflow.selectors.visibility import may_deploy
 from workflow.services import administration
 from workflow.services.definitions import definition_deploy
-from workflow.services.jobs import incident_retry
 
 
 @admin.register(ProcessDefinition)
-class ProcessDefinitionAdmin(admin.ModelAdmin):
+class ProcessDefinitionAdmin(ModelAdmin):
     list_display = ("key", "version", "name", "source_name", "deployed_at", "deployed_by")
     list_filter = ("key", "deployed_at")
     search_fields = ("key", "name", "description")
@@ -54,7 +55,7 @@ class ProcessDefinitionAdmin(admin.ModelAdmin):
         ]
 
     def deploy_view(self, request: HttpRequest) -> HttpResponse:
-        if not request.user.has_perm("workflow.add_processdefinition"):
+        if not may_deploy(request.user):  # type: ignore[arg-type]
             raise PermissionDenied
         form = DeployForm(request.POST, request.FILES) if request.method == "POST" else DeployForm()
         if request.method == "POST" and form.is_valid():
@@ -87,7 +88,7 @@ class ProcessDefinitionAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/workflow/processdefinition/deploy.html", context)
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ModelAdmin):
     """Runtime rows are written by the engine only: administrators look, and act through the
     engine's services (retrying an incident), never by editing a row."""
 
@@ -101,7 +102,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class TaskInline(admin.TabularInline):
+class TaskInline(TabularInline):
     model = Task
     fields = ("name", "state", "assignee", "created_at", "due_at", "completed_by", "completed_at")
     readonly_fields = fields
@@ -202,12 +203,21 @@ class IncidentAdmin(ReadOnlyAdmin):
         retried = 0
         for incident in queryset.filter(resolved_at__isnull=True):
             try:
-                incident_retry(incident.pk, by=request.user)  # type: ignore[arg-type]
+                outcome = administration.incident_retry(incident.pk, by=request.user)  # type: ignore[arg-type]
             except EngineError as error:
                 messages.warning(request, str(error))
-            else:
+                continue
+            if outcome.succeeded:
                 retried += 1
-        messages.success(request, _("%(count)d job(s) will run again.") % {"count": retried})
+            else:
+                reason = (outcome.error.splitlines() or [""])[0][:300]
+                text = _("Retry failed: %(reason)s") % {"reason": reason}
+                messages.error(request, f"#{incident.pk}: {text}")
+        if retried:
+            messages.success(
+                request,
+                _("%(count)d job(s) ran again successfully.") % {"count": retried},
+            )
 
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         actions = super().get_actions(request)
@@ -217,11 +227,30 @@ class IncidentAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ProcessSettings)
-class ProcessSettingsAdmin(admin.ModelAdmin):
+class ProcessSettingsAdmin(ModelAdmin):
     list_display = ("key", "category", "reject", "empty_assignee", "default_due", "timeout")
     list_filter = ("category",)
     search_fields = ("key", "category", "description")
-    filter_horizontal = ("starter_roles",)
+    filter_horizontal = ("starter_roles", "starter_departments")
+    # what the duration fields take, where the model's help text says less (it cannot change
+    # without a migration); the console's settings form says the same
+    help_texts = {
+        "default_due": gettext_lazy(
+            "An ISO 8601 duration: P2D (2 days), PT8H (8 hours), PT30M, PT45S; empty: no due date."
+        ),
+        "remind_before": gettext_lazy(
+            "How long before the due time the handler is reminded, e.g. PT4H."
+        ),
+    }
+
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        form = super().get_form(request, obj, change, **kwargs)
+        for name, text in self.help_texts.items():
+            if name in form.base_fields:
+                form.base_fields[name].help_text = text
+        return form
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)

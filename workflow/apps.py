@@ -12,9 +12,10 @@ class WorkflowConfig(AppConfig):
         from django.core.signals import request_finished
 
         from portal import registry
-        from workflow import demo, participants, tasks
+        from workflow import demo, participants, portlets, tasks
         from workflow.applications import register_builtin_applications
         from workflow.engine import runtime
+        from workflow.selectors import visibility
         from workflow.services import engine
         from workflow.sweep import sweep_after_request
 
@@ -29,6 +30,39 @@ class WorkflowConfig(AppConfig):
         registry.demo_seeders.register(
             registry.DemoSeeder("workflow", demo.seed_workflow_demo, demo.report_workflow_demo, 10)
         )
+        for portlet in (
+            registry.Portlet(
+                "workflow-todo",
+                _("My to-dos"),
+                "workflow/portlets/todo.html",
+                portlets.todo_context,
+                order=1,
+                wide=True,
+            ),
+            registry.Portlet(
+                "workflow-quick-start",
+                _("Quick start"),
+                "workflow/portlets/quick_start.html",
+                portlets.quick_start_context,
+                order=2,
+            ),
+            registry.Portlet(
+                "workflow-requests",
+                _("My requests"),
+                "workflow/portlets/requests.html",
+                portlets.requests_context,
+                order=3,
+                wide=True,
+            ),
+            registry.Portlet(
+                "workflow-copies",
+                _("CC'd to me, unread"),
+                "workflow/portlets/copies.html",
+                portlets.copies_context,
+                order=4,
+            ),
+        ):
+            registry.portlets.register(portlet)
         registry.navigation.register(
             registry.NavEntry("inbox", _("Inbox"), "workflow:inbox", "inbox", order=10)
         )
@@ -42,7 +76,7 @@ class WorkflowConfig(AppConfig):
                 "workflow:designer",
                 "pencil",
                 800,
-                visible=registry.has_perm("workflow.add_processdefinition"),
+                visible=lambda user: bool(user.is_authenticated and visibility.may_deploy(user)),
             )
         )
         registry.navigation.register(

@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -26,8 +27,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from portal import registry
-from portal.models import Role, User
+from portal import calendar, registry
+from portal.models import CalendarDay, DayKind, LeaveBalance, Role, User
 from portal.selectors import person_find
 from workflow import participants
 from workflow.bpmn.model import BpmnError
@@ -134,6 +135,126 @@ PROCESSES: tuple[DemoProcess, ...] = (
 )
 
 
+# The English names of the demo processes (ProcessSettings.translations, see
+# workflow.translation): what an English reader sees instead of the BPMN files' Chinese.
+TRANSLATIONS: dict[str, dict[str, dict[str, str]]] = {
+    "expense_claim": {
+        "en": {
+            "category": "Finance",
+            "process": "Expense claim",
+            "description": "Claims for travel, entertainment, office and other expenses. The "
+            "line manager approves, then finance reviews; claims of 5,000 yuan or more also go "
+            "to the department head and the general manager. A rejected claim returns to the "
+            "claimant and, once resubmitted, goes straight back to the step that rejected it.",
+            "Start_Claim": "Submit the claim",
+            "Task_ManagerApproval": "Line manager approval",
+            "Gateway_Amount": "5,000 yuan or more?",
+            "Task_DeptHeadApproval": "Department head approval",
+            "Gateway_Merge": "Merge",
+            "Task_FinanceReview": "Finance review",
+            "Gateway_NeedsGm": "General manager needed?",
+            "Task_GmApproval": "General manager approval",
+            "End_Approved": "Claim approved",
+            "field:reason": "Purpose",
+            "field:amount": "Amount",
+            "field:expense_type": "Expense type",
+            "enum:expense_type:travel": "Travel",
+            "enum:expense_type:entertainment": "Entertainment",
+            "enum:expense_type:office": "Office",
+            "enum:expense_type:other": "Other",
+            "field:expense_date": "Date incurred",
+            "field:approved_amount": "Approved amount",
+        }
+    },
+    "leave_request": {
+        "en": {
+            "category": "HR",
+            "process": "Leave request",
+            "description": "Annual, sick, personal and compensatory leave. The colleague taking "
+            "over confirms, then the manager approves; leave of more than 3 days also goes to "
+            "the department head and is filed by HR. A rejected request ends; apply again if "
+            "needed.",
+            "Start_Leave": "Submit the leave request",
+            "Task_HandoverConfirm": "Hand-over confirmation",
+            "Task_ManagerApproval": "Manager approval",
+            "Gateway_Days": "More than 3 days?",
+            "Task_DeptHeadApproval": "Department head approval",
+            "Task_HrFiling": "HR filing",
+            "End_Approved": "Leave granted",
+            "field:leave_type": "Leave type",
+            "enum:leave_type:annual": "Annual leave",
+            "enum:leave_type:sick": "Sick leave",
+            "enum:leave_type:personal": "Personal leave",
+            "enum:leave_type:compensatory": "Compensatory leave",
+            "field:start_date": "Start date",
+            "field:start_half": "Starting",
+            "enum:start_half:am": "Morning",
+            "enum:start_half:pm": "Afternoon",
+            "field:end_half": "Ending",
+            "enum:end_half:am": "Morning",
+            "enum:end_half:pm": "Afternoon",
+            "field:end_date": "End date",
+            "field:days": "Days",
+            "field:reason": "Reason",
+            "field:handover": "Hand over to",
+            "field:handover_opinion": "Hand-over notes",
+            "field:hr_note": "Filing note",
+        }
+    },
+    "purchase_request": {
+        "en": {
+            "category": "Purchasing",
+            "process": "Purchase request",
+            "description": "Requests to buy goods and equipment. The department head approves, "
+            "then the heads of finance, purchasing and others countersign (all must agree), and "
+            "the purchasing department buys. The diagram decides what a rejection does (it "
+            "ends the request).",
+            "Start_Purchase": "Submit the purchase request",
+            "Task_DeptHeadApproval": "Department head approval",
+            "Gateway_HeadDecision": "Approved by the department head?",
+            "Task_Countersign": "Countersign",
+            "Gateway_CountersignDecision": "Countersign passed?",
+            "Task_Purchase": "Purchasing",
+            "End_Purchased": "Purchased",
+            "End_Rejected": "Not approved",
+            "field:item": "Item",
+            "field:approvers": "Countersigners (none chosen: the finance reviewers)",
+            "field:quantity": "Quantity",
+            "field:budget": "Budget",
+            "field:supplier": "Supplier",
+            "field:purpose": "Purpose",
+            "field:po_number": "Purchase order number",
+            "field:actual_amount": "Actual amount",
+        }
+    },
+    "contract_review": {
+        "en": {
+            "category": "Legal",
+            "process": "Contract review",
+            "description": "Sales, purchase and service contracts with other companies. Legal "
+            "reviews the terms, then the department head and the general manager approve; the "
+            "initiator's manager is copied on the result. A rejected contract returns to the "
+            "initiator and, once resubmitted, goes through every step again.",
+            "Start_Contract": "Submit the contract",
+            "Task_LegalReview": "Legal review",
+            "Task_DeptHeadApproval": "Department head approval",
+            "Task_GmApproval": "General manager approval",
+            "Task_Archive": "Archive in the document system",
+            "End_Approved": "Contract approved",
+            "field:contract_name": "Contract name",
+            "field:counterparty": "Counterparty",
+            "field:contract_type": "Contract type",
+            "enum:contract_type:sales": "Sales contract",
+            "enum:contract_type:purchase": "Purchase contract",
+            "enum:contract_type:service": "Service contract",
+            "enum:contract_type:other": "Other",
+            "field:contract_amount": "Contract amount",
+            "field:sign_date": "Signing date",
+        }
+    },
+}
+
+
 # --- the instances ---------------------------------------------------------------------------
 
 
@@ -162,6 +283,25 @@ class DemoInstance:
 
 def _day(offset: int) -> str:
     return (timezone.localdate() + datetime.timedelta(days=offset)).isoformat()
+
+
+def _workdays(offset: int, count: int) -> tuple[str, str]:
+    """The first and last day of ``count`` workdays in a row from the first Monday at least
+    ``offset`` days from today whose week has no public holiday in them (the leave forms
+    count the days with the business calendar, so a demo leave of 5 days must be 5)."""
+    day = timezone.localdate() + datetime.timedelta(days=offset)
+    day += datetime.timedelta(days=-day.weekday() % 7)
+    for _week in range(60):
+        last = day + datetime.timedelta(days=count - 1)
+        if calendar.leave_days(day, calendar.AM, last, calendar.PM) == count:
+            return day.isoformat(), last.isoformat()
+        day += datetime.timedelta(days=7)
+    raise DemoSeedError(f"no {count} workdays in a row in the next year")
+
+
+def _leave(start: str, end: str) -> dict[str, str]:
+    """The dates of a leave of whole days; its form counts the days."""
+    return {"start_date": start, "start_half": "am", "end_date": end, "end_half": "pm"}
 
 
 def demo_instances() -> tuple[DemoInstance, ...]:
@@ -227,7 +367,7 @@ def demo_instances() -> tuple[DemoInstance, ...]:
                     "Task_FinanceReview",
                     "liuyang",
                     "票据齐全，住宿标准符合制度。",
-                    {"approved_amount": 12800, "finance_opinion": "票据齐全"},
+                    {"approved_amount": 12800},
                 ),
             ),
         ),
@@ -277,9 +417,7 @@ def demo_instances() -> tuple[DemoInstance, ...]:
             "吴磊的请假申请：年假 5 天",
             {
                 "leave_type": "annual",
-                "start_date": _day(7),
-                "end_date": _day(11),
-                "days": 5,
+                **_leave(*_workdays(7, 5)),
                 "reason": "回老家探亲",
                 "handover": "chenjing",
             },
@@ -291,9 +429,7 @@ def demo_instances() -> tuple[DemoInstance, ...]:
             "王芳的请假申请：事假 2 天",
             {
                 "leave_type": "personal",
-                "start_date": _day(3),
-                "end_date": _day(4),
-                "days": 2,
+                **_leave(*_workdays(3, 2)),
                 "reason": "办理购房手续",
                 "handover": "zhangwei",
             },
@@ -305,9 +441,7 @@ def demo_instances() -> tuple[DemoInstance, ...]:
             "马超的请假申请：病假 4 天",
             {
                 "leave_type": "sick",
-                "start_date": _day(0),
-                "end_date": _day(3),
-                "days": 4,
+                **_leave(*_workdays(0, 4)),
                 "reason": "急性肠胃炎，遵医嘱休息（附病假条）",
                 "handover": "kongliang",
             },
@@ -323,9 +457,7 @@ def demo_instances() -> tuple[DemoInstance, ...]:
             "吕斌的请假申请：年假 5 天",
             {
                 "leave_type": "annual",
-                "start_date": _day(14),
-                "end_date": _day(18),
-                "days": 5,
+                **_leave(*_workdays(14, 5)),
                 "reason": "家庭旅行",
                 "handover": "dingyong",
             },
@@ -348,8 +480,8 @@ def demo_instances() -> tuple[DemoInstance, ...]:
                 "budget": 86000,
                 "supplier": "联想（北京）有限公司",
                 "purpose": "MES 系统升级的测试与预发布环境",
+                "approvers": ["dupeng", "wangxiuying", "chenjianguo"],
             },
-            extra={"approvers": ["dupeng", "wangxiuying", "chenjianguo"]},
             acts=(
                 Act("approve", "Task_DeptHeadApproval", "xugang", "测试环境确有需要，同意。"),
                 Act("approve", "Task_Countersign", "dupeng", "已比价三家，联想报价最低。"),
@@ -366,8 +498,8 @@ def demo_instances() -> tuple[DemoInstance, ...]:
                 "budget": 6000,
                 "supplier": "得力集团",
                 "purpose": "总部第二季度办公用纸",
+                "approvers": ["wangxiuying"],
             },
-            extra={"approvers": ["wangxiuying"]},
             acts=(
                 Act("approve", "Task_DeptHeadApproval", "jianghua", "同意。"),
                 Act("approve", "Task_Countersign", "wangxiuying", "在预算内。"),
@@ -440,6 +572,75 @@ def demo_instances() -> tuple[DemoInstance, ...]:
     )
 
 
+# --- the business calendar and leave balances (HR data the leave form reads) ----------------
+
+# The State Council's notice on the public holidays of 2026 (国办发明电〔2025〕7号, published
+# 4 November 2025): every day off of each holiday, and the weekend days worked instead (调休).
+_HOLIDAYS_2026: tuple[tuple[str, str, str], ...] = (
+    ("元旦", "2026-01-01", "2026-01-03"),
+    ("春节", "2026-02-15", "2026-02-23"),
+    ("清明节", "2026-04-04", "2026-04-06"),
+    ("劳动节", "2026-05-01", "2026-05-05"),
+    ("端午节", "2026-06-19", "2026-06-21"),
+    ("中秋节", "2026-09-25", "2026-09-27"),
+    ("国庆节", "2026-10-01", "2026-10-07"),
+)
+_MAKE_UP_WORKDAYS_2026: tuple[tuple[str, str], ...] = (
+    ("2026-01-04", "元旦调休上班"),
+    ("2026-02-14", "春节调休上班"),
+    ("2026-02-28", "春节调休上班"),
+    ("2026-05-09", "劳动节调休上班"),
+    ("2026-09-20", "国庆节调休上班"),
+    ("2026-10-10", "国庆节调休上班"),
+)
+
+
+def calendar_2026() -> list[tuple[datetime.date, str, str]]:
+    """The 2026 calendar exceptions as (date, kind, name)."""
+    days: list[tuple[datetime.date, str, str]] = []
+    for name, first, last in _HOLIDAYS_2026:
+        day = datetime.date.fromisoformat(first)
+        while day <= datetime.date.fromisoformat(last):
+            days.append((day, DayKind.HOLIDAY, name))
+            day += datetime.timedelta(days=1)
+    for text, name in _MAKE_UP_WORKDAYS_2026:
+        days.append((datetime.date.fromisoformat(text), DayKind.WORKDAY, name))
+    return days
+
+
+# Days left per person and kind of leave (the leave form's enum ids); whoever has no row of a
+# kind is not limited by the form.
+LEAVE_BALANCES: tuple[tuple[str, str, str], ...] = (
+    ("zhangwei", "annual", "5"),
+    ("zhangwei", "sick", "10"),
+    ("zhangwei", "compensatory", "1.5"),
+    ("wangfang", "annual", "7.5"),
+    ("wulei", "annual", "10"),
+    ("machao", "sick", "10"),
+    ("lvbin", "annual", "12"),
+)
+
+
+def seed_hr_data() -> int:
+    """Bring the 2026 calendar and the demo leave balances to the values above; how many
+    rows were created or changed."""
+    changed = 0
+    for day, kind, name in calendar_2026():
+        row = CalendarDay.objects.filter(date=day).first()
+        if row is None or (row.kind, row.name) != (kind, name):
+            CalendarDay.objects.update_or_create(date=day, defaults={"kind": kind, "name": name})
+            changed += 1
+    for username, kind, days in LEAVE_BALANCES:
+        person = _user(username)
+        balance = LeaveBalance.objects.filter(user=person, leave_type=kind).first()
+        if balance is None or balance.days != Decimal(days):
+            LeaveBalance.objects.update_or_create(
+                user=person, leave_type=kind, defaults={"days": Decimal(days)}
+            )
+            changed += 1
+    return changed
+
+
 # --- seeding ---------------------------------------------------------------------------------
 
 
@@ -455,10 +656,12 @@ def seed_workflow_demo(*, stdout: Output | None = None) -> dict[str, int]:
             "settings_unchanged",
             "instances_started",
             "instances_existing",
+            "hr_rows_saved",
         ),
         0,
     )
     with transaction.atomic():
+        stats["hr_rows_saved"] = seed_hr_data()
         for process in PROCESSES:
             try:
                 results = definition_deploy(
@@ -506,6 +709,7 @@ def _save_settings(process: DemoProcess) -> bool:
         "remind_before": process.remind_before,
         "timeout": process.timeout,
         "cc_at_end": process.cc_at_end,
+        "translations": TRANSLATIONS.get(process.key, {}),
     }
     row = ProcessSettings.objects.filter(key=process.key).first()
     changed = row is None
@@ -534,7 +738,9 @@ def _start(demo: DemoInstance) -> int:
     if found is None:
         raise DemoSeedError(f"{demo.process} is not deployed")
     graph = graph_for_definition(found)
-    variables = validate_step_data(graph.start_event(None), variables={}, data=demo.form)
+    variables = validate_step_data(
+        graph.start_event(None), variables={}, data=demo.form, user=_user(demo.initiator)
+    )
     instance_id = instance_start(
         demo.process,
         variables={**variables, **demo.extra},
@@ -621,6 +827,14 @@ def report_workflow_demo(stdout: Output, stats: Mapping[str, int]) -> None:
             "demo instances",
             ProcessInstance.objects.filter(business_key__startswith=BUSINESS_KEY_PREFIX).count(),
             {"started": stats["instances_started"], "existing": stats["instances_existing"]},
+        )
+        + "\n"
+    )
+    stdout.write(
+        line(
+            "business calendar days and leave balances",
+            CalendarDay.objects.count() + LeaveBalance.objects.count(),
+            {"saved": stats.get("hr_rows_saved", 0)},
         )
         + "\n"
     )

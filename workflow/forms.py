@@ -20,8 +20,19 @@ boolean    BooleanField          True/False; ``required`` means it must be ticke
 date       DateField             ISO text ``2024-05-31`` (input: ISO or ``31/05/2024``,
                                  Camunda's format), None when left empty
 enum       TypedChoiceField      the value's id, None when left empty
+money      MoneyField            text with two decimals, ``"12345.60"`` (exact, never a
+                                 float; conditions still compare it: ``amount >= 5000``)
+person     PersonField           the chosen person's user name (a picker, never typed)
+people     PeopleField           a list of user names
+department DepartmentField       the chosen department's code
+leave_days LeaveDaysField        the workdays of a leave (2, 2.5), always counted by the
+                                 server from the form's dates (``portal.calendar``)
 other      CharField             text
 ========== ===================== ===================================================
+
+The types below ``enum`` are this portal's own (Camunda allows custom form field types);
+docs/forms.md describes them for people who draw processes. :func:`display_value` shows a
+stored value as people read it (12,345.60; 张伟; 销售部) wherever values are displayed.
 
 Constraints (``camunda:validation``): ``required``; ``minlength``/``maxlength`` (text);
 ``min``/``max`` (numbers, and ISO dates for a date); ``pattern`` (text, the whole value must
@@ -65,15 +76,24 @@ from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.forms.utils import flatatt
 from django.http import QueryDict
 from django.template.defaultfilters import filesizeformat
+from django.template.loader import render_to_string
+from django.urls import NoReverseMatch, reverse
 from django.utils.datastructures import MultiValueDict
+from django.utils.formats import number_format
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
+from portal import calendar
+from portal.models import Department, User
 from portal.registry import Registry
+from workflow import translation
 from workflow.bpmn.expressions import ExpressionError, compile_expression, is_expression
 from workflow.bpmn.model import Element, FormField
 from workflow.engine.graph import FUNCTIONS
+from workflow.money import MAX_AMOUNT, capital, format_amount
 
 MAX_BPMN_BYTES = 5_000_000
 
@@ -136,7 +156,10 @@ NUMBER_TYPES = frozenset({"double", "decimal"})
 
 
 class StepForm(forms.Form):
-    """The base of the forms built from ``camunda:formData``."""
+    """The base of the forms built from ``camunda:formData``. ``applicant``: the user name
+    of the person a leave is for (whose balance is checked), when known."""
+
+    applicant: str | None = None
 
     def clean(self) -> dict[str, Any] | None:
         cleaned = super().clean()
@@ -145,7 +168,43 @@ class StepForm(forms.Form):
         for name, field in self.fields.items():
             if field.disabled:
                 self.errors.pop(name, None)
+            elif isinstance(field, LeaveDaysField):
+                self._count_leave(name, field.leave_fields)
         return cleaned
+
+    def _count_leave(self, name: str, of: LeaveFields) -> None:
+        """The days of a leave, counted from the dates whatever was posted; refused when
+        the end comes before the start, when no workday is taken, or over the balance."""
+        cleaned = self.cleaned_data
+        cleaned[name] = None
+        start, end = cleaned.get(of.start), cleaned.get(of.end)
+        if not isinstance(start, datetime.date) or not isinstance(end, datetime.date):
+            return  # the dates' own errors say what is missing
+        start_half = cleaned.get(of.start_half) or calendar.AM
+        end_half = cleaned.get(of.end_half) or calendar.PM
+        try:
+            days = calendar.leave_days(start, str(start_half), end, str(end_half))
+        except ValidationError as error:
+            self.add_error(of.end if of.end in self.fields else name, error)
+            return
+        if days == 0:
+            self.add_error(
+                name,
+                ValidationError(
+                    _("These days are all weekends or public holidays: no leave is needed."),
+                    code="no_workday",
+                ),
+            )
+            return
+        kind = cleaned.get(of.leave_type)
+        if self.applicant and kind:
+            balance = calendar.leave_balance(self.applicant, str(kind))
+            if balance is not None and days > balance:
+                field = self.fields.get(of.leave_type)
+                label = dict(getattr(field, "choices", [])).get(kind, kind)
+                self.add_error(name, _leave_error(str(label), days, balance))
+                return
+        cleaned[name] = int(days) if days == days.to_integral() else days
 
 
 class _SingleValue(forms.Field):
@@ -260,6 +319,450 @@ def _iso_date(text: str) -> datetime.date | None:
         return None
 
 
+# --- the portal's own field types: money, people, departments, leave days ----------------------
+
+MONEY, PERSON, PEOPLE, DEPARTMENT, LEAVE_DAYS = (
+    "money",
+    "person",
+    "people",
+    "department",
+    "leave_days",
+)
+MAX_PEOPLE = 50  # people one "people" field takes
+_MONEY_TEXT = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+# what people paste with an amount: 1,280.00 / ¥1280 / 1280元 / 1 280
+_MONEY_NOISE = re.compile(r"[,\s¥￥元]")
+
+
+class _TemplateWidget(forms.Widget):
+    """A widget drawn by a portal template (the form renderer only knows Django's own)."""
+
+    template = ""
+
+    def extra_context(self, name: str, value: Any, attrs: dict[str, Any]) -> dict[str, Any]:
+        return {}
+
+    def render(
+        self,
+        name: str,
+        value: Any,
+        attrs: dict[str, Any] | None = None,
+        renderer: Any = None,
+    ) -> SafeString:
+        final = self.build_attrs(self.attrs, attrs)
+        context = {
+            "name": name,
+            "value": value,
+            "id": final.get("id", ""),
+            "disabled": bool(final.get("disabled")),
+            "attrs": flatatt({k: v for k, v in final.items() if k not in ("id", "disabled")}),
+            **self.extra_context(name, value, final),
+        }
+        return SafeString(render_to_string(self.template, context))
+
+    class Media:
+        css = {"all": ["workflow/forms.css"]}
+        js = ["workflow/forms.js"]
+
+
+def _url(name: str) -> str:
+    try:
+        return reverse(name)
+    except NoReverseMatch:  # a project without the workflow's pages
+        return ""
+
+
+class MoneyInput(_TemplateWidget):
+    """A text box for an amount in 元 (``inputmode=decimal`` brings up the digits on a
+    phone), with the amount as read back under it: 12,345.60 · 壹万贰仟叁佰肆拾伍元陆角整."""
+
+    template = "portal/widgets/_money.html"
+
+    def format_value(self, value: Any) -> str:
+        if value is None or value == "":
+            return ""
+        return str(value)
+
+    def extra_context(self, name: str, value: Any, attrs: dict[str, Any]) -> dict[str, Any]:
+        text = self.format_value(value)
+        amount = _amount_or_none(text)
+        return {
+            "text": text,
+            "shown": format_amount(amount) if amount is not None else "",
+            "words": capital(amount) if amount is not None else "",
+        }
+
+
+def _amount_or_none(value: Any) -> Decimal | None:
+    try:
+        return _parse_amount(value)
+    except ValidationError:
+        return None
+
+
+def _parse_amount(value: Any) -> Decimal | None:
+    """An amount typed or sent: 1280, "1,280.5", "¥1280.50", full-width digits; None when
+    empty. More than two decimals, text that is no number and JSON's true/false are
+    refused, never rounded or guessed."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
+        raise ValidationError(_("Enter an amount in yuan, such as 1280 or 1280.50."), "invalid")
+    text = repr(value) if isinstance(value, float) else unicodedata.normalize("NFKC", str(value))
+    text = _MONEY_NOISE.sub("", text)
+    if not text:
+        return None
+    if not _MONEY_TEXT.fullmatch(text):
+        raise ValidationError(_("Enter an amount in yuan, such as 1280 or 1280.50."), "invalid")
+    amount = Decimal(text)
+    if -amount.as_tuple().exponent > 2:  # type: ignore[operator]  # finite: an int exponent
+        raise ValidationError(
+            _("An amount has at most two decimals (jiao and fen)."), code="max_decimal_places"
+        )
+    return amount
+
+
+class MoneyField(_SingleValue, forms.Field):
+    """An amount in 元 with at most two decimals, from 0 (or the field's ``min``) to
+    :data:`workflow.money.MAX_AMOUNT`. Cleaned to text with exactly two decimals
+    (``"12345.60"``): exact in JSON, unlike a float."""
+
+    widget = MoneyInput
+
+    def __init__(
+        self,
+        *,
+        min_value: Decimal | int | None = None,
+        max_value: Decimal | int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.min_value = Decimal(0) if min_value is None else Decimal(min_value)
+        self.max_value = MAX_AMOUNT if max_value is None else min(Decimal(max_value), MAX_AMOUNT)
+
+    def to_python(self, value: Any) -> Decimal | None:
+        value = super().to_python(value)
+        return _parse_amount(value)
+
+    def validate(self, value: Any) -> None:
+        super().validate(value)
+        if value is None:
+            return
+        if value > self.max_value:
+            raise ValidationError(
+                _("The amount cannot be more than %(limit)s."),
+                code="max_value",
+                params={"limit": format_amount(self.max_value)},
+            )
+        if value < self.min_value:
+            if self.min_value == 0:
+                raise ValidationError(_("The amount cannot be negative."), code="min_value")
+            raise ValidationError(
+                _("The amount cannot be less than %(limit)s."),
+                code="min_value",
+                params={"limit": format_amount(self.min_value)},
+            )
+
+    def clean(self, value: Any) -> str | None:
+        amount = super().clean(value)
+        return None if amount is None else f"{amount:.2f}"
+
+
+# --- people and departments: chosen in a picker, stored by user name / code ------------------
+
+
+def _people(usernames: Iterable[str]) -> dict[str, User]:
+    wanted = {u for u in usernames if u}
+    if not wanted:
+        return {}
+    found = User.objects.filter(username__in=wanted).select_related("department")
+    return {user.username: user for user in found}
+
+
+def _departments(codes: Iterable[str]) -> dict[str, Department]:
+    wanted = {c for c in codes if c}
+    if not wanted:
+        return {}
+    return {d.code: d for d in Department.objects.filter(code__in=wanted)}
+
+
+@dataclass(frozen=True)
+class Chosen:
+    """One chosen person or department as the picker shows it."""
+
+    value: str
+    label: str
+    detail: str = ""
+
+
+class PickerInput(_TemplateWidget):
+    """A search box that finds people (by name, user name or employee number) or
+    departments as one types, and the chosen ones as chips with ✕, each posting a hidden
+    field with its user name or code. ``kind``: ``person``, ``people`` or ``department``."""
+
+    template = "portal/widgets/_picker.html"
+
+    def __init__(self, kind: str, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs)
+        self.kind = kind
+
+    @property
+    def multiple(self) -> bool:
+        return self.kind == PEOPLE
+
+    def value_from_datadict(self, data: Any, files: Any, name: str) -> Any:
+        if not self.multiple:
+            return data.get(name)
+        if hasattr(data, "getlist"):
+            values = data.getlist(name)
+            return values if values else None
+        return data.get(name)
+
+    def value_omitted_from_data(self, data: Any, files: Any, name: str) -> bool:
+        return name not in data
+
+    def _values(self, value: Any) -> list[str]:
+        if value is None or value == "":
+            return []
+        if isinstance(value, list | tuple):
+            return [str(v) for v in value if v not in (None, "")]
+        return [str(value)]
+
+    def extra_context(self, name: str, value: Any, attrs: dict[str, Any]) -> dict[str, Any]:
+        values = self._values(value)
+        chosen: list[Chosen] = []
+        if self.kind == DEPARTMENT:
+            departments = _departments(values)
+            for code in values:
+                department = departments.get(code)
+                chosen.append(Chosen(code, str(department) if department else code))
+            search_url = _url("workflow:form_departments")
+            placeholder = _("Type a department's name or code")
+        else:
+            people = _people(values)
+            for username in values:
+                person = people.get(username)
+                if person is None:
+                    chosen.append(Chosen(username, username))
+                else:
+                    unit = str(person.department) if person.department else ""
+                    chosen.append(Chosen(username, person.display_name, unit))
+            search_url = _url("workflow:people")
+            placeholder = _("Type a name, user name or employee number")
+        return {
+            "kind": self.kind,
+            "multiple": self.multiple,
+            "chosen": chosen,
+            "search_url": search_url,
+            "placeholder": placeholder,
+        }
+
+
+class PersonField(_SingleValue, forms.Field):
+    """One active person, chosen in the picker: cleaned to their user name. An API client
+    may send the user name or the employee number; nobody else is taken."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", PickerInput(PERSON))
+        super().__init__(**kwargs)
+
+    def to_python(self, value: Any) -> str | None:
+        value = super().to_python(value)
+        if value in self.empty_values:
+            return None
+        if not isinstance(value, str):
+            raise ValidationError(_("Choose a person from the list."), code="invalid")
+        return value.strip() or None
+
+    def validate(self, value: Any) -> None:
+        super().validate(value)
+
+    def clean(self, value: Any) -> str | None:
+        text = super().clean(value)
+        if text is None:
+            return None
+        return _active_person(text)
+
+
+def _active_person(text: str) -> str:
+    found = (
+        User.objects.filter(is_active=True)
+        .filter(models.Q(username=text) | models.Q(employee_no__iexact=text))
+        .order_by("pk")
+        .values_list("username", flat=True)
+        .first()
+    )
+    if found is None:
+        raise ValidationError(
+            _("Nobody active is called %(name)s."), code="unknown_person", params={"name": text}
+        )
+    return found
+
+
+class PeopleField(forms.Field):
+    """Several active people, chosen in the picker: cleaned to their user names (in the
+    order chosen, each once). From JSON a list, or text separated by commas."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", PickerInput(PEOPLE))
+        super().__init__(**kwargs)
+
+    def to_python(self, value: Any) -> list[str]:
+        if value in self.empty_values:
+            return []
+        if isinstance(value, str):
+            items: list[Any] = re.split(r"[\s,;，、；]+", value)
+        elif isinstance(value, list | tuple):
+            items = list(value)
+        else:
+            raise ValidationError(_("Choose people from the list."), code="invalid")
+        if not all(isinstance(item, str) for item in items):
+            raise ValidationError(_("Choose people from the list."), code="invalid")
+        names = [item.strip() for item in items if item.strip()]
+        if len(names) > MAX_PEOPLE:
+            raise ValidationError(
+                _("Choose at most %(count)s people."), code="too_many", params={"count": MAX_PEOPLE}
+            )
+        return names
+
+    def clean(self, value: Any) -> list[str]:
+        names: list[str] = super().clean(value)
+        usernames: list[str] = []
+        unknown: list[str] = []
+        for name in names:
+            try:
+                usernames.append(_active_person(name))
+            except ValidationError:
+                unknown.append(name)
+        if unknown:
+            raise ValidationError(
+                _("Nobody active is called %(name)s."),
+                code="unknown_person",
+                params={"name": "、".join(unknown)},
+            )
+        return list(dict.fromkeys(usernames))
+
+
+class DepartmentField(_SingleValue, forms.Field):
+    """One active department, chosen in the picker: cleaned to its code."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", PickerInput(DEPARTMENT))
+        super().__init__(**kwargs)
+
+    def to_python(self, value: Any) -> str | None:
+        value = super().to_python(value)
+        if value in self.empty_values:
+            return None
+        if not isinstance(value, str):
+            raise ValidationError(_("Choose a department from the list."), code="invalid")
+        return value.strip() or None
+
+    def clean(self, value: Any) -> str | None:
+        code = super().clean(value)
+        if code is None:
+            return None
+        if not Department.objects.filter(code=code, is_active=True).exists():
+            raise ValidationError(
+                _("There is no active department %(code)s."),
+                code="unknown_department",
+                params={"code": code},
+            )
+        return str(code)
+
+
+# --- leave days: counted by the server from the form's dates ---------------------------------
+
+
+@dataclass(frozen=True)
+class LeaveFields:
+    """The fields of the form a ``leave_days`` field counts from (its ``camunda:properties``
+    ``start``, ``start_half``, ``end``, ``end_half`` and ``leave_type`` name them; these are
+    the defaults)."""
+
+    start: str = "start_date"
+    start_half: str = "start_half"
+    end: str = "end_date"
+    end_half: str = "end_half"
+    leave_type: str = "leave_type"
+
+    @classmethod
+    def of(cls, field: FormField) -> LeaveFields:
+        names = {k: v.strip() for k, v in field.properties.items() if v and v.strip()}
+        return cls(**{k: names[k] for k in cls.__dataclass_fields__ if k in names})
+
+
+class LeaveDaysInput(_TemplateWidget):
+    """The days a leave takes, shown (read-only) and counted again as the dates change; the
+    balance of the chosen kind of leave beside it."""
+
+    template = "portal/widgets/_leave_days.html"
+
+    def __init__(self, fields: LeaveFields, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs)
+        self.fields = fields
+
+    def extra_context(self, name: str, value: Any, attrs: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "text": "" if value in (None, "") else _days_text(value),
+            "url": _url("workflow:form_leave_days"),
+            "fields": self.fields,
+        }
+
+
+def _days_text(value: Any) -> str:
+    try:
+        days = Decimal(str(value))
+    except InvalidOperation:
+        return str(value)
+    return number_format(days.normalize() if days == days.to_integral() else days)
+
+
+class LeaveDaysField(forms.Field):
+    """The workdays of a leave. Whatever is posted is ignored: :class:`StepForm` counts the
+    days from the form's dates and halves (:func:`portal.calendar.leave_days`) and refuses a
+    leave longer than the person's balance of that kind, where the HR data has one."""
+
+    def __init__(self, *, leave_fields: LeaveFields, **kwargs: Any) -> None:
+        kwargs["required"] = False  # counted, never typed: the dates are what is required
+        kwargs.setdefault("widget", LeaveDaysInput(leave_fields))
+        super().__init__(**kwargs)
+        self.leave_fields = leave_fields
+
+    def to_python(self, value: Any) -> None:
+        return None
+
+
+def _leave_error(kind: str, days: Decimal, balance: Decimal) -> ValidationError:
+    return ValidationError(
+        _(
+            "This leave takes %(days)s days but only %(balance)s days of %(kind)s are left. "
+            "Shorten it or choose another kind of leave."
+        ),
+        code="over_balance",
+        params={"days": _days_text(days), "balance": _days_text(balance), "kind": kind},
+    )
+
+
+PORTAL_TYPES = frozenset({MONEY, PERSON, PEOPLE, DEPARTMENT, LEAVE_DAYS})
+
+
+def _portal_field(
+    kind: str, field: FormField, kwargs: dict[str, Any], validators: list[Any]
+) -> forms.Field:
+    """The field of one of the portal's own types (:data:`PORTAL_TYPES`)."""
+    if kind == MONEY:
+        _limits(field, _amount_or_none, kwargs, validators)
+        return MoneyField(**kwargs)
+    if kind == PERSON:
+        return PersonField(**kwargs)
+    if kind == PEOPLE:
+        return PeopleField(**kwargs)
+    if kind == DEPARTMENT:
+        return DepartmentField(**kwargs)
+    return LeaveDaysField(leave_fields=LeaveFields.of(field), **kwargs)
+
+
 def _form_field(field: FormField) -> forms.Field:  # noqa: C901 - one branch per BPMN form type
     """The Django field for one ``camunda:formField``."""
     readonly = field.readonly
@@ -278,6 +781,8 @@ def _form_field(field: FormField) -> forms.Field:  # noqa: C901 - one branch per
     elif kind in NUMBER_TYPES:
         _limits(field, _number, kwargs, validators)
         form_field = _DecimalField(**kwargs)
+    elif kind in PORTAL_TYPES:
+        form_field = _portal_field(kind, field, kwargs, validators)
     elif kind == "boolean":
         form_field = _BooleanField(**kwargs)
     elif kind == "date":
@@ -424,11 +929,13 @@ def form_for(
     variables: Mapping[str, Any],
     data: Mapping[str, Any] | None = None,
     files: MultiValueDict[str, UploadedFile[bytes]] | None = None,
+    user: User | None = None,
 ) -> forms.Form:
     """The step's form (:func:`task_form_class`), bound when ``data`` is given. Initial
     values: the process variable named like the field when it holds a value, else (fields
     from ``formData``) the field's default. A field missing from ``data`` is empty, as in an
-    HTML form (an unticked check box is not sent)."""
+    HTML form (an unticked check box is not sent). Whose leave balance a ``leave_days``
+    field checks: the process's ``initiator``, else ``user`` (the person starting it)."""
     custom = registered_form(element.form_key)
     if custom is not None:
         initial = {
@@ -436,7 +943,13 @@ def form_for(
         }
         return custom(data=data, files=files, initial=initial)
     form_class = _form_data_class(element)
-    return form_class(data=data, files=files, initial=_initial(element, form_class, variables))
+    form = form_class(data=data, files=files, initial=_initial(element, form_class, variables))
+    if isinstance(form, StepForm):
+        initiator = variables.get("initiator")
+        form.applicant = initiator if isinstance(initiator, str) and initiator else None
+        if form.applicant is None and user is not None:
+            form.applicant = user.username
+    return form
 
 
 def json_value(value: Any) -> Any:
@@ -462,6 +975,51 @@ def json_value(value: Any) -> Any:
     )
 
 
+def _kind(field: FormField | None) -> str:
+    return field.type.strip().lower() if field is not None else ""
+
+
+def display_value(field: FormField | None, value: Any, *, process_key: str = "") -> str:
+    """A stored value as people read it, for every place that shows one (the request's data,
+    the printout): an amount with thousands separators (12,345.60), a person by name, several
+    people as 张伟、李娜, a department by name, an option by its name (in the reader's
+    language where the process ``process_key`` translates it), yes/no, whole numbers
+    grouped; ``—`` for nothing. ``field`` is the form field that stored it, if known."""
+    if value is None or value == "" or value == []:
+        return "—"
+    kind = _kind(field)
+    if kind == MONEY:
+        return format_amount(value)
+    if kind in (PERSON, PEOPLE):
+        names = [str(v) for v in (value if isinstance(value, list) else [value])]
+        people = _people(names)
+        return "、".join(people[n].display_name if n in people else n for n in names)
+    if kind == DEPARTMENT and isinstance(value, str):
+        department = _departments([value]).get(value)
+        return str(department) if department is not None else value
+    return _plain_display(field, value, process_key)
+
+
+def _plain_display(field: FormField | None, value: Any, process_key: str) -> str:
+    if isinstance(value, bool):
+        return str(_("Yes") if value else _("No"))
+    if field is not None and field.enum_values:
+        names_by_id = dict(field.enum_values)
+        if isinstance(value, str) and value in names_by_id:
+            if process_key:
+                return translation.option_label(process_key, field.id, value, names_by_id[value])
+            return names_by_id[value]
+    if isinstance(value, float) and value.is_integer():
+        return f"{int(value):,}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, list):
+        return "、".join(display_value(None, v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {display_value(None, v)}" for k, v in value.items())
+    return str(value)
+
+
 def step_fields(element: Element, posted: QueryDict) -> QueryDict:
     """The step form's fields of a posted page (a page posts more than its step form: the
     CSRF token, the title, the action's own fields); what :func:`validate_step_data` gets
@@ -476,7 +1034,11 @@ def step_fields(element: Element, posted: QueryDict) -> QueryDict:
 
 
 def validate_step_data(
-    element: Element, *, variables: Mapping[str, Any], data: Mapping[str, Any] | None
+    element: Element,
+    *,
+    variables: Mapping[str, Any],
+    data: Mapping[str, Any] | None,
+    user: User | None = None,
 ) -> dict[str, Any]:
     """The process variables that submitting ``data`` at this step sets: the one gate
     between what a caller sends (a page, the API, a draft, the demo) and the variables that
@@ -488,7 +1050,8 @@ def validate_step_data(
     ``initiator``). With a form, ``data`` is validated by it; on errors ``ValidationError``
     with a dict of field name -> errors (codes kept: ``required``, ``min_value``,
     ``invalid_choice`` ...). Only the form's editable fields are returned, cleaned and
-    JSON-safe (:func:`json_value`): a read-only field's value is never taken."""
+    JSON-safe (:func:`json_value`): a read-only field's value is never taken. ``user``:
+    the person submitting (see :func:`form_for`, for a leave's balance)."""
     data = data or {}
     fields = form_for(element, variables=variables).fields if has_step_form(element) else {}
     unknown = [str(name) for name in data if name not in fields]
@@ -501,7 +1064,7 @@ def validate_step_data(
         )
     if not fields:
         return {}
-    form = form_for(element, variables=variables, data=data)
+    form = form_for(element, variables=variables, data=data, user=user)
     if not form.is_valid():
         raise ValidationError(form.errors.as_data())
     return {

@@ -18,8 +18,11 @@ instance), so that the engine can create rows without asking the database for id
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from workflow.recipients import duration_problem, recipients_problems
 
 
 class ProcessDefinition(models.Model):
@@ -376,6 +379,14 @@ class HistoryEvent(models.Model):
         indexes = [
             models.Index(fields=["instance_id", "at"]),
             models.Index(fields=["definition_key", "element_id", "kind"]),
+            # 已办's second half: the tasks a person handed on (selectors.inbox.tasks_handed)
+            models.Index(
+                fields=["actor", "-at"],
+                condition=models.Q(
+                    kind__in=["task-transferred", "task-delegated", "task-resolved"]
+                ),
+                name="history_handed_by",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -503,6 +514,21 @@ class ProcessSettings(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+    def clean(self) -> None:
+        """Durations the engine can read, a CC list that names somebody (known, active
+        people; existing roles and departments; expressions that parse). The one check
+        Django admin, the console's settings page and the API share."""
+        errors: dict[str, list[str]] = {}
+        for name in ("default_due", "remind_before"):
+            problem = duration_problem(getattr(self, name) or "")
+            if problem:
+                errors[name] = [problem]
+        problems = recipients_problems(self.cc_at_end or "")
+        if problems:
+            errors["cc_at_end"] = problems
+        if errors:
+            raise ValidationError(errors)
 
 
 class Phrase(models.Model):

@@ -1,8 +1,9 @@
 // The process designer (/workflow/designer/): the bpmn-js modeler with the Camunda 7
 // properties panel, and the page's actions against the REST API (open a deployed process,
-// validate, simulate, deploy). The page (templates/workflow/designer.html) provides the
-// elements below and a JSON configuration (#designer-config): the API URLs, the CSRF token
-// and every label in the user's language.
+// validate, simulate, deploy, translate its names). The page
+// (templates/workflow/designer.html) provides the elements below and a JSON configuration
+// (#designer-config): the API URLs, the CSRF token, the page's language (the modeler and its
+// panel speak it: ./i18n.js) and every label in the user's language.
 
 import BpmnModeler from "bpmn-js/lib/Modeler";
 import {
@@ -18,6 +19,7 @@ import "bpmn-js/dist/assets/bpmn-js.css";
 import "bpmn-js/dist/assets/bpmn-font/css/bpmn-embedded.css";
 import "@bpmn-io/properties-panel/dist/assets/properties-panel.css";
 import "./markers.css";
+import { translateModule } from "./i18n.js";
 
 const OVERLAY_PROBLEM = "designer-problem";
 const MARKERS = ["has-error", "sim-path", "sim-end", "sim-waiting"];
@@ -59,6 +61,7 @@ class Designer {
     this.config = config;
     this.labels = config.labels;
     this.sourceName = "";
+    this.openKey = ""; // the deployed process open now (its translations panel)
     this.dirty = false;
     this.marked = new Map(); // element id -> set of our markers on it
     this.modeler = new BpmnModeler({
@@ -69,6 +72,7 @@ class Designer {
         BpmnPropertiesProviderModule,
         CamundaPlatformPropertiesProviderModule,
         CamundaBehaviorsModule,
+        translateModule(config.language),
       ],
       moddleExtensions: { camunda: camundaModdle },
     });
@@ -106,6 +110,10 @@ class Designer {
       const button = event.target.closest("button[data-element]");
       if (button) this.focusElement(button.dataset.element);
     });
+    $("#designer-translations-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.saveTranslations();
+    });
     window.addEventListener("beforeunload", (event) => {
       if (this.dirty) event.preventDefault();
     });
@@ -119,7 +127,8 @@ class Designer {
   }
 
   busy(on) {
-    for (const button of document.querySelectorAll(".designer-toolbar button, #designer-simulate-form button")) {
+    const buttons = ".designer-toolbar button, #designer-simulate-form button, #designer-translations-form button";
+    for (const button of document.querySelectorAll(buttons)) {
       button.disabled = on;
     }
   }
@@ -186,7 +195,10 @@ class Designer {
 
   async newDiagram() {
     if (!this.leaveUnsaved()) return;
-    if (await this.importXml(emptyDiagram(), "")) this.remember("");
+    if (await this.importXml(emptyDiagram(), "")) {
+      this.remember("");
+      this.loadTranslations("");
+    }
   }
 
   async openDeployed(key) {
@@ -201,7 +213,10 @@ class Designer {
         this.status(await this.errorMessage(response), "error");
         return;
       }
-      if (await this.importXml(await response.text(), `${key}.bpmn`)) this.remember(key);
+      if (await this.importXml(await response.text(), `${key}.bpmn`)) {
+        this.remember(key);
+        await this.loadTranslations(key);
+      }
     } catch (error) {
       this.status(this.labels.network_error, "error");
     } finally {
@@ -213,7 +228,10 @@ class Designer {
     if (!this.leaveUnsaved()) return;
     file.text().then(
       async (xml) => {
-        if (await this.importXml(xml, file.name)) this.remember("");
+        if (await this.importXml(xml, file.name)) {
+          this.remember("");
+          this.loadTranslations("");
+        }
       },
       () => this.status(this.labels.import_failed, "error"),
     );
@@ -242,9 +260,9 @@ class Designer {
 
   // --- the API ------------------------------------------------------------------------------
 
-  async post(url, body) {
+  async post(url, body, method = "POST") {
     const response = await fetch(url, {
-      method: "POST",
+      method,
       credentials: "same-origin",
       headers: {
         "Content-Type": "application/json",
@@ -330,7 +348,13 @@ class Designer {
         );
         this.dirty = false;
         this.status(versions.join(" "), "success");
-        this.addDeployedKeys(answer.data.map((d) => d.key));
+        this.showDeployed(answer.data);
+        const open = answer.data.find((d) => d.key === this.openKey) || answer.data[0];
+        if (open && answer.data.some((d) => d.created)) {
+          // a new version may name new steps, fields and options to translate
+          this.remember(open.key);
+          await this.loadTranslations(open.key);
+        }
       } else if (answer.data && answer.data.error && answer.data.error.code === "invalid_bpmn") {
         this.showProblems(answer.data.error.problems || []);
         this.status(answer.data.error.message, "error");
@@ -340,12 +364,125 @@ class Designer {
     });
   }
 
-  addDeployedKeys(keys) {
+  // The list of deployed processes shows each one's latest version: the one just deployed.
+  showDeployed(deployed) {
     const select = $("#designer-process");
-    const known = new Set(Array.from(select.options, (option) => option.value));
-    for (const key of keys) {
-      if (!known.has(key)) select.append(element("option", { value: key, text: key }));
+    for (const { key, version } of deployed) {
+      let option = Array.from(select.options).find((o) => o.value === key);
+      if (!option) {
+        option = element("option", { value: key, "data-name": this.processName() || key });
+        select.append(option);
+      }
+      option.textContent = `${option.dataset.name || key} · ${key} v${version}`;
+      option.dataset.version = String(version);
     }
+    if (deployed.length) select.value = deployed[0].key;
+  }
+
+  processName() {
+    const root = this.modeler.get("canvas").getRootElement();
+    const process = root && root.businessObject;
+    if (!process) return "";
+    if (process.processRef) return process.processRef.name || "";
+    return process.name || "";
+  }
+
+  // --- the translations panel -------------------------------------------------------------
+
+  async loadTranslations(key) {
+    this.openKey = key;
+    const form = $("#designer-translations-form");
+    const empty = $("#designer-translations-empty");
+    $("#designer-translations-errors").textContent = "";
+    if (!key) {
+      form.hidden = true;
+      empty.hidden = false;
+      return;
+    }
+    const response = await fetch(this.config.urls.translations.replace("__KEY__", encodeURIComponent(key)), {
+      credentials: "same-origin",
+      headers: { Accept: "application/json" },
+    });
+    if (!response.ok) {
+      form.hidden = true;
+      empty.hidden = false;
+      return;
+    }
+    this.renderTranslations(await response.json());
+    form.hidden = false;
+    empty.hidden = true;
+  }
+
+  renderTranslations(data) {
+    const labels = this.labels;
+    this.translationLanguages = data.languages;
+    const table = $("#designer-translations-table");
+    const head = element("tr", {}, element("th", { scope: "col", text: labels.translations_source }));
+    for (const language of data.languages) {
+      head.append(
+        element("th", { scope: "col", text: labels.translations_language.replace("%(language)s", language.name) }),
+      );
+    }
+    const body = element("tbody");
+    for (const entry of data.entries) {
+      const where = element(
+        "th",
+        { scope: "row" },
+        element("span", { class: "designer-translations-kind", text: labels.kinds[entry.kind] || entry.kind }),
+        element("span", { class: "designer-translations-source", text: entry.text }),
+      );
+      if (entry.where) where.append(element("span", { class: "muted designer-translations-context", text: entry.where }));
+      const row = element("tr", { "data-entry": entry.entry }, where);
+      for (const language of data.languages) {
+        const saved = (data.translations[language.code] || {})[entry.entry] || "";
+        const attributes = {
+          "data-language": language.code,
+          "aria-label": `${labels.translations_language.replace("%(language)s", language.name)}: ${entry.text}`,
+          lang: language.code,
+        };
+        const input =
+          entry.kind === "description"
+            ? element("textarea", { ...attributes, rows: "3" })
+            : element("input", { ...attributes, type: "text", maxlength: "255" });
+        input.value = saved;
+        row.append(element("td", {}, input));
+      }
+      body.append(row);
+    }
+    table.replaceChildren(element("thead", {}, head), body);
+  }
+
+  collectTranslations() {
+    const result = {};
+    for (const input of document.querySelectorAll("#designer-translations-table [data-language]")) {
+      const text = input.value.trim();
+      if (!text) continue;
+      const language = input.dataset.language;
+      const entry = input.closest("tr").dataset.entry;
+      (result[language] = result[language] || {})[entry] = text;
+    }
+    return result;
+  }
+
+  saveTranslations() {
+    const errors = $("#designer-translations-errors");
+    errors.textContent = "";
+    const key = this.openKey;
+    if (!key) return null;
+    return this.run(async () => {
+      const url = this.config.urls.translations.replace("__KEY__", encodeURIComponent(key));
+      const answer = await this.post(url, { translations: this.collectTranslations() }, "PUT");
+      if (answer.ok) {
+        this.renderTranslations(answer.data);
+        this.status(this.labels.translations_saved, "success");
+      } else {
+        const error = (answer.data && answer.data.error) || {};
+        const problems = Object.values(error.fields || {}).flat();
+        const message = problems.length ? problems.join(" ") : this.describeError(answer);
+        errors.textContent = `${this.labels.translations_failed} ${message}`;
+        this.status(`${this.labels.translations_failed} ${message}`, "error");
+      }
+    });
   }
 
   parseJson(text, what) {
@@ -507,7 +644,7 @@ async function start() {
   const designer = new Designer(config);
   window.portalDesigner = designer; // for the browser tests and the console
   if (config.initialKey) await designer.openDeployed(config.initialKey);
-  else await designer.importXml(emptyDiagram(), "");
+  else if (await designer.importXml(emptyDiagram(), "")) designer.loadTranslations("");
   document.body.dataset.designerReady = "true";
 }
 

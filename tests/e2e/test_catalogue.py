@@ -58,7 +58,7 @@ def take_shots(
 ) -> None:
     """The three pages of the area, each checked to fit and saved."""
     page.goto(f"{base}{CATALOGUE}")
-    expect(page.locator(".catalogue-card").first).to_be_visible()
+    expect(page.locator(".catalogue-tile").first).to_be_visible()
     assert_fits(page)
     screenshot(page, f"catalogue-catalogue-{kind}-{lang}")
 
@@ -91,11 +91,11 @@ def test_employee_saves_a_draft_and_submits_the_claim(
     # the catalogue: the demo processes by category, a live search
     page.goto(f"{base}{CATALOGUE}")
     expect(page.locator(".catalogue-group h2", has_text="财务")).to_be_visible()
-    expect(page.locator(".catalogue-card")).to_have_count(4)
+    expect(page.locator(".catalogue-tile")).to_have_count(4)
     page.locator("#catalogue-q").fill("报销")
-    expect(page.locator(".catalogue-card")).to_have_count(1)
+    expect(page.locator(".catalogue-tile")).to_have_count(1)
     expect(page).to_have_url(re.compile(r"\?q=%E6%8A%A5%E9%94%80$"))
-    page.locator(".catalogue-card a[href$='/expense_claim/start/']").click()
+    page.locator(".catalogue-tile a[href$='/expense_claim/start/']").click()
 
     # the start form: half filled, saved as a draft
     expect(page.locator("h1")).to_have_text("费用报销")
@@ -133,7 +133,7 @@ def test_employee_saves_a_draft_and_submits_the_claim(
     expect(page).to_have_url(re.compile(r"/workflow/instances/\d+/$"))
     instance = ProcessInstance.objects.get()
     assert page.url.endswith(f"/workflow/instances/{instance.pk}/")
-    assert instance.variables["amount"] == 3200
+    assert instance.variables["amount"] == "3200.00"  # money: exact text, 2 decimals
     assert instance.variables["expense_date"] == "2025-05-20"
     assert instance.initiator == employee.username
     assert list(instance.attachments.values_list("name", flat=True)) == ["发票.txt"]

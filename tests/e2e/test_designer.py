@@ -111,7 +111,7 @@ def test_designer_fixes_simulates_and_deploys_a_shared_file(
     expect(_shape(page, "Flow_ToDirector")).to_have_class(re.compile(r"\bselected\b"))
     panel = page.locator("#designer-properties")
     panel.locator(".bio-properties-panel-group-header").filter(
-        has=page.get_by_text("Condition", exact=True)
+        has=page.get_by_text("条件", exact=True)  # the panel speaks the page's Chinese
     ).click()
     condition = panel.locator("input[name=conditionExpression]")
     expect(condition).to_have_value("amount >> 5000")

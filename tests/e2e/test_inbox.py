@@ -14,7 +14,7 @@ from django.utils import timezone
 from portal.models import User
 from tests.e2e.test_shell import sign_in
 from tests.workflow.approval_helpers import deploy_steps, make_role, open_task, user_task
-from workflow.models import Task
+from workflow.models import HistoryEvent, Task
 from workflow.services import approvals, engine, external
 
 if TYPE_CHECKING:
@@ -114,10 +114,20 @@ def test_the_manager_bulk_approves_on_a_phone(
     assert box is not None and box["height"] >= 44
     screenshot(page, "inbox-bulk-phone-zh")
 
-    page.once("dialog", lambda dialog: dialog.accept())
+    # the page's own dialog, not the browser's confirm(): how many, one shared opinion
+    page.on("dialog", lambda dialog: pytest.fail(f"a browser dialog: {dialog.message}"))
     url_before = page.url
     page.evaluate("window.__noReload = true")
     bar.locator("button").click()
+    dialog = page.locator("#bulk-dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog.locator("[data-bulk-count]")).to_contain_text("2")
+    dialog.locator("button.chip").first.click()  # a 常用语 (a default: she has none of her own)
+    opinion = dialog.locator("textarea").input_value()
+    assert opinion
+    screenshot(page, "inbox-bulk-dialog-phone-zh")
+    dialog.locator("[data-bulk-submit]").click()
+    expect(dialog).to_be_hidden()
     expect(page.locator(".messages")).to_contain_text(re.compile("2"))
     # the counts follow without a reload
     expect(todo).to_have_text("3")
@@ -127,7 +137,10 @@ def test_the_manager_bulk_approves_on_a_phone(
     expect(page.locator('input[name="task"]')).to_have_count(0)
     screenshot(page, "inbox-approved-phone-zh")
     for key in ("first", "second"):
-        assert Task.objects.get(instance_id=requests[key]).state == "completed"
+        done = Task.objects.get(instance_id=requests[key])
+        assert done.state == "completed"
+        record = HistoryEvent.objects.get(task_id=done.pk, kind="task-completed")
+        assert record.data == {"comment": opinion}  # the one opinion, in every record
 
 
 @pytest.mark.parametrize("language", ["zh", "en"])

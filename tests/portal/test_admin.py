@@ -12,9 +12,11 @@ from django.utils import timezone
 
 from portal.models import (
     Announcement,
+    CalendarDay,
     CodeRule,
     DelegationRule,
     Department,
+    LeaveBalance,
     Notification,
     Position,
     Role,
@@ -33,6 +35,8 @@ PORTAL_MODELS = [
     CodeRule,
     Announcement,
     Notification,
+    CalendarDay,
+    LeaveBalance,
 ]
 NEW_PASSWORD = "Lantern-orbit-47-quiet"
 
@@ -51,6 +55,8 @@ def filled(org, employee, colleague, dept_head):
     )
     AnnouncementFactory.create(author=dept_head)
     Notification.objects.create(recipient=employee, kind="system", title="新任务")
+    CalendarDay.objects.create(date=datetime.date(2026, 10, 1), kind="holiday", name="国庆节")
+    LeaveBalance.objects.create(user=employee, leave_type="annual", days=5)
 
 
 def admin_url(model: type[Model], view: str) -> str:

@@ -35,7 +35,7 @@ from tests.factories import UserFactory, department, role
 from tests.workflow.approval_helpers import deploy_steps, user_task
 from tests.workflow.engine_helpers import chain, definitions, process
 from workflow import links
-from workflow.models import Incident, ProcessSettings, Task
+from workflow.models import Incident, Phrase, ProcessSettings, Task
 from workflow.services import approvals, drafts, engine, external
 from workflow.services import definitions as deploys
 
@@ -83,6 +83,7 @@ class World:
     notification_id: int = 0  # the employee's
     announcement_id: int = 0  # for 销售部
     incident_id: int = 0
+    phrase_id: int = 0  # the employee's saved phrase (常用语)
     sessions: dict[str, str] = field(default_factory=dict)  # persona → session key
 
     def kwargs(self) -> dict[str, Any]:
@@ -93,6 +94,7 @@ class World:
             "attachment_id": self.attachment_id,
             "draft_id": self.draft_id,
             "incident_id": self.incident_id,
+            "phrase_id": self.phrase_id,
             "key": LEAVE,
             "source": EXTERNAL_SOURCE,
             "external_id": EXTERNAL_ID,
@@ -229,6 +231,7 @@ def build_world() -> World:
         own = engine.instance_start(OWN_REQUEST, variables={}, initiator=employee)
         world.own_task_id = Task.objects.get(instance_id=own, state="open").pk
         approvals.comment_add(world.instance_id, user=employee, text="请尽快审批")
+        world.phrase_id = Phrase.objects.create(owner=employee, text="同意。", position=0).pk
         upload = SimpleUploadedFile("note.txt", b"leave note\n", content_type="text/plain")
         world.attachment_id = approvals.attachment_add(
             world.instance_id, user=employee, upload=upload

@@ -1,4 +1,5 @@
-"""Fixtures of the workflow tests: a clean graph cache, and test applications for service tasks."""
+"""Fixtures of the workflow tests: English messages, and test applications for service tasks
+(the clean graph cache is every test's: tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,7 @@ from typing import Any
 import pytest
 from django.utils import translation
 
-from workflow import participants
 from workflow.applications import Application, ApplicationCall, applications
-from workflow.engine import cache
 
 
 @pytest.fixture(autouse=True)
@@ -18,17 +17,6 @@ def _english() -> Iterator[None]:
     """The engine speaks the user's language; these tests read its messages in English."""
     with translation.override("en"):
         yield
-
-
-@pytest.fixture(autouse=True)
-def _fresh_graph_cache() -> Iterator[None]:
-    """Each test's database is rolled back, so a definition id comes back in the next test
-    with other XML; the graph cached under it must go with it."""
-    cache.clear()
-    participants.forget_settings()
-    yield
-    cache.clear()
-    participants.forget_settings()
 
 
 Behaviour = Mapping[str, Any] | BaseException | Callable[[ApplicationCall], Any] | None

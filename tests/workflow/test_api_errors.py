@@ -166,16 +166,21 @@ def test_anonymous_callers_are_throttled(client, settings, db) -> None:
 
 def _incident(instance_id: int, message: str = "ERP down") -> Incident:
     now = timezone.now()
+    # a service call at a step that names no application: it fails again when retried
     job = Job.objects.create(
         instance_id=instance_id,
         kind="service",
-        element_id="Book",
+        element_id="Approve",
         due_at=now,
         retries=0,
         created_at=now,
     )
     return Incident.objects.create(
-        instance_id=instance_id, job_id=job.pk, element_id="Book", message=message, created_at=now
+        instance_id=instance_id,
+        job_id=job.pk,
+        element_id="Approve",
+        message=message,
+        created_at=now,
     )
 
 
@@ -193,10 +198,13 @@ def test_incidents_are_for_process_administrators(login, employee, outsider) -> 
     ]
     retried = _post(login(admin), f"/api/v1/incidents/{incident.pk}/retry")
     assert retried.status_code == 200, retried.json()
-    assert retried.json()["resolved_by"] == "liuyang"
-    assert incident.job_id is not None
-    assert Job.objects.get(pk=incident.job_id).retries > 0
-    assert login(admin).get("/api/v1/incidents/").json()["results"] == []
+    body = retried.json()
+    assert (body["id"], body["resolved_by"], body["succeeded"]) == (incident.pk, "liuyang", False)
+    assert "not registered" in body["error"]
+    # the job failed again: a new incident stands for it, the retried one stays resolved
+    assert [i["id"] for i in login(admin).get("/api/v1/incidents/").json()["results"]] == [
+        body["new_incident_id"]
+    ]
     assert len(login(admin).get("/api/v1/incidents/?state=resolved").json()["results"]) == 1
 
     again = _post(login(admin), f"/api/v1/incidents/{incident.pk}/retry")

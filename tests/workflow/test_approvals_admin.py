@@ -15,7 +15,6 @@ from tests.workflow.approval_helpers import (
     deploy_steps,
     gateway_on_approved,
     instance,
-    instance_url,
     live,
     make_admin,
     make_role,
@@ -334,7 +333,7 @@ def test_timeout_approves(employee, dept_head, colleague) -> None:
     three_steps()
     iid = start(employee)
     run_timeout(iid)
-    assert completions(iid) == [("A", "", "auto-approved", "")]
+    assert completions(iid) == [("A", "", "timeout-approved", "")]
     assert live(iid) == [("B", "wangfang", "open")]
     assert instance(iid).variables["approved"] is True
 
@@ -344,7 +343,7 @@ def test_timeout_rejects(employee, dept_head) -> None:
     three_steps()
     iid = start(employee)
     run_timeout(iid)
-    assert completions(iid) == [("A", "", "auto-rejected", "")]
+    assert completions(iid) == [("A", "", "timeout-rejected", "")]
     assert instance(iid).state == "rejected"
     assert note_keys(employee) == [f"instance:{iid}:rejected:zhangwei"]
 
@@ -365,8 +364,10 @@ def test_step_properties_override_the_settings(employee, dept_head) -> None:
     assert live(iid) == [("B", "wangfang", "open")]
 
 
-def test_urge_notifies_at_instance_url(employee, dept_head) -> None:
+def test_urge_notifies_about_the_task(employee, dept_head) -> None:
     three_steps()
     iid = start(employee)
     approvals.instance_urge(iid, user=employee)
-    assert dept_head.notifications.get().url == instance_url(iid)
+    note = dept_head.notifications.get()
+    task = open_task(iid)
+    assert (note.url, note.subject) == (f"/workflow/tasks/{task.pk}/", f"workflow.task:{task.pk}")

@@ -142,8 +142,8 @@ def test_initiator_urges_the_handlers(employee, dept_head, colleague, outsider) 
         "liuyang",
         "wangfang",
     ]
-    assert notes(outsider) == [instance_url(iid)]
-    assert notes(colleague) == [instance_url(iid)]
+    assert notes(outsider) == [task_url(open_task(iid).pk)]
+    assert notes(colleague) == [task_url(open_task(iid).pk)]
     [row] = rows(iid, "urged")
     assert (row.actor, row.data["comment"]) == ("zhangwei", "please")
 
@@ -151,7 +151,7 @@ def test_initiator_urges_the_handlers(employee, dept_head, colleague, outsider) 
         approvals.instance_urge(iid, user=employee)
     again = timezone.localtime(row.at + datetime.timedelta(minutes=30)).strftime("%H:%M")
     assert again in str(caught.value)
-    assert notes(outsider) == [instance_url(iid)]
+    assert notes(outsider) == [task_url(open_task(iid).pk)]
 
     # after the interval it may urge again
     HistoryEvent.objects.filter(pk=row.pk).update(at=row.at - datetime.timedelta(minutes=31))

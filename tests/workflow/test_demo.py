@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 
-from portal.models import User
+from portal.models import CalendarDay, LeaveBalance, User
+from tests.workflow.signature_helpers import signature_for
 from workflow import demo
 from workflow.bpmn.model import Bounds, ElementKind
 from workflow.bpmn.parser import parse_bpmn
@@ -171,8 +172,8 @@ def test_start_forms_ask_what_the_brief_names():
         (start_event,) = process.start_events(None)
         start_fields[key] = {f.label: f for f in start_event.form_fields}
     expense = start_fields["expense_claim"]
-    assert {"报销事由", "金额（元）", "费用类型", "发生日期"} <= set(expense)
-    assert expense["金额（元）"].type == "long" and expense["金额（元）"].validation["min"] == "1"
+    assert {"报销事由", "报销金额", "费用类型", "发生日期"} <= set(expense)
+    assert expense["报销金额"].type == "money" and expense["报销金额"].validation["min"] == "0.01"
     assert [name for _id, name in expense["费用类型"].enum_values] == [
         "差旅",
         "招待",
@@ -182,11 +183,16 @@ def test_start_forms_ask_what_the_brief_names():
     assert all(f.required for f in expense.values())
     leave = start_fields["leave_request"]
     assert [name for _id, name in leave["请假类型"].enum_values] == ["年假", "病假", "事假", "调休"]
-    assert {"开始日期", "结束日期", "天数", "事由"} <= set(leave)
-    assert {"物品", "数量", "预算金额（元）", "供应商"} <= set(start_fields["purchase_request"])
-    assert {"合同名称", "对方单位", "合同金额（元）", "签约日期"} <= set(
-        start_fields["contract_review"]
-    )
+    assert {"开始日期", "开始时段", "结束日期", "结束时段", "请假天数", "事由"} <= set(leave)
+    assert leave["请假天数"].type == "leave_days"  # counted by the server, never typed
+    assert leave["工作交接人"].type == "person"  # a picker, never a typed user name
+    purchase = start_fields["purchase_request"]
+    assert {"物品", "数量", "预算金额", "供应商"} <= set(purchase)
+    assert purchase["预算金额"].type == "money"
+    assert purchase["会签人（不选则由财务审核员会签）"].type == "people"
+    contract = start_fields["contract_review"]
+    assert {"合同名称", "对方单位", "合同金额", "签约日期"} <= set(contract)
+    assert contract["合同金额"].type == "money"
 
 
 def test_countersign_and_copy_are_step_properties():
@@ -408,7 +414,7 @@ def walk(instance_id: int) -> list[tuple[str, str]]:
         task = found[0]
         person = handler(task)
         path.append((task.element_id, person.username))
-        approvals.task_approve(task.pk, user=person)
+        approvals.task_approve(task.pk, user=person, signature=signature_for(task))
     return path
 
 
@@ -447,6 +453,25 @@ def test_expense_claim_routes_by_amount(seeded, amount, expected):
     )
     assert walk(instance_id) == expected
     assert ProcessInstance.objects.get(pk=instance_id).state == InstanceState.COMPLETED
+
+
+def test_demo_forms_store_amounts_people_and_counted_days(seeded):
+    """The demo starts its requests through the start forms: amounts as exact text, the
+    hand-over by user name, a leave's days counted with the 2026 calendar it seeds."""
+    for key, days in [
+        ("DEMO-LEAVE-0001", 5),
+        ("DEMO-LEAVE-0002", 2),
+        ("DEMO-LEAVE-0003", 4),
+        ("DEMO-LEAVE-0004", 5),
+    ]:
+        assert by_key(key).variables["days"] == days
+    assert by_key("DEMO-LEAVE-0001").variables["handover"] == "chenjing"
+    assert by_key("DEMO-EXP-0001").variables["amount"] == "3200.00"
+    approvers = by_key("DEMO-PUR-0001").variables["approvers"]
+    assert approvers == ["dupeng", "wangxiuying", "chenjianguo"]
+    assert CalendarDay.objects.filter(kind="holiday").count() == 33
+    assert CalendarDay.objects.filter(kind="workday").count() == 6
+    assert LeaveBalance.objects.get(user__username="wulei", leave_type="annual").days == 10
 
 
 @pytest.mark.parametrize(

@@ -261,12 +261,27 @@ def test_string_concatenation_and_comparison() -> None:
 
 
 def test_equality_of_mixed_types_is_false_not_an_error() -> None:
-    assert ev("x == 1", x="1") is False
-    assert ev("x != 1", x="1") is True
+    assert ev("x == 1", x="one") is False
+    assert ev("x != 1", x="one") is True
+    assert ev("x == 1", x="1.0.0") is False
     assert ev("x == null", x=None) is True
     assert ev("x == 1", x=1.0) is True
     assert ev("x == 1", x=True) is False  # true/false are not numbers
     assert ev("x == true", x=True) is True
+
+
+def test_a_numeral_compared_with_a_number_is_read_as_one() -> None:
+    """A money field stores "12345.60" (exact); conditions compare it as JUEL would."""
+    assert ev("amount >= 5000", amount="12345.60") is True
+    assert ev("amount < 5000", amount="4999.99") is True
+    assert ev("5000 <= amount", amount="5000.00") is True
+    assert ev("amount > 0.1", amount="0.10") is False
+    assert ev("amount == 5000", amount="5000.00") is True
+    assert ev("amount != 5000", amount="5000.01") is True
+    assert ev("x == 1", x="1") is True
+    with pytest.raises(ExpressionError, match="cannot compare text"):
+        ev("amount > 5000", amount="5,000")  # only a plain numeral is read as a number
+    assert ev("a < b", a="10", b="9") is True  # two texts still compare as texts
 
 
 def test_comparing_dates() -> None:

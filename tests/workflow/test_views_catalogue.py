@@ -162,16 +162,49 @@ def test_catalogue_search_and_htmx_partial(employee: User, signin: Any, processe
 
 
 @pytest.mark.django_db
-def test_catalogue_counts_my_drafts_and_shows_recent(
+def test_catalogue_counts_my_drafts_and_shows_each_process_once(
     employee: User, colleague: User, dept_head: User, signin: Any, processes: None
 ) -> None:
+    """Each process once: its latest version, under its category only (no "recently
+    started" copy above: the processes one starts most are the 工作台's quick starts)."""
+    from tests.workflow.approval_helpers import settings
+
+    settings("claim", category="Finance")
+    deploy_process("claim", name="Expense claim")  # version 2
     drafts.draft_save(user=employee, key="claim", data={})
     drafts.draft_save(user=employee, key="claim", data={})
     drafts.draft_save(user=colleague, key="claim", data={})
     starts.request_submit(user=employee, key="claim", data=VALID, idempotency_key="k")
     html = signin(employee).get(CATALOGUE).content.decode()
     assert re.search(r'href="/workflow/drafts/">My drafts <span class="count"[^>]*>2</span>', html)
-    assert "Recently started" in html
+    assert html.count(f'href="{start_url("claim")}"') == 1
+    assert "Recently started" not in html
+
+
+@pytest.mark.django_db
+def test_catalogue_is_a_grid_of_icons(employee: User, signin: Any, processes: None) -> None:
+    """A process's icon: the one its settings name, an emoji as written, else one that fits
+    its name or category; each a symbol of the page's sprite."""
+    from tests.workflow.approval_helpers import settings
+
+    deploy_process("leave", name="请假申请")
+    deploy_process("seal", name="Use of the company seal")
+    settings("claim", category="Finance")
+    settings("seal", icon="🔖")
+    settings("leave", category="Finance", icon="calendar")
+    html = signin(employee).get(CATALOGUE).content.decode()
+    tiles = dict(
+        re.findall(
+            r'<a href="/workflow/processes/(\w+)/start/"[^>]*>\s*<span class="picon[^"]*"'
+            r' aria-hidden="true">(.*?)</span>',
+            html,
+            re.S,
+        )
+    )
+    assert '<use href="#picon-money"/>' in tiles["claim"]  # 报销/claim is in "Finance"
+    assert '<use href="#picon-calendar"/>' in tiles["leave"]
+    assert tiles["seal"] == "🔖"
+    assert html.count('id="picon-money"') == 1  # the sprite, once
 
 
 @pytest.mark.django_db
@@ -553,12 +586,13 @@ def test_bad_attachment_is_an_inline_error(
 
 
 @pytest.mark.django_db
-def test_files_are_not_kept_when_the_form_is_refused(
+def test_files_are_kept_when_the_form_is_refused(
     employee: User, signin: Any, processes: None, media: Any
 ) -> None:
+    """More in tests/workflow/test_pending_uploads.py."""
     good = SimpleUploadedFile("receipt.txt", b"taxi", content_type="text/plain")
     upload: dict[str, Any] = {"meta-attachments": good}
     response = post_start(signin(employee), start_url(), reason="", amount="5", **upload)
     assert response.status_code == 400
-    assert "choose them again" in response.content.decode()
+    assert "Chosen: receipt.txt" in response.content.decode()
     assert not Attachment.objects.exists()

@@ -63,8 +63,12 @@ def test_people_who_may_not_deploy_get_403(request, login, persona: str) -> None
     assert answer.status_code == 403
 
 
-def test_a_process_admin_without_the_deploy_permission_gets_403(login, outsider) -> None:
-    assert login(make_admin(outsider)).get(URL).status_code == 403
+def test_a_process_admin_may_design_without_the_deploy_permission(login, outsider) -> None:
+    """Process administrators own a process's settings and may deploy its next version
+    (issue 15, item 14)."""
+    client = login(make_admin(outsider))
+    assert client.get(URL).status_code == 200
+    assert f'href="{URL}"' in client.get("/").content.decode()
 
 
 def test_the_navigation_shows_the_designer_only_to_designers(login, employee, hr_admin) -> None:
@@ -83,8 +87,8 @@ def test_a_designer_sees_the_modeler_and_the_deployed_processes(login, hr_admin)
     assert 'class="wide designer-page"' in html
     assert 'id="designer-canvas"' in html
     assert 'id="designer-properties"' in html
-    assert '<option value="leave">leave · leave v2</option>' in html
-    assert '<option value="expense">expense · expense v1</option>' in html
+    assert '<option value="leave" data-name="leave">leave · leave v2</option>' in html
+    assert '<option value="expense" data-name="expense">expense · expense v1</option>' in html
     for button in ("designer-new", "designer-file", "designer-download", "designer-validate"):
         assert f'id="{button}"' in html
     assert 'id="designer-deploy-dialog"' in html
@@ -94,6 +98,7 @@ def test_a_designer_sees_the_modeler_and_the_deployed_processes(login, hr_admin)
         "validate": "/api/v1/definitions/validate",
         "simulate": "/api/v1/definitions/simulate",
         "deploy": "/api/v1/definitions/",
+        "translations": "/api/v1/definitions/__KEY__/translations",
     }
     assert config["csrfToken"]
     assert config["initialKey"] == ""
@@ -120,7 +125,7 @@ def test_a_key_opens_that_process(login, hr_admin) -> None:
     client = login(_designer(hr_admin))
     answer = client.get(URL, {"key": "leave"})
     assert _config(answer)["initialKey"] == "leave"
-    assert '<option value="leave" selected>' in answer.content.decode()
+    assert '<option value="leave" data-name="leave" selected>' in answer.content.decode()
 
 
 def test_an_unknown_key_is_said_and_nothing_opens(login, hr_admin) -> None:

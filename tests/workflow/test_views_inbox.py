@@ -22,7 +22,7 @@ from tests.workflow.approval_helpers import (
     user_task,
 )
 from tests.workflow.engine_helpers import flow
-from workflow.models import CarbonCopy, ProcessInstance, Task, TaskState
+from workflow.models import CarbonCopy, HistoryEvent, ProcessInstance, Task, TaskState
 from workflow.services import approvals, engine, external
 
 pytestmark = pytest.mark.django_db
@@ -155,7 +155,7 @@ def test_the_done_tab_shows_the_outcome(login, leave, employee, dept_head) -> No
     assert "outcome-approved" in html and "Approved" in html
     assert _rows(login(dept_head), "?tab=todo") == []
     started = _page(login(employee), "?tab=started")
-    assert "completed" in started
+    assert 'class="tag status status-approved">Approved<' in started  # in words
 
 
 def test_the_copied_tab_with_unread_first_marked_and_the_read_filter(
@@ -186,8 +186,9 @@ def test_a_candidate_task_appears_to_claim(login, employee, colleague, outsider)
     task = open_task(iid)
     html = _page(login(employee), "?tab=todo")
     assert _task_ids(html) == [task.pk]
-    assert "To claim" in html
-    assert f'action="/workflow/inbox/claim/{task.pk}/"' in html
+    # no 认领 (issue 15): it opens to whoever opens it and is theirs once they act on it
+    assert "To claim" not in html and "/workflow/inbox/claim/" not in html
+    assert f'href="/workflow/tasks/{task.pk}/"' in html
     assert 'name="task"' not in html  # a candidate task is not bulk-approvable
     assert _rows(login(outsider), "?tab=todo") == []
     # someone who may not claim it: 404, and nothing changes
@@ -287,12 +288,12 @@ def three(leave, employee, colleague, dept_head) -> dict[str, int]:
 
 def test_filters(login, three, dept_head) -> None:
     client = login(dept_head)
-    assert _rows(client) == ["Laptop", "Urgent leave", "Old leave"]
+    assert _rows(client) == ["Urgent leave", "Laptop", "Old leave"]
     assert _rows(client, "?process=purchase") == ["Laptop"]
     assert _rows(client, "?urgent=on") == ["Urgent leave"]
     assert _rows(client, "?overdue=on") == ["Laptop"]
     today = timezone.localdate()
-    assert _rows(client, f"?since={today.isoformat()}") == ["Laptop", "Urgent leave"]
+    assert _rows(client, f"?since={today.isoformat()}") == ["Urgent leave", "Laptop"]
     old = (today - datetime.timedelta(days=10)).isoformat()
     assert _rows(client, f"?since={old}&until={old}") == ["Old leave"]
     # the process choices are the processes of this person's inbox
@@ -313,10 +314,11 @@ def test_search_by_title_business_key_initiator_and_step(login, three, dept_head
 
 def test_sort(login, three, dept_head) -> None:
     client = login(dept_head)
-    assert _rows(client, "?sort=new") == ["Laptop", "Urgent leave", "Old leave"]
-    assert _rows(client, "?sort=old") == ["Old leave", "Urgent leave", "Laptop"]
+    # 加急 first whatever the sort, then the others in its order
+    assert _rows(client, "?sort=new") == ["Urgent leave", "Laptop", "Old leave"]
+    assert _rows(client, "?sort=old") == ["Urgent leave", "Old leave", "Laptop"]
     # due soonest; tasks without a due date last
-    assert _rows(client, "?sort=due") == ["Laptop", "Urgent leave", "Old leave"]
+    assert _rows(client, "?sort=due") == ["Urgent leave", "Laptop", "Old leave"]
 
 
 def test_bad_filters_get_a_message_and_are_ignored(login, three, dept_head) -> None:
@@ -324,7 +326,7 @@ def test_bad_filters_get_a_message_and_are_ignored(login, three, dept_head) -> N
     html = _page(client, "?since=yesterday&sort=sideways&tab=nowhere")
     assert "Enter a valid date." in html
     assert "Select a valid choice." in html
-    assert _rows(client, "?since=yesterday") == ["Laptop", "Urgent leave", "Old leave"]
+    assert _rows(client, "?since=yesterday") == ["Urgent leave", "Laptop", "Old leave"]
     html = _page(client, "?since=2025-02-01&until=2025-01-01")
     assert "The end date is before the start date." in html
     html = _page(client, "?cursor=not-a-cursor")
@@ -488,6 +490,53 @@ def test_bulk_approve_without_javascript_asks_first(login, leave, employee, dept
     assert "Approve this task with the values its form shows now?" in html
     assert 'name="confirmed" value="1"' in html
     assert Task.objects.get(pk=task.pk).state == TaskState.OPEN
+
+
+def _opinion(client: Client, comment: str, *ids: int, confirmed: bool = True) -> Any:
+    """Bulk approve with the dialog's one shared opinion (审批意见)."""
+    body: dict[str, Any] = {"task": [str(i) for i in ids], "back": "tab=todo", "comment": comment}
+    if confirmed:
+        body["confirmed"] = "1"
+    return client.post(BULK, body)
+
+
+def test_bulk_approve_gives_every_approval_the_one_opinion(
+    login, leave, employee, colleague, dept_head
+) -> None:
+    first = open_task(_start(employee))
+    second = open_task(_start(colleague))
+    _opinion(login(dept_head), "  情况属实，同意。 ", first.pk, second.pk)
+    for task in (first, second):
+        done = HistoryEvent.objects.get(task_id=task.pk, kind="task-completed")
+        assert done.data == {"comment": "情况属实，同意。"}
+
+
+def test_bulk_approve_without_javascript_keeps_the_opinion_to_confirm(
+    login, leave, employee, dept_head
+) -> None:
+    task = open_task(_start(employee))
+    html = _opinion(login(dept_head), "同意", task.pk, confirmed=False).content.decode()
+    assert 'name="comment"' in html and "同意</textarea>" in html
+    assert 'class="chip"' in html  # the 常用语, one tap away here too
+    assert Task.objects.get(pk=task.pk).state == TaskState.OPEN
+
+
+def test_bulk_approve_refuses_an_overlong_opinion(login, leave, employee, dept_head) -> None:
+    task = open_task(_start(employee))
+    client = login(dept_head)
+    _opinion(client, "长" * 4001, task.pk)
+    assert Task.objects.get(pk=task.pk).state == TaskState.OPEN
+    assert "at most 4000 characters" in _messages(client)
+
+
+def test_the_inbox_has_the_bulk_dialog_not_the_browsers_confirm(
+    login, leave, employee, dept_head
+) -> None:
+    open_task(_start(employee))
+    html = login(dept_head).get(INBOX).content.decode()
+    assert 'id="bulk-dialog"' in html and "hx-confirm" not in html
+    assert 'name="comment" form="bulk-form"' in html
+    assert 'name="confirmed" value="1" form="bulk-form" disabled' in html
 
 
 def test_bulk_approve_with_htmx_answers_the_list_and_tells_the_counts(

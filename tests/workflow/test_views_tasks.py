@@ -110,16 +110,18 @@ def test_assignee_sees_everything_and_every_action(
     # header
     assert "直属上级审批" in html and "差旅报销 3200 元" in html and "BX-2025-001" in html
     assert "张伟" in html  # the initiator by display name
-    # the step form, editable
-    assert 'id="stepform"' in html and 'name="manager_opinion"' in html
+    # the step form (nothing to fill in at this step) and the one opinion box of approving
+    assert 'id="stepform"' in html and 'name="approve-comment"' in html
+    assert html.count('name="approve-comment"') == 1
     # business data with labels and formatted values, never the private marker
     assert "报销事由" in html and "上海客户拜访差旅" in html
     assert "差旅" in html and "3,200" in html
     assert "_private_marker" not in html and "SECRET-MARKER-VALUE" not in html
     # the diagram, current step highlighted
     assert "<svg" in html and "is-active" in html
-    # history: who started it
-    assert "started the request" in html
+    # the approval flow: who submitted it, and the step waiting for her
+    assert '<li class="tl-entry flow-node kind-start' in html and "Submitted" in html
+    assert '<li class="tl-entry flow-node kind-now' in html
     # the actions she may take, each with its dialog
     for action in ("approve", "reject", "transfer", "delegate", "add_signers", "copy"):
         assert f'data-action="{action}"' in html, action
@@ -134,7 +136,8 @@ def test_initiator_sees_read_only_form_and_own_actions(
     assert response.status_code == 200
     html = response.content.decode()
     assert 'id="stepform"' not in html
-    assert "disabled" in html  # the form is shown read-only
+    # the approver's opinion is their decision's comment: this step has no form of its own
+    assert "This step has no form to fill in." in html
     assert 'data-action="approve"' not in html
     assert 'data-action="cancel"' in html and 'data-action="urge"' in html
 
@@ -176,21 +179,20 @@ def test_copied_person_sees_the_page_read_only(
     assert 'data-action="approve"' not in html and 'id="stepform"' not in html
 
 
-def test_candidate_claims_then_approves(
+def test_a_candidate_takes_the_task_by_approving_it(
     login: Callable[[User], Client], employee: User, colleague: User
 ) -> None:
+    """No 认领 on the page (issue 15): the first candidate to act takes the task."""
     deploy_steps(user_task("review", users="wangfang,liuyang"))
     task = open_task(start(employee))
     client = login(colleague)
     html = client.get(url(task)).content.decode()
-    assert 'data-action="claim"' in html and 'data-action="approve"' in html
-    response = client.post(url(task, "claim"))
-    assert response.status_code == 302 and response["Location"] == url(task)
-    assert Task.objects.get(pk=task.pk).assignee == "wangfang"
-    html = client.get(url(task)).content.decode()
-    assert 'data-action="unclaim"' in html
-    response = client.post(url(task, "unclaim"))
-    assert Task.objects.get(pk=task.pk).assignee == ""
+    assert 'data-action="claim"' not in html and 'data-action="approve"' in html
+    assert client.post(url(task, "claim")).status_code == 404
+    response = client.post(url(task, "approve"), {"confirmed": "1"})
+    assert response.status_code == 302
+    task.refresh_from_db()
+    assert (task.state, task.assignee, task.completed_by) == ("completed", "wangfang", "wangfang")
 
 
 def test_task_without_diagram_shows_a_note(
@@ -210,12 +212,12 @@ def test_approve_asks_for_confirmation_without_javascript(
     login: Callable[[User], Client], dept_head: User, claim: Task
 ) -> None:
     client = login(dept_head)
-    response = client.post(url(claim, "approve"), {"manager_opinion": "同意"})
+    response = client.post(url(claim, "approve"), {"approve-comment": "同意"})
     assert response.status_code == 200
     html = response.content.decode()
     assert 'id="dlg-approve"' in html and 'id="dlg-approve" class="action-dialog"' in html
     assert 'aria-labelledby="dlg-approve-title" open' in html
-    assert 'value="同意"' in html  # what she typed is kept
+    assert "同意</textarea>" in html  # what she typed is kept
     assert Task.objects.get(pk=claim.pk).state == "open"
 
 
@@ -225,13 +227,12 @@ def test_approve_with_confirmation(
     client = login(dept_head)
     response = client.post(
         url(claim, "approve"),
-        {"manager_opinion": "同意报销", "approve-comment": "情况属实", "confirmed": "1"},
+        {"approve-comment": "情况属实", "confirmed": "1"},
     )
     assert response.status_code == 302
     task = Task.objects.get(pk=claim.pk)
     assert task.state == "completed" and task.outcome == "approved"
     instance = ProcessInstance.objects.get(pk=claim.instance_id)
-    assert instance.variables["manager_opinion"] == "同意报销"
     assert "confirmed" not in instance.variables and "approve-comment" not in instance.variables
     done = HistoryEvent.objects.get(task_id=claim.pk, kind="task-completed")
     assert done.data == {"comment": "情况属实"}
@@ -374,7 +375,7 @@ def test_delegate_then_resolve(
     assert "李娜" in html  # delegated by
     response = client.post(
         url(claim, "resolve"),
-        {"manager_opinion": "已核对", "resolve-comment": "", "confirmed": "1"},
+        {"resolve-comment": "已核对", "confirmed": "1"},
     )
     assert response.status_code == 302
     task = Task.objects.get(pk=claim.pk)

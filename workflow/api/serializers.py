@@ -30,7 +30,9 @@ from workflow.models import (
     TaskState,
 )
 from workflow.selectors.catalogue import hidden_processes
-from workflow.selectors.inbox import validate_filter_date
+from workflow.selectors.inbox import task_is_urgent, validate_filter_date
+from workflow.selectors.status import Status, status_of
+from workflow.selectors.timeline import OUTCOMES
 
 # --- process variables ----------------------------------------------------------------------------
 
@@ -130,6 +132,9 @@ class InstanceStartInputSerializer(serializers.Serializer[Any]):
         default=dict,
         help_text="the start form's fields (no other key: the initiator is the caller)",
     )
+    urgent = serializers.BooleanField(
+        required=False, default=False, help_text="加急: first and flagged in the approvers' inbox"
+    )
 
     def validate_process_key(self, key: str) -> str:
         """A process the caller may not start is answered as one that is not deployed, as
@@ -151,12 +156,31 @@ class InstanceSerializer(serializers.Serializer[Any]):
     title = serializers.CharField()
     initiator = serializers.CharField()
     state = serializers.ChoiceField(choices=InstanceState.choices)
+    status = serializers.SerializerMethodField(
+        help_text="the status people read, as a code: running, returned, withdrawn, suspended, "
+        "approved, rejected, cancelled, terminated (``state`` is the engine's)"
+    )
+    status_display = serializers.SerializerMethodField(
+        help_text="``status`` in the caller's language: 审批中, 已通过, 已驳回, 已撤回, 已撤销 ..."
+    )
+    urgent = serializers.BooleanField(help_text="加急")
     started_at = serializers.DateTimeField()
     ended_at = serializers.DateTimeField(allow_null=True)
     url = serializers.SerializerMethodField()
 
     def get_url(self, instance: ProcessInstance) -> str:
         return _absolute(self.context, reverse("api:instance-detail", args=[instance.pk]))
+
+    def _status(self, instance: ProcessInstance) -> Status:
+        # a list passes its page's statuses (``statuses``): no query per row
+        found: Status | None = self.context.get("statuses", {}).get(instance.pk)
+        return found if found is not None else status_of(instance)
+
+    def get_status(self, instance: ProcessInstance) -> str:
+        return self._status(instance).code
+
+    def get_status_display(self, instance: ProcessInstance) -> str:
+        return self._status(instance).label
 
 
 class HistoryEventSerializer(serializers.ModelSerializer[HistoryEvent]):
@@ -211,6 +235,16 @@ class AttachmentSerializer(serializers.Serializer[Any]):
     created_at = serializers.DateTimeField()
 
 
+class CopySerializer(serializers.Serializer[Any]):
+    """A person copied on the instance (抄送) and whether they have read it."""
+
+    user = serializers.CharField(source="user.username")
+    user_name = serializers.CharField(source="user.display_name")
+    sent_by = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    read_at = serializers.DateTimeField(allow_null=True, help_text="null: not read yet")
+
+
 class InstanceDetailSerializer(InstanceSerializer):
     end_event = serializers.CharField()
     variables = serializers.DictField()
@@ -218,6 +252,7 @@ class InstanceDetailSerializer(InstanceSerializer):
     open_tasks = TaskBriefSerializer(many=True)
     comments = CommentSerializer(many=True)
     attachments = AttachmentSerializer(many=True)
+    copies = CopySerializer(many=True, help_text="抄送, with each person's read receipt")
     diagram_url = serializers.SerializerMethodField(help_text="the diagram as SVG, highlighted")
 
     def get_diagram_url(self, instance: ProcessInstance) -> str:
@@ -336,6 +371,13 @@ class TaskDetailSerializer(serializers.Serializer[Any]):
     actions = serializers.ListField(
         child=serializers.CharField(), help_text="what the caller may do now, e.g. approve"
     )
+    signature_mode = serializers.ChoiceField(
+        choices=["", "optional", "required"],
+        help_text="签名: whether approve, reject and return take a handwritten signature",
+    )
+    signature_url = serializers.CharField(
+        allow_blank=True, help_text="the signature kept with the decided task (PNG); empty: none"
+    )
 
 
 class InboxItemSerializer(serializers.Serializer[Any]):
@@ -349,13 +391,28 @@ class InboxItemSerializer(serializers.Serializer[Any]):
     name = serializers.CharField(help_text="the step (tasks) or the process")
     process_key = serializers.CharField()
     instance_id = serializers.IntegerField(allow_null=True)
-    state = serializers.ChoiceField(choices=TaskState.choices)
+    state = serializers.ChoiceField(
+        choices=list(dict(TaskState.choices + InstanceState.choices).items()),
+        help_text="the task's state; on instance and copy rows, the request's",
+    )
     assignee = serializers.CharField()
     created_at = serializers.DateTimeField()
     due_at = serializers.DateTimeField(allow_null=True)
     overdue = serializers.BooleanField()
+    urgent = serializers.BooleanField(help_text="加急 (the request), or a task's high priority")
     read_at = serializers.DateTimeField(allow_null=True, help_text="copies only")
     url = serializers.CharField(help_text="our API's detail; for external tasks, their page")
+    outcome = serializers.CharField(
+        help_text=(
+            "done tab: what the caller did with the task — approved, rejected, returned, "
+            "submitted, transferred, delegated, resolved (handed back by the delegate), "
+            "timeout-approved ...; empty on the other tabs"
+        )
+    )
+    outcome_label = serializers.CharField(help_text="the outcome in the caller's language")
+    done_at = serializers.DateTimeField(
+        allow_null=True, help_text="done tab: when the caller did it (the list's order)"
+    )
 
 
 InboxPageSerializer = page_serializer(InboxItemSerializer, "InboxPage")
@@ -377,6 +434,9 @@ class TaskListQuerySerializer(serializers.Serializer[Any]):
     )
     process = serializers.CharField(required=False, help_text="a process key")
     overdue = serializers.BooleanField(required=False, allow_null=True, default=None)
+    urgent = serializers.BooleanField(
+        required=False, allow_null=True, default=None, help_text="tasks: 加急 only (or none)"
+    )
     created_after = FilterDateTimeField(required=False)
     created_before = FilterDateTimeField(required=False)
     q = serializers.CharField(required=False, help_text="searches titles and step names")
@@ -389,17 +449,53 @@ class ApproveInputSerializer(serializers.Serializer[Any]):
     data = VariablesField(  # type: ignore[assignment]
         required=False, default=dict, help_text="the step's form"
     )
+    comment = serializers.CharField(
+        required=False, default="", allow_blank=True, help_text="审批意见, in the history"
+    )
+    signature = serializers.CharField(
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text=(
+            "签名 where the step asks for one (task detail: signature_mode): a PNG as a "
+            "data:image/png;base64 URL or plain base64, at most 300 KB"
+        ),
+    )
+
+
+class ResolveInputSerializer(serializers.Serializer[Any]):
+    data = VariablesField(  # type: ignore[assignment]
+        required=False, default=dict, help_text="the step's form"
+    )
     comment = serializers.CharField(required=False, default="", allow_blank=True)
 
 
 class RejectInputSerializer(serializers.Serializer[Any]):
-    comment = serializers.CharField()
+    comment = serializers.CharField(help_text="the reason (审批意见), required")
     data = VariablesField(required=False, default=dict)  # type: ignore[assignment]
+    signature = serializers.CharField(
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text=(
+            "签名 where the step asks for one (task detail: signature_mode): a PNG as a "
+            "data:image/png;base64 URL or plain base64, at most 300 KB"
+        ),
+    )
 
 
 class ReturnInputSerializer(serializers.Serializer[Any]):
     target = serializers.CharField(help_text='"initiator" or an element id (return-targets)')
-    comment = serializers.CharField()
+    comment = serializers.CharField(help_text="the reason (审批意见), required")
+    signature = serializers.CharField(
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text=(
+            "签名 where the step asks for one (task detail: signature_mode): a PNG as a "
+            "data:image/png;base64 URL or plain base64, at most 300 KB"
+        ),
+    )
 
 
 class HandOverInputSerializer(serializers.Serializer[Any]):
@@ -416,6 +512,21 @@ class AddSignersInputSerializer(serializers.Serializer[Any]):
 class ReassignInputSerializer(serializers.Serializer[Any]):
     to = serializers.CharField(max_length=150, help_text="a user name")
     reason = serializers.CharField(required=False, default="", allow_blank=True)
+
+
+class PhraseSerializer(serializers.Serializer[Any]):
+    """常用语: one of the caller's saved phrases, or a default (``id`` null) while they have
+    saved none."""
+
+    id = serializers.IntegerField(allow_null=True, help_text="null: a default phrase")
+    text = serializers.CharField()
+    position = serializers.IntegerField()
+
+
+class PhraseInputSerializer(serializers.Serializer[Any]):
+    text = serializers.CharField(
+        max_length=1000, help_text="1 to 200 characters once spaces are trimmed"
+    )
 
 
 class TaskActionResultSerializer(serializers.Serializer[Any]):
@@ -457,6 +568,24 @@ class IncidentSerializer(serializers.ModelSerializer[Incident]):
 IncidentPageSerializer = page_serializer(IncidentSerializer, "IncidentPage")
 
 
+class IncidentRetrySerializer(serializers.Serializer[Any]):
+    """The retried incident (now resolved) and what its job's new run came to."""
+
+    id = serializers.IntegerField()
+    instance_id = serializers.IntegerField(allow_null=True)
+    process_key = serializers.CharField()
+    element_id = serializers.CharField()
+    message = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    resolved_at = serializers.DateTimeField(allow_null=True)
+    resolved_by = serializers.CharField()
+    succeeded = serializers.BooleanField(help_text="the job ran and the process went on")
+    error = serializers.CharField(help_text="why it failed again; empty when it succeeded")
+    new_incident_id = serializers.IntegerField(
+        allow_null=True, help_text="the open incident of the job that failed again"
+    )
+
+
 # --- the unified to-do ------------------------------------------------------------------------
 
 
@@ -470,6 +599,23 @@ class ExternalTaskPushInputSerializer(serializers.Serializer[Any]):
     summary = serializers.CharField(required=False, default="", allow_blank=True)
     category = serializers.CharField(required=False, default="", allow_blank=True, max_length=100)
     due_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+
+class ExternalTaskPatchInputSerializer(serializers.Serializer[Any]):
+    """A partial change: only the fields given change (``source_updated_at`` is always
+    needed, to order the change among the others)."""
+
+    assignee = serializers.CharField(
+        max_length=150, required=False, help_text="user name or employee number"
+    )
+    title = serializers.CharField(max_length=255, required=False)
+    url = serializers.URLField(max_length=1000, required=False)
+    source_updated_at = serializers.DateTimeField(
+        help_text="when this change happened in the source; older changes are ignored"
+    )
+    summary = serializers.CharField(required=False, allow_blank=True)
+    category = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    due_at = serializers.DateTimeField(required=False, allow_null=True)
 
 
 class ExternalTaskCloseInputSerializer(serializers.Serializer[Any]):
@@ -541,8 +687,12 @@ def inbox_item(row: Any, *, kind: str, names: Mapping[str, str], request: Any) -
             "created_at": row.created_at,
             "due_at": row.due_at,
             "overdue": bool(row.due_at and row.due_at < now and row.state == "open"),
+            "urgent": False,
             "read_at": None,
             "url": row.url,
+            "outcome": "",
+            "outcome_label": "",
+            "done_at": None,
         }
     if kind == "task":
         return {
@@ -558,8 +708,10 @@ def inbox_item(row: Any, *, kind: str, names: Mapping[str, str], request: Any) -
             "created_at": row.created_at,
             "due_at": row.due_at,
             "overdue": bool(row.due_at and row.due_at < now and row.state == "open"),
+            "urgent": task_is_urgent(row),
             "read_at": None,
             "url": _absolute(context, reverse("api:task-detail", args=[row.pk])),
+            **_done(row),
         }
     instance = row if kind == "instance" else row.instance
     return {
@@ -575,6 +727,21 @@ def inbox_item(row: Any, *, kind: str, names: Mapping[str, str], request: Any) -
         "created_at": row.started_at if kind == "instance" else row.created_at,
         "due_at": None,
         "overdue": False,
+        "urgent": instance.urgent,
         "read_at": getattr(row, "read_at", None),
         "url": _absolute(context, reverse("api:instance-detail", args=[instance.pk])),
+        "outcome": "",
+        "outcome_label": "",
+        "done_at": None,
+    }
+
+
+def _done(task: Any) -> dict[str, Any]:
+    """What the caller did with a task of the done tab (``inbox_page`` sets ``done_at`` and
+    ``done_outcome``), in words too; nothing for an open one."""
+    outcome = getattr(task, "done_outcome", "")
+    return {
+        "outcome": outcome,
+        "outcome_label": str(OUTCOMES.get(outcome, outcome)),
+        "done_at": getattr(task, "done_at", None),
     }

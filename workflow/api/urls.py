@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
-from workflow.api import designer, views
+from workflow.api import designer, process_settings, views
 
 app_name = "api"
 
@@ -50,6 +50,16 @@ urlpatterns: list[URLPattern | URLResolver] = [
         name="definitions-simulate",
     ),
     path("definitions/<str:key>/xml", views.DefinitionXmlApi.as_view(), name="definition-xml"),
+    path(
+        "processes/<str:key>/settings",
+        process_settings.ProcessSettingsApi.as_view(),
+        name="process-settings",
+    ),
+    path(
+        "definitions/<str:key>/translations",
+        designer.DefinitionTranslationsApi.as_view(),
+        name="definition-translations",
+    ),
     path("instances/", views.InstanceListApi.as_view(), name="instances"),
     path("instances/<int:instance_id>", views.InstanceDetailApi.as_view(), name="instance-detail"),
     path(
@@ -72,6 +82,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
         path(f"tasks/<int:task_id>/{action}", view.as_view(), name=f"task-{action}")
         for action, view in task_actions.items()
     ],
+    path("phrases/", views.PhraseListApi.as_view(), name="phrases"),
+    path("phrases/<int:phrase_id>", views.PhraseDetailApi.as_view(), name="phrase-detail"),
     path("incidents/", views.IncidentListApi.as_view(), name="incidents"),
     path(
         "incidents/<int:incident_id>/retry", views.IncidentRetryApi.as_view(), name="incident-retry"

@@ -17,6 +17,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -53,15 +54,21 @@ from workflow.models import (
     HistoryEvent,
     Incident,
     InstanceState,
+    Phrase,
     ProcessDefinition,
     ProcessInstance,
     Task,
     TaskState,
 )
 from workflow.selectors import actions, inbox, timeline, visibility
+from workflow.selectors import phrases as phrase_reads
 from workflow.selectors.catalogue import hidden_processes
-from workflow.services import administration, approvals, definitions, external, jobs
+from workflow.selectors.status import statuses
+from workflow.selectors.visibility import copies_of
+from workflow.services import administration, approvals, definitions, external
+from workflow.services import phrases as phrase_services
 from workflow.services.starts import IdempotencyKeyReused, request_submit
+from workflow.signatures import signature_mode
 
 _V = TypeVar("_V", bound=APIView)
 TAGS_DEFINITIONS = ["definitions"]
@@ -73,6 +80,13 @@ TAGS_EXTERNAL = ["unified to-do"]
 
 def require_permission(request: Request, permission: str) -> None:
     if not request.user.has_perm(permission):
+        raise exceptions.PermissionDenied()
+
+
+def require_deployer(request: Request) -> None:
+    """Designing and deploying: process designers and process administrators
+    (``visibility.may_deploy``)."""
+    if not visibility.may_deploy(signed_in(request)):
         raise exceptions.PermissionDenied()
 
 
@@ -146,7 +160,9 @@ class DefinitionListApi(APIView):
     @extend_schema(
         tags=TAGS_DEFINITIONS,
         operation_id="definitions_deploy",
-        summary="Deploy a BPMN file (needs workflow.add_processdefinition)",
+        summary=(
+            "Deploy a BPMN file (needs workflow.add_processdefinition or workflow.manage_processes)"
+        ),
         description=(
             "Every executable process of the file, all or nothing. A process whose latest "
             "version has the same XML is left unchanged (201 when anything was deployed, "
@@ -164,7 +180,7 @@ class DefinitionListApi(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        require_permission(request, "workflow.add_processdefinition")
+        require_deployer(request)
         xml: bytes | str
         if "file" in request.FILES:
             upload = s.DefinitionFileInputSerializer(data=request.data)
@@ -188,7 +204,10 @@ class DefinitionXmlApi(APIView):
         tags=TAGS_DEFINITIONS,
         operation_id="definitions_xml",
         summary="The BPMN XML of a process (for the designer)",
-        description="Needs workflow.view_processdefinition or workflow.add_processdefinition.",
+        description=(
+            "Needs workflow.view_processdefinition, workflow.add_processdefinition or "
+            "workflow.manage_processes."
+        ),
         parameters=[OpenApiParameter("version", int, description="default: the latest")],
         responses={
             (200, "application/xml"): OpenApiResponse(OpenApiTypes.STR, description="BPMN 2.0"),
@@ -197,10 +216,7 @@ class DefinitionXmlApi(APIView):
     )
     def get(self, request: Request, key: str) -> HttpResponse:
         user = signed_in(request)
-        if not (
-            user.has_perm("workflow.view_processdefinition")
-            or user.has_perm("workflow.add_processdefinition")
-        ):
+        if not (user.has_perm("workflow.view_processdefinition") or visibility.may_deploy(user)):
             raise exceptions.PermissionDenied()
         versions = ProcessDefinition.objects.filter(key=key).order_by("-version")
         version = request.query_params.get("version")
@@ -247,7 +263,9 @@ class InstanceListApi(APIView):
         page = KeysetPage(request)
         found = page.rows(Source(rows, field="started_at"))
         return page.response(
-            s.InstanceSerializer(found, many=True, context={"request": request}).data
+            s.InstanceSerializer(
+                found, many=True, context={"request": request, "statuses": statuses(found)}
+            ).data
         )
 
     @extend_schema(
@@ -290,6 +308,7 @@ class InstanceListApi(APIView):
                 title=given["title"],
                 business_key=given["business_key"],
                 idempotency_key=key,
+                urgent=given["urgent"],
             )
         except IdempotencyKeyReused as error:
             raise Unprocessable(str(error), code="idempotency_key_reused") from error
@@ -298,20 +317,38 @@ class InstanceListApi(APIView):
         return Response(data, status=201 if created else 200)
 
 
+# The engine's own history rows: an element passed (gateways, events, activities) and a
+# task created (its completion or cancellation is a row of its own).
+ENGINE_HISTORY_KINDS = ("activity", "task-created")
+
+
 class InstanceDetailApi(APIView):
     @extend_schema(
         tags=TAGS_INSTANCES,
         operation_id="instances_retrieve",
         summary="An instance with its history, open tasks, comments and attachments",
+        description=(
+            "The history lists what people and the process did; the engine's own bookkeeping "
+            "(a row per element passed — gateways, events, activities — and per task "
+            "created) is left out unless `all=true`."
+        ),
+        parameters=[
+            OpenApiParameter(
+                "all", bool, description="true: the history with the engine's own rows too"
+            )
+        ],
         responses={200: s.InstanceDetailSerializer, **error_responses(404)},
     )
     def get(self, request: Request, instance_id: int) -> Response:
         instance = _instance(signed_in(request), instance_id)
+        history = HistoryEvent.objects.filter(instance_id=instance.pk).order_by("at", "id")
+        if request.query_params.get("all") not in ("1", "true", "True"):
+            history = history.exclude(kind__in=ENGINE_HISTORY_KINDS)
         detail = SimpleNamespace(
             **{field.attname: getattr(instance, field.attname) for field in instance._meta.fields},
             pk=instance.pk,
             definition=instance.definition,
-            history=HistoryEvent.objects.filter(instance_id=instance.pk).order_by("at", "id"),
+            history=history,
             open_tasks=Task.objects.filter(instance=instance, state=TaskState.OPEN)
             .prefetch_related("candidates")
             .order_by("created_at", "id"),
@@ -321,6 +358,7 @@ class InstanceDetailApi(APIView):
             attachments=Attachment.objects.filter(instance=instance)
             .select_related("uploaded_by")
             .order_by("created_at", "id"),
+            copies=copies_of(instance),
         )
         return Response(s.InstanceDetailSerializer(detail, context={"request": request}).data)
 
@@ -523,7 +561,7 @@ class InstanceMoveApi(InstanceActionApi):
         "The instance moves when every active step exists in the target version; "
         "otherwise `refused` says why and nothing changes."
     ),
-    responses={200: s.MigrationReportSerializer, **error_responses(400, 404, 409)},
+    responses={200: s.MigrationReportSerializer, **error_responses(400, 403, 404, 409)},
 )
 class InstanceMigrateApi(InstanceActionApi):
     input_serializer = s.MigrateInputSerializer
@@ -709,6 +747,13 @@ def _task_detail(request: Request, task: Task) -> dict[str, Any]:
         .values("id", "assignee", "signer", "state")
     )
     data["actions"] = _actions(user, task)
+    graph = graph_for_definition(task.instance.definition_id)
+    data["signature_mode"] = signature_mode(graph.elements.get(task.element_id))
+    data["signature_url"] = (
+        request.build_absolute_uri(reverse("workflow:task-signature", args=[task.pk]))
+        if task.signature
+        else ""
+    )
     serializer = s.TaskDetailSerializer(data, context={"request": request})
     return cast(dict[str, Any], serializer.data)  # the stubs take ``data`` for our field
 
@@ -818,7 +863,7 @@ class TaskDelegateApi(TaskActionApi):
 
 @_action("tasks_resolve", "Hand a delegated task back to its owner (the delegate)")
 class TaskResolveApi(TaskActionApi):
-    input_serializer = s.ApproveInputSerializer
+    input_serializer = s.ResolveInputSerializer
     act = staticmethod(approvals.task_resolve)
 
 
@@ -833,10 +878,64 @@ class TaskRemoveSignerApi(TaskActionApi):
     act = staticmethod(approvals.task_remove_signer)
 
 
-@_action("tasks_reassign", "Give the task to someone (process administrators)")
+@_action(
+    "tasks_reassign",
+    "Give the task to someone (process administrators)",
+    responses={
+        200: s.TaskActionResultSerializer,
+        **error_responses(400, 403, 404, 409, 422),
+    },
+)
 class TaskReassignApi(TaskActionApi):
     input_serializer = s.ReassignInputSerializer
     act = staticmethod(_by_user(administration.task_reassign))
+
+
+# --- 常用语 (saved phrases) ---------------------------------------------------------------------
+
+TAGS_PHRASES = ["saved phrases"]
+
+
+class PhraseListApi(APIView):
+    @extend_schema(
+        tags=TAGS_PHRASES,
+        operation_id="phrases_list",
+        summary="常用语 The caller's saved phrases (the defaults while they have none)",
+        responses={200: s.PhraseSerializer(many=True), **error_responses()},
+    )
+    def get(self, request: Request) -> Response:
+        items = phrase_reads.phrases_for(signed_in(request))
+        return Response(s.PhraseSerializer(items, many=True).data)
+
+    @extend_schema(
+        tags=TAGS_PHRASES,
+        operation_id="phrases_create",
+        summary="Save a phrase at the end of the caller's list (at most 30, no duplicates)",
+        request=s.PhraseInputSerializer,
+        responses={201: s.PhraseSerializer, **error_responses(400)},
+    )
+    def post(self, request: Request) -> Response:
+        given = s.PhraseInputSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        phrase = phrase_services.phrase_add(
+            owner=signed_in(request), text=given.validated_data["text"]
+        )
+        return Response(s.PhraseSerializer(phrase).data, status=201)
+
+
+class PhraseDetailApi(APIView):
+    @extend_schema(
+        tags=TAGS_PHRASES,
+        operation_id="phrases_destroy",
+        summary="Remove one of the caller's saved phrases",
+        responses={204: None, **error_responses(404)},
+    )
+    def delete(self, request: Request, phrase_id: int) -> Response:
+        try:
+            phrase_services.phrase_remove(owner=signed_in(request), phrase_id=phrase_id)
+        except Phrase.DoesNotExist as error:
+            raise Http404 from error
+        return Response(status=204)
 
 
 # --- incidents ------------------------------------------------------------------------------------
@@ -878,15 +977,25 @@ class IncidentRetryApi(APIView):
         tags=TAGS_INCIDENTS,
         operation_id="incidents_retry",
         summary="Retry an incident's failed job (needs workflow.manage_processes)",
+        description=(
+            "Resolves the incident and runs its job once, now. `succeeded` says whether it "
+            "worked; when the job failed again, `error` is why and `new_incident_id` the "
+            "incident that now stands for it (the retried one stays resolved)."
+        ),
         request=None,
-        responses={200: s.IncidentSerializer, **error_responses(403, 404, 409)},
+        responses={200: s.IncidentRetrySerializer, **error_responses(403, 404, 409)},
     )
     def post(self, request: Request, incident_id: int) -> Response:
         require_permission(request, "workflow.manage_processes")
         get_object_or_404(Incident, pk=incident_id)
-        jobs.incident_retry(incident_id, by=signed_in(request))
-        incident = Incident.objects.select_related("instance").get(pk=incident_id)
-        return Response(s.IncidentSerializer(incident).data)
+        outcome = administration.incident_retry(incident_id, by=signed_in(request))
+        data = {
+            **s.IncidentSerializer(outcome.incident).data,
+            "succeeded": outcome.succeeded,
+            "error": outcome.error,
+            "new_incident_id": outcome.new_incident.pk if outcome.new_incident else None,
+        }
+        return Response(s.IncidentRetrySerializer(data).data)
 
 
 # --- the unified to-do (统一待办) ----------------------------------------------------------------
@@ -943,8 +1052,11 @@ class ExternalTaskUpsertApi(ExternalTaskPushApi):
     @extend_schema(
         tags=TAGS_EXTERNAL,
         operation_id="external_tasks_upsert",
-        summary="Create or update a task of another system (统一待办)",
+        summary="Create or replace a task of another system (统一待办)",
         description=(
+            "A full replace: `assignee`, `title`, `url` and `source_updated_at` are required "
+            "(a missing one is a 400 naming it); `summary`, `category` and `due_at` left out "
+            "are emptied. Use PATCH to change some fields only. "
             "201 `created` (the assignee is notified), 200 `updated`, or 200 `stale`: "
             "`source_updated_at` is not newer than the stored change, and nothing changed. "
             "`assignee` is a user name or an employee number. A newer push of a closed task "
@@ -963,6 +1075,30 @@ class ExternalTaskUpsertApi(ExternalTaskPushApi):
         task, status = external.external_task_upsert(
             source=source, external_id=external_id, **given.validated_data
         )
+        return _external_answer(task, status)
+
+    @extend_schema(
+        tags=TAGS_EXTERNAL,
+        operation_id="external_tasks_update",
+        summary="Change some fields of a task of another system",
+        description=(
+            "A partial update: only the fields given change; the others, and whether the "
+            "task is open or closed, stay as they are. `source_updated_at` is required. "
+            "200 `updated` (a new assignee is notified) or 200 `stale`: not newer than the "
+            "stored change, nothing changed. 404 for a task never pushed (PUT creates it)."
+        ),
+        request=s.ExternalTaskPatchInputSerializer,
+        responses={200: s.ExternalTaskResultSerializer, **error_responses(400, 403, 404)},
+    )
+    def patch(self, request: Request, source: str, external_id: str) -> Response:
+        given = s.ExternalTaskPatchInputSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        try:
+            task, status = external.external_task_update(
+                source=source, external_id=external_id, **given.validated_data
+            )
+        except ExternalTask.DoesNotExist:
+            raise Http404 from None
         return _external_answer(task, status)
 
 

@@ -41,6 +41,9 @@ Rules:
   collections are false, anything else true;
 - true/false values are not numbers: ``true + 1`` and ``true < 2`` are errors, ``true == 1`` is
   false; ordering compares two numbers, two texts, or two dates/date-times/durations;
+- a number compared (``< <= > >= == !=``) with text that is a plain decimal numeral reads the
+  text as the number, as JUEL does: a money field stores ``"12345.60"`` (exact, unlike a
+  float) and ``amount >= 5000`` still compares amounts;
 - there is no exponent operator (``**``) and no text repetition (``'a' * 3``);
 - an undefined variable, a missing key, an index out of range, a division by zero, an unknown
   function or a comparison of unrelated types raises :class:`ExpressionError` at evaluation (the
@@ -55,6 +58,7 @@ from __future__ import annotations
 
 import datetime
 import operator
+import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -675,14 +679,29 @@ def _truthy(value: Any) -> bool:
     return bool(value)
 
 
+_NUMERAL = r"-?[0-9]+(?:\.[0-9]+)?"  # a plain numeral (re caches the compiled pattern)
+
+
+def _numerals_read(a: Any, b: Any) -> tuple[Any, Any]:
+    """A number and a plain decimal numeral's text (``"12345.60"``, what a money field
+    stores): both as numbers, as JUEL coerces them; anything else unchanged."""
+    if _is_number(a) and isinstance(b, str) and re.fullmatch(_NUMERAL, b):
+        return a, Decimal(b)
+    if _is_number(b) and isinstance(a, str) and re.fullmatch(_NUMERAL, a):
+        return Decimal(a), b
+    return a, b
+
+
 def _equal(a: Any, b: Any) -> bool:
     if isinstance(a, bool) is not isinstance(b, bool):
         return False  # true/false values are not the numbers 1/0
+    a, b = _numerals_read(a, b)
     return bool(a == b)
 
 
 def _order(op: str, text: str, a: Any, b: Any) -> bool:
     compare = _ORDER[op]
+    a, b = _numerals_read(a, b)
     comparable = (
         (_is_number(a) and _is_number(b))
         or (isinstance(a, str) and isinstance(b, str))

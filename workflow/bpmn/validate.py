@@ -21,6 +21,7 @@ import datetime
 import re
 from collections.abc import Collection, Iterable
 from datetime import UTC
+from fractions import Fraction
 
 from workflow.bpmn.expressions import ExpressionError, compile_expression, is_expression
 from workflow.bpmn.model import (
@@ -43,7 +44,7 @@ from workflow.bpmn.timers import (
     parse_duration,
 )
 
-__all__ = ["application_name", "due_date_offset", "parse_and_validate", "validate"]
+__all__ = ["application_name", "due_date_offset", "parse_and_validate", "ratio_share", "validate"]
 
 _REFUSED_KINDS = {
     ElementKind.SCRIPT_TASK: (
@@ -77,11 +78,20 @@ _BEAN = re.compile(
 )
 # Camunda's idiom for a due date relative to now: ${dateTime().plusDays(3).toDate()}
 _DUE_DATE_IDIOM = re.compile(
-    r"^\$\{\s*dateTime\(\)((?:\.plus(?:Minutes|Hours|Days|Weeks|Months|Years)\(\s*\d+\s*\))*)"
+    r"^\$\{\s*dateTime\(\)"
+    r"((?:\.plus(?:Seconds|Minutes|Hours|Days|Weeks|Months|Years)\(\s*\d+\s*\))*)"
     r"(?:\.toDate\(\))?\s*\}$"
 )
-_DUE_DATE_STEP = re.compile(r"\.plus(Minutes|Hours|Days|Weeks|Months|Years)\(\s*(\d+)\s*\)")
-_ISO_UNIT = {"Minutes": "TM", "Hours": "TH", "Days": "D", "Weeks": "W", "Months": "M", "Years": "Y"}
+_DUE_DATE_STEP = re.compile(r"\.plus(Seconds|Minutes|Hours|Days|Weeks|Months|Years)\(\s*(\d+)\s*\)")
+_ISO_UNIT = {
+    "Seconds": "TS",
+    "Minutes": "TM",
+    "Hours": "TH",
+    "Days": "D",
+    "Weeks": "W",
+    "Months": "M",
+    "Years": "Y",
+}
 # A process key is an XML id (NCName): it appears in addresses (/workflow/processes/<key>/start/)
 # and is stored in columns of 255 characters, as are names; a history time-to-live in 40.
 _PROCESS_KEY = re.compile(r"[^\W\d][\w.\-]*")
@@ -126,9 +136,33 @@ def split_participants(text: str) -> list[str]:
     return [item.strip() for item in items if item.strip()]
 
 
+def ratio_share(mode: str) -> Fraction | None:
+    """The share of approvals a ``ratio:`` countersign needs, written as a decimal
+    (``ratio:0.6``), a fraction (``ratio:2/3``) or a percentage (``ratio:60%``), above 0 and
+    at most 1; None when ``mode`` is not such a ratio."""
+    if not mode.startswith("ratio:"):
+        return None
+    text = mode[6:].strip()
+    try:
+        if text.endswith("%"):
+            share = Fraction(text[:-1].strip()) / 100
+        elif "/" in text:
+            top, _slash, bottom = text.partition("/")
+            share = Fraction(int(top.strip()), int(bottom.strip()))
+        else:
+            share = Fraction(text)
+    except (ValueError, ZeroDivisionError):
+        return None
+    return share if 0 < share <= 1 else None
+
+
 def due_date_offset(text: str) -> str | None:
-    """The ISO-8601 duration of Camunda's ``${dateTime().plusDays(3).toDate()}`` idiom
-    (``P3D``), or None when ``text`` is not that idiom."""
+    """The ISO-8601 duration a due date counts from its task's creation: the text itself
+    when it is a duration (``PT30S``, ``P1DT2H30M15S``: a date-time never starts with P; one
+    that does not parse is the caller's error to report), or that of Camunda's
+    ``${dateTime().plusDays(3).toDate()}`` idiom (``P3D``); None otherwise."""
+    if text.strip()[:1] in ("P", "p"):
+        return text.strip()
     match = _DUE_DATE_IDIOM.match(text.strip())
     if match is None:
         return None
@@ -261,16 +295,11 @@ class _Checker:
         props = element.properties
         mode = props.get("countersign")
         if mode is not None:
-            ratio_ok = False
-            if mode.startswith("ratio:"):
-                try:
-                    ratio_ok = 0 < float(mode[6:]) <= 1
-                except ValueError:
-                    ratio_ok = False
-            if mode not in ("all", "any", "sequence") and not ratio_ok:
+            if mode not in ("all", "any", "sequence") and ratio_share(mode) is None:
                 self.add(
                     eid,
-                    f'{label}: countersign "{mode}" must be all, any, sequence or ratio:<0..1>',
+                    f'{label}: countersign "{mode}" must be all, any, sequence or a ratio of '
+                    "approvals above 0 and at most 1: ratio:0.6, ratio:2/3 or ratio:60%",
                 )
             elif element.kind is not ElementKind.USER_TASK or element.multi_instance is None:
                 self.add(eid, f"{label}: countersign needs a multi-instance user task")
@@ -285,6 +314,9 @@ class _Checker:
                 parse_duration(remind).add_to(datetime.datetime.now(UTC))
             except TimerError as error:
                 self.add(eid, f'{label}: remindBefore "{remind}" is not a duration: {error}')
+        signature = props.get("signature")  # 签名 (workflow.signatures)
+        if signature is not None and signature.strip().lower() not in ("required", "optional"):
+            self.add(eid, f'{label}: signature "{signature}" must be required or optional')
         for item in split_participants(props.get("cc") or ""):
             if is_expression(item):
                 self.compile(eid, "cc", item)

@@ -20,6 +20,7 @@ import datetime
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -31,7 +32,7 @@ from workflow.applications import applications
 from workflow.bpmn.expressions import ExpressionError
 from workflow.bpmn.model import Element, ElementKind, EventTrigger, VariableMapping
 from workflow.bpmn.timers import TimerError, next_fire, parse_date, parse_duration
-from workflow.bpmn.validate import application_name, due_date_offset
+from workflow.bpmn.validate import application_name, due_date_offset, ratio_share
 from workflow.engine import store
 from workflow.engine.cache import graph_for_definition
 from workflow.engine.graph import Flow, Graph
@@ -126,6 +127,7 @@ class Effects:
     messages: list[tuple[str, dict[str, Any], str]] = field(default_factory=list)
     ended: list[tuple[int, str]] = field(default_factory=list)  # (instance id, state)
     tasks_created: list[tuple[int, int]] = field(default_factory=list)  # (instance, token)
+    written: set[int] = field(default_factory=set)  # instances written (their tasks changed)
 
 
 Application = Callable[[Element, "Run", Token], Mapping[str, Any] | None]
@@ -1242,6 +1244,8 @@ class Run:
         self.children = []
         instance = self.instance
         iid = instance.id
+        if not self.new_instance:
+            self.effects.written.add(iid)
         ended = instance.state not in ("active", "suspended")
         store.cancel_tasks(batch, iid, self.cancelled_tasks_for, self.db_now)
         if self.cleared_jobs:
@@ -1352,8 +1356,8 @@ def _sequential(element: Element) -> bool:
 def countersign_result(mode: str, total: int, approved: int, rejected: int) -> str | None:
     """The decision of a countersign step so far (None: not decided yet). ``all`` and
     ``sequence`` (会签, 依次): one rejection rejects, all approvals approve; ``any`` (或签):
-    the first decision; ``ratio:p``: approved once ``p`` of all approved, rejected once
-    that can no longer be reached."""
+    the first decision; ``ratio:p`` (``0.6``, ``2/3``, ``60%``: ``ratio_share``): approved
+    once that share of all approved, rejected once it can no longer be reached."""
     if mode in ("all", "sequence"):
         if rejected:
             return "rejected"
@@ -1362,11 +1366,11 @@ def countersign_result(mode: str, total: int, approved: int, rejected: int) -> s
         if approved:
             return "approved"
         return "rejected" if rejected else None
-    if mode.startswith("ratio:"):
-        share = float(mode[6:])
-        if total == 0 or approved / total >= share - 1e-9:
+    share = ratio_share(mode)
+    if share is not None:
+        if total == 0 or Fraction(approved, total) >= share:
             return "approved"
-        if (total - rejected) / total < share - 1e-9:
+        if Fraction(total - rejected, total) < share:
             return "rejected"
         return None
     return None

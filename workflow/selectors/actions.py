@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from django.utils.translation import gettext as _
 
 from portal.models import User
-from workflow import participants
+from workflow import participants, translation
 from workflow.bpmn.model import Element, ElementKind
 from workflow.engine.cache import graph_for_definition
 from workflow.models import (
@@ -55,7 +55,8 @@ def return_targets(task: Task) -> list[tuple[str, str]]:
     start = graph.start_event(None)
     targets: list[tuple[str, str]] = []
     if element.parent_id is None:
-        targets.append(("initiator", start.name or _("The initiator")))
+        name = translation.step_name(graph.key, start.id, start.name) if start.name else ""
+        targets.append(("initiator", name or _("The initiator")))
     seen = {"initiator", task.element_id}
     for element_id in passed:
         target = graph.elements.get(element_id)
@@ -67,7 +68,7 @@ def return_targets(task: Task) -> list[tuple[str, str]]:
         ):
             continue
         seen.add(element_id)
-        targets.append((element_id, target.name or element_id))
+        targets.append((element_id, translation.step_name(graph.key, element_id, target.name)))
     return targets
 
 
@@ -93,6 +94,11 @@ def _step_actions(user: User, task: Task) -> set[str]:
     actions: set[str] = {"claim"} if candidate else set()
     if mine and task.delegation == Delegation.PENDING:
         return actions | {"resolve"}
+    resubmission = element is not None and element.kind is ElementKind.START_EVENT
+    if (mine or candidate) and resubmission:
+        # a returned request back with its initiator: resubmit it (or cancel it), nobody
+        # else takes part in that (``approvals.refuse_at_resubmission``)
+        return actions | {"approve", "copy"}
     if mine or candidate:
         actions |= {"approve", "transfer", "delegate", "add_signers", "copy"}
         if element is None or element.kind is not ElementKind.START_EVENT:
@@ -147,6 +153,20 @@ def handles(
     )
 
 
+def _others_hold(name: str, open_tasks: Sequence[Task]) -> bool:
+    """Whether someone besides ``name`` holds or is offered one of these open tasks (nobody
+    urges themselves, ``instance_urge``): an assignee not ``name``, or a task offered to a
+    role, a department or another person."""
+    if any(t.assignee and t.assignee != name for t in open_tasks):
+        return True
+    offered = [t.pk for t in open_tasks if not t.assignee]
+    return (
+        TaskCandidate.objects.filter(task_id__in=offered).exclude(kind="user", value=name).exists()
+        if offered
+        else False
+    )
+
+
 def instance_actions(user: User, instance: ProcessInstance) -> set[str]:
     """The actions ``user`` may take on ``instance`` now (what the instance page offers).
     A suspended request can be cancelled by its initiator and resumed or terminated by an
@@ -161,11 +181,11 @@ def instance_actions(user: User, instance: ProcessInstance) -> set[str]:
     actions: set[str] = set()
     if instance.initiator == name:
         actions.add("cancel")
-    if running and (instance.initiator == name or admin):
+    open_tasks = _open_tasks(instance)
+    if running and (instance.initiator == name or admin) and _others_hold(name, open_tasks):
         actions.add("urge")
     if may_withdraw(user, instance):
         actions.add("withdraw")
-    open_tasks = _open_tasks(instance)
     if handles(user, instance, open_tasks) or instance.initiator == name or admin:
         actions.add("copy")
     if admin:

@@ -1,51 +1,76 @@
-"""The process catalogue and drafts: the processes a person may start (their starter roles;
-a plain start event), by category; one of them by key (else a 404 for the view); a person's
-own drafts, never anybody else's.
+"""The process catalogue and drafts: the processes a person may start (their starter roles
+or departments; a plain start event), by category; one of them by key (else a 404 for the
+view); a person's own drafts, never anybody else's.
 """
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import Exists, Model, OuterRef, Q, QuerySet, Subquery
 
-from portal.models import User
+from portal.models import Department, User
+from workflow import translation
 from workflow.bpmn.model import Element, EventTrigger
 from workflow.engine.cache import graph_for_definition
 from workflow.models import Draft, ProcessDefinition, ProcessSettings
+from workflow.selectors.visibility import may_deploy
+
+
+def _starter_rows(model: type[Model], **lookups: Any) -> QuerySet[Any]:
+    return model._default_manager.filter(processsettings_id=OuterRef("pk"), **lookups)
+
+
+def _not_for(user: User) -> QuerySet[ProcessSettings]:
+    """The settings rows of the processes ``user`` may not start, as one query: rows that
+    name starter roles or departments (none: everyone may start it) of which ``user`` holds
+    no role and belongs to no department or one below it. A department's subtree is the
+    rows whose materialized path starts with its own, so "the user's department is at or
+    below a starter department" is a prefix test on the (indexed, unique) ``path``."""
+    roles = ProcessSettings.starter_roles.through
+    departments = ProcessSettings.starter_departments.through
+    restricted = Exists(_starter_rows(roles)) | Exists(_starter_rows(departments))
+    allowed = Q(Exists(_starter_rows(roles, role_id__in=user.groups.values("pk"))))
+    if user.department_id is not None:
+        inside = Department.objects.filter(
+            pk=user.department_id, path__startswith=OuterRef("department__path")
+        )
+        allowed |= Q(Exists(_starter_rows(departments).filter(Exists(inside))))
+    return ProcessSettings.objects.filter(restricted).exclude(allowed)
 
 
 def may_start(user: User, key: str) -> bool:
-    """``ProcessSettings.starter_roles`` of ``key`` (none: every employee may start it);
-    a superuser may start anything."""
+    """Who may start ``key``: everyone when its settings name no starter role and no starter
+    department; else the holders of one of ``ProcessSettings.starter_roles`` and the members
+    of one of ``ProcessSettings.starter_departments`` or of a department below one. A
+    superuser may start anything; an inactive account nothing. The one rule the catalogue,
+    the start page, drafts and the API apply (through :func:`startable_process` and
+    :func:`hidden_processes`)."""
+    if not user.is_active:
+        return False
     if user.is_superuser:
         return True
-    roles = ProcessSettings.starter_roles.through.objects.filter(processsettings__key=key)
-    if not roles.exists():
-        return True
-    return user.groups.filter(pk__in=roles.values("role_id")).exists()
+    return not _not_for(user).filter(key=key).exists()
+
+
+def _barred(user: User) -> set[str]:
+    """Keys of the processes an active ``user`` may not start (:func:`may_start`), in one
+    query."""
+    if user.is_superuser:
+        return set()
+    return set(_not_for(user).values_list("key", flat=True))
 
 
 def hidden_processes(user: User) -> set[str]:
-    """Keys of the processes ``user`` may not start (their starter roles are none of the
-    user's): the catalogue does not show them, and to the API they are as if not deployed.
-    Process designers and administrators (who may read definitions) see every process."""
-    if (
-        user.is_superuser
-        or user.has_perm("workflow.view_processdefinition")
-        or user.has_perm("workflow.add_processdefinition")
-    ):
+    """Keys of the processes ``user`` may not start (:func:`may_start`): the catalogue does
+    not show them, and to the API they are as if not deployed. Process designers and
+    administrators (who may read definitions) see every process."""
+    if user.is_superuser or user.has_perm("workflow.view_processdefinition") or may_deploy(user):
         return set()
-    restricted: dict[str, set[int]] = {}
-    for key, role_id in ProcessSettings.starter_roles.through.objects.values_list(
-        "processsettings__key", "role_id"
-    ):
-        restricted.setdefault(key, set()).add(role_id)
-    if not restricted:
-        return set()
-    mine = set(user.groups.values_list("pk", flat=True))
-    return {key for key, roles in restricted.items() if not roles & mine}
+    return _barred(user)
 
 
 # --- the catalogue -------------------------------------------------------------------------
@@ -61,6 +86,7 @@ class StartableProcess:
     category: str
     definition_id: int
     version: int
+    icon: str = ""  # ProcessSettings.icon (workflow/icons.py picks one where it is empty)
 
 
 @dataclass
@@ -97,20 +123,27 @@ def _latest_definitions() -> QuerySet[ProcessDefinition]:
 
 def _startable(user: User, definitions: Iterable[ProcessDefinition]) -> list[StartableProcess]:
     keys = [d.key for d in definitions]
+    barred = _barred(user)
     settings = {s.key: s for s in ProcessSettings.objects.filter(key__in=keys)}
     found: list[StartableProcess] = []
     for definition in definitions:
-        if start_element(definition.pk) is None or not may_start(user, definition.key):
+        if definition.key in barred or start_element(definition.pk) is None:
             continue
         row = settings.get(definition.key)
         found.append(
             StartableProcess(
                 key=definition.key,
-                name=definition.name or definition.key,
-                description=(row.description if row else "") or definition.description,
-                category=row.category.strip() if row else "",
+                # in the reader's language (workflow.translation)
+                name=translation.process_name(definition.key, definition.name),
+                description=translation.process_description(
+                    definition.key, (row.description if row else "") or definition.description
+                ),
+                category=translation.category_name(definition.key, row.category.strip())
+                if row
+                else "",
                 definition_id=definition.pk,
                 version=definition.version,
+                icon=row.icon if row else "",
             )
         )
     return found
@@ -166,3 +199,57 @@ def draft_for(user: User, draft_id: int | str | None) -> Draft | None:
     except (TypeError, ValueError):
         return None
     return drafts_for(user).filter(pk=pk).first()
+
+
+# --- processes as their administrators see them ------------------------------------------
+
+
+@dataclass(frozen=True)
+class ManagedProcess:
+    """A deployed process on the console's process list: its latest version and who may
+    start it (role and department names; both empty: everyone)."""
+
+    key: str
+    name: str
+    version: int
+    deployed_at: datetime.datetime
+    category: str
+    roles: list[str]
+    departments: list[str]
+
+
+def managed_processes() -> list[ManagedProcess]:
+    """Every deployed process (its latest version), by category then name; three queries
+    whatever the number of processes."""
+    latest = list(_latest_definitions().only("id", "key", "version", "name", "deployed_at"))
+    rows = {
+        row.key: row
+        for row in ProcessSettings.objects.filter(key__in=[d.key for d in latest])
+        .prefetch_related("starter_roles", "starter_departments")
+        .only("id", "key", "category")
+    }
+    found = []
+    for definition in latest:
+        row = rows.get(definition.key)
+        found.append(
+            ManagedProcess(
+                key=definition.key,
+                name=translation.process_name(definition.key, definition.name),
+                version=definition.version,
+                deployed_at=definition.deployed_at,
+                category=translation.category_name(definition.key, row.category.strip())
+                if row
+                else "",
+                roles=sorted(r.display_name for r in row.starter_roles.all()) if row else [],
+                departments=(
+                    [d.display_name for d in sorted(row.starter_departments.all(), key=_path)]
+                    if row
+                    else []
+                ),
+            )
+        )
+    return sorted(found, key=lambda p: (p.category == "", p.category, p.name.casefold(), p.key))
+
+
+def _path(department: Department) -> str:
+    return str(department.path)

@@ -4,9 +4,10 @@
 
 from __future__ import annotations
 
+import copy
 import datetime
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from django.core.exceptions import ValidationError
@@ -14,7 +15,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from portal.keyset import Cursor, Source, keyset_page
+from portal.keyset import Cursor, Page, Source, keyset_page
 from portal.models import User
 from portal.selectors import people_matching
 from workflow import participants
@@ -26,12 +27,14 @@ from workflow.models import (
     Execution,
     ExternalTask,
     ExternalTaskState,
+    HistoryEvent,
     ProcessInstance,
     Task,
     TaskCandidate,
     TaskState,
 )
 from workflow.selectors.visibility import process_names
+from workflow.signatures import signature_mode
 
 
 def tasks_assigned(user: User) -> QuerySet[Task]:
@@ -47,8 +50,26 @@ def tasks_todo(user: User) -> QuerySet[Task]:
 
 
 def tasks_done(user: User) -> QuerySet[Task]:
-    """已办: tasks ``user`` completed."""
+    """The tasks ``user`` completed (approved, rejected, returned, submitted: the decided
+    half of 已办; :func:`tasks_handed` is the other)."""
     return Task.objects.filter(state=TaskState.COMPLETED, completed_by=user.username)
+
+
+HANDED_KINDS = {
+    "task-transferred": "transferred",
+    "task-delegated": "delegated",
+    "task-resolved": "resolved",
+}
+"""The history lines of a task ``user`` handed on without deciding it, with their outcome
+in 已办: 转交 (transferred), 委派 (delegated), the delegate's 处理 (handed back)."""
+
+
+def tasks_handed(user: User) -> QuerySet[HistoryEvent]:
+    """The other half of 已办: the history lines of tasks ``user`` transferred, delegated or,
+    as a delegate, handed back — one line per time. Served by the partial index
+    ``history_handed_by`` (actor, at descending; only these kinds), page by page as the task
+    half reads its own."""
+    return HistoryEvent.objects.filter(actor=user.username, kind__in=list(HANDED_KINDS))
 
 
 # --- the inbox ----------------------------------------------------------------------------------
@@ -61,6 +82,18 @@ def tasks_done(user: User) -> QuerySet[Task]:
 URGENT_PRIORITY = 50
 """A task whose ``priority`` is above this is urgent (the engine's default is 50)."""
 
+
+def urgent_tasks() -> Q:
+    """Urgent tasks (加急): of a request its initiator marked urgent
+    (``ProcessInstance.urgent``), or with a ``priority`` above :data:`URGENT_PRIORITY`."""
+    return Q(instance__urgent=True) | Q(priority__gt=URGENT_PRIORITY)
+
+
+def task_is_urgent(task: Task) -> bool:
+    """Whether ``task`` (its instance selected with it) is urgent (:func:`urgent_tasks`)."""
+    return task.instance.urgent or task.priority > URGENT_PRIORITY
+
+
 Sort = Literal["new", "old", "due"]
 Tab = Literal["todo", "done", "started", "copied"]
 
@@ -72,9 +105,9 @@ class InboxFilter:
     ``created_after``/``created_before`` bound the list's own date (when a task arrived,
     when I completed it, when an instance started, when I was copied); ``overdue`` keeps
     (True) or leaves out (False) overdue rows: an open task past its due date, an instance
-    with one; ``urgent`` tasks above :data:`URGENT_PRIORITY`; ``q`` searches the title,
-    business key, step name and the initiator's name; ``unread`` (copies) keeps unread
-    (True) or read (False) ones."""
+    with one; ``urgent`` keeps (True) or leaves out (False) urgent tasks
+    (:func:`urgent_tasks`); ``q`` searches the title, business key, step name and the
+    initiator's name; ``unread`` (copies) keeps unread (True) or read (False) ones."""
 
     process: str = ""
     created_after: datetime.datetime | None = None
@@ -135,13 +168,12 @@ def filter_tasks(
     rows: QuerySet[Task], given: InboxFilter, *, date_field: str = "created_at"
 ) -> QuerySet[Task]:
     """Tasks narrowed by ``given``: overdue is an open task past its due date; urgent a
-    priority above :data:`URGENT_PRIORITY`."""
+    request marked urgent or a priority above :data:`URGENT_PRIORITY` (:func:`urgent_tasks`)."""
     if given.process:
         rows = rows.filter(definition_key=given.process)
     rows = _overdue(rows, given, Q(state=TaskState.OPEN, due_at__lt=timezone.now()))
     if given.urgent is not None:
-        urgent = Q(priority__gt=URGENT_PRIORITY)
-        rows = rows.filter(urgent) if given.urgent else rows.exclude(urgent)
+        rows = rows.filter(urgent_tasks()) if given.urgent else rows.exclude(urgent_tasks())
     if given.q:
         text = given.q
         rows = rows.filter(
@@ -217,6 +249,42 @@ class InboxPage:
 
 # Rows of two tables with the same time: ours before the external ones.
 RANK_TASK, RANK_EXTERNAL = 1, 0
+URGENT_BAND = 10
+"""Added to the rank of urgent rows in 待办: every urgent rank is above every plain one, so a
+cursor says in which part of the list (urgent first, then the rest) its page ended."""
+
+
+def _cursor_at(row: Any, source: Source) -> Cursor:
+    return Cursor(getattr(row, source.field), source.rank, row.pk)
+
+
+def _urgent_first(
+    urgent: Sequence[Source],
+    plain: Sequence[Source],
+    *,
+    after: Cursor | None,
+    size: int,
+    ascending: bool,
+) -> Page:
+    """A keyset page of the ``urgent`` sources (ranks in :data:`URGENT_BAND`), then the
+    ``plain`` ones, each part in its own order: a page that ends the urgent part fills up
+    from the first plain rows. A cursor with an urgent rank continues the urgent part, any
+    other the plain part; nothing is shown twice or skipped."""
+    if after is not None and after.rank < URGENT_BAND:
+        return keyset_page(plain, after=after, size=size, ascending=ascending)
+    first = keyset_page(urgent, after=after, size=size, ascending=ascending)
+    if first.next is not None:
+        return first
+    room = size - len(first.rows)
+    if room > 0:
+        rest = keyset_page(plain, after=None, size=room, ascending=ascending)
+        return Page(first.rows + rest.rows, rest.next)
+    # the urgent part ends exactly with this page: the next one starts the plain part
+    if not any(source.rows.exists() for source in plain):
+        return first
+    kind, last = first.rows[-1]
+    source = next(source for source in urgent if source.kind == kind)
+    return Page(first.rows, _cursor_at(last, source))
 
 
 def inbox_page(
@@ -251,20 +319,37 @@ def inbox_page(
         field_name = "due_at" if sort == "due" else "created_at"
         mine = tasks_assigned(user).select_related("instance").defer("data")
         claimable = tasks_claimable(user).select_related("instance").defer("data")
+        # 加急 first: the urgent tasks, then the others (and other systems' tasks)
+        mine, claimable = filter_tasks(mine, given), filter_tasks(claimable, given)
+        urgent = [
+            Source(mine.filter(urgent_tasks()), field_name, RANK_TASK + URGENT_BAND, "task"),
+            Source(claimable.filter(urgent_tasks()), field_name, RANK_TASK + URGENT_BAND, "claim"),
+        ]
         sources = [
-            Source(filter_tasks(mine, given), field_name, RANK_TASK, "task"),
-            Source(filter_tasks(claimable, given), field_name, RANK_TASK, "claim"),
+            Source(mine.exclude(urgent_tasks()), field_name, RANK_TASK, "task"),
+            Source(claimable.exclude(urgent_tasks()), field_name, RANK_TASK, "claim"),
         ]
         if externals and not given.process and given.urgent is None:
             theirs = filter_external_tasks(external_tasks_for(user), given)
             sources.append(Source(theirs, field_name, RANK_EXTERNAL, "external"))
+        ordered = _urgent_first(
+            urgent, sources, after=after, size=size, ascending=sort in ("old", "due")
+        )
+        return InboxPage(
+            ordered.rows,
+            ordered.next,
+            sort,
+            date_field=field_name,
+            kinds={source.kind for source in sources},
+        )
     elif tab == "done":
         sort = "old" if sort == "old" else "new"
         done = task_rows.filter(state=TaskState.COMPLETED, completed_by=name)
         sources = [
             Source(
                 filter_tasks(done, given, date_field="completed_at"), "completed_at", kind="done"
-            )
+            ),
+            Source(_handed(user, given), "at", RANK_HANDED, "handed"),
         ]
     elif tab == "started":
         sort = "old" if sort == "old" else "new"
@@ -293,6 +378,8 @@ def inbox_page(
             )
         ]
     found = keyset_page(sources, after=after, size=size, ascending=sort in ("old", "due"))
+    if tab == "done":
+        found.rows = _done_rows(found.rows)
     return InboxPage(
         found.rows,
         found.next,
@@ -300,6 +387,49 @@ def inbox_page(
         date_field=sources[0].field,
         kinds={source.kind for source in sources},
     )
+
+
+RANK_HANDED = 1
+"""已办's rows of the history (handed on) after the completed tasks of the same moment."""
+
+
+def _handed(user: User, given: InboxFilter) -> QuerySet[HistoryEvent]:
+    """:func:`tasks_handed` narrowed by ``given`` (through their tasks: the history has no
+    step name, priority or due date of its own)."""
+    rows = tasks_handed(user)
+    if given.overdue:
+        return rows.none()  # 已办: nothing in it is overdue for this person
+    if given.process:
+        rows = rows.filter(definition_key=given.process)
+    if given.urgent is not None or given.q:
+        tasks = filter_tasks(Task.objects.all(), replace(given, overdue=None, process=""))
+        rows = rows.filter(task_id__in=tasks.values("pk"))
+    return _dated(rows, given, "at")
+
+
+def _done_rows(rows: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    """已办's page as ``done`` rows of tasks, each with ``done_at`` and ``done_outcome``
+    (what this person did: approved, rejected, returned, transferred, delegated, resolved
+    ...); the history lines become their tasks (one query for the page)."""
+    wanted = {row.task_id for kind, row in rows if kind == "handed"}
+    tasks = (
+        Task.objects.select_related("instance").defer("data").in_bulk(list(wanted))
+        if wanted
+        else {}
+    )
+    result: list[tuple[str, Any]] = []
+    for kind, row in rows:
+        if kind == "handed":
+            found = tasks.get(row.task_id)
+            if found is None:  # pragma: no cover - history outlives its task only in a race
+                continue
+            task = copy.copy(found)  # the same task may be in the page twice
+            vars(task).update(done_at=row.at, done_outcome=HANDED_KINDS[row.kind])
+        else:
+            task = row
+            vars(task).update(done_at=row.completed_at, done_outcome=row.outcome)
+        result.append(("done", task))
+    return result
 
 
 COUNT_CAP = 100
@@ -375,10 +505,12 @@ def _defaults(task: Task, variables: Mapping[str, Any]) -> dict[str, Any] | None
     """The step form's current values as submitted data, or None when the form would not
     accept them as they are (a required field without a value, a value out of range), or
     the step is not one to approve without looking (a start event: the initiator's
-    resubmission)."""
+    resubmission; a step that requires a handwritten signature)."""
     graph = graph_for_definition(task.instance.definition_id)
     element = graph.elements.get(task.element_id)
     if element is None or element.kind is ElementKind.START_EVENT:
+        return None
+    if signature_mode(element) == "required":
         return None
     if not has_step_form(element):
         return {}

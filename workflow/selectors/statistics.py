@@ -20,6 +20,13 @@ Sources: an instance's duration is ``ended_at - started_at`` of completed instan
 ``activity`` history rows (written when an activity instance ends, cancelled ones left
 out); the diagram's heat is the average of those per element for the instances of one
 version.
+
+Units: the SQL works in milliseconds (``duration_ms``, and the instance durations computed
+as milliseconds), every :class:`DurationStats` and :class:`Heat` is in seconds. Pages write
+them with ``portal.charts.human_duration`` (2天3小时), and a chart's bars are scaled to one
+unit with its axis (``portal.charts.duration_chart``): the old charts drew bars from the
+raw seconds but labelled them rounded to whole seconds, so sub-second steps (requests
+approved by a script) all read "0 秒" beside bars of different lengths.
 """
 
 from __future__ import annotations
@@ -51,6 +58,7 @@ from workflow.models import (
     Task,
     TaskState,
 )
+from workflow.selectors.visibility import process_names
 
 # elements where a token waits (their activity rows measure a wait); gateways and
 # throwing/start/end events pass at once
@@ -147,14 +155,19 @@ def console_instances(
 
 
 def process_choices() -> list[tuple[str, str]]:
-    """(key, "name (key)") of every deployed process, by key; the name of the latest
-    version."""
-    latest: dict[str, str] = {}
-    for key, name in ProcessDefinition.objects.order_by("key", "version").values_list(
-        "key", "name"
-    ):
-        latest[key] = name
-    return [(key, f"{name} ({key})" if name else key) for key, name in latest.items()]
+    """(key, name) of every deployed process, by name: the name of the latest version (the
+    key where it has none). The key is for machines; a person reads the name. Only when two
+    processes share a name does the key follow it, to tell them apart."""
+    keys = ProcessDefinition.objects.order_by().values_list("key", flat=True).distinct()
+    names = process_names(keys)
+    taken: dict[str, int] = {}
+    for name in names.values():
+        taken[name] = taken.get(name, 0) + 1
+    labelled = [
+        (key, f"{name} ({key})" if taken[name] > 1 and name != key else name)
+        for key, name in names.items()
+    ]
+    return sorted(labelled, key=lambda pair: (pair[1].casefold(), pair[0]))
 
 
 def main_flow_nodes(definition_id: int) -> list[tuple[str, str]]:

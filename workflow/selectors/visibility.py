@@ -12,7 +12,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from portal.models import Department, Role, User, localized_name
-from workflow import participants
+from workflow import participants, translation
 from workflow.models import (
     CarbonCopy,
     ProcessDefinition,
@@ -24,6 +24,15 @@ from workflow.models import (
 
 def is_process_admin(user: User) -> bool:
     return user.is_active and user.has_perm("workflow.manage_processes")
+
+
+def may_deploy(user: User) -> bool:
+    """Who may design and deploy processes: holders of ``workflow.add_processdefinition``
+    (process designers) and process administrators, who own a process's settings and so
+    may also deploy its next version (the designer, its API, Django admin's upload)."""
+    return user.is_active and (
+        user.has_perm("workflow.add_processdefinition") or is_process_admin(user)
+    )
 
 
 def candidate_task_ids(user: User) -> QuerySet[TaskCandidate, Any]:
@@ -68,6 +77,16 @@ def copies_for(user: User) -> QuerySet[CarbonCopy]:
     return CarbonCopy.objects.filter(user=user).select_related("instance")
 
 
+def copies_of(instance: ProcessInstance) -> QuerySet[CarbonCopy]:
+    """The people copied on ``instance`` (抄送) with their read receipts (``read_at``), in
+    the order they were copied; for whoever may see the instance."""
+    return (
+        CarbonCopy.objects.filter(instance=instance)
+        .select_related("user")
+        .order_by("created_at", "pk")
+    )
+
+
 def task_for(user: User, task_id: int) -> Task | None:
     """A task of an instance ``user`` may see; None otherwise (a 404)."""
     return (
@@ -78,7 +97,8 @@ def task_for(user: User, task_id: int) -> Task | None:
 
 
 def process_names(keys: Iterable[str]) -> dict[str, str]:
-    """The name of each process key's latest version."""
+    """The name of each process key's latest version, in the reader's language
+    (``workflow.translation``)."""
     names: dict[str, str] = {}
     rows = (
         ProcessDefinition.objects.filter(key__in=set(keys))
@@ -87,7 +107,7 @@ def process_names(keys: Iterable[str]) -> dict[str, str]:
     )
     for key, name in rows:
         names.setdefault(key, name or key)
-    return names
+    return translation.process_names(names)
 
 
 def display_names(usernames: Iterable[str]) -> dict[str, str]:

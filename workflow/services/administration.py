@@ -1,6 +1,7 @@
 """What a process administrator (``workflow.manage_processes``) does to running requests:
 suspend, resume, terminate, move a token, reassign a task, migrate instances to another
-version. Each is one transaction with a history row naming who did it and why.
+version, retry an incident. Each is one transaction with a history row naming who did it
+and why (a retry: the retry's, then the job's own run).
 """
 
 from __future__ import annotations
@@ -22,14 +23,17 @@ from workflow.engine.runtime import (
 from workflow.models import (
     Incident,
     InstanceState,
+    Job,
     ProcessDefinition,
     ProcessInstance,
     Task,
 )
 from workflow.selectors.visibility import is_process_admin
+from workflow.services import jobs
 from workflow.services.notifications import NEW_TASK, tell_handlers_of
 from workflow.services.steps import (
     ActionRefused,
+    NotPermitted,
     clean_comment,
     load_instance,
     load_step,
@@ -44,7 +48,7 @@ from workflow.services.steps import (
 
 def _require_admin(user: User) -> None:
     if not is_process_admin(user):
-        raise ActionRefused(_("Only a process administrator can do this."))
+        raise NotPermitted(_("Only a process administrator can do this."))
 
 
 @transaction.atomic
@@ -194,3 +198,49 @@ def instances_migrate(
             run.flush()
             report.migrated.append(instance_id)
     return report
+
+
+# --- incidents -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RetryOutcome:
+    """What retrying an incident came to: its job ran and the process went on
+    (``succeeded``), or the job failed again — then ``error`` says why and
+    ``new_incident`` is the incident that now stands for it."""
+
+    incident: Incident
+    succeeded: bool
+    error: str = ""
+    new_incident: Incident | None = None
+
+
+def incident_retry(incident_id: int, *, by: User) -> RetryOutcome:
+    """Retry the failed job of an incident now, once, and say whether it worked: the
+    incident is resolved with a history row naming ``by`` (as :func:`jobs.incident_retry`),
+    then the job runs in this request, leased to it so no worker takes it meanwhile. A job
+    that fails again gets a new incident with the new error (the one the console and API
+    report: "Retry failed: …"); one that succeeds is gone and its process went on.
+
+    Only a process administrator, or someone who may change incidents in Django admin, may
+    retry (:class:`NotPermitted`); an incident resolved meanwhile is ``AlreadyHandled``.
+    Not one transaction: the job's own run must commit (or fail) on its own, as a worker's
+    would, so this is called outside any transaction."""
+    if not (is_process_admin(by) or (by.is_active and by.has_perm("workflow.change_incident"))):
+        raise NotPermitted(_("Only a process administrator can do this."))
+    worker = f"retry:{jobs.worker_id()}:{incident_id}"
+    job_id = jobs.incident_retry(incident_id, by=by, lease_to=worker)
+    if job_id is not None:
+        jobs.job_execute(job_id, worker=worker)
+    incident = Incident.objects.select_related("instance").get(pk=incident_id)
+    failed = Job.objects.filter(pk=job_id or 0).values_list("last_error", flat=True).first()
+    if failed is None:
+        return RetryOutcome(incident=incident, succeeded=True)
+    again = (
+        Incident.objects.select_related("instance")
+        .filter(job_id=job_id, resolved_at__isnull=True)
+        .order_by("-pk")
+        .first()
+    )
+    reason = (again.message if again is not None else failed).strip()
+    return RetryOutcome(incident=incident, succeeded=False, error=reason, new_incident=again)

@@ -13,11 +13,14 @@ bell) and sent on other channels after the commit.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from django import forms
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.db import transaction
+from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -34,7 +37,13 @@ from workflow.engine.runtime import (
     Run,
     Token,
 )
-from workflow.forms import attachment_content_type, safe_filename, validate_upload
+from workflow.forms import (
+    attachment_content_type,
+    form_for,
+    has_step_form,
+    safe_filename,
+    validate_upload,
+)
 from workflow.links import instance_url
 from workflow.models import (
     LIVE_TASK_STATES,
@@ -60,7 +69,9 @@ from workflow.services.notifications import (
     copy_people,
     handlers_of,
     notify,
+    run_title,
     tell_handlers_of,
+    urge_handlers,
 )
 from workflow.services.steps import (
     ActionRefused,
@@ -76,6 +87,7 @@ from workflow.services.steps import (
     require_running,
     write,
 )
+from workflow.signatures import signature_mode, signature_png
 
 # --- finishing a step -----------------------------------------------------------------------
 
@@ -185,6 +197,51 @@ def finish_step(
     run.drain()
 
 
+def _signature_of(step: Step, signature: str) -> bytes | None:
+    """The decision's signature, checked before anything is written (``workflow.signatures``):
+    a step that requires one refuses a decision without it; one that does not ask for a
+    signature refuses one, rather than keep what nobody asked for."""
+    mode = signature_mode(step.element)
+    if not (signature or "").strip():
+        if mode == "required":
+            raise ValidationError({"signature": [_("Please sign before you confirm.")]})
+        return None
+    if not mode:
+        raise ValidationError({"signature": [_("This step does not take a signature.")]})
+    return signature_png(signature)
+
+
+def _keep_signature(task: Task, drawing: bytes | None) -> None:
+    """Store the drawing with the task, in the decision's transaction; called after
+    everything else was written, so only a failed commit can leave a file without its row."""
+    if drawing is None:
+        return
+    task.signature.save(f"task-{task.pk}.png", ContentFile(drawing), save=False)
+    Task.objects.filter(pk=task.pk).update(signature=task.signature.name)
+
+
+def _resubmission_data(step: Step, data: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    """Resubmitting a returned request starts from what it holds: a field of the start form
+    the caller does not send keeps its value (an API call without a body resubmits it as it
+    was). A page's post is taken as it is: its form showed those values and leaves an
+    unticked check box out."""
+    if (
+        step.element.kind is not ElementKind.START_EVENT
+        or not has_step_form(step.element)
+        or isinstance(data, QueryDict)
+    ):
+        return data
+    given = dict(data or {})
+    form = form_for(step.element, variables=step.run.scope(step.token))
+    for name, form_field in form.fields.items():
+        if name in given or form_field.disabled or isinstance(form_field, forms.FileField):
+            continue
+        value = form.get_initial_for_field(form_field, name)
+        if value is not None:
+            given[name] = value
+    return given
+
+
 # --- claim -----------------------------------------------------------------------------------
 
 
@@ -224,24 +281,37 @@ def task_unclaim(task_id: int, *, user: User) -> None:
 
 @transaction.atomic
 def task_approve(
-    task_id: int, *, user: User, data: Mapping[str, Any] | None = None, comment: str = ""
+    task_id: int,
+    *,
+    user: User,
+    data: Mapping[str, Any] | None = None,
+    comment: str = "",
+    signature: str = "",
 ) -> None:
     """Approve (or submit) the step: the form's data become process variables and
-    ``approved`` is true."""
+    ``approved`` is true; the comment is the approval's opinion (审批意见) in the history,
+    the signature (where the step asks for one) is kept with the task."""
     step = load_step(task_id, user.username)
     require_handler(step, user)
-    values = form_values(step, data)
+    values = form_values(step, _resubmission_data(step, data))
     text = clean_comment(comment, required=False)
+    drawing = _signature_of(step, signature)
     outcome = "submitted" if step.element.kind is ElementKind.START_EVENT else "approved"
     finish_step(
         step, actor=user.username, outcome=outcome, decision="approved", values=values, comment=text
     )
     write(step, step.effects)
+    _keep_signature(step.task, drawing)
 
 
 @transaction.atomic
 def task_reject(
-    task_id: int, *, user: User, comment: str, data: Mapping[str, Any] | None = None
+    task_id: int,
+    *,
+    user: User,
+    comment: str,
+    data: Mapping[str, Any] | None = None,
+    signature: str = "",
 ) -> None:
     """Reject the step with a reason; the process settings say what follows (end the
     instance as rejected, return it to the initiator, or let the diagram decide)."""
@@ -251,8 +321,10 @@ def task_reject(
         raise ActionRefused(_("Your own request cannot be rejected; cancel it instead."))
     text = clean_comment(comment, required=True)
     values = form_values(step, data)
+    drawing = _signature_of(step, signature)
     reject_step(step, actor=user.username, outcome="rejected", values=values, comment=text)
     write(step, step.effects)
+    _keep_signature(step.task, drawing)
 
 
 def reject_step(
@@ -282,8 +354,10 @@ def reject_step(
     run.reject_policy = policy
     if policy == RejectPolicy.RETURN:
         start = run.graph.start_event(None)
-        run.move_to(start, None, {RETURN_MARK: element.id} if element.parent_id is None else None)
-        _notify_returned(run, start)
+        token = run.move_to(
+            start, None, {RETURN_MARK: element.id} if element.parent_id is None else None
+        )
+        step.returned.append((token.number, comment))
     else:
         run.end_instance(InstanceState.REJECTED, element)
     run.drain()
@@ -323,8 +397,19 @@ def _give_to(run: Run, token: Token, assignee: str) -> None:
             fields["on_behalf_of"] = ""
 
 
+def return_refusal(steps: Iterable[str]) -> str:
+    """Why a return to a step is refused, naming the steps it may go back to (by name,
+    never by element id)."""
+    names = "、".join(steps)
+    if not names:
+        return _("The process can only be returned to a step it has passed.")
+    return _("It can only be returned to a step it has passed: %(steps)s.") % {"steps": names}
+
+
 @transaction.atomic
-def task_return(task_id: int, *, user: User, target: str, comment: str) -> None:
+def task_return(
+    task_id: int, *, user: User, target: str, comment: str, signature: str = ""
+) -> None:
     """退回: send the instance back to the initiator (``target="initiator"``) or to an
     earlier step it passed; the person who handled that step gets it again. Steps the
     instance never passed are refused."""
@@ -335,7 +420,8 @@ def task_return(task_id: int, *, user: User, target: str, comment: str) -> None:
     text = clean_comment(comment, required=True)
     allowed = dict(return_targets(step.task))
     if target not in allowed:
-        raise ActionRefused(_("The process can only be returned to a step it has passed."))
+        raise ActionRefused(return_refusal(allowed.values()))
+    drawing = _signature_of(step, signature)
     run = step.run
     _mark_done(step, user.username, "returned", {})
     run.record(
@@ -354,22 +440,9 @@ def task_return(task_id: int, *, user: User, target: str, comment: str) -> None:
     run.drain()
     if element.kind is not ElementKind.START_EVENT:
         _give_to(run, token, _last_handler(run.instance.id, element.id))
-    _notify_returned(run, element)
+    step.returned.append((token.number, text))
     write(step, step.effects)
-
-
-def _notify_returned(run: Run, element: Element) -> None:
-    if element.kind is ElementKind.START_EVENT:
-        names = [run.instance.initiator]
-    else:
-        names = [_last_handler(run.instance.id, element.id)]
-    notify(
-        names,
-        f"instance:{run.instance.id}:returned:{run.instance.revision}",
-        instance_url(run.instance.id),
-        gettext_lazy("Returned to you: %(title)s"),
-        title=run.instance.title,
-    )
+    _keep_signature(step.task, drawing)
 
 
 # --- withdraw (撤回), cancel (撤销) ----------------------------------------------------------
@@ -423,14 +496,24 @@ def instance_cancel(instance_id: int, *, user: User, reason: str) -> None:
     handlers = [
         t.assignee for t in Task.objects.filter(instance_id=instance_id, state=TaskState.OPEN)
     ]
+    # The cancel comes first in the history, before the tasks it cancels and the end: the
+    # run writes the tasks' lines ahead of its own, so this line is written now.
+    HistoryEvent.objects.create(
+        instance_id=instance_id,
+        definition_key=run.instance.key,
+        kind="instance-cancelled",
+        actor=user.username,
+        at=run.now,
+        data={"reason": text},
+    )
     run.end_instance(InstanceState.CANCELLED, None)
-    run.record("instance-cancelled", None, actor=user.username, data={"reason": text})
     notify(
         handlers,
         f"instance:{instance_id}:cancelled",
         instance_url(instance_id),
         gettext_lazy("Cancelled by the initiator: %(title)s"),
-        title=run.instance.title,
+        body=text,
+        title=run_title(run),
     )
     write(run, effects)
 
@@ -438,10 +521,20 @@ def instance_cancel(instance_id: int, *, user: User, reason: str) -> None:
 # --- transfer (转办), delegate (委派) --------------------------------------------------------
 
 
+def refuse_at_resubmission(step: Step) -> None:
+    """A returned request waiting for its initiator is theirs to resubmit or cancel: it is
+    not handed on, nor are signers added to it."""
+    if step.element.kind is ElementKind.START_EVENT:
+        raise ActionRefused(
+            _("A returned request is resubmitted or cancelled by its initiator, not handed on.")
+        )
+
+
 def _hand_over(task_id: int, user: User, to: str, comment: str, kind: str, **changes: str) -> None:
     """Give the task to ``to`` (the task row gets ``changes`` besides the new assignee)."""
     step = load_step(task_id, user.username)
     require_handler(step, user)
+    refuse_at_resubmission(step)
     target = person_named(to)
     if target.username == user.username:
         raise ValidationError({"to": [_("Choose someone other than yourself.")]})
@@ -521,6 +614,7 @@ def task_add_signers(
     the new tasks' ids."""
     step = load_step(task_id, user.username)
     require_handler(step, user)
+    refuse_at_resubmission(step)
     if position not in Signer.values:
         raise ValidationError({"position": [_("Choose before, after or alongside.")]})
     if step.token is None:
@@ -646,7 +740,8 @@ def instance_copy(
         raise ValidationError({"recipients": [_("Choose at least one person.")]})
     text = clean_comment(comment, required=False)
     new = copy_people(run, names, sent_by=user.username, comment=text)
-    run.record("copied", None, actor=user.username, data={"to": new, "comment": text})
+    if new:  # copying only people copied before changes nothing: no line, nobody told
+        run.record("copied", None, actor=user.username, data={"to": new, "comment": text})
     write(run, effects)
     return new
 
@@ -678,19 +773,18 @@ def instance_urge(instance_id: int, *, user: User, comment: str = "") -> list[st
             _("The handlers were urged a moment ago; you can urge again after %(time)s.")
             % {"time": again}
         )
-    names: list[str] = []
-    for task in Task.objects.filter(instance_id=instance_id, state=TaskState.OPEN):
-        names += handlers_of(task)
-    if not names:
-        raise ActionRefused(_("Nobody is working on it at the moment."))
-    text = clean_comment(comment, required=False)
-    notify(
-        names,
-        f"urge:{instance_id}:{run.now.isoformat()}",
-        instance_url(instance_id),
-        gettext_lazy("Please handle: %(title)s (urged by the initiator)"),
-        title=run.instance.title,
+    open_tasks = list(
+        Task.objects.filter(instance_id=instance_id, state=TaskState.OPEN)
+        .select_related("instance")
+        .order_by("pk")
     )
+    handlers = [name for task in open_tasks for name in handlers_of(task)]
+    if not handlers:
+        raise ActionRefused(_("Nobody is working on it at the moment."))
+    if all(name == user.username for name in handlers):
+        raise ActionRefused(_("It is waiting for you: there is nobody else to urge."))
+    text = clean_comment(comment, required=False)
+    names = urge_handlers(open_tasks, urged_by=user.username, comment=text, at=run.now.isoformat())
     run.record("urged", None, actor=user.username, data={"to": names, "comment": text})
     write(run, effects)
     return names

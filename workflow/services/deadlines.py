@@ -10,6 +10,7 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy
 
+from portal.services import notifications_settle
 from workflow import participants
 from workflow.bpmn.model import Element
 from workflow.engine.runtime import (
@@ -17,6 +18,7 @@ from workflow.engine.runtime import (
 )
 from workflow.models import (
     LIVE_TASK_STATES,
+    InstanceState,
     JobKind,
     Task,
     TaskCandidate,
@@ -24,14 +26,29 @@ from workflow.models import (
     TimeoutPolicy,
 )
 from workflow.services.approvals import finish_step, reject_step
-from workflow.services.notifications import tell_handlers
+from workflow.services.notifications import (
+    TIMED_OUT_APPROVED,
+    run_title,
+    task_subject,
+    tell_handlers,
+    tell_initiator,
+)
 from workflow.services.steps import SYSTEM, Step
 
 # --- due dates: reminders and time-outs (jobs) --------------------------------------------
 
 
-def due_job(run: Run, number: int, element: Element, kind: str, payload: Mapping[str, Any]) -> None:
-    """A task's reminder or time-out job fell due (inside the job's transaction)."""
+TIMEOUT_APPROVED = "timeout-approved"
+TIMEOUT_REJECTED = "timeout-rejected"
+"""The outcomes of a step decided by its time-out (超时自动同意 / 超时自动驳回), distinct from
+``auto-approved``: a repeated approver's step passing by itself."""
+
+
+def due_job(
+    run: Run, number: int, element: Element, kind: str, payload: Mapping[str, Any]
+) -> Step | None:
+    """A task's reminder or time-out job fell due (inside the job's transaction); the step
+    a time-out decided, for the caller to write (``steps.flush``)."""
     tasks = list(
         Task.objects.filter(
             instance_id=run.instance.id,
@@ -41,11 +58,11 @@ def due_job(run: Run, number: int, element: Element, kind: str, payload: Mapping
         ).select_related("added_by", "instance")
     )
     if not tasks:
-        return
+        return None
     if kind == JobKind.REMINDER:
         for task in tasks:
             tell_handlers(task, "due-soon", gettext_lazy("Due soon: %(step)s — %(title)s"))
-        return
+        return None
     policy = payload.get("policy") or TimeoutPolicy.REMIND
     settings = participants.settings_for(run.instance.key)
     for task in tasks:
@@ -59,13 +76,27 @@ def due_job(run: Run, number: int, element: Element, kind: str, payload: Mapping
         TaskCandidate.objects.create(task=task, kind="group", value=code)
         run.record("task-escalated", element, task_id=task.pk, data={"role": code})
         task.assignee = ""
-        tell_handlers(task, "escalated", gettext_lazy("Escalated to you: %(step)s — %(title)s"))
+        told = tell_handlers(
+            task, "escalated", gettext_lazy("Escalated to you: %(step)s — %(title)s")
+        )
+        # the task left its former holder: only the escalation role's notices stay open
+        notifications_settle(holders={task_subject(task.pk): set(told)})
     elif policy == TimeoutPolicy.APPROVE:
         _cancel_siblings(task)
-        finish_step(step, actor=SYSTEM, outcome="auto-approved", decision="approved", values={})
+        finish_step(step, actor=SYSTEM, outcome=TIMEOUT_APPROVED, decision="approved", values={})
+        if run.instance.state == InstanceState.COMPLETED:
+            # the initiator hears that nobody decided: this notice stands for "approved"
+            tell_initiator(
+                run.instance.id,
+                run.instance.initiator,
+                run_title(run),
+                InstanceState.COMPLETED,
+                TIMED_OUT_APPROVED,
+            )
     elif policy == TimeoutPolicy.REJECT:
         _cancel_siblings(task)
-        reject_step(step, actor=SYSTEM, outcome="auto-rejected", values={}, comment="")
+        reject_step(step, actor=SYSTEM, outcome=TIMEOUT_REJECTED, values={}, comment="")
+    return step
 
 
 def _cancel_siblings(task: Task) -> None:

@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import json
+import re
 from dataclasses import dataclass
 from typing import Any
+from xml.etree.ElementTree import Element as XmlElement
 
+import defusedxml.ElementTree as SafeET
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from portal.errors import Invalid
+from portal.errors import Invalid, NotFound
 from portal.models import User
+from workflow import participants
 from workflow.applications import applications
 from workflow.bpmn.model import (
     BpmnError,
@@ -27,6 +32,7 @@ from workflow.bpmn.model import (
 from workflow.bpmn.parser import xml_text
 from workflow.bpmn.timers import next_fire
 from workflow.bpmn.validate import parse_and_validate
+from workflow.engine.cache import graph_for_definition
 from workflow.engine.runtime import (
     Run,
 )
@@ -34,8 +40,10 @@ from workflow.models import (
     Job,
     JobKind,
     ProcessDefinition,
+    ProcessSettings,
 )
 from workflow.services.engine import current_time
+from workflow.translation import CATEGORY, Entry, clean_translations, entries_of
 
 
 @dataclass(frozen=True)
@@ -83,6 +91,50 @@ def definition_check(xml: bytes | str) -> Definitions:
     return definitions
 
 
+# Attributes a modeler writes about itself, not about the process.
+_TOOL_ATTRIBUTES = frozenset({"exporter", "exporterVersion"})
+_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+_DECLARATION = re.compile(r"\A\ufeff?\s*<\?xml[^>]*\?>")
+
+
+def _number_text(value: str) -> str:
+    """``152.0`` and ``152`` are the same coordinate (modelers write either)."""
+    if _NUMBER.fullmatch(value):
+        number = float(value)
+        return str(int(number)) if number.is_integer() else repr(number)
+    return value
+
+
+def _feed(node: XmlElement, digest: Any, *, root: bool) -> None:
+    attributes = sorted(
+        (name, _number_text(value))
+        for name, value in node.attrib.items()
+        if not (root and name in _TOOL_ATTRIBUTES)
+    )
+    digest.update(json.dumps([node.tag, attributes, (node.text or "").strip()]).encode())
+    # Siblings of one kind keep their order (form fields, enum values); the order between
+    # kinds is the writer's habit (bpmn-js writes a field's validation before its values).
+    children = sorted((child for child in node if isinstance(child.tag, str)), key=lambda c: c.tag)
+    digest.update(b"[")
+    for child in children:
+        _feed(child, digest, root=False)
+    digest.update(b"]")
+
+
+def definition_checksum(xml: bytes | str) -> str:
+    """A checksum of what a BPMN file says, not of how it is written: the same diagram saved
+    by another modeler (the designer's bpmn-js writes every file its own way: comments
+    dropped, indentation and the order of some elements changed, ``exporter`` added) has
+    the same checksum, so deploying it again makes no new version. The file must be
+    readable XML (it was checked before)."""
+    if isinstance(xml, str):
+        # decoded already: its declaration (encoding="GBK") no longer applies
+        xml = _DECLARATION.sub("", xml, count=1).encode()
+    digest = hashlib.sha256()
+    _feed(SafeET.fromstring(xml, forbid_dtd=True), digest, root=True)
+    return digest.hexdigest()
+
+
 def definition_deploy(
     *, xml: bytes | str, deployed_by: User | None = None, source_name: str = ""
 ) -> list[Deployed]:
@@ -90,13 +142,14 @@ def definition_deploy(
 
     The file is parsed and validated first (registered applications, call targets in the
     file or already deployed); any problem raises :class:`InvalidBpmn` with all of them and
-    deploys nothing. A process whose latest version has the same XML is left unchanged;
-    otherwise it gets the next version number.
+    deploys nothing. A process whose latest version says the same (the same
+    :func:`definition_checksum`, however the file is written) is left unchanged; otherwise
+    it gets the next version number.
     """
     processes = definition_check(xml).executable_processes
     data = xml.encode() if isinstance(xml, str) else xml
     text = xml if isinstance(xml, str) else xml_text(data)
-    checksum = hashlib.sha256(data).hexdigest()
+    checksum = definition_checksum(text)
     results: list[Deployed] = []
     try:
         with transaction.atomic():
@@ -107,7 +160,11 @@ def definition_deploy(
                     .order_by("-version")
                     .first()
                 )
-                if latest is not None and latest.checksum == checksum:
+                # versions deployed before the checksum read what the file says had the
+                # checksum of its bytes: their XML is compared again
+                if latest is not None and (
+                    latest.checksum == checksum or definition_checksum(latest.xml) == checksum
+                ):
                     results.append(Deployed(process.id, latest.version, created=False))
                     continue
                 version = (latest.version if latest else 0) + 1
@@ -159,3 +216,41 @@ def schedule_start_timer(
             payload={"fired": fired},
             created_at=now,
         )
+
+
+# --- names in other languages -----------------------------------------------------------------
+
+
+def translation_entries(key: str) -> list[Entry]:
+    """What a translation of process ``key`` may name: the texts of its latest version in
+    the diagram's order, then those only older versions have (their running instances
+    still show them), and its catalogue category. Empty when ``key`` is not deployed."""
+    found: dict[str, Entry] = {}
+    for definition_id in (
+        ProcessDefinition.objects.filter(key=key).order_by("-version").values_list("id", flat=True)
+    ):
+        for entry in entries_of(graph_for_definition(definition_id).process):
+            found.setdefault(entry.entry, entry)
+    category = participants.settings_for(key).category.strip()
+    if found and category:  # the catalogue's heading, from the process settings
+        found[CATEGORY] = Entry(CATEGORY, "category", category)
+    return list(found.values())
+
+
+@transaction.atomic(durable=True)
+def process_translations_save(*, key: str, translations: object) -> dict[str, dict[str, str]]:
+    """Save the names of process ``key`` in other languages (``ProcessSettings.translations``,
+    :mod:`workflow.translation`), replacing the table. Each entry must name a text of one of
+    its versions (:func:`translation_entries`); any problem raises ``ValidationError`` and
+    saves nothing. Returns the table as saved (empty texts left out)."""
+    entries = translation_entries(key)
+    if not entries:
+        raise NotFound(_("No process with this key is deployed."))
+    cleaned = clean_translations(translations, entries)
+    row = ProcessSettings.objects.select_for_update().filter(key=key).first()
+    if row is None:
+        row = ProcessSettings(key=key)
+    row.translations = cleaned
+    row.save()
+    participants.forget_settings()
+    return cleaned

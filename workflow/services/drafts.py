@@ -19,6 +19,7 @@ from workflow.services.starts import MAX_TITLE_CHARS, StartNotAllowed
 
 MAX_DRAFT_VALUE_CHARS = 10_000  # one typed value; a longer one is cut, not refused
 MAX_DRAFT_BYTES = 64 * 1024  # the whole draft as JSON
+URGENT_KEY = "_urgent"  # 加急 ticked: kept beside the fields (no field id starts with "_")
 
 
 # --- drafts: writes ------------------------------------------------------------------------
@@ -58,16 +59,20 @@ def draft_save(
     title: str = "",
     data: Mapping[str, Any],
     draft_id: int | None = None,
+    urgent: bool = False,
 ) -> Draft:
     """Keep what ``user`` typed into the start form of ``key`` (valid or not) without starting
     anything: a new draft, or ``draft_id`` (one's own, of the same process) updated.
 
     Only someone who may start the process keeps a draft of it (else :class:`StartNotAllowed`).
     Another person's draft id is ``Draft.DoesNotExist``; a draft larger than
-    :data:`MAX_DRAFT_BYTES` is refused (``ValidationError``)."""
+    :data:`MAX_DRAFT_BYTES` is refused (``ValidationError``). ``urgent``: 加急 was ticked
+    (:func:`draft_urgent`)."""
     if startable_process(user, key) is None:
         raise StartNotAllowed(_("You may not start this process."))
-    values = _draft_data(data)
+    values = _draft_data({k: v for k, v in data.items() if k != URGENT_KEY})
+    if urgent:
+        values[URGENT_KEY] = True
     title = title.strip()[:MAX_TITLE_CHARS]
     if draft_id is None:
         return Draft.objects.create(owner=user, definition_key=key, title=title, data=values)
@@ -76,6 +81,16 @@ def draft_save(
     draft.data = values
     draft.save(update_fields=["title", "data", "updated_at"])
     return draft
+
+
+def draft_values(draft: Draft) -> dict[str, Any]:
+    """The form's values kept in ``draft``, by field name."""
+    return {k: v for k, v in (draft.data or {}).items() if k != URGENT_KEY}
+
+
+def draft_urgent(draft: Draft) -> bool:
+    """Whether 加急 was ticked when ``draft`` was saved."""
+    return (draft.data or {}).get(URGENT_KEY) is True
 
 
 @transaction.atomic(durable=True)

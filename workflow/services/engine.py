@@ -49,6 +49,7 @@ from workflow.models import (
     Subscription,
     TaskState,
 )
+from workflow.services.notifications import settle_task_notices, tell_initiators
 
 logger = logging.getLogger(__name__)
 
@@ -107,6 +108,12 @@ def application_parameters(element: Element) -> dict[str, Any]:
 
 
 def after_commit(effects: Effects) -> None:
+    """The end of every engine and approval action, inside its transaction, once its runs
+    are written: the to-do notices of tasks that left a person's hands are settled and the
+    initiators of requests that ended are told (here, so that no path that moves a task or
+    ends a request can forget it); the rest leaves after the commit."""
+    settle_task_notices(effects.written)
+    tell_initiators(effects.ended)
     if effects.tasks_created:
         transaction.on_commit(partial(_announce_tasks, list(effects.tasks_created)))
     if effects.wake_jobs:

@@ -145,8 +145,9 @@ def external_task_upsert(
     category: str = "",
     due_at: datetime.datetime | None = None,
 ) -> tuple[ExternalTask, str]:
-    """Create or update an open task of ``source``; ``(task, status)`` with status
-    ``created``, ``updated`` or ``stale`` (not newer than the stored change: nothing changed).
+    """Create or replace an open task of ``source`` (an HTTP ``PUT``: every field is set,
+    an optional one left out is emptied); ``(task, status)`` with status ``created``,
+    ``updated`` or ``stale`` (not newer than the stored change: nothing changed).
 
     ``assignee`` is a user name or an employee number; an unknown one raises a
     ``ValidationError`` on ``assignee``. The assignee is notified in-app when the task
@@ -163,6 +164,41 @@ def external_task_upsert(
         category=category,
         due_at=due_at,
     )
+
+
+@transaction.atomic(durable=True)
+def external_task_update(
+    *,
+    source: str,
+    external_id: str,
+    source_updated_at: datetime.datetime,
+    **changes: Any,
+) -> tuple[ExternalTask, str]:
+    """Change some fields of a task we hold (an HTTP ``PATCH``): only the names given in
+    ``changes`` (``assignee``, ``title``, ``url``, ``summary``, ``category``, ``due_at``)
+    change, the others and the task's state stay as they are; ``(task, "updated" |
+    "stale")``, stale as for :func:`external_task_upsert`. An unknown task raises
+    ``ExternalTask.DoesNotExist`` (a partial change cannot create one: use the full
+    upsert); an unknown assignee a ``ValidationError``. A new assignee is notified."""
+    unknown = set(changes) - {"assignee", *_UPDATABLE}
+    if unknown:
+        raise ValueError(f"not a field of an external task: {sorted(unknown)}")
+    task = _locked(source, external_id)
+    if task is None:
+        raise ExternalTask.DoesNotExist(f"{source}:{external_id}")
+    user = _assignee(changes["assignee"]) if "assignee" in changes else task.assignee
+    if task.source_updated_at >= source_updated_at:
+        return task, "stale"
+    reassigned = task.assignee_id != user.pk
+    for name in _UPDATABLE:
+        if name in changes:
+            setattr(task, name, changes[name])
+    task.assignee = user
+    task.source_updated_at = source_updated_at
+    _save(task)
+    if reassigned:
+        _notify(task)
+    return task, "updated"
 
 
 def _close(task: ExternalTask, source_updated_at: datetime.datetime) -> ExternalTaskStatus:

@@ -59,7 +59,7 @@ from workflow.services.engine import (
     username_of,
     wake_workers,
 )
-from workflow.services.notifications import end_notices
+from workflow.services.steps import flush
 
 # --- jobs ------------------------------------------------------------------------------------
 
@@ -206,9 +206,8 @@ def _run_job(
     number = job["execution"]
     element = run.graph.elements[job["element_id"]]
     if kind in (JobKind.REMINDER, JobKind.TIMEOUT):
-        due_job(run, number, element, kind, job["payload"])
-        run.flush()
-        end_notices(run)
+        decided = due_job(run, number, element, kind, job["payload"])
+        flush(decided or run)
         return
     if kind == JobKind.TIMER:
         token = run.tokens.get(number) if number else Token(0, None, element.id, "scope", {}, now)
@@ -298,17 +297,33 @@ def _job_failed(job_id: int, job: Mapping[str, Any], worker: str, error: Excepti
                 )
 
 
-def incident_retry(incident_id: int, *, by: User | str | None = None) -> None:
+def incident_retry(
+    incident_id: int, *, by: User | str | None = None, lease_to: str = ""
+) -> int | None:
     """Give the failed job of an incident fresh retries, due now, and resolve the incident;
-    the instance's history says who retried it."""
+    the instance's history says who retried it. The job's id (None: it is gone).
+
+    ``lease_to``: the caller runs the job itself at once (one attempt, leased to that
+    worker name, no worker woken) to tell a person whether it worked
+    (``administration.incident_retry``)."""
     now = current_time()
     with transaction.atomic():
         incident = Incident.objects.select_for_update().filter(pk=incident_id).first()
         if incident is None or incident.resolved_at is not None:
             raise AlreadyHandled(_("This incident has already been resolved."))
-        Job.objects.filter(pk=incident.job_id or 0).update(
-            retries=JOB_RETRIES, due_at=now, locked_by="", locked_until=None, attempts=0
-        )
+        job_id = Job.objects.filter(pk=incident.job_id or 0).values_list("pk", flat=True).first()
+        if lease_to:
+            Job.objects.filter(pk=job_id or 0).update(
+                retries=1,
+                due_at=now,
+                locked_by=lease_to,
+                locked_until=now + _lease(),
+                attempts=1,
+            )
+        else:
+            Job.objects.filter(pk=job_id or 0).update(
+                retries=JOB_RETRIES, due_at=now, locked_by="", locked_until=None, attempts=0
+            )
         incident.resolved_at = now
         incident.resolved_by = username_of(by)
         incident.save(update_fields=["resolved_at", "resolved_by"])
@@ -324,4 +339,6 @@ def incident_retry(incident_id: int, *, by: User | str | None = None) -> None:
                 actor=incident.resolved_by,
                 at=now,
             )
-        transaction.on_commit(wake_workers)
+        if not lease_to:
+            transaction.on_commit(wake_workers)
+    return job_id

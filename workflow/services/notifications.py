@@ -1,6 +1,14 @@
 """Who is told what: the handlers of new tasks, the person a task was handed to, the
 initiator when the request ends or is returned, the people copied (抄送) — in each person's
-own language, once per event.
+own language, once per event — and which notices are settled when their task leaves a
+person's hands.
+
+Every notice about a to-do carries its task as its subject (:func:`task_subject`). Whatever
+an action did to the tasks of an instance (completed, cancelled, withdrawn, returned,
+transferred, delegated, taken by another candidate, a signer removed, the instance ended),
+:func:`settle_task_notices` runs at the end of that action's transaction
+(``workflow.services.engine.after_commit``, which every engine and approval action calls)
+and marks done the unread notices of people who no longer hold the task.
 """
 
 from __future__ import annotations
@@ -12,8 +20,9 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy
 
 from portal.models import User
-from portal.services import notification_send
+from portal.services import notification_send, notifications_read_about, notifications_settle
 from workflow import participants
+from workflow import translation as translation_of
 from workflow.engine.runtime import (
     Run,
 )
@@ -21,6 +30,7 @@ from workflow.links import instance_url, task_url
 from workflow.models import (
     CarbonCopy,
     InstanceState,
+    ProcessInstance,
     ProcessSettings,
     Task,
     TaskCandidate,
@@ -30,7 +40,14 @@ from workflow.models import (
 # --- notifications ------------------------------------------------------------------------
 
 
-def _notify(names: Iterable[str], event: str, title: str, url: str, body: str = "") -> None:
+def task_subject(task_id: int) -> str:
+    """What a notice about a to-do is about (``portal.Notification.subject``)."""
+    return f"workflow.task:{task_id}"
+
+
+def _notify(
+    names: Iterable[str], event: str, title: str, url: str, body: str = "", subject: str = ""
+) -> None:
     """In-app now (in the action's transaction), e-mail/SMS after commit; ``event`` names
     the event so that nobody is notified twice of it. ``title`` is a format string with
     ``%(…)s`` placeholders already filled in the recipient's language by the caller."""
@@ -42,6 +59,7 @@ def _notify(names: Iterable[str], event: str, title: str, url: str, body: str = 
             body=body,
             url=url,
             dedup_key=f"{event}:{user.username}"[:200],
+            subject=subject,
         )
 
 
@@ -54,11 +72,42 @@ def _in_language(user_names: Iterable[str]) -> dict[str, list[str]]:
     return by_language
 
 
-def notify(names: Iterable[str], event: str, url: str, message: Any, **values: Any) -> None:
-    """Notify people, each in their language: ``message`` is an untranslated (lazy) text."""
+def notify(
+    names: Iterable[str],
+    event: str,
+    url: str,
+    message: Any,
+    *,
+    body: str = "",
+    subject: str = "",
+    **values: Any,
+) -> None:
+    """Notify people, each in their language: ``message`` is an untranslated (lazy) text;
+    ``body`` a person's own words (a reason, a comment), shown as they wrote them."""
     for language, group in _in_language(names).items():
         with translation.override(language):
-            _notify(group, event, str(message) % values, url)
+            _notify(group, event, str(message) % values, url, body, subject)
+
+
+def _title_of(instance: ProcessInstance) -> Any:
+    """The request's title as each recipient reads it (a default title in their language)."""
+    return translation_of.title_text(
+        title=instance.title,
+        key=instance.definition_key,
+        definition_id=instance.definition_id,
+        initiator=instance.initiator,
+    )
+
+
+def run_title(run: Run) -> Any:
+    """:func:`_title_of` for the instance of an engine run."""
+    instance = run.instance
+    return translation_of.title_text(
+        title=instance.title,
+        key=instance.key,
+        definition_id=instance.definition_id,
+        initiator=instance.initiator,
+    )
 
 
 def handlers_of(task: Task) -> list[str]:
@@ -77,19 +126,24 @@ def handlers_of(task: Task) -> list[str]:
     return list(dict.fromkeys(names))[:50]
 
 
-def tell_handlers(task: Task, event: str, message: Any) -> None:
+def tell_handlers(task: Task, event: str, message: Any, *, body: str = "") -> list[str]:
     """Notify the people who should act on ``task`` of ``event`` (``message`` takes
-    ``%(step)s`` and ``%(title)s``). Being given a task is news to each new assignee."""
+    ``%(step)s`` and ``%(title)s``), about the task (its subject). Being given a task is
+    news to each new assignee. Who was told."""
     if event == "assigned":
         event = f"assigned:{task.assignee}"
+    names = handlers_of(task)
     notify(
-        handlers_of(task),
+        names,
         f"task:{task.pk}:{event}",
         task_url(task.pk),
         message,
-        step=task.name or task.element_id,
-        title=task.instance.title,
+        body=body,
+        subject=task_subject(task.pk),
+        step=translation_of.step_text(task.definition_key, task.element_id, task.name),
+        title=_title_of(task.instance),
     )
+    return names
 
 
 def tell_handlers_of(task_id: int, event: str, message: Any) -> None:
@@ -97,6 +151,8 @@ def tell_handlers_of(task_id: int, event: str, message: Any) -> None:
 
 
 NEW_TASK = gettext_lazy("New task: %(step)s — %(title)s")
+RETURNED = gettext_lazy("Returned to you: %(title)s")
+URGED = gettext_lazy("Please handle: %(title)s (urged by the initiator)")
 
 
 def notify_new_tasks(pairs: Sequence[tuple[int, int]]) -> int:
@@ -111,6 +167,34 @@ def notify_new_tasks(pairs: Sequence[tuple[int, int]]) -> int:
     return sent
 
 
+def tell_returned(instance_id: int, number: int, reason: str) -> None:
+    """退回: the person the request went back to (the tasks now open at token ``number``) is
+    told once, with the reason — instead of a "new task" notice of the same task."""
+    for task in Task.objects.filter(
+        instance_id=instance_id, execution=number, state=TaskState.OPEN
+    ).select_related("instance"):
+        tell_handlers(task, "returned", RETURNED, body=reason)
+
+
+def urge_handlers(tasks: Sequence[Task], *, urged_by: str, comment: str, at: str) -> list[str]:
+    """催办: the handlers of these open tasks are told, about their task, with the comment
+    of whoever urged them (never themselves); who was told."""
+    told: list[str] = []
+    for task in tasks:
+        names = [name for name in handlers_of(task) if name != urged_by]
+        notify(
+            names,
+            f"urge:{task.pk}:{at}",
+            task_url(task.pk),
+            URGED,
+            body=comment,
+            subject=task_subject(task.pk),
+            title=_title_of(task.instance),
+        )
+        told += names
+    return list(dict.fromkeys(told))
+
+
 def copy_people(
     run: Run,
     names: Iterable[str],
@@ -119,7 +203,8 @@ def copy_people(
     element_id: str = "",
     comment: str = "",
 ) -> list[str]:
-    """抄送: give these people read access and tell them, once per person and instance."""
+    """抄送: give these people read access and tell them, once per person and instance;
+    who was newly copied (nobody already copied is told again)."""
     new: list[str] = []
     for user in User.objects.filter(username__in=set(names), is_active=True):
         _copy_row, created = CarbonCopy.objects.get_or_create(
@@ -139,36 +224,84 @@ def copy_people(
         f"copy:{run.instance.id}",
         instance_url(run.instance.id),
         gettext_lazy("Copied to you: %(title)s"),
-        title=run.instance.title,
+        body=comment,
+        title=run_title(run),
     )
     return new
 
 
 def _end_copies(run: Run, settings: ProcessSettings) -> None:
+    """The process's copies at the end (``cc_at_end``), with their history line (only for
+    people not copied before)."""
     if run.instance.state == InstanceState.COMPLETED and settings.cc_at_end:
-        copy_people(run, participants.resolve_people(run, None, settings.cc_at_end, ""), sent_by="")
-
-
-def _notify_initiator_of_end(run: Run) -> None:
-    state = run.instance.state
-    messages = {
-        InstanceState.COMPLETED: gettext_lazy("Approved: %(title)s"),
-        InstanceState.REJECTED: gettext_lazy("Rejected: %(title)s"),
-        InstanceState.TERMINATED: gettext_lazy("Stopped by an administrator: %(title)s"),
-    }
-    message = messages.get(state)  # type: ignore[call-overload]
-    if message is not None and run.instance.initiator:
-        notify(
-            [run.instance.initiator],
-            f"instance:{run.instance.id}:{state}",
-            instance_url(run.instance.id),
-            message,
-            title=run.instance.title,
+        new = copy_people(
+            run, participants.resolve_people(run, None, settings.cc_at_end, ""), sent_by=""
         )
+        if new:
+            run.record("copied", None, data={"to": new, "at_end": True})
 
 
 def end_notices(run: Run) -> None:
-    """An action ended the instance: the copies of the end, the initiator told."""
+    """An action ended the instance: the copies of the end (call before the run is
+    written: they leave a history line)."""
     if run.instance.state not in (InstanceState.ACTIVE, InstanceState.SUSPENDED):
         _end_copies(run, participants.settings_for(run.instance.key))
-        _notify_initiator_of_end(run)
+
+
+END_MESSAGES: dict[str, Any] = {
+    InstanceState.COMPLETED: gettext_lazy("Approved: %(title)s"),
+    InstanceState.REJECTED: gettext_lazy("Rejected: %(title)s"),
+    InstanceState.TERMINATED: gettext_lazy("Stopped by an administrator: %(title)s"),
+}
+TIMED_OUT_APPROVED = gettext_lazy("Approved automatically on time-out: %(title)s")
+
+
+def tell_initiator(instance_id: int, initiator: str, title: Any, state: str, message: Any) -> None:
+    """Tell the initiator how their request ended (once per end)."""
+    if initiator:
+        notify(
+            [initiator],
+            f"instance:{instance_id}:{state}",
+            instance_url(instance_id),
+            message,
+            title=title,
+        )
+
+
+def tell_initiators(ended: Sequence[tuple[int, str]]) -> None:
+    """The requests (not called instances) that ended in this action: their initiators are
+    told — approved, rejected, stopped; a cancel was their own doing."""
+    states = {pk: state for pk, state in ended if state in END_MESSAGES}
+    if not states:
+        return
+    for instance in ProcessInstance.objects.filter(pk__in=list(states), parent__isnull=True):
+        state = states[instance.pk]
+        title = _title_of(instance)
+        tell_initiator(instance.pk, instance.initiator, title, state, END_MESSAGES[state])
+
+
+# --- settling the notices of tasks that left a person's hands ----------------------------
+
+
+def task_notices_read(task_id: int, *, user: User) -> int:
+    """The person opened the task: their unread notices about it are read now."""
+    return notifications_read_about(user=user, subject=task_subject(task_id))
+
+
+def settle_task_notices(instance_ids: Iterable[int]) -> int:
+    """Mark done the unread to-do notices of these instances' tasks that are no longer the
+    recipient's: a task completed, cancelled or waiting for added signers is nobody's; an
+    open task assigned to someone is theirs (and the absent person's it is held for); an
+    open task still offered to its candidates keeps its notices. How many were settled."""
+    ids = sorted(set(instance_ids))
+    if not ids:
+        return 0
+    holders: dict[str, set[str] | None] = {}
+    for pk, state, assignee, behalf in Task.objects.filter(instance_id__in=ids).values_list(
+        "pk", "state", "assignee", "on_behalf_of"
+    ):
+        if state != TaskState.OPEN:
+            holders[task_subject(pk)] = set()
+        elif assignee:
+            holders[task_subject(pk)] = {assignee, behalf} - {""}
+    return notifications_settle(holders=holders)

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from portal.models import User
 from workflow.forms import validate_step_data, validate_upload
-from workflow.models import Draft, InstanceStartKey
+from workflow.models import Draft, InstanceStartKey, ProcessInstance
 from workflow.selectors.catalogue import start_element, startable_process
 from workflow.services.approvals import attachment_add
 from workflow.services.engine import instance_start
@@ -81,6 +81,25 @@ def _check_uploads(uploads: Sequence[File[bytes]]) -> None:
         raise ValidationError({"attachments": problems})
 
 
+def _fingerprint(
+    *, key: str, business_key: str, title: str, variables: Mapping[str, Any], urgent: bool
+) -> str:
+    body: dict[str, Any] = {
+        "process_key": key,
+        "business_key": business_key,
+        "title": title,
+        "variables": variables,
+    }
+    if urgent:  # only when set: a key stored before 加急 existed still matches its retry
+        body["urgent"] = True
+    return request_hash(body)
+
+
+def _mark_urgent(instance_id: int, urgent: bool) -> None:
+    if urgent:
+        ProcessInstance.objects.filter(pk=instance_id).update(urgent=True)
+
+
 def default_title(user: User, process_name: str) -> str:
     """The title of an instance started without one: "张伟的费用报销"."""
     return _("%(person)s's %(process)s") % {
@@ -100,6 +119,7 @@ def request_submit(
     idempotency_key: str = "",
     draft_id: int | None = None,
     attachments: Sequence[File[bytes]] = (),
+    urgent: bool = False,
 ) -> tuple[int, bool]:
     """Start the latest version of ``key`` from its start form as ``user``:
     ``(instance id, created)``. The one way a person (a page, the API, an OAuth2
@@ -116,19 +136,21 @@ def request_submit(
     draft of this process, else ``Draft.DoesNotExist``) is deleted in the start's
     transaction. ``attachments`` are checked first (``ValidationError`` under
     ``"attachments"``, nothing started) and attached to the new instance in the same
-    transaction. Who may start it: :func:`may_start` (else :class:`StartNotAllowed`)."""
+    transaction. ``urgent`` (加急) marks the request urgent: its tasks come first, flagged,
+    in the approvers' 待办. Who may start it: :func:`may_start` (else
+    :class:`StartNotAllowed`)."""
     process = startable_process(user, key)
     if process is None:
         raise StartNotAllowed(_("You may not start this process."))
     element = start_element(process.definition_id)
     if element is None:  # cannot happen: startable_process checked it; never start blind
         raise StartNotAllowed(_("You may not start this process."))
-    variables = validate_step_data(element, variables={}, data=data)
+    variables = validate_step_data(element, variables={}, data=data, user=user)
     _check_uploads(attachments)
     title = title.strip()[:MAX_TITLE_CHARS] or default_title(user, process.name)[:MAX_TITLE_CHARS]
     business_key = business_key.strip()[:MAX_TITLE_CHARS]
-    fingerprint = request_hash(
-        {"process_key": key, "business_key": business_key, "title": title, "variables": variables}
+    fingerprint = _fingerprint(
+        key=key, business_key=business_key, title=title, variables=variables, urgent=urgent
     )
     earlier = started_before(user, idempotency_key, fingerprint) if idempotency_key else None
     if earlier is not None:
@@ -148,6 +170,7 @@ def request_submit(
             instance_id = instance_start(
                 key, variables=variables, initiator=user, title=title, business_key=business_key
             )
+            _mark_urgent(instance_id, urgent)
             if idempotency_key:
                 InstanceStartKey.objects.create(
                     user=user,

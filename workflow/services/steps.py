@@ -15,6 +15,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from portal.models import User
 from portal.selectors import person_find
@@ -40,15 +41,32 @@ from workflow.models import (
 )
 from workflow.participants import is_candidate
 from workflow.services.engine import after_commit, current_time, run_kwargs
-from workflow.services.notifications import end_notices
+from workflow.services.notifications import end_notices, tell_returned
 
 SYSTEM = ""  # the actor of what the engine does by itself (a time-out)
+
+# Why a task of an ended request can no longer be acted on.
+ENDED_MESSAGES: dict[str, Any] = {
+    InstanceState.CANCELLED: gettext_lazy("The initiator cancelled this request."),
+    InstanceState.TERMINATED: gettext_lazy("An administrator stopped this request."),
+    InstanceState.REJECTED: gettext_lazy("This request was rejected."),
+    InstanceState.COMPLETED: gettext_lazy("This request has already been approved."),
+}
 
 
 class ActionRefused(EngineError):
     """This person may not take this action on this task or instance now."""
 
     code = "action_refused"
+
+
+class NotPermitted(ActionRefused):
+    """This person may not take this action at all, whatever the request's state (not a
+    process administrator): a 403, where a refusal of what the request allows now is a
+    409."""
+
+    status = 403
+    code = "forbidden"
 
 
 # --- loading under the lock ------------------------------------------------------------------
@@ -64,6 +82,9 @@ class Step:
     element: Element
     settings: ProcessSettings
     effects: Effects = field(default_factory=Effects)
+    # tokens the request was returned to (退回), with the reason: their new task's handler is
+    # told of the return instead of a "new task"
+    returned: list[tuple[int, str]] = field(default_factory=list)
 
 
 def load_step(task_id: int, actor: str) -> Step:
@@ -101,7 +122,14 @@ def require_running(run: Run) -> None:
 
 
 def require_open(step: Step) -> None:
-    if step.task.state in (TaskState.COMPLETED, TaskState.CANCELLED):
+    if step.task.state == TaskState.CANCELLED and step.run.instance.state in ENDED_MESSAGES:
+        # the task went with its request: say what became of the request
+        raise ActionRefused(str(ENDED_MESSAGES[step.run.instance.state]))
+    task = step.task
+    if task.state == TaskState.COMPLETED and task.completed_by not in ("", step.run.actor):
+        # another candidate (or the proxy, the absent person) was first
+        raise AlreadyHandled(_("Someone else has already handled this task."))
+    if task.state in (TaskState.COMPLETED, TaskState.CANCELLED):
         raise AlreadyHandled(_("This task has already been handled."))
     require_running(step.run)
     if step.task.state != TaskState.OPEN:
@@ -118,14 +146,19 @@ def refuse_own_request(step: Step, user: User) -> None:
 
 def require_handler(step: Step, user: User, *, delegate_may: bool = False) -> None:
     """The person who may act on the task now: its assignee, or a candidate of an
-    unassigned task (who thereby claims it). A task with its delegate is the delegate's to
-    work on and hand back, not to decide."""
+    unassigned task, who takes it by acting on it (no 认领 first: the first candidate to act
+    wins under the instance's lock; another candidate after them is told someone else took
+    it). A task with its delegate is the delegate's to work on and hand back, not to
+    decide."""
     require_open(step)
     refuse_own_request(step, user)
     task = step.task
     if task.assignee:
         # the absent person may still act on a task their proxy received
         if user.username not in (task.assignee, task.on_behalf_of):
+            if is_candidate(user, task):
+                # offered to several; another of them took it first (by acting on it)
+                raise AlreadyHandled(_("Someone else has already handled this task."))
             raise ActionRefused(_("This task is not yours."))
         if task.delegation == Delegation.PENDING and not delegate_may:
             raise ActionRefused(
@@ -151,10 +184,23 @@ def person_named(name: str, *, field_name: str = "to") -> User:
 def write(step_or_run: Step | Run, effects: Effects) -> None:
     """Write what the action changed; the after-commit work leaves with the commit.
     (Every action refuses an ended instance, so one that is ended now ended now.)"""
-    run = step_or_run.run if isinstance(step_or_run, Step) else step_or_run
-    run.flush()
-    end_notices(run)
+    flush(step_or_run)
     after_commit(effects)
+
+
+def flush(step_or_run: Step | Run) -> None:
+    """Write the run with what an end adds to it (the copies at the end and their history
+    line), then tell whom a return reached."""
+    run = step_or_run.run if isinstance(step_or_run, Step) else step_or_run
+    end_notices(run)
+    run.flush()
+    if isinstance(step_or_run, Step):
+        for number, reason in step_or_run.returned:
+            pair = (run.instance.id, number)
+            created = run.effects.tasks_created
+            created[:] = [p for p in created if p != pair]
+            tell_returned(run.instance.id, number, reason)
+        step_or_run.returned.clear()
 
 
 def form_values(step: Step, data: Mapping[str, Any] | None) -> dict[str, Any]:

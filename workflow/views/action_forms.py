@@ -1,5 +1,9 @@
 """The forms of the approval actions: a person or people (typed by user name or employee
 number, or chosen in the picker), a comment or a reason, a step to return to or move to.
+
+Each action has exactly one opinion box (:class:`OpinionTextarea`; the pages put the
+person's 常用语 under it), and approve, reject and return a signature pad where the step asks
+for one (:func:`add_signature`, ``workflow.signatures``).
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from portal.selectors import person_find
 from workflow.models import (
     Signer,
 )
+from workflow.services.approvals import return_refusal
+from workflow.signatures import SignatureMode
 
 # --- people ------------------------------------------------------------------------------------
 
@@ -77,12 +83,53 @@ class PeopleField(forms.CharField):
         return list(dict.fromkeys(names))
 
 
-def _comment_field(*, required: bool = False, label: Any = None) -> forms.CharField:
+class OpinionTextarea(forms.Textarea):
+    """The one opinion box of an action: the pages show the person's 常用语 under it (one
+    tap inserts a phrase) and a link to manage them (``_opinion_fields.html``)."""
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(
+            {
+                "rows": 3,
+                "data-opinion": "",
+                "placeholder": gettext_lazy("Write your opinion, or tap a saved phrase below"),
+                **(attrs or {}),
+            }
+        )
+
+
+class SignatureInput(forms.HiddenInput):
+    """The drawn signature as a PNG data URL; the page draws the pad around it."""
+
+
+def _comment_field(
+    *, required: bool = False, label: Any = None, opinion: bool = True
+) -> forms.CharField:
+    """An action's text box: an opinion box with the 常用语 (the handlers' actions), or a
+    plain one (``opinion=False``: the reason of a cancel or of an administrator's action)."""
     return forms.CharField(
         label=label or gettext_lazy("Comment"),
         required=required,
         max_length=4000,
-        widget=forms.Textarea(attrs={"rows": 3}),
+        widget=OpinionTextarea() if opinion else forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+def add_signature(form: forms.Form, mode: SignatureMode) -> None:
+    """Give a decision's form the signature field its step asks for (``required`` or
+    ``optional``; nothing otherwise). The drawing is checked by the approvals service, which
+    keeps it in the decision's transaction; a missing required one is the field's error."""
+    if not mode:
+        return
+    attrs: dict[str, Any] = {"data-signature": mode}
+    owner = next((f.widget.attrs.get("form") for f in form.fields.values()), None)
+    if owner:
+        attrs["form"] = owner  # the step dialogs' fields belong to the step form
+    form.fields["signature"] = forms.CharField(
+        label=gettext_lazy("Signature"),
+        required=mode == "required",
+        widget=SignatureInput(attrs),
+        error_messages={"required": gettext_lazy("Please sign before you confirm.")},
     )
 
 
@@ -90,14 +137,21 @@ def _comment_field(*, required: bool = False, label: Any = None) -> forms.CharFi
 
 
 class StepCommentForm(forms.Form):
-    """Approve / hand back: an optional comment, sent with the step form (``stepform``)."""
+    """Approve / hand back: an optional opinion (审批意见), sent with the step form
+    (``stepform``)."""
 
-    comment = _comment_field()
+    comment = _comment_field(label=gettext_lazy("Opinion"))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for bound in self.fields.values():
             bound.widget.attrs["form"] = "stepform"
+
+
+class ResubmitForm(StepCommentForm):
+    """The initiator submitting a returned request again: a comment, not an opinion."""
+
+    comment = _comment_field()
 
 
 class RejectForm(StepCommentForm):
@@ -110,7 +164,11 @@ class ReturnForm(forms.Form):
 
     def __init__(self, *args: Any, targets: Iterable[tuple[str, str]] = (), **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.fields["target"].choices = list(targets)  # type: ignore[attr-defined]
+        targets = list(targets)
+        self.fields["target"].choices = targets  # type: ignore[attr-defined]
+        # a step it cannot go back to is refused by naming those it can, never by element id
+        refusal = return_refusal(name for _value, name in targets).replace("%", "%%")
+        self.fields["target"].error_messages["invalid_choice"] = refusal
 
 
 class HandOverForm(forms.Form):
@@ -150,16 +208,16 @@ class UrgeForm(forms.Form):
 
 
 class RequiredReasonForm(forms.Form):
-    reason = _comment_field(required=True, label=gettext_lazy("Reason"))
+    reason = _comment_field(required=True, label=gettext_lazy("Reason"), opinion=False)
 
 
 class OptionalReasonForm(forms.Form):
-    reason = _comment_field(label=gettext_lazy("Reason"))
+    reason = _comment_field(label=gettext_lazy("Reason"), opinion=False)
 
 
 class MoveForm(forms.Form):
     target = forms.ChoiceField(label=gettext_lazy("Move to"))
-    reason = _comment_field(required=True, label=gettext_lazy("Reason"))
+    reason = _comment_field(required=True, label=gettext_lazy("Reason"), opinion=False)
 
     def __init__(self, *args: Any, targets: Iterable[tuple[str, str]] = (), **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -169,7 +227,7 @@ class MoveForm(forms.Form):
 class ReassignForm(forms.Form):
     task = forms.TypedChoiceField(label=gettext_lazy("Task"), coerce=int)
     to = PersonField(label=gettext_lazy("To"))
-    reason = _comment_field(label=gettext_lazy("Reason"))
+    reason = _comment_field(label=gettext_lazy("Reason"), opinion=False)
 
     def __init__(self, *args: Any, tasks: Iterable[tuple[int, str]] = (), **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -182,4 +240,4 @@ class EmptyForm(forms.Form):
 
 class ReassignTaskForm(forms.Form):
     to = PersonField(label=gettext_lazy("To"))
-    reason = _comment_field(label=gettext_lazy("Reason"))
+    reason = _comment_field(label=gettext_lazy("Reason"), opinion=False)

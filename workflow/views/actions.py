@@ -29,9 +29,10 @@ from workflow.models import (
     TaskState,
 )
 from workflow.selectors import actions as offered
-from workflow.selectors.timeline import display_name
+from workflow.selectors.timeline import display_name, step_name
 from workflow.selectors.visibility import display_names
 from workflow.services import administration, approvals
+from workflow.signatures import signature_mode
 from workflow.views.action_forms import (
     AddSignersForm,
     CopyForm,
@@ -44,9 +45,11 @@ from workflow.views.action_forms import (
     RejectForm,
     RemoveSignerForm,
     RequiredReasonForm,
+    ResubmitForm,
     ReturnForm,
     StepCommentForm,
     UrgeForm,
+    add_signature,
 )
 
 # --- the actions -------------------------------------------------------------------------------
@@ -75,6 +78,7 @@ class Action:
     run: Callable[[Target, dict[str, Any]], str]
     confirm: Any = ""
     danger: bool = False
+    help: Any = ""  # what the action does, in words, under the dialog's question
     step: bool = False
     leaves: bool = False
 
@@ -99,7 +103,7 @@ def _signer_choices(target: Target) -> list[tuple[int, str]]:
 
 def _move_targets(target: Target) -> list[tuple[str, str]]:
     return [
-        (e.id, e.name or e.id)
+        (e.id, step_name(target.graph, e.id))
         for e in target.graph.elements.values()
         if e.parent_id is None and (e.kind.is_activity or e.kind is ElementKind.START_EVENT)
     ]
@@ -124,17 +128,35 @@ def _step_values(target: Target) -> dict[str, Any] | None:
 
 
 def _approve(t: Target, d: dict[str, Any]) -> str:
-    approvals.task_approve(_task(t).pk, user=t.user, data=_step_values(t), comment=d["comment"])
+    approvals.task_approve(
+        _task(t).pk,
+        user=t.user,
+        data=_step_values(t),
+        comment=d["comment"],
+        signature=d.get("signature", ""),
+    )
     return _("Approved.")
 
 
 def _reject(t: Target, d: dict[str, Any]) -> str:
-    approvals.task_reject(_task(t).pk, user=t.user, comment=d["comment"], data=_step_values(t))
+    approvals.task_reject(
+        _task(t).pk,
+        user=t.user,
+        comment=d["comment"],
+        data=_step_values(t),
+        signature=d.get("signature", ""),
+    )
     return _("Rejected.")
 
 
 def _return(t: Target, d: dict[str, Any]) -> str:
-    approvals.task_return(_task(t).pk, user=t.user, target=d["target"], comment=d["comment"])
+    approvals.task_return(
+        _task(t).pk,
+        user=t.user,
+        target=d["target"],
+        comment=d["comment"],
+        signature=d.get("signature", ""),
+    )
     return _("Returned.")
 
 
@@ -163,16 +185,6 @@ def _add_signers(t: Target, d: dict[str, Any]) -> str:
 def _remove_signer(t: Target, d: dict[str, Any]) -> str:
     approvals.task_remove_signer(d["signer"], user=t.user)
     return _("Signer removed.")
-
-
-def _claim(t: Target, d: dict[str, Any]) -> str:
-    approvals.task_claim(_task(t).pk, user=t.user)
-    return _("The task is yours now.")
-
-
-def _unclaim(t: Target, d: dict[str, Any]) -> str:
-    approvals.task_unclaim(_task(t).pk, user=t.user)
-    return _("The task is back with its candidates.")
 
 
 def _copy(t: Target, d: dict[str, Any]) -> str:
@@ -240,11 +252,23 @@ def _form_with(
     )
 
 
+def _signed(make: Callable[..., forms.Form]) -> Callable[..., forms.Form]:
+    """A decision's form (approve, reject, return) with the signature its step asks for."""
+
+    def build(target: Target, data: Any = None, prefix: str | None = None) -> forms.Form:
+        form = make(target, data, prefix=prefix)
+        if target.task is not None:
+            add_signature(form, signature_mode(target.graph.elements.get(target.task.element_id)))
+        return form
+
+    return build
+
+
 _ACTIONS = [
     Action(
         "approve",
         gettext_lazy("Approve"),
-        _form(StepCommentForm),
+        _signed(_form(StepCommentForm)),
         _approve,
         gettext_lazy("Approve this step?"),
         step=True,
@@ -253,7 +277,7 @@ _ACTIONS = [
     Action(
         "reject",
         gettext_lazy("Reject"),
-        _form(RejectForm),
+        _signed(_form(RejectForm)),
         _reject,
         gettext_lazy("Reject this request? Please give a reason."),
         danger=True,
@@ -263,7 +287,7 @@ _ACTIONS = [
     Action(
         "return",
         gettext_lazy("Return"),
-        _form_with(ReturnForm, "targets", _return_targets),
+        _signed(_form_with(ReturnForm, "targets", _return_targets)),
         _return,
         gettext_lazy(
             "Return it to an earlier step (退回)? The person who handled it gets it again."
@@ -313,8 +337,6 @@ _ACTIONS = [
         gettext_lazy("Remove a signer you added (减签) who has not acted yet?"),
         danger=True,
     ),
-    Action("claim", gettext_lazy("Claim"), _form(EmptyForm), _claim),
-    Action("unclaim", gettext_lazy("Give back"), _form(EmptyForm), _unclaim),
     Action(
         "copy",
         gettext_lazy("CC"),
@@ -334,19 +356,26 @@ _ACTIONS = [
         gettext_lazy("Withdraw"),
         _form(EmptyForm),
         _withdraw,
-        gettext_lazy(
-            "Withdraw (撤回): take your last step back while the next handler has not acted?"
+        gettext_lazy("Withdraw (撤回) what you just submitted or approved?"),
+        help=gettext_lazy(
+            "Withdrawing takes your last step back while the next approver has not acted on "
+            "it yet: the request comes back to you, to change and submit again. The request "
+            "does not end. To end it for good, cancel it instead."
         ),
-        danger=True,
     ),
     Action(
         "cancel",
         gettext_lazy("Cancel request"),
         _form(RequiredReasonForm),
         _cancel,
-        gettext_lazy("Cancel (撤销) the whole request? This cannot be undone."),
+        gettext_lazy("Cancel (撤销) the whole request?"),
         danger=True,
         leaves=True,
+        help=gettext_lazy(
+            "Cancelling ends the request for good: the approvers' open tasks are withdrawn "
+            "and it cannot be resumed or submitted again. To change something and submit it "
+            "again, withdraw it instead while the next approver has not acted."
+        ),
     ),
     Action(
         "suspend",
@@ -409,9 +438,15 @@ INSTANCE_ACTIONS["reassign"] = Action(
 
 RESUBMIT = replace(
     TASK_ACTIONS["approve"],
+    form=_form(ResubmitForm),
     label=gettext_lazy("Resubmit"),
     confirm=gettext_lazy("Submit this request again?"),
 )
 # the actions shown as buttons in the sticky bar on a phone; the others under "More"
-PRIMARY = ("approve", "reject", "resolve", "claim")
+# (no 认领 on the pages: a task offered to several people is taken by the first to act on it;
+# the API keeps claim and unclaim)
+PRIMARY = ("approve", "reject", "resolve")
+# on the instance page, under "More": ending or stopping the request (撤销 is not put beside
+# 撤回 as a second red button)
+INSTANCE_MENU = ("cancel", "suspend", "terminate", "move")
 ORDER = list(TASK_ACTIONS)

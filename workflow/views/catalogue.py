@@ -5,6 +5,8 @@
 - ``/workflow/processes/<key>/start/`` (``workflow:start``): the start event's form; "Submit"
   starts the latest version once per idempotency key, "Save draft" keeps what was typed;
   ``?draft=<id>`` continues one's own draft;
+- ``.../<key>/start/preview/`` (``workflow:start-preview``): the approval chain beside the
+  form, re-rendered (htmx) as fields change, for the values entered; starts nothing;
 - ``/workflow/drafts/`` (``workflow:drafts``) and ``.../<id>/delete/`` (POST).
 
 A process ``user`` may not start, and another person's draft, answer 404: the catalogue does
@@ -13,6 +15,7 @@ not reveal that they exist. Every page needs a signed-in person.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,7 +35,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal.http import signed_in, wants_partial
-from portal.models import User
+from workflow import translation
 from workflow.bpmn.model import Element
 from workflow.engine.runtime import EngineError
 from workflow.forms import (
@@ -45,45 +48,30 @@ from workflow.forms import (
 from workflow.links import instance_url
 from workflow.models import Draft
 from workflow.selectors import catalogue as catalogue_reads
-from workflow.selectors.visibility import instances_started
-from workflow.services import drafts, starts
+from workflow.selectors import chain as chains
+from workflow.services import drafts, pending_uploads, starts
+from workflow.services.pending_uploads import KeptUpload
 
 MAX_SEARCH_CHARS = 100
-RECENT_COUNT = 4
 SUBMIT, SAVE = "submit", "save"
 
 
 # --- the catalogue -------------------------------------------------------------------------
 
 
-def _recent(
-    user: User, startable: list[catalogue_reads.Category]
-) -> list[catalogue_reads.StartableProcess]:
-    """The processes ``user`` started most recently (and may still start), newest first."""
-    by_key = {p.key: p for c in startable for p in c.processes}
-    recent: list[catalogue_reads.StartableProcess] = []
-    keys = instances_started(user).order_by("-started_at").values_list("definition_key", flat=True)
-    for key in keys[:50]:
-        process = by_key.get(key)
-        if process is not None and process not in recent:
-            recent.append(process)
-            if len(recent) == RECENT_COUNT:
-                break
-    return recent
-
-
 @login_required
 @require_GET
 def catalogue(request: HttpRequest) -> HttpResponse:
-    """发起申请: the processes the person may start, grouped by category; ``?q=`` searches
-    them by name, key or description."""
+    """发起申请: the processes the person may start as a grid of icons, grouped by
+    category, each process once (its latest version, under its own category only: the
+    processes one starts most are the 工作台's quick starts); ``?q=`` searches them by
+    name, key or description."""
     user = signed_in(request)
     search = request.GET.get("q", "").strip()[:MAX_SEARCH_CHARS]
     categories = catalogue_reads.startable_processes(user, search=search)
     context: dict[str, Any] = {
         "categories": categories,
         "search": search,
-        "recent": [] if search else _recent(user, categories),
         "draft_count": catalogue_reads.drafts_for(user).count(),
     }
     template = "workflow/catalogue.html"
@@ -108,6 +96,11 @@ class StartMetaForm(forms.Form):
     )
     idempotency_key = forms.CharField(
         max_length=64, widget=forms.HiddenInput, required=False, strip=True
+    )
+    urgent = forms.BooleanField(
+        label=gettext_lazy("Mark as urgent"),
+        required=False,
+        help_text=gettext_lazy("It comes first, flagged, in the approvers' to-do lists."),
     )
 
 
@@ -154,15 +147,18 @@ def _render_start(
     draft: Draft | None,
     dropped: list[str] | None = None,
     upload_errors: list[str] | None = None,
+    kept: Sequence[KeptUpload] = (),
     status: int = 200,
 ) -> HttpResponse:
+    if form is not None:
+        translation.localize_form(form, process.key)  # labels and options in my language
     context = {
         "upload_errors": upload_errors or [],
+        "kept_files": kept,
         "upload_accept": ",".join(f".{t}" for t in attachment_types()),
         "upload_types": ", ".join(attachment_types()),
         "upload_max": attachment_max_bytes(),
         "upload_count": starts.MAX_ATTACHMENTS,
-        "files_lost": request.method == "POST" and bool(request.FILES),
         "process": process,
         "form": form,
         "meta": meta,
@@ -170,17 +166,46 @@ def _render_start(
         "dropped": dropped or [],
         "action_url": _start_url(process.key, draft),
         "default_title": starts.default_title(signed_in(request), process.name),
+        **_chain_context(request, process, form),
     }
     return render(request, "workflow/start.html", context, status=status)
+
+
+def _chain_context(
+    request: HttpRequest,
+    process: catalogue_reads.StartableProcess,
+    form: forms.Form | None,
+    posted: Any = None,
+) -> dict[str, Any]:
+    """The approval chain beside the start form (审批流程预览), worked out from the values
+    entered (``posted``, else the form's own: typed, from a draft, or the defaults)."""
+    user = signed_in(request)
+    element = catalogue_reads.start_element(process.definition_id)
+    if posted is None:
+        if form is None:
+            posted = {}
+        elif form.is_bound:
+            posted = form.data
+        else:
+            posted = {name: form[name].value() for name in form.fields}
+    entered = chains.entered_data(element, posted, user=user) if element else chains.Entered({})
+    me = chains.people_of([user.username])[user.username]
+    return {
+        "chain": chains.chain_preview(
+            process.definition_id, initiator=user, data=entered.values, invalid=entered.invalid
+        ),
+        "chain_me": me,
+        "chain_url": reverse("workflow:start-preview", args=[process.key]),
+    }
 
 
 def _restored(element: Element, draft: Draft | None) -> tuple[forms.Form | None, list[str]]:
     """The process's form prefilled from ``draft``; the names of the draft's values for
     fields the current version no longer has (left out)."""
     if not has_step_form(element):
-        return None, sorted(draft.data) if draft else []
+        return None, sorted(drafts.draft_values(draft)) if draft else []
     blank = form_for(element, variables={})
-    values = dict(draft.data) if draft else {}
+    values = drafts.draft_values(draft) if draft else {}
     dropped = sorted(name for name in values if name not in blank.fields)
     kept = {name: value for name, value in values.items() if name in blank.fields}
     return form_for(element, variables=kept), dropped
@@ -195,15 +220,28 @@ class _StartPage:
     form: forms.Form | None
     meta: StartMetaForm
     draft: Draft | None
+    kept: list[KeptUpload] = dataclasses.field(default_factory=list)  # before a form error
+    kept_problems: list[str] = dataclasses.field(default_factory=list)
 
     def again(self, *, upload_errors: Sequence[Any] = ()) -> HttpResponse:
+        """The form again with what was typed and every file chosen: the new uploads are
+        held (each checked first) beside the ones kept from before."""
+        problems = [*self.kept_problems, *(str(e) for e in upload_errors)]
+        kept = list(self.kept)
+        user = signed_in(self.request)
+        for upload in self.request.FILES.getlist(self.meta.add_prefix("attachments")):
+            try:
+                kept.append(pending_uploads.upload_hold(user=user, upload=upload))
+            except ValidationError as error:
+                problems.extend(error.messages)
         return _render_start(
             self.request,
             self.process,
             form=self.form,
             meta=self.meta,
             draft=self.draft,
-            upload_errors=list(upload_errors),
+            upload_errors=list(dict.fromkeys(problems)),
+            kept=kept,
             status=400,
         )
 
@@ -226,11 +264,22 @@ def start(request: HttpRequest, key: str) -> HttpResponse:
         form, dropped = _restored(element, draft)
         meta = StartMetaForm(
             prefix="meta",
-            initial={"title": draft.title if draft else "", "idempotency_key": _new_key()},
+            initial={
+                "title": draft.title if draft else "",
+                "idempotency_key": _new_key(),
+                "urgent": drafts.draft_urgent(draft) if draft else False,
+            },
         )
         return _render_start(request, process, form=form, meta=meta, draft=draft, dropped=dropped)
-    form = form_for(element, variables={}, data=request.POST) if has_step_form(element) else None
+    form = (
+        form_for(element, variables={}, data=request.POST, user=user)
+        if has_step_form(element)
+        else None
+    )
     page = _StartPage(request, process, form, StartMetaForm(request.POST, prefix="meta"), draft)
+    page.kept, page.kept_problems = pending_uploads.uploads_kept(
+        user=user, tokens=request.POST.getlist(page.meta.add_prefix("kept"))
+    )
     action = request.POST.get("action", "")
     if action == SAVE:
         return _save_draft(page, key)
@@ -238,6 +287,22 @@ def start(request: HttpRequest, key: str) -> HttpResponse:
         return _submit(page, key, element)
     messages.error(request, _("Choose “Submit” or “Save draft”."))
     return page.again()
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def start_preview(request: HttpRequest, key: str) -> HttpResponse:
+    """The chain preview partial of the start form, re-rendered (htmx) as the person fills
+    it in: who will handle the request with the values entered so far. It starts, saves and
+    validates nothing for good (a value not valid yet is left out and named); a process the
+    person may not start answers 404."""
+    user = signed_in(request)
+    process = catalogue_reads.startable_process(user, key)
+    if process is None or catalogue_reads.start_element(process.definition_id) is None:
+        raise Http404
+    posted = request.POST if request.method == "POST" else request.GET
+    context = _chain_context(request, process, None, posted)
+    return render(request, "workflow/partials/_chain_preview.html", context)
 
 
 def _save_draft(page: _StartPage, key: str) -> HttpResponse:
@@ -249,6 +314,9 @@ def _save_draft(page: _StartPage, key: str) -> HttpResponse:
             title=request.POST.get(page.meta.add_prefix("title"), ""),
             data=_typed(page.form, request),
             draft_id=page.draft.pk if page.draft else None,
+            urgent=page.meta.fields["urgent"].widget.value_from_datadict(
+                request.POST, request.FILES, page.meta.add_prefix("urgent")
+            ),
         )
     except (Draft.DoesNotExist, starts.StartNotAllowed):
         raise Http404 from None
@@ -262,6 +330,8 @@ def _save_draft(page: _StartPage, key: str) -> HttpResponse:
 
 def _submit(page: _StartPage, key: str, element: Element) -> HttpResponse:
     request, meta = page.request, page.meta
+    if page.kept_problems:  # a file chosen before is gone: say so rather than start without it
+        return page.again()
     if not meta.is_valid() or not meta.cleaned_data["idempotency_key"]:
         if not meta.errors:
             messages.error(request, _("The form has expired; please submit it again."))
@@ -277,7 +347,11 @@ def _submit(page: _StartPage, key: str, element: Element) -> HttpResponse:
             title=meta.cleaned_data["title"],
             idempotency_key=meta.cleaned_data["idempotency_key"],
             draft_id=page.draft.pk if page.draft else None,
-            attachments=request.FILES.getlist(meta.add_prefix("attachments")),
+            attachments=[
+                *(kept.open() for kept in page.kept),
+                *request.FILES.getlist(meta.add_prefix("attachments")),
+            ],
+            urgent=meta.cleaned_data["urgent"],
         )
     except (Draft.DoesNotExist, starts.StartNotAllowed):
         raise Http404 from None
@@ -303,6 +377,7 @@ def _submit(page: _StartPage, key: str, element: Element) -> HttpResponse:
     except EngineError as error:
         messages.error(request, str(error))
         return page.again()
+    pending_uploads.uploads_release(page.kept)
     messages.success(
         request,
         _("Your request “%(process)s” has been submitted.") % {"process": page.process.name},
@@ -345,6 +420,7 @@ def draft_delete(request: HttpRequest, draft_id: int) -> HttpResponse:
 urlpatterns: list[URLPattern | URLResolver] = [
     path("processes/", catalogue, name="catalogue"),
     path("processes/<str:key>/start/", start, name="start"),
+    path("processes/<str:key>/start/preview/", start_preview, name="start-preview"),
     path("drafts/", draft_list, name="drafts"),
     path("drafts/<int:draft_id>/delete/", draft_delete, name="draft-delete"),
 ]

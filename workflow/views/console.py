@@ -10,9 +10,7 @@ incident) per transaction, so one refusal does not undo the others.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
@@ -29,17 +27,18 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from portal.charts import count_chart, duration_chart, human_duration
 from portal.http import safe_next, signed_in, wants_partial
 from portal.keyset import Cursor, Source, keyset_page
 from portal.models import Department, User
-from workflow import links
+from workflow import links, translation
 from workflow.bpmn.render import RenderError, render_svg
 from workflow.engine.cache import graph_for_definition
 from workflow.engine.runtime import EngineError
 from workflow.models import Incident, InstanceState, ProcessDefinition, ProcessInstance
 from workflow.selectors import inbox, statistics, timeline, visibility
+from workflow.selectors import status as request_status
 from workflow.services import administration
-from workflow.services import jobs as job_services
 
 PAGE_SIZE = 25
 MAX_SELECTION = 500  # ids in one bulk action
@@ -70,117 +69,6 @@ def _refusal(error: Exception) -> str:
     if isinstance(error, ValidationError):
         return " ".join(str(m) for m in error.messages)
     return str(error)
-
-
-def human_duration(seconds: float) -> str:
-    """A duration as people read it on a badge: 45 s, 12 min, 2.3 h, 1.5 d."""
-    if seconds < 60:
-        return _("%(n)s s") % {"n": round(seconds)}
-    if seconds < 3600:
-        return _("%(n)s min") % {"n": round(seconds / 60)}
-    if seconds < 86400:
-        return _("%(n)s h") % {"n": f"{seconds / 3600:.1f}"}
-    return _("%(n)s d") % {"n": f"{seconds / 86400:.1f}"}
-
-
-# --- charts: server-rendered SVG ---------------------------------------------------------------
-
-
-@dataclass
-class ChartBar:
-    x: float
-    y: float
-    width: float
-    height: float
-    series: int
-    title: str
-    text: str = ""
-
-
-@dataclass
-class ChartLabel:
-    x: float
-    y: float
-    text: str
-    anchor: str = "start"
-
-
-@dataclass
-class Chart:
-    """An SVG chart's geometry (drawn by ``workflow/partials/_chart_svg.html``; labels are
-    escaped by the template)."""
-
-    title: str
-    width: float
-    height: float
-    bars: list[ChartBar]
-    labels: list[ChartLabel]
-    lines: list[tuple[float, float, float, float]]
-    legend: list[str]
-
-
-def bar_chart(
-    title: str,
-    rows: Sequence[tuple[str, Sequence[float]]],
-    series: Sequence[str],
-    fmt: Callable[[float], str],
-) -> Chart:
-    """Horizontal bars, one group per row (its label above), one bar per series."""
-    width, value_room = 400.0, 70.0  # narrow: the labels stay readable scaled to a phone
-    top = max((v for _label, values in rows for v in values), default=0.0) or 1.0
-    bars: list[ChartBar] = []
-    labels: list[ChartLabel] = []
-    y = 0.0
-    for label, values in rows:
-        labels.append(ChartLabel(0, y + 13, label))
-        y += 18
-        for index, value in enumerate(values):
-            length = max(value / top * (width - value_room), 1.0 if value else 0.0)
-            text = fmt(value)
-            bars.append(
-                ChartBar(0, y, length, 14, index, f"{label} · {series[index]}: {text}", text)
-            )
-            labels.append(ChartLabel(length + 6, y + 11.5, text))
-            y += 17
-        y += 8
-    return Chart(title, width, max(y, 20.0), bars, labels, [], list(series))
-
-
-def day_chart(title: str, days: Sequence[statistics.DayCount], series: Sequence[str]) -> Chart:
-    """Two vertical bars per day (started, completed), with the days along the bottom."""
-    width, height, left, bottom, top_room = 600.0, 220.0, 34.0, 22.0, 10.0
-    plot = height - bottom - top_room
-    top = max((max(d.started, d.completed) for d in days), default=0) or 1
-    slot = (width - left) / max(len(days), 1)
-    bar = max(slot * 0.38, 1.0)
-    bars: list[ChartBar] = []
-    labels = [
-        ChartLabel(left - 4, top_room + 4, str(top), "end"),
-        ChartLabel(left - 4, height - bottom, "0", "end"),
-    ]
-    every = max(1, math.ceil(len(days) / 7))
-    for index, day in enumerate(days):
-        x = left + index * slot + slot * 0.1
-        shown = date_format(day.day, "m-d")
-        for number, value in enumerate((day.started, day.completed)):
-            h = value / top * plot
-            bars.append(
-                ChartBar(
-                    x + number * bar,
-                    height - bottom - h,
-                    bar,
-                    h,
-                    number,
-                    f"{shown} · {series[number]}: {value}",
-                )
-            )
-        if index % every == 0:
-            labels.append(ChartLabel(x + bar, height - 6, shown, "middle"))
-    lines = [
-        (left, height - bottom, width, height - bottom),
-        (left, top_room, left, height - bottom),
-    ]
-    return Chart(title, width, height, bars, labels, lines, list(series))
 
 
 # --- instances ---------------------------------------------------------------------------------
@@ -268,9 +156,14 @@ def instances(request: HttpRequest) -> HttpResponse:
     steps = timeline.current_steps(rows)
     names = visibility.display_names({r.initiator for r in rows if r.initiator})
     now = timezone.now()
+    status = request_status.statuses(rows)
+    titles = translation.request_titles(rows)
     items = [
         {
             "instance": row,
+            "status": status[row.pk],
+            "title": titles[row.pk],
+            "process": translation.process_name(row.definition_key, row.definition.name),
             "url": links.instance_url(row.pk),
             "steps": steps.get(row.pk, []),
             "initiator": names.get(row.initiator, row.initiator),
@@ -452,6 +345,9 @@ def actions(request: HttpRequest) -> HttpResponse:
         if unknown:
             error = _("Unknown process instances: %(ids)s.") % {"ids": ", ".join(unknown)}
         selected = [by_pk[pk] for pk in ids if pk in by_pk]
+        words = request_status.statuses(selected)
+        for instance in selected:  # the list reads its status in words
+            instance.status = words[instance.pk]  # type: ignore[attr-defined]
     action = data.get("action", "")
     if not error and action and action not in ACTION_LABELS:
         error = _("Unknown action.")
@@ -626,8 +522,9 @@ def incidents(request: HttpRequest) -> HttpResponse:
 @admin_required
 @require_POST
 def incident_retry(request: HttpRequest) -> HttpResponse:
-    """Retry the failed jobs of the selected incidents (each in its own transaction); unknown
-    ids change nothing, an incident resolved meanwhile is reported."""
+    """Retry the failed jobs of the selected incidents now, one by one, and say for each
+    whether it worked ("Retry failed: <reason>" when the job failed again); unknown ids
+    change nothing, an incident resolved meanwhile is reported."""
     back = safe_next(
         request,
         request.POST.get("next") or request.GET.get("next"),
@@ -645,12 +542,24 @@ def incident_retry(request: HttpRequest) -> HttpResponse:
         messages.error(request, error)
         return HttpResponseRedirect(back, status=303)
     by = signed_in(request)
-    done, refused = _each(ids, lambda pk: job_services.incident_retry(pk, by=by))
-    if done:
-        text = ngettext("%(n)d incident retried.", "%(n)d incidents retried.", len(done)) % {
-            "n": len(done)
-        }
-        messages.success(request, text)
+    outcomes: dict[int, administration.RetryOutcome] = {}
+
+    def retry(pk: int) -> None:
+        outcomes[pk] = administration.incident_retry(pk, by=by)
+
+    done, refused = _each(ids, retry)
+    succeeded = [pk for pk in done if outcomes[pk].succeeded]
+    if succeeded:
+        text = ngettext(
+            "%(n)d incident retried successfully: the process went on.",
+            "%(n)d incidents retried successfully: the processes went on.",
+            len(succeeded),
+        )
+        messages.success(request, text % {"n": len(succeeded)})
+    for pk in (pk for pk in done if not outcomes[pk].succeeded):
+        reason = (outcomes[pk].error.splitlines() or [""])[0][:300]
+        text = _("Retry failed: %(reason)s") % {"reason": reason}
+        messages.error(request, text if len(ids) == 1 else f"#{pk}: {text}")
     if refused:
         reasons = "; ".join(f"#{pk}: {reason}" for pk, reason in refused.items())
         text = ngettext("%(n)d refused: %(reasons)s", "%(n)d refused: %(reasons)s", len(refused))
@@ -783,33 +692,34 @@ def statistics_page(request: HttpRequest) -> HttpResponse:
         "form": form,
         "period": period,
         "per_day": per_day,
-        "per_day_chart": day_chart(
+        "per_day_chart": count_chart(
             _("Instances started and completed per day"),
-            per_day,
-            [_("started"), _("completed")],
+            [date_format(d.day, "m-d") for d in per_day],
+            [
+                (_("started"), [d.started for d in per_day]),
+                (_("completed"), [d.completed for d in per_day]),
+            ],
         ),
         "by_process": _duration_rows(by_process),
-        "by_process_chart": bar_chart(
+        "by_process_chart": duration_chart(
             _("Duration per process"),
-            [(f"{s.label}", (s.average, s.p90)) for s in by_process],
+            [(s.label, (s.average, s.p90)) for s in by_process],
             [average, p90],
-            human_duration,
         ),
         "key": key,
         "key_label": dict(statistics.process_choices()).get(key, key),
         "by_step": _duration_rows(by_step),
-        "by_step_chart": bar_chart(
+        "by_step_chart": duration_chart(
             _("Duration per step"),
             [(s.label, (s.average, s.p90)) for s in by_step],
             [average, p90],
-            human_duration,
         ),
         "overdue": overdue,
-        "overdue_chart": bar_chart(
+        "overdue_chart": count_chart(
             _("Overdue open tasks by department"),
-            [(d.label, (float(d.count),)) for d in overdue],
-            [_("overdue tasks")],
-            lambda v: str(int(v)),
+            [d.label for d in overdue],
+            [(_("overdue tasks"), [d.count for d in overdue])],
+            kind="hbar",
         ),
         "diagram": diagram,
         "heat_rows": heat_rows,

@@ -3,25 +3,32 @@
 The page is a shell around the modeler bundle (``frontend/designer/``, built by ``make setup``
 into ``var/frontend/designer/``); everything it does goes through the REST API with the
 session: ``GET /api/v1/definitions/<key>/xml`` to open a deployed process,
-``POST /api/v1/definitions/validate`` and ``/simulate`` (``workflow.api.designer``), and
-``POST /api/v1/definitions/`` to deploy. Only people who may deploy
-(``workflow.add_processdefinition``) use it: anyone else signed in gets 403.
+``POST /api/v1/definitions/validate`` and ``/simulate`` (``workflow.api.designer``),
+``POST /api/v1/definitions/`` to deploy, ``GET``/``PUT /api/v1/definitions/<key>/translations``
+for the translations panel. The modeler and its properties panel speak the page's language
+(``frontend/designer/i18n.js``). Only people who may deploy
+(``visibility.may_deploy``: ``workflow.add_processdefinition`` or a process administrator)
+use it: anyone else signed in gets 403.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.auth.decorators import login_required
 from django.contrib.staticfiles import finders
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.urls import URLPattern, URLResolver, path, reverse
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from portal.http import signed_in
 from workflow.models import ProcessDefinition
+from workflow.selectors.visibility import may_deploy
 
 BUNDLE = "designer/designer.js"
 KEY_PLACEHOLDER = "__KEY__"
@@ -52,7 +59,22 @@ def _labels() -> dict[str, Any]:
         "whole_file": _("File"),
         "deploy_confirm": _("Deploy this diagram as a new version?"),
         "deployed_version": _("Deployed %(key)s version %(version)s."),
-        "unchanged_version": _("%(key)s version %(version)s is unchanged (same file)."),
+        "unchanged_version": _(
+            "No changes: no new version was made (%(key)s stays at version %(version)s)."
+        ),
+        "translations_saved": _("Translations saved."),
+        "translations_failed": _("The translations were not saved:"),
+        "translations_process": _("Process"),
+        "translations_language": _("Translation (%(language)s)"),
+        "translations_source": _("In the diagram"),
+        "kinds": {
+            "process": _("Process name"),
+            "description": _("Description"),
+            "category": _("Category"),
+            "step": _("Step"),
+            "field": _("Field"),
+            "option": _("Option"),
+        },
         "bad_json": _("%(what)s is not valid JSON: %(error)s"),
         "not_an_object": _('%(what)s must be a JSON object, e.g. {"amount": 100}.'),
         "start_variables": _("Start variables"),
@@ -77,10 +99,11 @@ def _labels() -> dict[str, Any]:
 
 
 @login_required
-@permission_required("workflow.add_processdefinition", raise_exception=True)
 @require_GET
 def designer(request: HttpRequest) -> HttpResponse:
     """The designer; ``?key=<process key>`` opens that process's latest version."""
+    if not may_deploy(signed_in(request)):
+        raise PermissionDenied
     processes = deployed_processes()
     key = request.GET.get("key", "")
     initial_key = key if any(p["key"] == key for p in processes) else ""
@@ -90,7 +113,9 @@ def designer(request: HttpRequest) -> HttpResponse:
             "validate": reverse("api:definitions-validate"),
             "simulate": reverse("api:definitions-simulate"),
             "deploy": reverse("api:definitions"),
+            "translations": reverse("api:definition-translations", args=[KEY_PLACEHOLDER]),
         },
+        "language": get_language() or "",
         "csrfToken": get_token(request),
         "initialKey": initial_key,
         "labels": _labels(),

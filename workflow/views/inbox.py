@@ -32,15 +32,18 @@ from django.views.decorators.http import require_GET, require_POST
 from portal.http import signed_in, wants_partial
 from portal.keyset import BadCursor, Cursor
 from portal.models import User
-from workflow import links
+from workflow import links, translation
 from workflow.engine.runtime import EngineError
 from workflow.models import Delegation, InstanceState, Task, TaskState
 from workflow.selectors import inbox as inbox_reads
+from workflow.selectors import status as request_status
 from workflow.selectors import timeline, visibility
+from workflow.selectors.phrases import phrase_texts
 from workflow.services import approvals
 
 PAGE_SIZE = 20
 BULK_LIMIT = 100  # tasks one bulk approval may name (a page holds 20; "load more" adds up)
+BULK_COMMENT_LIMIT = 4000  # the one opinion of a bulk approval (as any approval's comment)
 
 TABS: list[tuple[str, Any]] = [
     ("todo", gettext_lazy("To do")),
@@ -134,7 +137,9 @@ def _local_midnight(day: datetime.date) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
-def _parse(params: QueryDict) -> Query:
+def parse_query(params: QueryDict) -> Query:
+    """The inbox's query string (the page's, its export's): a value that does not parse is
+    dropped, with a message in ``problems``."""
     form = InboxQueryForm(params)
     form.is_valid()
     query = Query()
@@ -196,7 +201,8 @@ class Row:
     delegated_by: str = ""
     signer: str = ""
     approvable: bool = False
-    outcome: str = ""
+    outcome: str = ""  # 已办: what this person did, in words
+    outcome_key: str = ""
     state: str = ""
     state_key: str = ""
     steps: list[timeline.Holder] = field(default_factory=list)
@@ -222,6 +228,9 @@ def _rows(user: User, page: inbox_reads.InboxPage) -> list[Row]:
     keys = {t.definition_key for t in tasks} | {i.definition_key for i in instances}
     names = visibility.process_names(keys)
     steps = timeline.current_steps(instances)
+    everyone = [t.instance for t in tasks] + instances
+    titles = translation.request_titles(everyone)
+    status = request_status.statuses(instances)
     people: set[str] = {t.instance.initiator for t in tasks}
     people |= {t.on_behalf_of for t in tasks} | {t.owner for t in tasks}
     people |= {i.initiator for i in instances}
@@ -253,21 +262,24 @@ def _rows(user: User, page: inbox_reads.InboxPage) -> list[Row]:
                     kind,
                     obj,
                     url=links.task_url(obj.pk),
-                    title=_task_title(obj, process),
+                    title=titles[obj.instance_id] or _task_title(obj, process),
                     process=process,
-                    step=obj.name or obj.element_id,
+                    step=translation.step_name(obj.definition_key, obj.element_id, obj.name),
                     initiator=named.get(obj.instance.initiator, ""),
-                    at=obj.completed_at if kind == "done" else obj.created_at,
+                    at=obj.done_at if kind == "done" else obj.created_at,
                     due_at=obj.due_at,
                     overdue=bool(obj.due_at and obj.state == TaskState.OPEN and obj.due_at < now),
-                    urgent=obj.priority > inbox_reads.URGENT_PRIORITY,
+                    urgent=inbox_reads.task_is_urgent(obj),
                     on_behalf_of=named.get(obj.on_behalf_of, ""),
                     delegated_by=named.get(obj.owner, "")
                     if obj.delegation == Delegation.PENDING
                     else "",
                     signer=obj.get_signer_display() if obj.signer else "",
                     approvable=kind == "task" and obj in mine and obj.pk not in needing,
-                    outcome=str(OUTCOMES.get(obj.outcome, obj.outcome)),
+                    outcome=str(OUTCOMES.get(obj.done_outcome, obj.done_outcome))
+                    if kind == "done"
+                    else "",
+                    outcome_key=obj.done_outcome if kind == "done" else "",
                 )
             )
         else:
@@ -278,12 +290,15 @@ def _rows(user: User, page: inbox_reads.InboxPage) -> list[Row]:
                     kind,
                     obj,
                     url=links.instance_url(instance.pk),
-                    title=instance.title or instance.business_key or f"{process} #{instance.pk}",
+                    title=titles[instance.pk]
+                    or instance.business_key
+                    or f"{process} #{instance.pk}",
                     process=process,
                     initiator=named.get(instance.initiator, ""),
                     at=obj.started_at if kind == "instance" else obj.created_at,
-                    state=instance.get_state_display(),
-                    state_key=instance.state,
+                    state=status[instance.pk].label,
+                    state_key=status[instance.pk].code,
+                    urgent=instance.urgent,
                     steps=steps.get(instance.pk, []),
                     unread=kind == "copy" and obj.read_at is None,
                     sent_by=named.get(obj.sent_by, "") if kind == "copy" else "",
@@ -350,7 +365,7 @@ def _tabs_context(user: User, tab: str, filter_qs: str) -> dict[str, Any]:
 @require_GET
 def inbox(request: HttpRequest) -> HttpResponse:
     """The inbox page; for htmx, the list (a filter changed) or the next rows (a cursor)."""
-    query = _parse(request.GET)
+    query = parse_query(request.GET)
     for problem in query.problems:
         messages.error(request, problem)
     context = _context(request, query)
@@ -373,6 +388,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         SORTS if query.tab == "todo" else SORTS[:2]
     )
     context["form"] = form
+    context["phrases"] = phrase_texts(user)  # the bulk approve dialog's opinion box
     return render(request, "workflow/inbox.html", context)
 
 
@@ -380,7 +396,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
 @require_GET
 def inbox_counts(request: HttpRequest) -> HttpResponse:
     """The tab bar with its counts, polled by the page and after a bulk action."""
-    query = _parse(request.GET)
+    query = parse_query(request.GET)
     context = _tabs_context(signed_in(request), query.tab, _querystring(query.values))
     return render(request, "workflow/partials/_inbox_tabs.html", context)
 
@@ -429,13 +445,16 @@ class BulkReport:
     failed: list[tuple[Task, str]] = field(default_factory=list)
 
 
-def _bulk_approve(user: User, tasks: list[tuple[Task, dict[str, Any]]]) -> BulkReport:
+def _bulk_approve(
+    user: User, tasks: list[tuple[Task, dict[str, Any]]], comment: str = ""
+) -> BulkReport:
     """Approve each task in its own transaction (``approvals.task_approve``), so one that
-    fails (handled meanwhile, refused) leaves the others approved."""
+    fails (handled meanwhile, refused) leaves the others approved; the one shared opinion
+    (审批意见) is each approval's comment."""
     report = BulkReport()
     for task, data in tasks:
         try:
-            approvals.task_approve(task.pk, user=user, data=data)
+            approvals.task_approve(task.pk, user=user, data=data, comment=comment)
         except (EngineError, ValidationError) as error:
             report.failed.append((task, _error_text(error)))
         else:
@@ -489,8 +508,9 @@ def inbox_bulk_approve(request: HttpRequest) -> HttpResponse:
     Everything is checked before anything is approved: a bad id, a task that is not the
     person's own open task, or one whose form needs input refuses the whole request and
     changes nothing. Then each task is approved in its own transaction; the message says
-    how many were approved and why any could not be. Without ``confirmed`` (no JavaScript:
-    the confirmation dialog did not run) a confirmation page is shown first."""
+    how many were approved and why any could not be. ``comment``: one opinion (审批意见)
+    given to every approval. Without ``confirmed`` (no JavaScript: the page's dialog did not
+    run) a confirmation page with the opinion box is shown first."""
     user = signed_in(request)
     ids = _ids(request.POST.getlist("task"))
     back = _back(request)
@@ -511,6 +531,14 @@ def inbox_bulk_approve(request: HttpRequest) -> HttpResponse:
     if problems:
         messages.error(request, " ".join([_("Nothing was approved."), *problems]))
         return _after_bulk(request, back)
+    comment = request.POST.get("comment", "").strip()
+    if len(comment) > BULK_COMMENT_LIMIT:
+        messages.error(
+            request,
+            _("The opinion has at most %(limit)d characters; nothing was approved.")
+            % {"limit": BULK_COMMENT_LIMIT},
+        )
+        return _after_bulk(request, back)
     if request.POST.get("confirmed") != "1":
         names = visibility.process_names(task.definition_key for task, _d in ready)
         rows = [
@@ -520,9 +548,15 @@ def inbox_bulk_approve(request: HttpRequest) -> HttpResponse:
         return render(
             request,
             "workflow/partials/_inbox_confirm.html",
-            {"rows": rows, "back": request.POST.get("back", ""), "back_url": back},
+            {
+                "rows": rows,
+                "back": request.POST.get("back", ""),
+                "back_url": back,
+                "comment": comment,
+                "phrases": phrase_texts(user),
+            },
         )
-    report = _bulk_approve(user, ready)
+    report = _bulk_approve(user, ready, comment)
     if report.approved:
         messages.success(
             request,
@@ -551,7 +585,7 @@ def _after_bulk(request: HttpRequest, back: str) -> HttpResponse:
     is now, with the messages, and an ``inbox-changed`` event that refreshes the counts."""
     if not wants_partial(request):
         return HttpResponseRedirect(back)
-    query = _parse(QueryDict(request.POST.get("back", "")))
+    query = parse_query(QueryDict(request.POST.get("back", "")))
     query.after = None
     context = _context(request, query)
     context.update(_tabs_context(signed_in(request), query.tab, context["filter_qs"]))

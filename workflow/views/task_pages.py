@@ -32,7 +32,7 @@ from django.views.decorators.http import require_GET, require_POST
 from portal.http import signed_in, wants_partial
 from portal.models import User
 from portal.selectors import people_matching
-from workflow import participants
+from workflow import participants, translation
 from workflow.bpmn.model import Element, ElementKind
 from workflow.engine.cache import graph_for_definition
 from workflow.engine.graph import Graph
@@ -50,18 +50,23 @@ from workflow.previews import PreviewError, is_inline, preview
 from workflow.selectors import actions as offered
 from workflow.selectors import timeline as timelines
 from workflow.selectors import visibility
+from workflow.selectors.inbox import task_is_urgent
+from workflow.selectors.phrases import phrase_texts
+from workflow.selectors.status import status_of
 from workflow.selectors.timeline import (
+    approval_timeline,
     attachments_of,
     business_data,
     diagram_svg,
     display_name,
     incidents,
-    timeline,
+    return_notice,
 )
 from workflow.selectors.visibility import display_names
-from workflow.services import approvals
+from workflow.services import approvals, notifications
 from workflow.views.actions import (
     INSTANCE_ACTIONS,
+    INSTANCE_MENU,
     ORDER,
     PRIMARY,
     RESUBMIT,
@@ -135,17 +140,34 @@ def _common(
         "instance": instance,
         "graph": graph,
         "diagram": diagram_svg(instance, graph),
-        "history": timeline(instance, graph),
+        "approval": approval_timeline(instance, graph),
+        "returned": return_notice(instance, graph),  # 退回: the banner with the reason
         "business_data": business_data(instance, graph, user),
         "attachments": attachments_of(instance),
+        "copies": list(visibility.copies_of(instance)),
         "incidents": incidents(instance, graph),
         "initiator_name": display_name(instance.initiator) if instance.initiator else "",
         "comment_form": CommentForm(),
+        "phrases": phrase_texts(user),  # 常用语 under every opinion box of the page
         "attachment_form": AttachmentForm(),
         "preview_shown": _preview_of(request, instance),
         "is_admin": visibility.is_process_admin(user),
         "running": instance.state == InstanceState.ACTIVE,
+        # in the reader's words and language: 审批中 / 已通过 ..., the process's name, the title
+        "status": status_of(instance),
+        "process_name": translation.process_name(instance.definition_key, instance.definition.name),
+        "request_title": translation.request_titles([instance])[instance.pk]
+        or instance.definition_key,
     }
+
+
+def _offered_to(task: Task) -> str:
+    """Who may take a task nobody holds yet (no 认领: the first of them to act takes it)."""
+    if task.assignee or task.state != TaskState.OPEN:
+        return ""
+    pairs = list(task.candidates.values_list("kind", "value"))
+    labels = visibility.candidate_labels(pairs)
+    return "、".join(labels[pair] for pair in pairs)
 
 
 def _task_context(
@@ -174,6 +196,8 @@ def _task_context(
         if task.state == TaskState.COMPLETED:
             variables.update(task.data or {})
         form = form_for(element, variables=variables)
+    if form is not None:
+        translation.localize_form(form, instance.definition_key)
     if form is not None and not may_submit:
         for bound_field in form.fields.values():
             bound_field.disabled = True
@@ -203,12 +227,14 @@ def _task_context(
         "primary": [d for d in dialogs if d.action.name in PRIMARY],
         "secondary": [d for d in dialogs if d.action.name not in PRIMARY],
         "assignee_name": names.get(task.assignee, ""),
+        "offered_to": _offered_to(task),
+        "step_title": translation.step_name(task.definition_key, task.element_id, task.name),
         "on_behalf_name": names.get(task.on_behalf_of, ""),
         "owner_name": names.get(task.owner, ""),
         "delegated": task.delegation == Delegation.PENDING,
         "added_by_name": display_name(added_by.assignee) if added_by is not None else "",
         "overdue": bool(task.due_at and task.due_at < now and task.state == TaskState.OPEN),
-        "urgent": task.priority > 50,
+        "urgent": task_is_urgent(task),
         "is_open": task.state == TaskState.OPEN,
         "form_url": reverse("workflow:task_action", args=[task.pk, "approve"]),
         "comment_url": reverse("workflow:task_action", args=[task.pk, "comment"]),
@@ -250,8 +276,8 @@ def _instance_context(
         **_common(request, instance, graph, user),
         "holders": holders,
         "dialogs": dialogs,
-        "primary": [],
-        "secondary": dialogs,
+        "primary": [d for d in dialogs if d.action.name not in INSTANCE_MENU],
+        "secondary": [d for d in dialogs if d.action.name in INSTANCE_MENU],
         "my_tasks": my_tasks,
         "comment_url": reverse("workflow:instance_action", args=[instance.pk, "comment"]),
         "attach_url": reverse("workflow:instance_action", args=[instance.pk, "attach"]),
@@ -279,8 +305,12 @@ def _visible_instance(user: User, instance_id: int) -> ProcessInstance:
 @require_GET
 def task_page(request: HttpRequest, task_id: int) -> HttpResponse:
     """A task of an instance the user may see (404 otherwise); ``?action=<name>`` opens that
-    action's dialog (how the page works without JavaScript)."""
-    task = _visible_task(signed_in(request), task_id)
+    action's dialog (how the page works without JavaScript). A person copied on the
+    instance has read it now, and whoever was notified of the task has read that."""
+    user = signed_in(request)
+    task = _visible_task(user, task_id)
+    approvals.copy_mark_read(task.instance_id, user=user)
+    notifications.task_notices_read(task.pk, user=user)
     opened = request.GET.get("action") or None
     return render(request, "workflow/task.html", _task_context(request, task, opened=opened))
 
