@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
@@ -16,6 +18,13 @@ from workflow.services import approvals, definitions, engine, history
 from workflow.tasks import cleanup_history
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _media(settings: Any, tmp_path: Path) -> None:
+    """Files (attachments, held uploads) in a folder of the test's own."""
+    settings.MEDIA_ROOT = tmp_path
+
 
 PROCESS = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -83,3 +92,18 @@ def test_cleanup_deletes_the_attachments_files_too(
         assert history.history_cleanup() == 1
     assert not Attachment.objects.exists()
     assert not stored.exists()
+
+
+def test_the_hourly_cleanup_also_deletes_expired_held_uploads(employee: Any) -> None:
+    """A file held for a form that failed validation lives a day; the hourly task deletes
+    what is older (workflow/services/pending_uploads.py)."""
+    from workflow.services import pending_uploads
+
+    kept = pending_uploads.upload_hold(
+        user=employee, upload=SimpleUploadedFile("报价单.pdf", b"%PDF-1.4\n%%EOF\n")
+    )
+    assert default_storage.exists(kept.path)
+    assert cleanup_history() == 0  # today's file stays
+    later = timezone.localdate() + datetime.timedelta(days=3)
+    assert pending_uploads.pending_uploads_cleanup(now=later) == 1
+    assert not default_storage.exists(kept.path)
