@@ -15,7 +15,7 @@ import pytest
 
 from portal.models import User
 from tests.e2e.test_shell import sign_in
-from tests.e2e.test_task_page import claim, set_language
+from tests.e2e.test_task_page import claim, no_horizontal_scroll, set_language
 from workflow.engine import cache
 from workflow.models import Task
 from workflow.services import approvals
@@ -64,6 +64,8 @@ def test_the_printout_shows_the_record_and_the_amount_in_words(
         expect(body).to_contain_text("叁仟贰佰元整")  # 3,200.00 in capitals
         expect(body).to_contain_text("3,200.00")
         expect(page.locator("nav.mainnav")).to_have_count(0)  # a clean page
+        if kind == "phone":
+            no_horizontal_scroll(page)  # the record wraps inside a phone's screen
         screenshot(page, f"printout-{kind}-{language}")
         pdf = page.request.get(f"{base}/workflow/instances/{instance_id}/print/?format=pdf")
         assert pdf.ok and pdf.body().startswith(b"%PDF")
