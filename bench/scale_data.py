@@ -59,6 +59,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from portal.models import Department, Role
+from portal.search import search_text
 from workflow.demo import PROCESSES as DEMO_PROCESSES
 from workflow.engine.cache import graph_for_definition
 from workflow.models import ProcessDefinition, ProcessSettings
@@ -588,6 +589,7 @@ class Deployed:
     definition_id: int
     names: dict[str, str]  # element id -> name
     kinds: dict[str, str]  # element id -> BPMN element kind (history's element_kind)
+    process_name: str = ""  # the process's name (its words go into each instance's search)
 
 
 def deploy_processes() -> list[Deployed]:
@@ -608,7 +610,7 @@ def deploy_processes() -> list[Deployed]:
         graph = graph_for_definition(definition.pk)
         names = {e.id: e.name or e.id for e in graph.elements.values()}
         kinds = {e.id: e.kind.value for e in graph.elements.values()}
-        deployed.append(Deployed(plan, definition.pk, names, kinds))
+        deployed.append(Deployed(plan, definition.pk, names, kinds, graph.process.name or ""))
     return deployed
 
 
@@ -679,7 +681,8 @@ def bulk_load(tables: Sequence[str], log: TextIO) -> Iterator[None]:
 
 INSTANCE_COLUMNS = (
     "id, definition_id, definition_key, business_key, title, initiator, state, variables, "
-    "parent_id, parent_execution, root_id, end_event, started_at, ended_at, revision, next_number"
+    "parent_id, parent_execution, root_id, end_event, started_at, ended_at, revision, next_number, "
+    "search"
 )
 TASK_COLUMNS = (
     "id, instance_id, execution, definition_key, element_id, name, state, assignee, priority, "
@@ -888,7 +891,8 @@ class Generator:
         self.rows["workflow_processinstance"].append(
             f"{instance_id}\t{d.definition_id}\t{key}\t{business_key}\t{story.title}\t{who.username}\t"
             f"{state}\t{_json(story.variables)}\t{N}\t{N}\t{N}\t{end_event}\t{_ts(start)}\t{ended_at}\t"
-            f"{len(steps) + 1}\t{execution + 1}"
+            f"{len(steps) + 1}\t{execution + 1}\t"
+            f"{search_text(story.title, d.process_name, business_key)}"
         )
 
     def _task(

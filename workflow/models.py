@@ -106,6 +106,10 @@ class ProcessInstance(models.Model):
     end_event = models.CharField(_("end event"), max_length=255, blank=True)
     # 加急: the initiator marked it urgent; its tasks come first and flagged in the inbox.
     urgent = models.BooleanField(_("urgent"), default=False, db_default=False)
+    # The title, process name and business key segmented for text search
+    # (``portal.search.search_text``), written with the row by the engine; served by a GIN
+    # index on PostgreSQL and an FTS5 table on SQLite (migration 0010, selectors/search.py).
+    search = models.TextField(_("search text"), blank=True, default="", db_default="")
     started_at = models.DateTimeField(_("started at"))
     ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
     revision = models.PositiveIntegerField(default=1)

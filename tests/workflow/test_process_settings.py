@@ -341,6 +341,10 @@ def test_the_settings_api_reads_replaces_and_patches(
         ({"cc_at_end": "ghost"}, "cc_at_end"),
         ({"cc_at_end": "role:nope"}, "cc_at_end"),
         ({"starter_departments": ["NOPE"]}, "starter_departments"),
+        # codes no database can hold: refused as unknown, never sent to PostgreSQL
+        ({"starter_departments": ["SA\u0000LES"]}, "starter_departments"),
+        ({"starter_roles": ["\ud800x"]}, "starter_roles"),
+        ({"escalation_role": "a\u0000b"}, "escalation_role"),
         ({"timeout": "explode"}, "timeout"),
     ],
 )

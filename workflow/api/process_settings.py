@@ -12,6 +12,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.http import Http404
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers
 from rest_framework.request import Request
@@ -21,6 +22,7 @@ from rest_framework.views import APIView
 from portal.api import error_responses
 from portal.http import signed_in
 from portal.models import Department, Role
+from workflow.api.serializers import storable_text
 from workflow.models import ProcessDefinition, ProcessSettings
 from workflow.selectors.visibility import is_process_admin
 from workflow.services import process_settings
@@ -28,24 +30,38 @@ from workflow.services import process_settings
 TAGS_PROCESSES = ["processes"]
 
 
+class _ByCode(serializers.SlugRelatedField[Any]):
+    """A role or department by its code; a code no database can hold (a NUL character, an
+    unpaired surrogate) is simply not found, never sent to the database."""
+
+    default_error_messages = {
+        "unstorable": _("No role or department has this code (it holds a character no code has).")
+    }
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, str) and not storable_text(data):
+            self.fail("unstorable")  # not echoed: the answer must be encodable
+        return super().to_internal_value(data)
+
+
 class ProcessSettingsSerializer(serializers.ModelSerializer[ProcessSettings]):
     """A process's settings; roles and departments by their codes."""
 
     key = serializers.CharField(read_only=True)
-    starter_roles = serializers.SlugRelatedField(
+    starter_roles = _ByCode(
         slug_field="code",
         many=True,
         queryset=Role.objects.all(),
         help_text="codes of the roles whose holders may start it",
     )
-    starter_departments: serializers.SlugRelatedField[Department] = serializers.SlugRelatedField(
+    starter_departments = _ByCode(
         slug_field="code",
         many=True,
         queryset=Department.objects.all(),
         help_text="codes of the departments whose members (sub-departments too) may start "
         "it; no roles and no departments: everyone",
     )
-    escalation_role = serializers.SlugRelatedField(
+    escalation_role = _ByCode(
         slug_field="code",
         queryset=Role.objects.all(),
         allow_null=True,

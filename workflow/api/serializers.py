@@ -37,7 +37,7 @@ from workflow.selectors.timeline import OUTCOMES
 # --- process variables ----------------------------------------------------------------------------
 
 
-def _storable_text(text: str) -> bool:
+def storable_text(text: str) -> bool:
     """Text the databases can store: no NUL character (PostgreSQL refuses it in jsonb and text)
     and no unpaired surrogate (not Unicode: it cannot be encoded as UTF-8)."""
     return "\x00" not in text and not any("\ud800" <= char <= "\udfff" for char in text)
@@ -45,7 +45,7 @@ def _storable_text(text: str) -> bool:
 
 def _check_storable(value: Any, path: str) -> None:
     if isinstance(value, str):
-        if not _storable_text(value):
+        if not storable_text(value):
             raise serializers.ValidationError(
                 _("%(path)s holds a NUL character or an unpaired surrogate.") % {"path": path}
             )

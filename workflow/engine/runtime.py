@@ -28,6 +28,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from portal.errors import Conflict, Refused, Unprocessable
+from portal.search import search_text
 from workflow.applications import applications
 from workflow.bpmn.expressions import ExpressionError
 from workflow.bpmn.model import Element, ElementKind, EventTrigger, VariableMapping
@@ -123,7 +124,8 @@ class Effects:
     messages thrown, called instances that ended)."""
 
     wake_jobs: bool = False
-    signals: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    # (name, variables, the throwing instance: it received the signal in its own run)
+    signals: list[tuple[str, dict[str, Any], int]] = field(default_factory=list)
     messages: list[tuple[str, dict[str, Any], str]] = field(default_factory=list)
     ended: list[tuple[int, str]] = field(default_factory=list)  # (instance id, state)
     tasks_created: list[tuple[int, int]] = field(default_factory=list)  # (instance, token)
@@ -172,6 +174,7 @@ class Run:
         self.approver = ""  # who approved the step this action completed (auto-pass rule)
         self.decision: str | None = None  # "approved" / "rejected": the completed task's
         self.reject_policy = "route"  # what a rejected countersign does: route | end | return
+        self.throwing: Token | None = None  # the token whose signal is being delivered
 
     # --- loading --------------------------------------------------------------------------
 
@@ -397,14 +400,21 @@ class Run:
             self.throw_message(element, token)
         if trigger is EventTrigger.SIGNAL:
             self.throw_signal(element, token)
+            if token.status == "gone":  # an interrupting event of this instance caught it
+                return
         parent = token.parent
         self.drop(token)
         self.after_token_ended(parent, element)
 
     def do_throw_event(self, token: Token, element: Element) -> None:
         if element.trigger is EventTrigger.SIGNAL:
+            self.record("activity", element, started=token.entered_at)  # thrown, then caught
             self.throw_signal(element, token)
-        elif element.trigger is EventTrigger.MESSAGE:
+            if token.status == "gone":  # an interrupting event of this instance caught it
+                return
+            self.leave(token, element, recorded=True)
+            return
+        if element.trigger is EventTrigger.MESSAGE:
             self.throw_message(element, token)
         self.leave(token, element)
 
@@ -658,9 +668,16 @@ class Run:
 
     # --- leaving elements -----------------------------------------------------------------
 
-    def leave(self, token: Token, element: Element, flows: tuple[Flow, ...] | None = None) -> None:
+    def leave(
+        self,
+        token: Token,
+        element: Element,
+        flows: tuple[Flow, ...] | None = None,
+        *,
+        recorded: bool = False,
+    ) -> None:
         resumed = token.state == "async-after"  # the activity was recorded before its job
-        if element.kind is not ElementKind.END_EVENT and not resumed:
+        if element.kind is not ElementKind.END_EVENT and not resumed and not recorded:
             self.record("activity", element, started=token.entered_at)
         if self.graph.waits(element.id) != (False, False) or JOBS_MARK in token.variables:
             self.clear_waits(token)
@@ -1016,7 +1033,8 @@ class Run:
         self.tasks = [t for t in self.tasks if t[0] is not token]
         self.clear_waits(token)
         if element is not None:
-            self.record("activity", element, started=token.entered_at, outcome="cancelled")
+            if token is not self.throwing:  # a signal thrower was recorded as it threw
+                self.record("activity", element, started=token.entered_at, outcome="cancelled")
             if element.kind is ElementKind.CALL_ACTIVITY and token.state == "waiting":
                 self.effects_cancel_child(token)
         self.drop(token)
@@ -1038,6 +1056,13 @@ class Run:
 
     def fire(self, token: Token, event: Element, payload: Mapping[str, Any] | None = None) -> None:
         """An event ``token`` waits for happened (a timer fired, a message came)."""
+        self.trigger(token, event, payload)
+        self.drain()
+
+    def trigger(
+        self, token: Token, event: Element, payload: Mapping[str, Any] | None = None
+    ) -> None:
+        """Take the path an event ``token`` waits for opens; its steps go on the agenda."""
         if payload:
             self.set_variables(payload)
         if event.kind is ElementKind.BOUNDARY_EVENT:
@@ -1055,7 +1080,6 @@ class Run:
         else:  # a catch event or a receive task
             self.clear_waits(token)
             self.leave(token, event)
-        self.drain()
 
     def fire_boundary(self, token: Token, event: Element) -> None:
         if event.cancel_activity:
@@ -1130,8 +1154,65 @@ class Run:
         )
 
     def throw_signal(self, element: Element, token: Token) -> None:
+        """A signal throw event (intermediate or end). As in Camunda, the signal reaches this
+        instance's waits at once, in this transaction and before the throwing token goes on
+        or ends: its catch events, boundary events and event sub-process starts (an
+        interrupting one may take the thrower away: the caller looks at its status). The
+        other instances and the processes a signal starts receive it after the commit
+        (``signal_throw``, which passes over this instance: nothing receives it twice)."""
         name = str(self.evaluate(element.id, element.signal_name, token))
-        self.effects.signals.append((name, {}))
+        self.effects.signals.append((name, {}, self.instance.id))
+        self.throwing = token
+        try:
+            for number, element_id, stored in self.signal_waits(name):
+                if self.instance.state != "active":
+                    break
+                if not self.still_waits(number, element_id, stored):
+                    continue  # taken away by a signal delivered before it
+                owner = (
+                    self.tokens[number]
+                    if number
+                    else Token(0, None, element_id, "scope", {}, self.now)  # the process level
+                )
+                self.trigger(owner, self.graph.elements[element_id])
+        finally:
+            self.throwing = None
+
+    def signal_waits(self, name: str) -> list[tuple[int, str, bool]]:
+        """This instance's waits for signal ``name`` as (token number, element, stored): the
+        subscriptions written before this run (none for an instance started in it, none
+        looked up when nothing in the process catches a signal), then those armed in it."""
+        found: list[tuple[int, str, bool]] = []
+        if not self.new_instance and any(
+            e.trigger is EventTrigger.SIGNAL
+            and e.kind not in (ElementKind.END_EVENT, ElementKind.INTERMEDIATE_THROW_EVENT)
+            for e in self.graph.elements.values()
+        ):
+            for number, element_id in store.rows(
+                f"SELECT execution, element_id FROM {store.S} WHERE instance_id = %s "
+                "AND kind = 'signal' AND name = %s ORDER BY id",
+                (self.instance.id, name),
+            ):
+                found.append((number, element_id, True))
+        for row in self.subscriptions:
+            if row[3] == "signal" and row[4] == name:
+                found.append((row[1], row[2], False))
+        return found
+
+    def still_waits(self, number: int, element_id: str, stored: bool) -> bool:
+        """Whether a wait ``signal_waits`` found is still armed: its token is still there and
+        this run has not cleared it (a written row) or dropped it (an unwritten one)."""
+        if number and number not in self.tokens:
+            return False
+        if stored:
+            return (
+                number not in self.cleared_subscriptions
+                and (number, element_id) not in self.cleared_starts
+            )
+        return any(
+            row[1] == number and row[2] == element_id and row[3] == "signal"
+            for row in self.subscriptions
+        )
 
     def throw_message(self, element: Element, token: Token) -> None:
         name = str(self.evaluate(element.id, element.message_name, token))
@@ -1473,6 +1554,7 @@ def start_instance(
             store.db_time(now),
             1,
             1,
+            search_text(title[:255], graph.process.name, business_key),
         )
     )
     instance = Instance(

@@ -255,9 +255,10 @@ class Batch:
 
 
 def insert_instance(row: Sequence[Any]) -> int:
-    """``row`` follows INSTANCE_COLUMNS without the id (the id is needed at once: tokens,
-    tasks and called instances refer to it)."""
-    columns = INSTANCE_COLUMNS.removeprefix("id, ")
+    """``row`` follows INSTANCE_COLUMNS without the id, then the search text (written once
+    here, never read back by the engine); the id is needed at once: tokens, tasks and
+    called instances refer to it."""
+    columns = INSTANCE_COLUMNS.removeprefix("id, ") + ", search"
     result = one(
         f"INSERT INTO {I} ({columns}) VALUES ({', '.join(['%s'] * len(row))}) RETURNING id",
         row,

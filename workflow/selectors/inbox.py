@@ -33,6 +33,7 @@ from workflow.models import (
     TaskCandidate,
     TaskState,
 )
+from workflow.selectors.search import instances_matching
 from workflow.selectors.visibility import process_names
 from workflow.signatures import signature_mode
 
@@ -106,8 +107,9 @@ class InboxFilter:
     when I completed it, when an instance started, when I was copied); ``overdue`` keeps
     (True) or leaves out (False) overdue rows: an open task past its due date, an instance
     with one; ``urgent`` keeps (True) or leaves out (False) urgent tasks
-    (:func:`urgent_tasks`); ``q`` searches the title, business key, step name and the
-    initiator's name; ``unread`` (copies) keeps unread (True) or read (False) ones."""
+    (:func:`urgent_tasks`); ``q`` searches the title, process name and business key (by
+    index, every word: ``workflow.selectors.search``), the step name and the initiator's
+    name; ``unread`` (copies) keeps unread (True) or read (False) ones."""
 
     process: str = ""
     created_after: datetime.datetime | None = None
@@ -178,8 +180,7 @@ def filter_tasks(
         text = given.q
         rows = rows.filter(
             Q(name__icontains=text)
-            | Q(instance__title__icontains=text)
-            | Q(instance__business_key__icontains=text)
+            | instances_matching(text, field="instance")
             | Q(instance__initiator__in=_people_named(text))
         )
     return _dated(rows, given, date_field)
@@ -197,8 +198,7 @@ def filter_instances(
     if given.q:
         text = given.q
         rows = rows.filter(
-            Q(**{f"{path}title__icontains": text})
-            | Q(**{f"{path}business_key__icontains": text})
+            instances_matching(text, field=f"{path}pk")
             | Q(**{f"{path}initiator__in": _people_named(text)})
         )
     return _dated(rows, given, date_field)

@@ -58,6 +58,7 @@ from workflow.models import (
     Task,
     TaskState,
 )
+from workflow.selectors.search import instances_matching
 from workflow.selectors.visibility import process_names
 
 # elements where a token waits (their activity rows measure a wait); gateways and
@@ -140,7 +141,9 @@ def console_instances(
         )
     if filters.search.strip():
         text = filters.search.strip()
-        match = Q(business_key__icontains=text) | Q(title__icontains=text)
+        # a whole business key through its own index; words of the title, process name or
+        # business key through the text index
+        match = Q(business_key=text) | instances_matching(text)
         if text.isdigit():
             match |= Q(pk=int(text))
         found = found.filter(match)

@@ -118,8 +118,9 @@ def after_commit(effects: Effects) -> None:
         transaction.on_commit(partial(_announce_tasks, list(effects.tasks_created)))
     if effects.wake_jobs:
         transaction.on_commit(wake_workers)
-    for name, variables in effects.signals:
-        transaction.on_commit(partial(signal_throw, name, variables=variables))
+    for name, variables, thrower in effects.signals:
+        # the throwing instance received its own signal in its run (as Camunda does)
+        transaction.on_commit(partial(signal_throw, name, variables=variables, thrown_by=thrower))
     for name, variables, business_key in effects.messages:
         transaction.on_commit(partial(_deliver_thrown_message, name, variables, business_key))
 
@@ -332,15 +333,19 @@ def _event_starts(trigger: EventTrigger, name: str) -> list[tuple[int, Graph, El
     return found
 
 
-def signal_throw(name: str, *, variables: Mapping[str, Any] | None = None) -> int:
+def signal_throw(
+    name: str, *, variables: Mapping[str, Any] | None = None, thrown_by: int | None = None
+) -> int:
     """Deliver signal ``name`` to every token waiting for it and start every process whose
-    start event waits for it, each instance in its own transaction; how many received it."""
+    start event waits for it, each instance in its own transaction; how many received it.
+    ``thrown_by``: the instance that threw it, which received it in its own run."""
     delivered = 0
-    pairs = list(
-        Subscription.objects.filter(kind="signal", name=name, instance__state=InstanceState.ACTIVE)
-        .order_by("instance_id", "id")
-        .values_list("id", "instance_id")
+    waiting = Subscription.objects.filter(
+        kind="signal", name=name, instance__state=InstanceState.ACTIVE
     )
+    if thrown_by is not None:
+        waiting = waiting.exclude(instance_id=thrown_by)
+    pairs = list(waiting.order_by("instance_id", "id").values_list("id", "instance_id"))
     for subscription_id, instance_id in pairs:
         effects = Effects()
         with transaction.atomic():
