@@ -71,6 +71,13 @@ def _fresh_engine_caches() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def _media_of_its_own(settings: Settings, tmp_path: Path) -> None:
+    """Every test's files (attachments, signatures, held uploads) in a folder of its own,
+    never in the developer's var/media."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hasher(settings: Settings) -> None:
     """Personas are created with a password; the production hasher would dominate the run."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

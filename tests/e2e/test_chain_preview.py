@@ -17,7 +17,6 @@ from portal.models import Department, User
 from tests.e2e.test_shell import sign_in
 from tests.e2e.test_task_page import claim, no_horizontal_scroll, set_language
 from tests.factories import UserFactory
-from workflow.engine import cache
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -26,12 +25,6 @@ sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(autouse=True)
-def _media(settings: Any, tmp_path: Any) -> None:
-    settings.MEDIA_ROOT = tmp_path
-    cache.clear()
 
 
 @pytest.fixture

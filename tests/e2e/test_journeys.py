@@ -55,11 +55,6 @@ INSTANCE_URL = re.compile(r"/workflow/instances/(\d+)/$")
 TASK_URL = re.compile(r"/workflow/tasks/(\d+)/$")
 
 
-@pytest.fixture(autouse=True)
-def _media(settings: Any, tmp_path: Any) -> None:
-    settings.MEDIA_ROOT = tmp_path
-
-
 def open_tasks(instance_id: int) -> list[tuple[str, str, str]]:
     """(step, assignee, state) of the live tasks of an instance, oldest first."""
     return list(

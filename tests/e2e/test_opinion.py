@@ -17,7 +17,6 @@ import pytest
 from portal.models import User
 from tests.e2e.test_shell import sign_in
 from tests.workflow.approval_helpers import deploy_steps, open_task, start, user_task
-from workflow.engine import cache
 from workflow.models import HistoryEvent, Phrase, Task
 
 if TYPE_CHECKING:
@@ -29,12 +28,6 @@ expect = sync_api.expect
 pytestmark = pytest.mark.e2e
 
 KEY = "purchase_sign"
-
-
-@pytest.fixture(autouse=True)
-def _media(settings: Any, tmp_path: Any) -> None:
-    settings.MEDIA_ROOT = tmp_path
-    cache.clear()
 
 
 def signing_step(approver: User) -> None:

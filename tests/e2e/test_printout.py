@@ -16,7 +16,6 @@ import pytest
 from portal.models import User
 from tests.e2e.test_shell import sign_in
 from tests.e2e.test_task_page import claim, no_horizontal_scroll, set_language
-from workflow.engine import cache
 from workflow.models import Task
 from workflow.services import approvals
 
@@ -27,12 +26,6 @@ sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(autouse=True)
-def _media(settings: Any, tmp_path: Any) -> None:
-    settings.MEDIA_ROOT = tmp_path
-    cache.clear()
 
 
 @pytest.mark.parametrize("language", ["zh", "en"])

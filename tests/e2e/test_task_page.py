@@ -21,7 +21,6 @@ from tests.e2e.test_shell import sign_in
 from tests.workflow.approval_helpers import deploy_steps, open_task, start, user_task
 from tests.workflow.test_previews import docx, paragraph
 from workflow.demo import DEMO_DIR
-from workflow.engine import cache
 from workflow.models import Task
 from workflow.services import approvals, definitions, engine
 
@@ -34,12 +33,6 @@ expect = sync_api.expect
 pytestmark = pytest.mark.e2e
 
 PHONE_WIDTH = 375
-
-
-@pytest.fixture(autouse=True)
-def _media(settings: Any, tmp_path: Any) -> None:
-    settings.MEDIA_ROOT = tmp_path
-    cache.clear()
 
 
 def claim(employee: User) -> Task:

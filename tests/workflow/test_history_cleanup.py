@@ -20,12 +20,6 @@ from workflow.tasks import cleanup_history
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _media(settings: Any, tmp_path: Path) -> None:
-    """Files (attachments, held uploads) in a folder of the test's own."""
-    settings.MEDIA_ROOT = tmp_path
-
-
 PROCESS = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
     xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d" targetNamespace="t">

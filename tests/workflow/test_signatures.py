@@ -9,14 +9,12 @@ import base64
 import io
 import json
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 from PIL import Image
-from pytest_django import Settings
 
 from portal.models import User
 from tests.factories import english
@@ -28,11 +26,6 @@ from workflow.services.definitions import InvalidBpmn
 from workflow.signatures import signature_png
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _media(settings: Settings, tmp_path: Path) -> None:
-    settings.MEDIA_ROOT = str(tmp_path)
 
 
 def signing(mode: str = "required") -> str:

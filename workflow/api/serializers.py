@@ -445,14 +445,9 @@ class TaskListQuerySerializer(serializers.Serializer[Any]):
     )
 
 
-class ApproveInputSerializer(serializers.Serializer[Any]):
-    data = VariablesField(  # type: ignore[assignment]
-        required=False, default=dict, help_text="the step's form"
-    )
-    comment = serializers.CharField(
-        required=False, default="", allow_blank=True, help_text="审批意见, in the history"
-    )
-    signature = serializers.CharField(
+def signature_field() -> serializers.CharField:
+    """The handwritten signature a decision may carry (approve, reject, return)."""
+    return serializers.CharField(
         required=False,
         default="",
         allow_blank=True,
@@ -461,6 +456,16 @@ class ApproveInputSerializer(serializers.Serializer[Any]):
             "data:image/png;base64 URL or plain base64, at most 300 KB"
         ),
     )
+
+
+class ApproveInputSerializer(serializers.Serializer[Any]):
+    data = VariablesField(  # type: ignore[assignment]
+        required=False, default=dict, help_text="the step's form"
+    )
+    comment = serializers.CharField(
+        required=False, default="", allow_blank=True, help_text="审批意见, in the history"
+    )
+    signature = signature_field()
 
 
 class ResolveInputSerializer(serializers.Serializer[Any]):
@@ -473,29 +478,13 @@ class ResolveInputSerializer(serializers.Serializer[Any]):
 class RejectInputSerializer(serializers.Serializer[Any]):
     comment = serializers.CharField(help_text="the reason (审批意见), required")
     data = VariablesField(required=False, default=dict)  # type: ignore[assignment]
-    signature = serializers.CharField(
-        required=False,
-        default="",
-        allow_blank=True,
-        help_text=(
-            "签名 where the step asks for one (task detail: signature_mode): a PNG as a "
-            "data:image/png;base64 URL or plain base64, at most 300 KB"
-        ),
-    )
+    signature = signature_field()
 
 
 class ReturnInputSerializer(serializers.Serializer[Any]):
     target = serializers.CharField(help_text='"initiator" or an element id (return-targets)')
     comment = serializers.CharField(help_text="the reason (审批意见), required")
-    signature = serializers.CharField(
-        required=False,
-        default="",
-        allow_blank=True,
-        help_text=(
-            "签名 where the step asks for one (task detail: signature_mode): a PNG as a "
-            "data:image/png;base64 URL or plain base64, at most 300 KB"
-        ),
-    )
+    signature = signature_field()
 
 
 class HandOverInputSerializer(serializers.Serializer[Any]):
