@@ -95,6 +95,12 @@ def deployer_client(deployer: User) -> Client:
     return client
 
 
+@pytest.fixture(autouse=True)
+def _media_of_its_own() -> None:
+    """Overrides the root fixture: the world's files stay in its module's media folder
+    (``world``), which every test of the module reads."""
+
+
 @pytest.fixture(scope="module")
 def world(
     django_db_setup: None, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory
