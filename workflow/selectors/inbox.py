@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from django.core.exceptions import ValidationError
+from django.db import connections, router
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -437,20 +438,47 @@ COUNT_CAP = 100
 however long a person's history is."""
 
 
-def _capped(rows: QuerySet[Any]) -> int:
-    return rows.values("pk")[:COUNT_CAP].count()
+def capped_counts(*sources: QuerySet[Any]) -> list[int]:
+    """How many rows each of ``sources`` has, each counted up to :data:`COUNT_CAP`, in ONE
+    query (``SELECT (SELECT COUNT(*) FROM (... LIMIT 100)), ...``): the tab bar is polled
+    from every page, so its counts cost one round trip, not one per source. Each count is
+    an indexed read of at most ``COUNT_CAP`` rows, as a separate capped count would be."""
+    parts: list[str] = []
+    params: list[Any] = []
+    for rows in sources:
+        sql, values = rows.values("pk")[:COUNT_CAP].query.sql_with_params()
+        parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS capped)")  # noqa: S608  # Django-compiled SQL, values as parameters
+        params.extend(values)
+    with connections[router.db_for_read(sources[0].model)].cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(parts), params)
+        row = cursor.fetchone()
+    return [int(value) for value in row]
+
+
+def distinct_values(sources: Sequence[QuerySet[Any]]) -> list[Any]:
+    """The values of one-column ``sources`` (each may be ordered and sliced), without
+    repeats, in ONE query: each source is a derived table of a ``UNION``."""
+    parts: list[str] = []
+    params: list[Any] = []
+    for number, rows in enumerate(sources):
+        sql, values = rows.query.sql_with_params()
+        parts.append(f"SELECT * FROM ({sql}) AS source{number}")  # noqa: S608  # Django-compiled SQL, values as parameters
+        params.extend(values)
+    with connections[router.db_for_read(sources[0].model)].cursor() as cursor:
+        cursor.execute(" UNION ".join(parts), params)
+        return [value for (value,) in cursor.fetchall()]
 
 
 def inbox_counts(user: User) -> dict[str, int]:
     """The numbers on the tabs, each at most :data:`COUNT_CAP`: ``todo`` (my open tasks,
     the ones I may claim, my open external tasks) and ``copied`` (unread copies)."""
-    todo = (
-        _capped(tasks_assigned(user))
-        + _capped(tasks_claimable(user))
-        + _capped(external_tasks_for(user))
+    assigned, claimable, external, unread = capped_counts(
+        tasks_assigned(user),
+        tasks_claimable(user),
+        external_tasks_for(user),
+        CarbonCopy.objects.filter(user=user, read_at__isnull=True),
     )
-    unread = _capped(CarbonCopy.objects.filter(user=user, read_at__isnull=True))
-    return {"todo": min(todo, COUNT_CAP), "copied": unread}
+    return {"todo": min(assigned + claimable + external, COUNT_CAP), "copied": unread}
 
 
 def inbox_processes(user: User) -> list[tuple[str, str]]:
@@ -458,24 +486,17 @@ def inbox_processes(user: User) -> list[tuple[str, str]]:
     the tasks they may claim, their latest 500 completed tasks, their instances and copies;
     by name."""
     name = user.username
-    keys = set(tasks_assigned(user).values_list("definition_key", flat=True).distinct())
-    # of a long history, the processes of the latest completed tasks (an indexed range)
-    keys |= set(
+    sources = [
+        tasks_assigned(user).values_list("definition_key").distinct(),
+        # of a long history, the processes of the latest completed tasks (an indexed range)
         Task.objects.filter(completed_by=name)
         .order_by("-completed_at")
-        .values_list("definition_key", flat=True)[:500]
-    )
-    keys |= set(tasks_claimable(user).values_list("definition_key", flat=True).distinct())
-    keys |= set(
-        ProcessInstance.objects.filter(initiator=name)
-        .values_list("definition_key", flat=True)
-        .distinct()
-    )
-    keys |= set(
-        CarbonCopy.objects.filter(user=user)
-        .values_list("instance__definition_key", flat=True)
-        .distinct()
-    )
+        .values_list("definition_key")[:500],
+        tasks_claimable(user).values_list("definition_key").distinct(),
+        ProcessInstance.objects.filter(initiator=name).values_list("definition_key").distinct(),
+        CarbonCopy.objects.filter(user=user).values_list("instance__definition_key").distinct(),
+    ]
+    keys = set(distinct_values(sources))
     names = process_names(keys)
     return sorted(((key, names.get(key) or key) for key in keys), key=lambda pair: pair[1])
 
