@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from django.core.exceptions import ValidationError
 from django.db import connections, router
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -181,7 +181,7 @@ def filter_tasks(
         text = given.q
         rows = rows.filter(
             Q(name__icontains=text)
-            | instances_matching(text, field="instance")
+            | instances_matching(text, path="instance__")
             | Q(instance__initiator__in=_people_named(text))
         )
     return _dated(rows, given, date_field)
@@ -199,7 +199,7 @@ def filter_instances(
     if given.q:
         text = given.q
         rows = rows.filter(
-            instances_matching(text, field=f"{path}pk")
+            instances_matching(text, path=path)
             | Q(**{f"{path}initiator__in": _people_named(text)})
         )
     return _dated(rows, given, date_field)
@@ -221,14 +221,19 @@ def tasks_claimable(user: User) -> QuerySet[Task]:
     they started, only a candidate row naming them counts (``participants.task_candidacy``:
     the engine writes one only where the step lets the initiator act)."""
     name = user.username
-    named = TaskCandidate.objects.filter(kind="user", value=name).values("task_id")
+    # Correlated EXISTS, probed per open unclaimed task through the index ``candidate_of_task``
+    # (task, kind, value): an ``IN (SELECT task_id ...)`` would read every candidate row of
+    # a role — tens of thousands, mostly of tasks completed long ago — and a join to the
+    # instances for the initiator turned the plan into a scan of every instance.
+    named = TaskCandidate.objects.filter(task=OuterRef("pk"), kind="user", value=name)
     shared = (
-        TaskCandidate.objects.filter(participants.user_candidacy(user))
+        TaskCandidate.objects.filter(task=OuterRef("pk"))
+        .filter(participants.user_candidacy(user))
         .exclude(kind="user")
-        .values("task_id")
     )
+    own = ProcessInstance.objects.filter(pk=OuterRef("instance_id"), initiator=name)
     return Task.objects.filter(state=TaskState.OPEN, assignee="").filter(
-        Q(pk__in=named) | (Q(pk__in=shared) & ~Q(instance__initiator=name))
+        Exists(named) | (Exists(shared) & ~Exists(own))
     )
 
 
