@@ -12,8 +12,6 @@ change): the inbox searches them separately (``portal.selectors.people_matching`
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Lookup, Q
 from django.db.models.sql.compiler import SQLCompiler
@@ -50,25 +48,25 @@ class SearchMatches(Lookup):
 
     def as_sql(
         self, compiler: SQLCompiler, connection: BaseDatabaseWrapper
-    ) -> tuple[str, list[Any]]:
+    ) -> tuple[str, tuple[str, ...]]:
         terms = query_terms(str(self.rhs))
         if not terms:
-            return "1 = 0", []
+            return "1 = 0", ()
         return (
             f"{self._column(compiler, 'id')} IN (SELECT rowid FROM workflow_instance_search "  # noqa: S608  # a quoted column; the words are a parameter
             "WHERE workflow_instance_search MATCH %s)",
-            [fts5_query(terms)],
+            (fts5_query(terms),),
         )
 
     def as_postgresql(
         self, compiler: SQLCompiler, connection: BaseDatabaseWrapper
-    ) -> tuple[str, list[Any]]:
+    ) -> tuple[str, tuple[str, ...]]:
         terms = query_terms(str(self.rhs))
         if not terms:
-            return "1 = 0", []
+            return "1 = 0", ()
         return (
             f"{self._column(compiler, 'search_vector')} @@ to_tsquery('simple'::regconfig, %s)",
-            [tsquery(terms)],
+            (tsquery(terms),),
         )
 
 
