@@ -20,4 +20,7 @@ def shell(request: HttpRequest) -> dict[str, Any]:
         "portal_name": settings.PORTAL_NAME,
         "nav_entries": SimpleLazyObject(lambda: registry.visible_to(registry.navigation, user)),
         "unread_count": SimpleLazyObject(lambda: unread_notification_count(user)),
+        "search_box": SimpleLazyObject(
+            lambda: next(iter(registry.visible_to(registry.search_boxes, user)), None)
+        ),
     }

@@ -1,9 +1,9 @@
 """Registries through which apps plug into the shell (filled in ``AppConfig.ready()``).
 
 The portal knows no app: the workflow, CRM, knowledge base and ERP bridge register their
-navigation entries, dashboard portlets and notification kinds here, each with the rule
-that says who may see it; their REST API's URLconf (mounted under ``/api/v1/``, one OpenAPI
-schema); and their part of ``seed_demo``.
+navigation entries, the top bar's search box, dashboard portlets and notification kinds
+here, each with the rule that says who may see it; their REST API's URLconf (mounted under
+``/api/v1/``, one OpenAPI schema); and their part of ``seed_demo``.
 """
 
 from __future__ import annotations
@@ -66,6 +66,20 @@ class Portlet:
     order: int = 100
     visible: Visibility = everyone
     wide: bool = False
+
+
+@dataclass(frozen=True)
+class SearchBox:
+    """The search box of the top bar: Enter opens ``url_name`` with ``?q=``; as one types,
+    ``suggest_url_name`` answers (htmx GET ``?q=``) a short list of links to show under it.
+    The first visible one is shown."""
+
+    key: str
+    label: str | Promise
+    url_name: str
+    suggest_url_name: str
+    order: int = 100
+    visible: Visibility = everyone
 
 
 @dataclass(frozen=True)
@@ -155,4 +169,5 @@ navigation: Registry[NavEntry] = Registry("navigation")
 portlets: Registry[Portlet] = Registry("portlets")
 notification_kinds: Registry[NotificationKind] = Registry("notification kinds")
 api_mounts: Registry[ApiMount] = Registry("API mounts")
+search_boxes: Registry[SearchBox] = Registry("search boxes")
 demo_seeders: Registry[DemoSeeder] = Registry("demo seeders")

@@ -383,6 +383,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "workflow-run-jobs": {"task": "workflow.tasks.run_jobs", "schedule": 10.0},
     # ended instances whose history time-to-live has passed (every hour)
     "workflow-cleanup-history": {"task": "workflow.tasks.cleanup_history", "schedule": 3600.0},
+    # knowledge articles in the recycle bin for more than 30 days (every hour; cheap when none)
+    "knowledge-purge-recycle-bin": {
+        "task": "knowledge.tasks.purge_recycle_bin",
+        "schedule": 3600.0,
+    },
 }
 # The other systems' bridge endpoints that service tasks call (erp_bridge/applications.py);
 # unset: such a call becomes an incident saying what to set.

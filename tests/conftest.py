@@ -22,6 +22,7 @@ from django.db import connection
 from django.test import Client
 from pytest_django import Settings
 
+from portal import registry
 from portal.celery import app as celery_app
 from portal.models import Department, User
 from tests.factories import PASSWORD, UserFactory, department, role
@@ -81,6 +82,19 @@ def _media_of_its_own(settings: Settings, tmp_path: Path) -> None:
 def _fast_password_hasher(settings: Settings) -> None:
     """Personas are created with a password; the production hasher would dominate the run."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def seed_without_knowledge() -> Iterator[None]:
+    """``seed_demo`` without the knowledge base's part, for the tests of the organization's
+    and the workflow's parts: its 80 articles cost each run about ten seconds, and
+    tests/knowledge/test_demo.py runs it whole."""
+    seeder = registry.demo_seeders.get("knowledge")
+    if seeder is not None:
+        registry.demo_seeders.unregister("knowledge")
+    yield
+    if seeder is not None:
+        registry.demo_seeders.register(seeder)
 
 
 @pytest.fixture

@@ -42,12 +42,11 @@ import threading
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, get_args
+from typing import IO, Any, Protocol, get_args
 
 from django.core.cache import cache
 from django.utils.translation import gettext as _
 
-from workflow.models import Attachment
 from workflow.preview_worker import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, ErrorKind, Limits, sanitize
 
 __all__ = [
@@ -56,6 +55,7 @@ __all__ = [
     "Converted",
     "Preview",
     "PreviewError",
+    "PreviewableFile",
     "convert",
     "docx_html",
     "is_inline",
@@ -112,6 +112,35 @@ CONVERTED_TYPES = {
 }
 
 
+class Previewable(Protocol):
+    """What a preview needs of a file: a task's attachment, or any other app's file row (a
+    knowledge base article's attachment) previewed the same way instead of by a copy."""
+
+    @property
+    def file(self) -> Any: ...  # a FieldFile: ``open("rb")``
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def content_type(self) -> str: ...
+
+    @property
+    def size(self) -> int: ...
+
+
+class PreviewableFile(Protocol):
+    """What a preview reads of an attachment: the workflow's ``Attachment`` and another app's
+    attached file alike (the knowledge base's articles show theirs the same way)."""
+
+    @property
+    def content_type(self) -> str: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def file(self) -> Any: ...
+
+
 class PreviewError(Exception):
     """The file cannot be previewed; the message says why, for the person who asked."""
 
@@ -127,12 +156,12 @@ class Preview:
     truncated: bool = False
 
 
-def preview_kind(attachment: Attachment) -> str | None:
+def preview_kind(attachment: Previewable) -> str | None:
     """How ``attachment`` can be previewed: image, pdf, docx, xlsx, text, or None."""
     return INLINE_TYPES.get(attachment.content_type) or CONVERTED_TYPES.get(attachment.content_type)
 
 
-def is_inline(attachment: Attachment) -> bool:
+def is_inline(attachment: Previewable) -> bool:
     """Whether the browser may show the file itself (images and PDF)."""
     return attachment.content_type in INLINE_TYPES
 
@@ -346,7 +375,7 @@ def _text(handle: IO[bytes]) -> tuple[str, bool]:
     return data.decode("utf-8", errors="replace"), truncated
 
 
-def preview(attachment: Attachment) -> Preview:
+def preview(attachment: Previewable) -> Preview:
     """The preview of ``attachment``; :class:`PreviewError` when there can be none. A Word or
     Excel file is converted by :func:`convert`, once per content while the cache keeps it."""
     kind = preview_kind(attachment)

@@ -22,7 +22,7 @@ from portal.models import (
 )
 from tests.factories import PASSWORD
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("seed_without_knowledge")]
 
 DEMO_PASSWORD = "demo1234"
 DEMO_LOGINS = ("admin", "chenjianguo", "lina", "zhangwei", "huangli", "zhaomin")

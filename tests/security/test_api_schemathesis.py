@@ -29,6 +29,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from knowledge import services as kb_services
+from knowledge.models import Article
 from portal.models import User
 from tests.security.conftest import assert_no_leak
 from tests.workflow.engine_helpers import chain, definitions, process
@@ -126,6 +128,18 @@ def api_client(deployer_client: Client, deployer: User) -> Client:
     for _ in range(3):
         engine.instance_start("leave", variables={}, initiator=deployer, title="fuzz")
     assert Task.objects.filter(state="open").exists()
+    # 知识库: a space the deployer administers (so that writes get past who may), with a
+    # published article of two versions
+    deployer.user_permissions.add(
+        Permission.objects.get(content_type__app_label="knowledge", codename="add_space")
+    )
+    kb_user = User.objects.get(pk=deployer.pk)  # a fresh object: the permission cache
+    space = kb_services.space_create(by=kb_user, key="it", name="IT 服务台", visibility="public")
+    article = kb_services.article_create(
+        by=kb_user, space_id=space.pk, title="VPN 连接指南", body="先连接 VPN。", tags=["VPN"]
+    )
+    kb_services.article_publish(by=kb_user, article_id=article.pk)
+    kb_services.article_save(by=kb_user, article_id=article.pk, title="VPN", body="第二版")
     return deployer_client
 
 
@@ -134,6 +148,9 @@ def _known_ids() -> dict[str, list[Any]]:
         "instance_id": list(ProcessInstance.objects.values_list("pk", flat=True)),
         "task_id": list(Task.objects.values_list("pk", flat=True)),
         "key": ["leave"],
+        "article_id": list(Article.objects.values_list("pk", flat=True)),
+        "space_key": ["it"],
+        "number": [1, 2],
     }
 
 

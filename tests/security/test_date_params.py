@@ -65,13 +65,18 @@ PAGE_DATES = [
     ("admin", "/workflow/console/statistics/?", ("start", "end")),
 ]
 API_DATES = [
-    ("employee", f"/api/v1/tasks/?tab={tab}", ("created_after", "created_before")) for tab in TABS
+    *(
+        ("employee", f"/api/v1/tasks/?tab={tab}", ("created_after", "created_before"))
+        for tab in TABS
+    ),
+    ("employee", "/api/v1/knowledge/articles/?", ("updated_since",)),
 ]
 API_LISTS = [
     *(f"/api/v1/tasks/?tab={tab}" for tab in TABS),
     "/api/v1/instances/?",
     "/api/v1/incidents/?",
     "/api/v1/external-tasks/mine?",
+    "/api/v1/knowledge/articles/?",
 ]
 
 
@@ -246,7 +251,7 @@ def test_the_console_refuses_an_age_filter_out_of_range(browse: Callable[..., An
 
 @pytest.mark.parametrize(("persona", "endpoint", "names"), API_DATES)
 def test_the_api_answers_a_date_out_of_range_with_a_field_error(
-    browse: Callable[..., Any], persona: str, endpoint: str, names: tuple[str, str]
+    browse: Callable[..., Any], persona: str, endpoint: str, names: tuple[str, ...]
 ) -> None:
     out_of_range = [
         *OUT_OF_RANGE,

@@ -32,9 +32,10 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from drf_spectacular.generators import SchemaGenerator
 
+from knowledge.models import Article
 from portal import registry
 from portal.models import Notification, User
-from tests.security.world import PAYROLL, PERSONAS, World
+from tests.security.world import KB_HIDDEN, PAYROLL, PERSONAS, World
 from workflow.models import (
     CarbonCopy,
     ExternalTask,
@@ -548,6 +549,139 @@ API = [
     post("oauth2_provider:introspect", everyone(403)),
 ]
 
+# --- the knowledge base's API (/api/v1/knowledge/) -----------------------------------------------
+
+
+def _kb_draft(world: World) -> dict[str, Any]:
+    return {"article_id": world.kb_draft_id}
+
+
+def _kb_hidden(world: World) -> dict[str, Any]:
+    return {"space_key": KB_HIDDEN}
+
+
+# The employee edits the public space KB_SPACE and owns its article and draft; everyone signed
+# in reads the space; only the administrator reads KB_HIDDEN; a draft is its editors'. A write
+# by a reader answers 403, an empty body 400 (checked after who may write).
+EDITS_KB = ("employee", "admin")
+KNOWLEDGE_API = [
+    api_get("knowledge-api:spaces", api(200)),
+    api_get("knowledge-api:space-detail", api(200)),
+    api_get("knowledge-api:space-detail", api(404, admin=200), variant="hidden", kwargs=_kb_hidden),
+    api_get("knowledge-api:articles", api(200)),
+    api_post("knowledge-api:articles", api(400)),  # no space, title or body
+    api_get("knowledge-api:article-detail", api(200)),
+    api_get(
+        "knowledge-api:article-detail",
+        api(404, employee=200, admin=200),
+        variant="draft",
+        kwargs=_kb_draft,
+    ),
+    Row("knowledge-api:article-detail", "PUT", api(403, employee=400, admin=400), json=True),
+    Row(
+        "knowledge-api:article-detail",
+        "DELETE",
+        api(403, employee=204, admin=204),  # its owner, a space admin
+        json=True,
+        acts=acting(*EDITS_KB),
+    ),
+    api_get("knowledge-api:article-versions", api(403, employee=200, admin=200)),
+    api_get("knowledge-api:article-version", api(200)),  # version 1: the published one
+    api_get("knowledge-api:article-version-restore", api(405)),
+    api_post(
+        "knowledge-api:article-version-restore",
+        api(403, employee=201, admin=201),
+        acts=acting(*EDITS_KB),
+    ),
+    api_get("knowledge-api:article-publish", api(405)),
+    api_post("knowledge-api:article-publish", api(403, employee=200, admin=200)),  # already is
+    api_post(
+        "knowledge-api:article-publish",
+        api(404, employee=200, admin=200),
+        variant="draft",
+        kwargs=_kb_draft,
+        acts=acting(*EDITS_KB),
+    ),
+    api_get("knowledge-api:article-submit", api(405)),
+    # the space publishes without review: nothing to submit
+    api_post("knowledge-api:article-submit", api(403, employee=409, admin=409)),
+    api_get("knowledge-api:article-feedback", api(405)),
+    api_post("knowledge-api:article-feedback", api(400)),  # helpful missing
+    api_post(
+        "knowledge-api:article-feedback",
+        api(200),
+        variant="helpful",
+        body='{"helpful": true}',
+        acts=acting(*SIGNED_IN),
+    ),
+    api_get("knowledge-api:search", api(200)),
+]
+
+# --- the knowledge base's pages (/knowledge/) -----------------------------------------------------
+
+
+def _kb_hidden_space(world: World) -> dict[str, Any]:
+    return {"space_key": KB_HIDDEN}
+
+
+def _kb_attachment(world: World) -> dict[str, Any]:
+    return {"attachment_id": world.kb_attachment_id}
+
+
+# The public space KB_SPACE: everyone signed in reads it, the employee edits it and owns its
+# article, the administrator (a superuser) administers it; KB_HIDDEN only the administrator
+# reads. What one's role in a readable space does not allow answers 403; an empty form 400.
+KB_WRITERS = ("employee", "admin")
+KNOWLEDGE_PAGES = [
+    get("knowledge:spaces", page(200)),
+    get("knowledge:space_create", page(403, admin=200)),
+    post("knowledge:space_create", page(403, admin=400)),
+    get("knowledge:help", page(404)),  # the world has no help centre
+    get("knowledge:search", page(200)),
+    get("knowledge:suggest", page(200)),
+    get("knowledge:preview", post_only()),
+    post("knowledge:preview", page(200)),  # renders, writes nothing
+    get("knowledge:space", page(200)),
+    get("knowledge:space", page(404, admin=200), variant="hidden", kwargs=_kb_hidden_space),
+    get("knowledge:members", page(200)),
+    get("knowledge:members", page(404, admin=200), variant="hidden", kwargs=_kb_hidden_space),
+    post("knowledge:members", page(403, admin=400)),
+    get("knowledge:member_remove", post_only()),
+    post("knowledge:member_remove", page(403, admin=302)),  # nobody named: back, with a message
+    get("knowledge:recycle_bin", page(403, admin=200)),
+    get("knowledge:article_undelete", post_only()),
+    post("knowledge:article_undelete", page(403, admin=404)),  # the article is not in the bin
+    get("knowledge:space_settings", page(403, admin=200)),
+    post("knowledge:space_settings", page(403, admin=400)),
+    get("knowledge:article_new", page(403, employee=200, admin=200)),
+    post("knowledge:article_new", page(403, employee=400, admin=400)),
+    get("knowledge:article", page(200)),
+    get("knowledge:article", page(404, employee=200, admin=200), variant="draft", kwargs=_kb_draft),
+    get("knowledge:article_edit", page(403, employee=200, admin=200)),
+    post("knowledge:article_edit", page(403, employee=400, admin=400)),
+    get("knowledge:article_history", page(200)),
+    get("knowledge:article_diff", page(302)),  # no versions chosen: back to the history
+    get("knowledge:article_restore", post_only()),
+    post("knowledge:article_restore", page(403, employee=302, admin=302), acts=acting(*KB_WRITERS)),
+    get("knowledge:article_publish", post_only()),
+    post("knowledge:article_publish", page(403, employee=302, admin=302), acts=acting(*KB_WRITERS)),
+    get("knowledge:article_submit", post_only()),
+    # the space publishes without review: refused with the reason
+    post("knowledge:article_submit", page(403, employee=302, admin=302)),
+    get("knowledge:article_delete", post_only()),
+    post("knowledge:article_delete", page(403, employee=302, admin=302), acts=acting(*KB_WRITERS)),
+    get("knowledge:article_confirm", post_only()),
+    # its owner or a space admin
+    post("knowledge:article_confirm", page(403, employee=302, admin=302), acts=acting(*KB_WRITERS)),
+    get("knowledge:article_feedback", post_only()),
+    post("knowledge:article_feedback", page(302)),  # neither helpful nor not: back, with a message
+    get("knowledge:attachment_upload", post_only()),
+    post("knowledge:attachment_upload", page(403, employee=302, admin=302)),  # no file
+    get("knowledge:attachment", page(200), kwargs=_kb_attachment),
+    get("knowledge:attachment_inline", page(200), kwargs=_kb_attachment),
+    get("knowledge:attachment_preview", page(302), kwargs=_kb_attachment),  # without htmx
+]
+
 # --- Django admin: a representative set (every model's list: test_every_admin_list_...) ------
 
 ADMIN = [
@@ -566,7 +700,16 @@ ADMIN = [
     ),
 ]
 
-ROWS: list[Row] = [*SHELL, *INBOX, *TASKS, *CATALOGUE, *API, *ADMIN]
+ROWS: list[Row] = [
+    *SHELL,
+    *INBOX,
+    *TASKS,
+    *CATALOGUE,
+    *API,
+    *KNOWLEDGE_API,
+    *KNOWLEDGE_PAGES,
+    *ADMIN,
+]
 
 # Patterns of the resolver that the matrix does not visit, each with the reason. None today:
 # with DEBUG off no static-file or development route is mounted, and every other address has
@@ -626,7 +769,7 @@ def visit(client: Client, row: Row, world: World, *, method: str = "", csrf: boo
 def _tables() -> list[str]:
     return [
         model._meta.db_table
-        for label in ("portal", "workflow", "oauth2_provider", "axes")
+        for label in ("portal", "workflow", "knowledge", "oauth2_provider", "axes")
         for model in apps.get_app_config(label).get_models()
     ]
 
@@ -647,6 +790,7 @@ def state() -> str:
         (CarbonCopy, ("read_at",)),
         (Incident, ("resolved_at",)),
         (ExternalTask, ("state",)),
+        (Article, ("deleted_at", "published_version", "latest_number")),
         (User, ("password", "is_active", "preferred_language")),
     ]
     for model, columns in written:

@@ -30,6 +30,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client, TestCase, override_settings
 from django.utils import timezone
 
+from knowledge import review
+from knowledge import services as kb_services
+from knowledge.models import SpaceRole, Visibility
 from portal.models import Announcement, Department, Notification, User
 from tests.factories import UserFactory, department, role
 from tests.workflow.approval_helpers import deploy_steps, user_task
@@ -54,6 +57,8 @@ CLAIMABLE = "purchase"  # its first step is offered to the department heads' rol
 OWN_REQUEST = "expense"  # its first step is offered to a role the initiator holds too
 EXTERNAL_SOURCE = "erp"
 EXTERNAL_ID = "PO-1"
+KB_SPACE = "it"  # public, publishes without review; the employee edits it
+KB_HIDDEN = "board"  # members only, no members: only the administrator reads it
 HR_PERMISSIONS = [
     "portal.view_user",
     "portal.change_user",
@@ -84,6 +89,12 @@ class World:
     announcement_id: int = 0  # for 销售部
     incident_id: int = 0
     phrase_id: int = 0  # the employee's saved phrase (常用语)
+    # 知识库: the public space KB_SPACE (the employee its editor) with the employee's
+    # published article and draft; KB_HIDDEN a members-only space nobody but the
+    # administrator reads
+    kb_article_id: int = 0
+    kb_draft_id: int = 0
+    kb_attachment_id: int = 0  # a text file of the published article (PAGES)
     sessions: dict[str, str] = field(default_factory=dict)  # persona → session key
 
     def kwargs(self) -> dict[str, Any]:
@@ -98,6 +109,9 @@ class World:
             "key": LEAVE,
             "source": EXTERNAL_SOURCE,
             "external_id": EXTERNAL_ID,
+            "space_key": KB_SPACE,
+            "article_id": self.kb_article_id,
+            "number": 1,
         }
 
 
@@ -212,6 +226,31 @@ def _processes() -> None:
     deploy_steps(user_task("review", groups="sales_rep"), key=OWN_REQUEST)
 
 
+def _knowledge(world: World) -> None:
+    """The knowledge base's objects (see :class:`World`), written through its services."""
+    admin, employee = world.users["admin"], world.users["employee"]
+    # the review processes deployed (with their English names) as a running portal has them,
+    # so that a request answers without deploying them first
+    review.ensure_deployed()
+    space = kb_services.space_create(
+        by=admin, key=KB_SPACE, name="IT 服务台", visibility=Visibility.PUBLIC
+    )
+    kb_services.space_create(by=admin, key=KB_HIDDEN, name="董事会", visibility=Visibility.MEMBERS)
+    kb_services.space_member_set(by=admin, space_id=space.pk, role=SpaceRole.EDITOR, user=employee)
+    article = kb_services.article_create(
+        by=employee, space_id=space.pk, title="VPN 连接指南", body="先连接公司 VPN。"
+    )
+    kb_services.article_publish(by=employee, article_id=article.pk)
+    world.kb_article_id = article.pk
+    note = SimpleUploadedFile("vpn.txt", b"server: vpn.example.com\n", content_type="text/plain")
+    world.kb_attachment_id = kb_services.attachment_add(
+        by=employee, article_id=article.pk, upload=note
+    ).pk
+    world.kb_draft_id = kb_services.article_create(
+        by=employee, space_id=space.pk, title="打印机驱动", body="草稿"
+    ).pk
+
+
 def build_world() -> World:
     """Write the world (see the module's docstring); the caller rolls it back."""
     world = World()
@@ -265,6 +304,7 @@ def build_world() -> World:
             url="https://erp.example.com/po/1",
             source_updated_at=timezone.now() - datetime.timedelta(hours=1),
         )
+        _knowledge(world)
     for persona, user in world.users.items():
         client = Client()
         client.force_login(user, backend="portal.backends.UsernameOrEmployeeNoBackend")

@@ -42,7 +42,7 @@ from workflow.services.definitions import definition_deploy
 from workflow.services.engine import instance_start
 from workflow.services.jobs import jobs_run_due
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("seed_without_knowledge")]
 
 KEYS = ("expense_claim", "leave_request", "purchase_request", "contract_review")
 CJK = re.compile(r"[\u4e00-\u9fff]")

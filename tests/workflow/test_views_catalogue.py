@@ -19,10 +19,13 @@ from django.test import Client
 from portal.models import Department, User
 from tests.factories import UserFactory
 from tests.workflow.approval_helpers import make_admin
+from tests.workflow.engine_helpers import definitions, flow
 from tests.workflow.test_drafts import AMOUNT, REASON, VALID, deploy_process, restrict
 from workflow.engine.runtime import EngineError
 from workflow.models import Attachment, Draft, InstanceStartKey, ProcessInstance
+from workflow.selectors import catalogue, home
 from workflow.services import drafts, starts
+from workflow.services.definitions import definition_deploy
 
 CATALOGUE = "/workflow/processes/"
 DRAFTS = "/workflow/drafts/"
@@ -596,3 +599,22 @@ def test_files_are_kept_when_the_form_is_refused(
     assert response.status_code == 400
     assert "Chosen: receipt.txt" in response.content.decode()
     assert not Attachment.objects.exists()
+
+
+def test_a_process_an_application_starts_is_not_offered_but_may_be_started(
+    employee: User, processes: None
+) -> None:
+    """``camunda:isStartableInTasklist="false"`` (as Camunda's Tasklist reads it): the
+    catalogue and the quick starts leave it out, and the one start path still starts it for
+    the application that does (the knowledge base's article review)."""
+    body = '<startEvent id="s"/><userTask id="t" camunda:assignee="nobody"/><endEvent id="e"/>'
+    xml = definitions(
+        '<process id="app_only" isExecutable="true" camunda:isStartableInTasklist="false">'
+        f"{body}{flow('s', 't')}{flow('t', 'e')}</process>"
+    )
+    definition_deploy(xml=xml, source_name="app_only.bpmn")
+    offered = {p.key for c in catalogue.startable_processes(employee) for p in c.processes}
+    assert "app_only" not in offered and "claim" in offered
+    assert "app_only" not in {p.key for p in home.quick_starts(employee)[0]}
+    instance_id, created = starts.request_submit(user=employee, key="app_only", data={})
+    assert created and ProcessInstance.objects.filter(pk=instance_id).exists()

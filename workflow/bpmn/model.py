@@ -210,6 +210,9 @@ class Process:
     history_time_to_live: str | None = None
     candidate_starter_groups: str | None = None
     candidate_starter_users: str | None = None
+    # camunda:isStartableInTasklist="false": an application starts it (the knowledge base's
+    # article review); the catalogue and the quick starts do not offer it to people
+    startable_in_tasklist: bool = True
     documentation: str = ""
 
     def children(self, parent_id: str | None) -> tuple[Element, ...]:

@@ -373,6 +373,7 @@ class _Reader:
             history_time_to_live=_vendor_attr(node, "historyTimeToLive"),
             candidate_starter_groups=_vendor_attr(node, "candidateStarterGroups"),
             candidate_starter_users=_vendor_attr(node, "candidateStarterUsers"),
+            startable_in_tasklist=_bool(_vendor_attr(node, "isStartableInTasklist"), True),
             documentation=self.documentation(node),
         )
 

@@ -149,13 +149,23 @@ def _startable(user: User, definitions: Iterable[ProcessDefinition]) -> list[Sta
     return found
 
 
+def _offered(definition_id: int) -> bool:
+    """Whether the catalogue offers the process to people: not when its BPMN says
+    ``camunda:isStartableInTasklist="false"`` (an application starts it, as the knowledge
+    base starts its article review, through the same :func:`startable_process` rule)."""
+    try:
+        return graph_for_definition(definition_id).process.startable_in_tasklist
+    except (KeyError, ValueError):
+        return False
+
+
 def startable_processes(user: User, *, search: str = "") -> list[Category]:
     """The processes ``user`` may start, by category (categories by name, "Other" last;
     processes by name). ``search`` keeps those whose name, key or description contains it
     (case-insensitive)."""
     if not user.is_active:
         return []
-    definitions = list(_latest_definitions())
+    definitions = [d for d in _latest_definitions() if _offered(d.pk)]
     needle = search.strip().casefold()
     processes = _startable(user, definitions)
     if needle:

@@ -204,12 +204,73 @@ def incident_text(message: str) -> IncidentText:
     return IncidentText(str(gettext_lazy("An error stopped this step.")), detail)
 
 
+# --- the initiator's own step, and the last decision (for apps that start requests) ---------
+
+
+def resubmission_task(instance_id: int) -> int | None:
+    """The open task at the start event of a running instance: the step its initiator
+    completes (``services.approvals.task_approve``) to resubmit a request that was returned
+    (退回) or taken back (撤回); None while the request is with its approvers or has ended.
+    For an app that started the request and resubmits it for its person (the knowledge
+    base's article review)."""
+    instance = ProcessInstance.objects.filter(pk=instance_id, state=InstanceState.ACTIVE).first()
+    if instance is None:
+        return None
+    graph = graph_for_definition(instance.definition_id)
+    rows = Task.objects.filter(instance_id=instance_id, state=TaskState.OPEN).values_list(
+        "pk", "element_id"
+    )
+    for task_id, element_id in rows:
+        element = graph.elements.get(element_id)
+        if element is not None and element.kind is ElementKind.START_EVENT:
+            return int(task_id)
+    return None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The last step someone completed on a request: who (a user name), with what outcome
+    (approved, returned, rejected ...) and the opinion they gave."""
+
+    actor: str
+    outcome: str
+    comment: str
+
+
+def last_decision(instance_id: int) -> Decision | None:
+    """Who last completed a step of the instance by hand, how, and with what opinion (None
+    before anyone did): what an app shows beside its own object (returned by 张伟: ...).
+    Read from the task rows, which a decision writes at once, so that an application the
+    decision runs inline sees it too (the opinion joins the history when the run is
+    written: empty until then)."""
+    row = (
+        Task.objects.filter(instance_id=instance_id, state=TaskState.COMPLETED)
+        .exclude(completed_by="")
+        .order_by("-completed_at", "-id")
+        .values_list("pk", "completed_by", "outcome")
+        .first()
+    )
+    if row is None:
+        return None
+    task_id, actor, outcome = row
+    data = (
+        HistoryEvent.objects.filter(instance_id=instance_id, task_id=task_id, kind="task-completed")
+        .values_list("data", flat=True)
+        .first()
+    )
+    comment = data.get("comment", "") if isinstance(data, dict) else ""
+    return Decision(actor, outcome or "", str(comment or ""))
+
+
 __all__ = [
     "LABELS",
+    "Decision",
     "IncidentText",
     "Status",
     "StatusCode",
     "incident_text",
+    "last_decision",
+    "resubmission_task",
     "status_of",
     "statuses",
 ]

@@ -35,7 +35,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal.http import signed_in, wants_partial
-from workflow import translation
+from workflow import guides, translation
 from workflow.bpmn.model import Element
 from workflow.engine.runtime import EngineError
 from workflow.forms import (
@@ -166,6 +166,7 @@ def _render_start(
         "dropped": dropped or [],
         "action_url": _start_url(process.key, draft),
         "default_title": starts.default_title(signed_in(request), process.name),
+        "guides": guides.guides_for(signed_in(request), process.key),  # the process's guide
         **_chain_context(request, process, form),
     }
     return render(request, "workflow/start.html", context, status=status)

@@ -32,7 +32,7 @@ from django.views.decorators.http import require_GET, require_POST
 from portal.http import signed_in, wants_partial
 from portal.models import User
 from portal.selectors import people_matching
-from workflow import participants, translation
+from workflow import guides, participants, translation
 from workflow.bpmn.model import Element, ElementKind
 from workflow.engine.cache import graph_for_definition
 from workflow.engine.graph import Graph
@@ -229,6 +229,8 @@ def _task_context(
         "assignee_name": names.get(task.assignee, ""),
         "offered_to": _offered_to(task),
         "step_title": translation.step_name(task.definition_key, task.element_id, task.name),
+        # "how to do this step": another app's guides (workflow.guides), what the person may read
+        "guides": guides.guides_for(user, task.definition_key, task.element_id),
         "on_behalf_name": names.get(task.on_behalf_of, ""),
         "owner_name": names.get(task.owner, ""),
         "delegated": task.delegation == Delegation.PENDING,
