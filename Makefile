@@ -32,7 +32,7 @@ BENCH_DBS    ?= sqlite postgres
 BENCH_WORKERS ?= 1 2 4
 
 .PHONY: run setup frontend test test-sqlite test-services lint messages compilemessages worker clean \
-	bench bench-compare bench-load bench-inbox bench-faults bench-engine
+	bench bench-compare bench-load bench-inbox bench-faults bench-engine bench-knowledge
 
 run: setup
 	$(DEV) $(PY) manage.py migrate --noinput
@@ -100,7 +100,7 @@ worker: setup
 	$(DEV) $(VENV)/bin/celery -A portal worker --beat --loglevel=INFO --concurrency=2
 
 # Every benchmark and drill; each prints its figures and a verdict, and fails the target on FAIL.
-bench: bench-compare bench-load bench-inbox bench-faults
+bench: bench-compare bench-load bench-inbox bench-faults bench-knowledge
 
 # The engine against the peer, interleaved in one run (1, 2 and 4 driver processes on
 # PostgreSQL); prints the tables (medians, ratio, scaling).
@@ -115,6 +115,11 @@ bench-load: $(STAMP)
 # The inbox and the console on 10k users, 200k instances, 1M tasks (PostgreSQL).
 bench-inbox: $(STAMP)
 	$(PY) bench/inbox_scale.py --dsn $(BENCH_DSN)
+
+# The knowledge base's search at 100,000 generated articles, on PostgreSQL then SQLite.
+bench-knowledge: $(STAMP)
+	$(PY) bench/knowledge_search.py --db postgres --dsn $(BENCH_DSN) --repeat 30
+	$(PY) bench/knowledge_search.py --db sqlite --repeat 30
 
 # Fault drills on throwaway PostgreSQL and Redis servers of their own.
 bench-faults: $(STAMP)

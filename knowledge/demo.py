@@ -673,8 +673,10 @@ def report_knowledge_demo(stdout: Any, stats: Mapping[str, int]) -> None:
 
 
 def connect() -> None:
-    """Register the knowledge base's part of ``seed_demo`` (after the workflow's: the guides
-    name its processes, the finance reviews run on its engine)."""
+    """Register the knowledge base's part of ``seed_demo``, after the demo organization and
+    BEFORE the workflow's: its reviews and review-date reminders are requests on the engine
+    too, and seeded first they are the older ones, so the workflow's demo requests (the
+    inbox's, the console's failed contract) lead their lists."""
     registry.demo_seeders.register(
-        registry.DemoSeeder("knowledge", seed_knowledge_demo, report_knowledge_demo, 30)
+        registry.DemoSeeder("knowledge", seed_knowledge_demo, report_knowledge_demo, 5)
     )

@@ -173,7 +173,7 @@ def test_every_tab_on_a_desktop_and_a_phone(
         if viewport == "phone":
             expect(filters).not_to_have_attribute("open", "")
             filters.locator("summary").click()
-        page.locator('input[name="q"]').fill("Monitor")
+        filters.locator('input[name="q"]').fill("Monitor")
         expect(page.locator('[data-testid="row"]')).to_have_count(1)
         expect(page).to_have_url(re.compile(r"q=Monitor"))
         screenshot(page, f"inbox-filtered-{viewport}-{language}")

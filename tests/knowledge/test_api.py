@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import secrets
 from typing import Any
 
 import pytest
@@ -458,7 +459,11 @@ def test_search_finds_ranked_results_with_marked_snippets(people, kb) -> None:
 def test_search_keeps_to_what_one_reads(people, kb) -> None:
     outsider = client_of(people["outsider"])
     assert outsider.get(f"{API}/search/?q=销售配额").json()["total"] == 0
-    assert outsider.get(f"{API}/search/?q=VPN&space=sales").json() == {"results": [], "total": 0}
+    assert outsider.get(f"{API}/search/?q=VPN&space=sales").json() == {
+        "results": [],
+        "total": 0,
+        "capped": False,
+    }
     assert client_of(people["employee"]).get(f"{API}/search/?q=配额").json()["total"] == 1
 
 
@@ -499,7 +504,7 @@ def test_a_bad_limit_is_a_field_error(people, kb, limit: str) -> None:
 def test_any_query_answers_results_or_nothing(people, kb, query: str) -> None:
     answer = client_of(people["employee"]).get(f"{API}/search/?q={query}")
     assert answer.status_code == 200
-    assert set(answer.json()) == {"results", "total"}
+    assert set(answer.json()) == {"results", "total", "capped"}
 
 
 # --- schema, scopes, throttles ------------------------------------------------------------------
@@ -557,15 +562,15 @@ def _token(user: User, scope: str) -> str:
         client_type=Application.CLIENT_CONFIDENTIAL,
         authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS,
     )
-    token = "kb-token-" + scope.replace(" ", "-")
+    bearer = secrets.token_urlsafe(32)
     AccessToken.objects.create(
         user=user,
         application=application,
-        token=token,
+        token=bearer,
         scope=scope,
         expires=timezone.now() + datetime.timedelta(hours=1),
     )
-    return token
+    return bearer
 
 
 def test_a_read_token_reads_but_does_not_write(people, kb) -> None:

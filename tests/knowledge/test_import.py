@@ -219,6 +219,7 @@ def test_space_override_and_owner(
 def test_an_owner_who_may_not_write_there_imports_nothing(
     tmp_path: Path, admin: User, it_space: Space, outsider: User
 ) -> None:
+    english(outsider)  # the command speaks the owner's language
     write(tmp_path, "a.md", "---\ntitle: A\nspace: it\n---\ntext")
     status, _out, err = run(str(tmp_path), "--owner", "liuyang")
     assert status == 1

@@ -199,8 +199,7 @@ def filter_instances(
     if given.q:
         text = given.q
         rows = rows.filter(
-            instances_matching(text, path=path)
-            | Q(**{f"{path}initiator__in": _people_named(text)})
+            instances_matching(text, path=path) | Q(**{f"{path}initiator__in": _people_named(text)})
         )
     return _dated(rows, given, date_field)
 
