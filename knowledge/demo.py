@@ -595,7 +595,7 @@ def _views(article: Article, stats: Stats) -> None:
 
 
 def _links(articles: Mapping[str, Article], owners: Mapping[str, User], stats: Stats) -> None:
-    """Related articles and process guides, once every article exists."""
+    """Related articles, once every article exists."""
     for title, related in related_pairs().items():
         if not {title, *related} <= set(articles):
             continue  # the help centre seeded alone: its links to other spaces wait
@@ -606,18 +606,30 @@ def _links(articles: Mapping[str, Article], owners: Mapping[str, User], stats: S
                 by=owners[title], article_id=article.pk, related_ids=sorted(wanted)
             )
             stats.add("related")
+
+
+def seed_knowledge_guides() -> dict[str, int]:
+    """The articles that guide the demo processes and their steps: a seeder of its own,
+    after the workflow's, which deploys those processes (a guide names a deployed one)."""
+    stats = Stats()
     for title, guides in GUIDES.items():
-        if title not in articles:
+        article = Article.objects.filter(title=title, deleted_at__isnull=True).first()
+        if article is None:
             continue
-        article = articles[title]
         held = set(
             ArticleGuide.objects.filter(article=article).values_list("process_key", "step_id")
         )
         if not set(guides) <= held:
             services.article_guides_set(
-                by=owners[title], article_id=article.pk, guides=sorted(held | set(guides))
+                by=article.owner, article_id=article.pk, guides=sorted(held | set(guides))
             )
             stats.add("guides")
+    return stats.counts
+
+
+def report_knowledge_guides(stdout: Any, stats: Mapping[str, int]) -> None:
+    guided = ArticleGuide.objects.values("article").distinct().count()
+    stdout.write(f"  process guides: {guided} articles (this run: {stats.get('guides', 0)})\n")
 
 
 def _seed_spaces(specs: Iterable[DemoSpace]) -> dict[str, int]:
@@ -679,4 +691,7 @@ def connect() -> None:
     inbox's, the console's failed contract) lead their lists."""
     registry.demo_seeders.register(
         registry.DemoSeeder("knowledge", seed_knowledge_demo, report_knowledge_demo, 5)
+    )
+    registry.demo_seeders.register(
+        registry.DemoSeeder("knowledge-guides", seed_knowledge_guides, report_knowledge_guides, 30)
     )

@@ -52,6 +52,7 @@ from portal.errors import Conflict, NotFound, Refused
 from portal.models import Department, User
 from portal.services import notification_send
 from workflow.forms import attachment_content_type, safe_filename, validate_upload
+from workflow.selectors.guides import guide_targets
 from workflow.selectors.status import last_decision
 
 KIND = "knowledge"  # the notification kind of the knowledge base (knowledge.applications)
@@ -851,6 +852,8 @@ def attachment_add(*, by: User, article_id: int, upload: Any) -> ArticleAttachme
 
 
 def _clean_guides(guides: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The (process key, step id) pairs without repeats, each naming a deployed process and,
+    when a step is given, one of the user tasks of its latest version."""
     cleaned: list[tuple[str, str]] = []
     for process_key, step_id in guides:
         key, step = str(process_key or "").strip(), str(step_id or "").strip()
@@ -862,6 +865,22 @@ def _clean_guides(guides: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
     cleaned = list(dict.fromkeys(cleaned))
     if len(cleaned) > MAX_GUIDES:
         raise ValidationError({"guides": [_("At most %(count)s.") % {"count": MAX_GUIDES}]})
+    if cleaned:
+        steps = {target.key: {step for step, _name in target.steps} for target in guide_targets()}
+        for key, step in cleaned:
+            if key not in steps:
+                raise ValidationError(
+                    {"guides": [_("No process “%(process)s” is deployed.") % {"process": key}]}
+                )
+            if step and step not in steps[key]:
+                raise ValidationError(
+                    {
+                        "guides": [
+                            _("The process “%(process)s” has no step “%(step)s”.")
+                            % {"process": key, "step": step}
+                        ]
+                    }
+                )
     return cleaned
 
 

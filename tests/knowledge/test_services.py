@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import datetime
 import os
+from collections.abc import Iterator
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from knowledge import selectors, services
 from knowledge.models import (
     Article,
     ArticleAttachment,
+    ArticleGuide,
     ArticleVersion,
     AuditAction,
     AuditEvent,
@@ -27,7 +29,16 @@ from knowledge.tasks import purge_recycle_bin
 from portal.errors import Conflict, NotFound, Refused
 from portal.models import User
 from tests.factories import UserFactory, role
+from tests.workflow.approval_helpers import deploy_steps, user_task
 from workflow import previews
+
+
+@pytest.fixture(autouse=True)
+def _english() -> Iterator[None]:
+    """The refusals are checked by their English words (the UI's default is Chinese)."""
+    with translation.override("en"):
+        yield
+
 
 PNG = (
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
@@ -345,6 +356,7 @@ def test_attachments_have_the_task_pages_limits_and_previews(
 def test_guides_and_related_articles(kb_article: Article, kb_people: dict[str, User]) -> None:
     editor, reader = kb_people["editor"], kb_people["reader"]
     other = _new(kb_article.space, editor, title="报销")
+    deploy_steps(user_task("Task_Finance", assignee="nobody"), key="expense_claim")
     services.article_guides_set(
         by=editor,
         article_id=kb_article.pk,
@@ -360,6 +372,31 @@ def test_guides_and_related_articles(kb_article: Article, kb_people: dict[str, U
         by=editor, article_id=kb_article.pk, related_ids=[other.pk, kb_article.pk]
     )
     assert list(kb_article.related.all()) == [other]
+
+
+@pytest.mark.parametrize(
+    ("guide", "message"),
+    [
+        (("no_such_process", ""), "No process “no_such_process” is deployed."),
+        (("expense_claim", "Task_Nowhere"), "has no step “Task_Nowhere”"),
+        (("", "Task_Finance"), "Choose a process"),
+    ],
+)
+def test_a_guide_names_a_deployed_process_and_one_of_its_steps(
+    kb_article: Article, kb_people: dict[str, User], guide: tuple[str, str], message: str
+) -> None:
+    deploy_steps(user_task("Task_Finance", assignee="nobody"), key="expense_claim")
+    services.article_guides_set(
+        by=kb_people["editor"], article_id=kb_article.pk, guides=[("expense_claim", "")]
+    )
+    with pytest.raises(ValidationError) as refused:
+        services.article_guides_set(
+            by=kb_people["editor"], article_id=kb_article.pk, guides=[guide]
+        )
+    assert message in str(refused.value.message_dict["guides"])
+    assert list(
+        ArticleGuide.objects.filter(article=kb_article).values_list("process_key", "step_id")
+    ) == [("expense_claim", "")]  # nothing changed
 
 
 # --- membership ----------------------------------------------------------------------------
