@@ -436,16 +436,16 @@ def _ranked(
     exact = _exact_titles(title_key, filters) if title_key else []
     head = _candidates(match, filters, tier="head", count=count)
     ranked = [(pk, 10.0 + score) for pk, score in _best_first(head, words)]
-    # every match is read when neither group fills its candidates (and the body's group is
-    # read at all); otherwise there are at least as many as were read: counting them all
-    # would cost what ranking them all costs
+    # every match is read when neither group fills its candidates; otherwise there are at
+    # least as many as were read: counting them all would cost what ranking them all costs.
+    # The body's group is read when the page needs it or when the head's group is complete
+    # (at most ``count`` more rows), so a knowledge base of a few hundred articles shows
+    # exact totals, and a common word at 100,000 articles still stops at the head's group.
     complete = len(head) < count
-    if len(head) < wanted + len(exact):
+    if complete or len(head) < wanted + len(exact):
         body = _candidates(match, filters, tier="body", count=count)
         ranked += _best_first(body, words)
         complete = complete and len(body) < count
-    else:
-        complete = False
     exact_rows = [(pk, 20.0) for pk in exact]
     chosen = set(exact)
     ordered = exact_rows + [(pk, score) for pk, score in ranked if pk not in chosen]
