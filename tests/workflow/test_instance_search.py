@@ -15,7 +15,7 @@ from portal.models import User
 from portal.search import Term, fts5_query, query_terms, search_text, segment, tsquery
 from tests.workflow.approval_helpers import deploy_steps, open_task, user_task
 from workflow.models import ProcessInstance, Task
-from workflow.selectors import statistics
+from workflow.selectors import inbox, statistics
 from workflow.selectors.inbox import InboxFilter, inbox_page
 from workflow.selectors.search import instance_search_text, instances_matching
 from workflow.services import engine
@@ -145,6 +145,19 @@ def test_the_inbox_finds_the_words_of_its_own_rows_only(
     assert _titles(outsider, "todo", "报销") == set()
     assert _titles(outsider, "started", "报销") == set()
     # people's names are searched as before, beside the text index
+    assert _titles(dept_head, "todo", "王芳") == {"VPN 开通申请"}
+
+
+def test_the_people_a_search_names_are_read_once_or_stay_a_subquery(
+    titles: dict[str, int], dept_head: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page's sources share the people the search names (one read); a word that names
+    more than ``PEOPLE_LISTED`` people stays a subquery, and finds the same rows."""
+    given = InboxFilter(q="王芳")
+    assert given.people == ["wangfang"] and given.people is given.people
+    assert _titles(dept_head, "todo", "王芳") == {"VPN 开通申请"}
+    monkeypatch.setattr(inbox, "PEOPLE_LISTED", 0)
+    assert not isinstance(InboxFilter(q="王芳").people, list)
     assert _titles(dept_head, "todo", "王芳") == {"VPN 开通申请"}
 
 

@@ -8,6 +8,7 @@ import copy
 import datetime
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any, Literal
 
 from django.core.exceptions import ValidationError
@@ -120,6 +121,16 @@ class InboxFilter:
     q: str = ""
     unread: bool | None = None
 
+    @cached_property
+    def people(self) -> list[str] | QuerySet[User, Any]:
+        """User names of the people ``q`` finds, read once for this filter (a request's
+        sources share it): a list of at most :data:`PEOPLE_LISTED`, else the subquery."""
+        found = people_matching(self.q).values_list("username", flat=True)
+        names = list(found[: PEOPLE_LISTED + 1])
+        if len(names) > PEOPLE_LISTED:
+            return people_matching(self.q).values("username")
+        return names
+
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> InboxFilter:
         names = cls.__dataclass_fields__
@@ -162,9 +173,16 @@ def _overdue(rows: QuerySet[Any], given: InboxFilter, late: Q) -> QuerySet[Any]:
     return rows.filter(late) if given.overdue else rows.exclude(late)
 
 
-def _people_named(text: str) -> QuerySet[User, Any]:
-    """User names of the people a search for ``text`` finds (``people_matching``)."""
-    return people_matching(text).values("username")
+PEOPLE_LISTED = 200
+"""A search's people are read once and handed to each source as a list up to this many; a
+word that names more (a department's name) stays a subquery."""
+
+
+def _people_named(given: InboxFilter) -> list[str] | QuerySet[User, Any]:
+    """User names of the people a search for ``given.q`` finds (``people_matching``). Read
+    once per filter — a page's sources (mine, claimable, urgent or not) share it — instead of
+    a ``LIKE`` over every person in each source's query."""
+    return given.people
 
 
 def filter_tasks(
@@ -182,7 +200,7 @@ def filter_tasks(
         rows = rows.filter(
             Q(name__icontains=text)
             | instances_matching(text, path="instance__")
-            | Q(instance__initiator__in=_people_named(text))
+            | Q(instance__initiator__in=_people_named(given))
         )
     return _dated(rows, given, date_field)
 
@@ -199,7 +217,8 @@ def filter_instances(
     if given.q:
         text = given.q
         rows = rows.filter(
-            instances_matching(text, path=path) | Q(**{f"{path}initiator__in": _people_named(text)})
+            instances_matching(text, path=path)
+            | Q(**{f"{path}initiator__in": _people_named(given)})
         )
     return _dated(rows, given, date_field)
 
