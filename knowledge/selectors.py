@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from django.contrib.auth.models import AnonymousUser, Group
-from django.db.models import CharField, Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import CharField, Count, Exists, F, OuterRef, Q, QuerySet
 from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.html import escape
@@ -257,11 +257,16 @@ def space_tags(space: Space) -> list[tuple[str, int]]:
 
 def articles_for(user: Reader) -> QuerySet[Article]:
     """The published, not deleted articles of the spaces ``user`` reads (the readable spaces are
-    a subquery: one query, filtered inside the database)."""
+    a subquery: one query, filtered inside the database), each with ``shown_title`` and
+    ``shown_summary``: those of the published version, what a reader's list shows (the
+    article's own ``title`` is the working copy, which may hold an unpublished draft)."""
     return Article.objects.filter(
         space__in=spaces_for(user).values("pk"),
         published_version__isnull=False,
         deleted_at__isnull=True,
+    ).annotate(
+        shown_title=F("published_version__title"),
+        shown_summary=F("published_version__summary"),
     )
 
 
@@ -333,9 +338,9 @@ def guides_for(user: Reader, process_key: str, step_id: str = "") -> list[Articl
     return list(
         articles_for(user)
         .filter(guides__process_key=process_key, guides__step_id=step_id)
-        .select_related("space")
+        .select_related("space", "published_version")
         .distinct()
-        .order_by("title")
+        .order_by("published_version__title")
     )
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import calendar
 import datetime
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -50,6 +49,7 @@ from knowledge.models import (
 )
 from portal.errors import Conflict, NotFound, Refused
 from portal.models import Department, User
+from portal.search import fold
 from portal.services import notification_send
 from workflow.forms import attachment_content_type, safe_filename, validate_upload
 from workflow.selectors.guides import guide_targets
@@ -83,8 +83,8 @@ SPACE_FIELDS = frozenset(
 
 
 def fold_tag(text: str) -> str:
-    """A tag as stored: NFKC (full-width to half-width), case-folded, trimmed."""
-    return unicodedata.normalize("NFKC", text).casefold().strip()
+    """A tag as stored: folded as search folds text (``portal.search.fold``), trimmed."""
+    return fold(text).strip()
 
 
 def add_months(day: datetime.date, months: int) -> datetime.date:

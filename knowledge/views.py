@@ -52,7 +52,7 @@ from knowledge.forms import (
 )
 from knowledge.models import Article, ArticleAttachment, Feedback, Space
 from portal.errors import Conflict, NotFound, Refused
-from portal.http import signed_in, wants_partial
+from portal.http import file_response, signed_in, wants_partial
 from portal.keyset import Cursor, Source, keyset_page
 from portal.models import User
 from workflow import previews
@@ -405,7 +405,9 @@ def _article_context(request: HttpRequest, article: Article) -> dict[str, Any]:
         "may_confirm": article.owner_id == user.pk or "admin_space" in perms,
         "may_edit": "edit_space" in perms,
         "attachments": _attachments(article),
-        "related": selectors.articles_for(user).filter(related=article).order_by("title")[:10],
+        "related": selectors.articles_for(user)
+        .filter(related=article)
+        .order_by("published_version__title")[:10],
         "feedback": feedback,
         "feedback_form": FeedbackForm(initial={"comment": feedback.comment} if feedback else None),
         "preview_shown": _preview_of(request, article),
@@ -898,20 +900,9 @@ def suggest(request: HttpRequest) -> HttpResponse:
 
 
 def _file_response(attachment: ArticleAttachment, *, inline: bool) -> FileResponse:
-    try:
-        handle = attachment.file.open("rb")
-    except (OSError, ValueError) as error:
-        raise Http404 from error
-    response = FileResponse(
-        handle,
-        as_attachment=not inline,
-        filename=attachment.name,
-        content_type=attachment.content_type or "application/octet-stream",
+    return file_response(
+        attachment.file, name=attachment.name, content_type=attachment.content_type, inline=inline
     )
-    response["X-Content-Type-Options"] = "nosniff"
-    if not inline or attachment.content_type != "application/pdf":
-        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
 
 
 @login_required

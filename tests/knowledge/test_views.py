@@ -521,3 +521,20 @@ def test_the_start_page_links_the_process_guide(
     assert 'value="kb_guided:"' in text_of(editor_page) and 'value="kb_guided:check"' in text_of(
         editor_page
     )
+
+
+def test_a_readers_lists_show_the_published_version_not_a_draft_saved_since(
+    kb_article: Article, kb_people: dict[str, User]
+) -> None:
+    """The space's lists (all articles, recently updated, most read) show what readers read:
+    the title and summary of the published version, never an unpublished draft's."""
+    services.article_save(
+        by=kb_people["editor"],
+        article_id=kb_article.pk,
+        title="草稿中的新标题",
+        summary="尚未发布的摘要",
+        body="草稿",
+    )
+    html = text_of(client_of(kb_people["reader"]).get(reverse("knowledge:space", args=["it"])))
+    assert "VPN 连接指南" in html and "在家办公时如何连接公司 VPN" in html
+    assert "草稿中的新标题" not in html and "尚未发布的摘要" not in html

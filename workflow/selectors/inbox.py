@@ -178,13 +178,6 @@ PEOPLE_LISTED = 200
 word that names more (a department's name) stays a subquery."""
 
 
-def _people_named(given: InboxFilter) -> list[str] | QuerySet[User, Any]:
-    """User names of the people a search for ``given.q`` finds (``people_matching``). Read
-    once per filter — a page's sources (mine, claimable, urgent or not) share it — instead of
-    a ``LIKE`` over every person in each source's query."""
-    return given.people
-
-
 def filter_tasks(
     rows: QuerySet[Task], given: InboxFilter, *, date_field: str = "created_at"
 ) -> QuerySet[Task]:
@@ -200,7 +193,7 @@ def filter_tasks(
         rows = rows.filter(
             Q(name__icontains=text)
             | instances_matching(text, path="instance__")
-            | Q(instance__initiator__in=_people_named(given))
+            | Q(instance__initiator__in=given.people)
         )
     return _dated(rows, given, date_field)
 
@@ -217,8 +210,7 @@ def filter_instances(
     if given.q:
         text = given.q
         rows = rows.filter(
-            instances_matching(text, path=path)
-            | Q(**{f"{path}initiator__in": _people_named(given)})
+            instances_matching(text, path=path) | Q(**{f"{path}initiator__in": given.people})
         )
     return _dated(rows, given, date_field)
 

@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
-from portal.http import signed_in, wants_partial
+from portal.http import file_response, signed_in, wants_partial
 from portal.models import User
 from portal.selectors import people_matching
 from workflow import guides, participants, translation
@@ -537,20 +537,9 @@ def _visible_attachment(user: User, attachment_id: int) -> Attachment:
 
 
 def _file_response(attachment: Attachment, *, inline: bool) -> FileResponse:
-    try:
-        handle = attachment.file.open("rb")
-    except (OSError, ValueError) as error:
-        raise Http404 from error
-    response = FileResponse(
-        handle,
-        as_attachment=not inline,
-        filename=attachment.name,
-        content_type=attachment.content_type,
+    return file_response(
+        attachment.file, name=attachment.name, content_type=attachment.content_type, inline=inline
     )
-    response["X-Content-Type-Options"] = "nosniff"
-    if not inline or attachment.content_type != "application/pdf":
-        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
 
 
 @login_required
