@@ -6,8 +6,13 @@
 # Also: make worker (Celery worker + beat against CELERY_BROKER_URL), make lint,
 #       make messages (refresh the zh-Hans catalogue), make clean,
 #       make bench (every benchmark and drill of bench/, one after the other, about half an
-#       hour: bench-compare, bench-load, bench-inbox, bench-faults; each also on its own),
+#       hour: bench-compare, bench-load, bench-inbox, bench-faults, bench-outbox,
+#       bench-integration; each also on its own),
 #       make bench-engine (our engine only). See bench/README.md and bench/RESULTS.md.
+#   make erp   a real ERP beside the portal: Tryton with the demo company's products, price
+#              lists, customers, departments and employees (built once in var/tryton/,
+#              about a minute), served on http://127.0.0.1:8300; prints the ERP_* settings
+#              that connect the portal to it. `make run` alone needs no ERP.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -31,14 +36,21 @@ BENCH_DSN    ?= postgresql://postgres@127.0.0.1:5432/postgres
 BENCH_DBS    ?= sqlite postgres
 BENCH_WORKERS ?= 1 2 4
 
-.PHONY: run setup frontend test test-sqlite test-services lint messages compilemessages worker clean \
-	bench bench-compare bench-load bench-inbox bench-faults bench-engine bench-knowledge
+.PHONY: run erp setup frontend test test-sqlite test-services lint messages compilemessages worker clean \
+	bench bench-compare bench-load bench-inbox bench-faults bench-engine bench-knowledge \
+	bench-outbox bench-integration
 
 run: setup
 	$(DEV) $(PY) manage.py migrate --noinput
 	$(DEV) $(PY) manage.py seed_demo
 	@echo "Serving the portal on http://$(HOST):$(PORT)/ (Ctrl-C to stop)"
 	$(DEV) $(PY) manage.py runserver $(HOST):$(PORT)
+
+# Tryton (the erp extra, installed by setup) on loopback: build the demo database once, print
+# the settings for the portal, then serve until Ctrl-C (erp_bridge/tryton_demo.py).
+ERP_PORT ?= 8300
+erp: $(STAMP)
+	$(PY) -m erp_bridge.tryton_demo --folder var/tryton --database demo --port $(ERP_PORT) --serve
 
 setup: $(STAMP) frontend compilemessages
 
@@ -100,7 +112,8 @@ worker: setup
 	$(DEV) $(VENV)/bin/celery -A portal worker --beat --loglevel=INFO --concurrency=2
 
 # Every benchmark and drill; each prints its figures and a verdict, and fails the target on FAIL.
-bench: bench-compare bench-load bench-inbox bench-faults bench-knowledge
+bench: bench-compare bench-load bench-inbox bench-faults bench-knowledge bench-outbox \
+	bench-integration
 
 # The engine against the peer, interleaved in one run (1, 2 and 4 driver processes on
 # PostgreSQL); prints the tables (medians, ratio, scaling).
@@ -121,9 +134,19 @@ bench-knowledge: $(STAMP)
 	$(PY) bench/knowledge_search.py --db postgres --dsn $(BENCH_DSN) --repeat 30
 	$(PY) bench/knowledge_search.py --db sqlite --repeat 30
 
-# Fault drills on throwaway PostgreSQL and Redis servers of their own.
+# Fault drills on throwaway PostgreSQL and Redis servers of their own (the workflow's and
+# the ERP bridge's: the ERP down, slow, an outbox worker killed, webhooks refused).
 bench-faults: $(STAMP)
 	$(PY) bench/faults.py --scenario all
+
+# The outbox: 20,000 messages over 200 aggregates to a loopback receiver, 2 worker processes
+# (PostgreSQL); messages/s, exactly once by key, in order per aggregate.
+bench-outbox: $(STAMP)
+	$(PY) bench/outbox.py --dsn $(BENCH_DSN)
+
+# The integration console's statistics over 1,000,000 logged calls (PostgreSQL): p50/p95.
+bench-integration: $(STAMP)
+	$(PY) bench/integration_stats.py --dsn $(BENCH_DSN)
 
 bench-engine: $(STAMP)
 	@for db in $(BENCH_DBS); do \

@@ -11,6 +11,7 @@ from django.contrib.auth.admin import GroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
@@ -36,6 +37,7 @@ from portal.models import (
     User,
 )
 from portal.selectors import holds_more_than, next_employee_no
+from portal.services import department_save
 
 admin.site.site_header = _("Enterprise Portal administration")
 admin.site.site_title = _("Enterprise Portal")
@@ -200,6 +202,21 @@ class DepartmentAdmin(TreeAdmin, ModelAdmin):
     def member_count(self, obj: Any) -> int:
         return int(obj._member_count)
 
+    def save_model(self, request: HttpRequest, obj: Department, form: Any, change: bool) -> None:
+        """Through the portal's one path for a department a person saved (it tells the
+        department listeners, e.g. the ERP, in the admin's transaction)."""
+        department_save(department=obj, created=not change)
+
+    def move_node(self, request: HttpRequest) -> HttpResponse:
+        """Dragging a department elsewhere in the tree moves it: the listeners learn its new
+        parent in the move's transaction (treebeard's view has none of its own)."""
+        with transaction.atomic():
+            response: HttpResponse = super().move_node(request)
+            if response.status_code == 200:  # the form checked the node's id
+                moved = Department.objects.get(pk=request.POST["node"])
+                department_save(department=moved, created=False)
+        return response
+
     def response_add(
         self, request: HttpRequest, obj: Any, post_url_continue: str | None = None
     ) -> HttpResponse:
@@ -278,7 +295,12 @@ class DelegationRuleAdmin(ModelAdmin):
 
 @admin.register(CodeRule)
 class CodeRuleAdmin(ModelAdmin):
-    list_display = ("key", "pattern", "example")
+    """The data dictionary's rules; ``clean()`` checks the example against the pattern and
+    the checksum, so a rule that refuses its own example cannot be saved."""
+
+    list_display = ("key", "pattern", "example", "checksum", "is_unique")
+    list_filter = ("checksum", "is_unique")
+    fields = ("key", "pattern", "example", "checksum", "is_unique", "unique_scope", "description")
 
 
 @admin.register(Announcement)
@@ -332,6 +354,7 @@ class LeaveBalanceAdmin(ModelAdmin):
 
 class ClientScopesInline(StackedInline):
     model = ClientScopes
+    fields = ("scopes", "rate")
     can_delete = False
     min_num = 1
     max_num = 1

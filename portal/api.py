@@ -26,9 +26,12 @@ The OAuth2 endpoints under ``/o/`` answer in RFC 6749's own error format, which 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from defusedxml import DefusedXmlException
+from defusedxml import ElementTree as DefusedElementTree
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -47,11 +50,14 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
-from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
+from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle, UserRateThrottle
 from rest_framework.utils.urls import replace_query_param
+from rest_framework_xml import parsers as xml_parsers
+from rest_framework_xml import renderers as xml_renderers
 
 from portal.errors import PortalError
 from portal.keyset import BadCursor, Cursor, Source, keyset_page
+from portal.models import RATE_PATTERN, ClientScopes
 
 if TYPE_CHECKING:
     from rest_framework.views import APIView
@@ -101,6 +107,70 @@ class JSONParser(parsers.JSONParser):
             return super().parse(stream, media_type, parser_context)
         except RecursionError:
             raise exceptions.ParseError(_("JSON parse error - nested too deeply.")) from None
+
+
+class XMLParser(xml_parsers.XMLParser):
+    """djangorestframework-xml's parser, as it parses (defusedxml, any DTD refused: no entity
+    expansion, no external entity, nothing fetched), with three changes:
+
+    - A refused DTD is said in words, without echoing the declaration back.
+    - Each element's text is given to the serializer as the text it is. The package turns
+      "0012" into the number 12 and "2026-01-05 09:00:00" into a datetime; a code with leading
+      zeros would lose them, and the serializer converts what it needs to anyway.
+    - XML nested too deeply for the converter is the parse error it is, not a 500.
+    """
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
+        parser = DefusedElementTree.DefusedXMLParser(encoding=encoding)
+        try:
+            tree = DefusedElementTree.parse(stream, parser=parser, forbid_dtd=True)
+        except DefusedXmlException:
+            raise exceptions.ParseError(
+                _("XML parse error - a document type declaration (DTD) is not accepted.")
+            ) from None
+        except (DefusedElementTree.ParseError, ValueError) as exc:
+            raise exceptions.ParseError(_("XML parse error - %(error)s") % {"error": exc}) from None
+        try:
+            return self._xml_convert(tree.getroot())
+        except RecursionError:
+            raise exceptions.ParseError(_("XML parse error - nested too deeply.")) from None
+
+    def _type_convert(self, value: Any) -> Any:
+        return value
+
+
+# What XML 1.0 cannot carry (C0 controls other than tab, newline and carriage return).
+_XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_XML_NAME = re.compile(r"[^\W\d][\w.-]*")
+
+
+class XMLRenderer(xml_renderers.XMLRenderer):
+    """djangorestframework-xml's renderer (``<root>``, lists as ``<list-item>``), made safe
+    for any data the API answers: a key that is not an XML name (a space, a leading digit,
+    "xml...") becomes ``<item key="...">``; characters XML cannot carry are left out;
+    booleans are ``true``/``false`` as in JSON."""
+
+    def _to_xml(self, xml: Any, data: Any) -> None:
+        if isinstance(data, Mapping):
+            for key, value in data.items():
+                name = str(key)
+                if _XML_NAME.fullmatch(name) and not name.lower().startswith("xml"):
+                    xml.startElement(name, {})
+                    self._to_xml(xml, value)
+                    xml.endElement(name)
+                else:
+                    xml.startElement("item", {"key": _XML_ILLEGAL.sub("", name)})
+                    self._to_xml(xml, value)
+                    xml.endElement("item")
+        elif isinstance(data, bool):
+            xml.characters("true" if data else "false")
+        elif isinstance(data, str):
+            xml.characters(_XML_ILLEGAL.sub("", data))
+        elif isinstance(data, list | tuple) or data is None:
+            super()._to_xml(xml, data)
+        else:
+            xml.characters(_XML_ILLEGAL.sub("", str(data)))
 
 
 def _flatten(detail: Any, prefix: str, into: dict[str, list[str]]) -> None:
@@ -349,6 +419,33 @@ class AnonThrottle(LiveRate, AnonRateThrottle):
 class UserThrottle(LiveRate, UserRateThrottle):
     """Signed-in users and tokens, per user (``API_THROTTLE_USER``); an integration with
     client credentials counts as its application's user."""
+
+
+class ClientThrottle(LiveRate, SimpleRateThrottle):
+    """Requests made with an OAuth2 token, per OAuth2 application (its client id): the
+    application's own ``rate`` (:class:`~portal.models.ClientScopes`, set in admin) or else
+    ``API_THROTTLE_CLIENT``. One integration that loops cannot use up the API for the others;
+    it gets 429 with ``Retry-After``. Requests of a browser session are not counted here."""
+
+    scope = "client"
+
+    def allow_request(self, request: Request, view: APIView) -> bool:
+        application = getattr(request.auth, "application", None)
+        if not isinstance(request.auth, AbstractAccessToken) or application is None:
+            return True
+        own = (
+            ClientScopes.objects.filter(application_id=application.pk)
+            .values_list("rate", flat=True)
+            .first()
+        )
+        # a row saved without clean() (a script, the shell) must not break every call
+        self.rate = own if own and RATE_PATTERN.fullmatch(own) else self.get_rate()
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        self.client_id = str(application.client_id)
+        return super().allow_request(request, view)
+
+    def get_cache_key(self, request: Request, view: APIView) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.client_id}
 
 
 # --- keyset pages ---------------------------------------------------------------------------------

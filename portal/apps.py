@@ -38,6 +38,9 @@ class PortalConfig(AppConfig):
             )
         )
         registry.navigation.register(
+            registry.NavEntry("dictionary", _("Data dictionary"), "portal:dictionary", "list", 900)
+        )
+        registry.navigation.register(
             registry.NavEntry(
                 "admin",
                 _("Administration"),

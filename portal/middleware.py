@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable
 
 from csp.constants import UNSAFE_EVAL
@@ -9,6 +11,10 @@ from csp.middleware import CSPMiddleware
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.urls import reverse
 from django.utils import translation
+
+from portal import registry
+
+logger = logging.getLogger(__name__)
 
 
 class UserLanguageMiddleware:
@@ -48,3 +54,26 @@ class ContentSecurityPolicyMiddleware(CSPMiddleware):
         if request.path_info.startswith(reverse("admin:index")):
             response._csp_update = {"script-src": [UNSAFE_EVAL]}  # type: ignore[attr-defined]
         return super().process_response(request, response)
+
+
+class ApiCallMiddleware:
+    """The inbound API call log: each request under ``/api/`` is timed, and once it is
+    answered every listener of ``portal.registry.api_call_listeners`` is told (the request,
+    the status, the duration in milliseconds). A listener that fails is logged and skipped:
+    the answer is made already, and the caller gets it whatever a log does."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        if not request.path_info.startswith("/api/"):
+            return self.get_response(request)
+        started = time.perf_counter()
+        response = self.get_response(request)
+        duration_ms = round((time.perf_counter() - started) * 1000)
+        for listener in registry.api_call_listeners:
+            try:
+                listener.record(request, response.status_code, duration_ms)
+            except Exception:
+                logger.exception("API call listener %s failed", listener.key)
+        return response

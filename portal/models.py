@@ -22,17 +22,20 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from treebeard.mp_tree import MP_Node
 
-from portal.choices import CodeRuleKey, Language
+from portal.choices import CodeChecksum, CodeRuleKey, Language
+from portal.codes import DEFAULT_RULES, checksum_passes, code_check
 
 # --- data dictionary -------------------------------------------------------------------
 
 
 class CodeRule(models.Model):
     """A data-dictionary rule for a code that every system shares (employee number,
-    department code ...): the whole value must match ``pattern``.
+    department code, customer code, currency ...): the whole value must match ``pattern``
+    and pass ``checksum``; ``is_unique`` says whether one value may name only one thing, and
+    ``unique_scope`` where. ``portal.codes.code_check`` applies it everywhere.
 
-    Administrators change the rule here; the default comes from the settings
-    (``EMPLOYEE_NO_PATTERN``) and is written by the first migration.
+    Administrators change the rule here; the defaults are written by the migrations (the
+    employee number's from the settings' ``EMPLOYEE_NO_PATTERN``).
     """
 
     key = models.CharField(_("key"), max_length=40, unique=True, choices=CodeRuleKey.choices)
@@ -43,6 +46,22 @@ class CodeRule(models.Model):
     )
     example = models.CharField(_("example"), max_length=60)
     description = models.TextField(_("description"), blank=True)
+    checksum = models.CharField(
+        _("checksum"),
+        max_length=20,
+        choices=CodeChecksum.choices,
+        default=CodeChecksum.NONE,
+        help_text=_("A check beyond the pattern, e.g. the unified social credit code's."),
+    )
+    is_unique = models.BooleanField(
+        _("unique"), default=True, help_text=_("One value names only one thing.")
+    )
+    unique_scope = models.CharField(
+        _("unique within"),
+        max_length=200,
+        blank=True,
+        help_text=_("Where a value must be unique, e.g. “all customers, in CRM and ERP”."),
+    )
 
     class Meta:
         verbose_name = _("code rule")
@@ -61,41 +80,32 @@ class CodeRule(models.Model):
             ) from None
         if self.example and not compiled.fullmatch(self.example):
             raise ValidationError({"example": _("The example does not match the pattern.")})
+        if self.example and not checksum_passes(self.checksum, self.example):
+            raise ValidationError(
+                {
+                    "example": _("The example does not pass the checksum “%(checksum)s”.")
+                    % {"checksum": self.get_checksum_display()}
+                }
+            )
 
 
 def default_code_pattern(key: str) -> str:
+    """The pattern of ``key`` when its rule row is missing."""
     if key == CodeRuleKey.EMPLOYEE_NO:
         return str(settings.EMPLOYEE_NO_PATTERN)
-    if key == CodeRuleKey.DEPARTMENT_CODE:
-        return r"[A-Z][A-Z0-9_-]{1,19}"
-    if key == CodeRuleKey.POSITION_CODE:
-        return r"[A-Z][A-Z0-9_-]{1,29}"
-    raise KeyError(key)
+    return DEFAULT_RULES[key].pattern
 
 
 @deconstructible
 class CodeRuleValidator:
-    """Validates a value against the live :class:`CodeRule` named ``key``."""
+    """Validates a value against the live :class:`CodeRule` named ``key`` (pattern and
+    checksum), through :func:`portal.codes.code_check`."""
 
     def __init__(self, key: str) -> None:
         self.key = key
 
     def __call__(self, value: str) -> None:
-        rule = CodeRule.objects.filter(key=self.key).first()
-        pattern = rule.pattern if rule else default_code_pattern(self.key)
-        example = rule.example if rule else ""
-        if not re.fullmatch(pattern, value or ""):
-            message = _("“%(value)s” does not follow the code rule %(pattern)s.")
-            if example:
-                message = _(
-                    "“%(value)s” does not follow the code rule %(pattern)s "
-                    "(for example %(example)s)."
-                )
-            raise ValidationError(
-                message,
-                code="code_rule",
-                params={"value": value, "pattern": pattern, "example": example},
-            )
+        code_check(self.key, value)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, CodeRuleValidator) and other.key == self.key
@@ -552,10 +562,27 @@ def _validate_scopes(text: str) -> None:
         )
 
 
+# what DRF's throttles read: a count, a slash, and a period whose first letter is s, m, h or d
+RATE_PATTERN = re.compile(r"[1-9]\d{0,6}/(s|sec|second|m|min|minute|h|hour|d|day)")
+
+
+def _validate_rate(text: str) -> None:
+    if text and not RATE_PATTERN.fullmatch(text):
+        raise ValidationError(
+            _(
+                "Rate limit: “%(value)s” is not a rate; give a number of requests per second, "
+                "minute, hour or day, e.g. 120/min."
+            ),
+            code="invalid_rate",
+            params={"value": text},
+        )
+
+
 class ClientScopes(models.Model):
     """The OAuth2 scopes an application (another system, an app acting for people) may be
     given. A client asking for more gets only these (the token says which it got); an
-    application without a row gets the default scopes only (``read``)."""
+    application without a row gets the default scopes only (``read``). ``rate``: how many
+    API requests its tokens may make (``portal.api.ClientThrottle``); empty, the default."""
 
     application = models.OneToOneField(
         settings.OAUTH2_PROVIDER_APPLICATION_MODEL,
@@ -568,6 +595,16 @@ class ClientScopes(models.Model):
         max_length=255,
         validators=[_validate_scopes],
         help_text=_("Separated by spaces, e.g. “read write todo”."),
+    )
+    rate = models.CharField(
+        _("rate limit"),
+        max_length=20,
+        blank=True,
+        validators=[_validate_rate],
+        help_text=_(
+            "Requests this client may make, e.g. “120/min” (per second, minute, hour or day); "
+            "empty: the default (API_THROTTLE_CLIENT)."
+        ),
     )
 
     class Meta:

@@ -123,6 +123,26 @@ class DemoSeeder:
     order: int = 100
 
 
+@dataclass(frozen=True)
+class ApiCallListener:
+    """Told of every call to ``/api/v1/`` once it is answered (the ERP bridge's interface
+    call log): ``record(request, status, duration_ms)``. It must not raise and must be cheap;
+    the answer has been made already."""
+
+    key: str
+    record: Callable[[HttpRequest, int, int], None]
+
+
+@dataclass(frozen=True)
+class DepartmentListener:
+    """Told when a department is created or changed (renamed, moved), inside the
+    transaction that saved it, with the department's id: the ERP bridge writes its outbox
+    message there, so the change and the message commit or roll back together."""
+
+    key: str
+    changed: Callable[[int, bool], None]  # (department id, created)
+
+
 class _Keyed(Protocol):
     @property
     def key(self) -> str: ...
@@ -171,3 +191,5 @@ notification_kinds: Registry[NotificationKind] = Registry("notification kinds")
 api_mounts: Registry[ApiMount] = Registry("API mounts")
 search_boxes: Registry[SearchBox] = Registry("search boxes")
 demo_seeders: Registry[DemoSeeder] = Registry("demo seeders")
+api_call_listeners: Registry[ApiCallListener] = Registry("API call listeners")
+department_listeners: Registry[DepartmentListener] = Registry("department listeners")

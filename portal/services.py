@@ -1,4 +1,5 @@
-"""Writes of the portal shell: preferences, notifications and their delivery.
+"""Writes of the portal shell: preferences, accounts, departments, notifications and their
+delivery.
 
 Every function here is the one code path for its action; views, admin and Celery tasks
 call it. Deliveries leave only after the transaction that created them commits.
@@ -19,7 +20,8 @@ from django.utils.translation import gettext as _
 
 from portal import registry
 from portal.choices import Language, NotificationChannel
-from portal.models import DelegationRule, Notification, User
+from portal.models import DelegationRule, Department, Notification, User
+from portal.selectors import next_employee_no
 from portal.sms import SmsError, send_sms
 from portal.sms import is_enabled as sms_enabled
 
@@ -52,6 +54,73 @@ def user_set_language(*, user: User, language: str) -> None:
         raise ValidationError(_("Choose a language from the list."))
     User.objects.filter(pk=user.pk).update(preferred_language=language)
     user.preferred_language = language
+
+
+@transaction.atomic
+def user_create(
+    *,
+    username: str,
+    first_name: str = "",
+    last_name: str = "",
+    employee_no: str | None = None,
+    email: str = "",
+    department: Department | None = None,
+    manager: User | None = None,
+) -> User:
+    """Open an account for a new employee (onboarding). It has no password (an unusable
+    one): IT sets the account up and the person signs in as IT tells them, never with a
+    password someone chose for them. ``employee_no`` empty: the next number by the code rule.
+
+    The user name (in any case) and the employee number must be free, and every value must
+    pass the model's validators (the employee number's code rule); else a
+    ``ValidationError`` naming the field, and nothing is saved. It joins the caller's
+    transaction (an onboarding step writes the account and its outbox message together)."""
+    username = username.strip()
+    number = (employee_no or "").strip() or next_employee_no() or None
+    if not username:
+        raise ValidationError({"username": _("A user name is required.")})
+    if User.objects.filter(username__iexact=username).exists():
+        raise ValidationError(
+            {"username": _("The user name %(name)s is taken.") % {"name": username}}
+        )
+    if number is not None and User.objects.filter(employee_no__iexact=number).exists():
+        raise ValidationError(
+            {"employee_no": _("The employee number %(number)s is taken.") % {"number": number}}
+        )
+    user = User(
+        username=username,
+        first_name=first_name.strip(),
+        last_name=last_name.strip(),
+        employee_no=number,
+        email=email.strip(),
+        department=department,
+        manager=manager,
+    )
+    user.set_unusable_password()
+    user.full_clean()
+    try:
+        with transaction.atomic():  # a savepoint: the same name taken at the same moment
+            user.save()
+    except IntegrityError as exc:
+        raise ValidationError(
+            {"username": _("The user name or the employee number was taken just now.")}
+        ) from exc
+    return user
+
+
+@transaction.atomic
+def department_save(*, department: Department, created: bool) -> Department:
+    """Save a department that a person created or changed (renamed, moved in the tree) and
+    tell every ``registry.department_listeners`` entry, in the same transaction: the ERP
+    bridge writes its outbox message there, so the change and the message commit or roll
+    back together. The tree's own bookkeeping (a new node's place, a move) is treebeard's,
+    done before this by the admin's form; this is the one path after it. A bulk load (the
+    demo seeder, an import) writes the tree directly and tells nobody."""
+    department.full_clean(exclude=["path", "depth", "numchild"], validate_unique=False)
+    department.save()
+    for listener in registry.department_listeners:
+        listener.changed(department.pk, created)
+    return department
 
 
 def notification_send(

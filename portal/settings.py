@@ -84,6 +84,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # first, so that an API call's duration covers all the others (portal/middleware.py)
+    "portal.middleware.ApiCallMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -384,11 +386,60 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # ended instances whose history time-to-live has passed (every hour)
     "workflow-cleanup-history": {"task": "workflow.tasks.cleanup_history", "schedule": 3600.0},
     # knowledge articles in the recycle bin for more than 30 days (every hour; cheap when none)
+    # the outbox's sweep: messages whose wake-up was lost and retries that came due
+    "erp-bridge-deliver-outbox": {"task": "erp_bridge.tasks.deliver_outbox", "schedule": 5.0},
+    # the integration console's alerts: error rate and queue age (erp_bridge/monitoring.py)
+    "erp-bridge-check-thresholds": {"task": "erp_bridge.tasks.check_thresholds", "schedule": 60.0},
     "knowledge-purge-recycle-bin": {
         "task": "knowledge.tasks.purge_recycle_bin",
         "schedule": 3600.0,
     },
 }
+# The ERP behind the gateway (erp_bridge/gateway.py; docs/integration.md): "embedded" (no ERP
+# connected: the portal's own master data and order book), "tryton" (JSON-RPC at ERP_URL,
+# database ERP_DATABASE, signing in as ERP_USER with the password in ERP_PASSWORD) or "http"
+# (the generic REST adapter, configured in the admin as an HTTP connection).
+ERP_ADAPTER = env_choice(
+    "ERP_ADAPTER", "embedded", {"embedded": "embedded", "tryton": "tryton", "http": "http"}
+)
+ERP_URL = env_str("ERP_URL")
+ERP_DATABASE = env_str("ERP_DATABASE")
+ERP_USER = env_str("ERP_USER", "admin")
+ERP_PASSWORD = env_str("ERP_PASSWORD")
+ERP_TIMEOUT = env_int("ERP_TIMEOUT", 10, minimum=1, maximum=120)
+# Master data (products, price lists, customers, employees) pulled from the ERP into the
+# portal's read copies every ERP_SYNC_INTERVAL seconds (erp_bridge/sync.py), and the open
+# sales orders' status polled every 5 minutes (for ERPs that send no webhooks).
+ERP_SYNC_INTERVAL = env_int("ERP_SYNC_INTERVAL", 3600, minimum=60, maximum=7 * 86400)
+CELERY_BEAT_SCHEDULE["erp-bridge-sync-masterdata"] = {
+    "task": "erp_bridge.tasks.sync_masterdata",
+    "schedule": float(ERP_SYNC_INTERVAL),
+}
+CELERY_BEAT_SCHEDULE["erp-bridge-poll-orders"] = {
+    "task": "erp_bridge.tasks.poll_orders",
+    "schedule": 300.0,
+}
+# The integration console's alerts (erp_bridge/monitoring.py): an interface whose share of
+# failed calls over 15 minutes reaches ERP_ALERT_ERROR_RATE (a fraction, 0.2 = 20 %) with at
+# least ERP_ALERT_MIN_CALLS calls, or an outbox message waiting longer than
+# ERP_ALERT_QUEUE_AGE seconds, notifies the integration administrators (once an hour).
+try:
+    ERP_ALERT_ERROR_RATE = float(env_str("ERP_ALERT_ERROR_RATE", "0.2"))
+except ValueError:
+    raise ImproperlyConfiguredEnv("ERP_ALERT_ERROR_RATE is not a number such as 0.2.") from None
+if not 0 < ERP_ALERT_ERROR_RATE <= 1:
+    raise ImproperlyConfiguredEnv("ERP_ALERT_ERROR_RATE is a fraction above 0 and at most 1.")
+ERP_ALERT_MIN_CALLS = env_int("ERP_ALERT_MIN_CALLS", 10, minimum=1)
+ERP_ALERT_QUEUE_AGE = env_int("ERP_ALERT_QUEUE_AGE", 900, minimum=10)
+# The outbox (erp_bridge/outbox.py): tries before a message goes to dead letter, the first
+# retry's delay in seconds (doubled each try, with jitter, up to OUTBOX_MAX_DELAY).
+OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 8, minimum=1, maximum=100)
+OUTBOX_BASE_DELAY = env_int("OUTBOX_BASE_DELAY", 5, minimum=1, maximum=3600)
+OUTBOX_MAX_DELAY = env_int("OUTBOX_MAX_DELAY", 3600, minimum=1, maximum=86400)
+# Inbound webhooks (order shipped, invoice paid): the shared HMAC secret and how far a
+# signed timestamp may be from now, in seconds.
+ERP_WEBHOOK_SECRET = env_str("ERP_WEBHOOK_SECRET")
+WEBHOOK_TOLERANCE = env_int("WEBHOOK_TOLERANCE", 300, minimum=10, maximum=3600)
 # The other systems' bridge endpoints that service tasks call (erp_bridge/applications.py);
 # unset: such a call becomes an incident saying what to set.
 ERP_BRIDGE_URL = env_str("ERP_BRIDGE_URL")
@@ -449,7 +500,11 @@ REST_FRAMEWORK = {
         "rest_framework.permissions.IsAuthenticated",
         "portal.api.TokenHasViewScope",
     ],
-    "DEFAULT_THROTTLE_CLASSES": ["portal.api.AnonThrottle", "portal.api.UserThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "portal.api.AnonThrottle",
+        "portal.api.UserThrottle",
+        "portal.api.ClientThrottle",
+    ],
     # the anonymous throttle's address: the proxy's last X-Forwarded-For entry, else
     # REMOTE_ADDR (never a header a client could forge)
     "NUM_PROXIES": 1 if BEHIND_PROXY else 0,
@@ -458,14 +513,21 @@ REST_FRAMEWORK = {
         "user": _env_rate("API_THROTTLE_USER", "1200/min"),
         # the OAuth2 token endpoint, per client address (portal/oauth.py)
         "oauth2_token": _env_rate("API_THROTTLE_TOKEN", "20/min"),
+        # requests with an OAuth2 token, per client (application); an application's own
+        # rate in admin (portal.models.ClientScopes.rate) overrides it
+        "client": _env_rate("API_THROTTLE_CLIENT", "600/min"),
     },
+    # JSON or XML by content negotiation (Accept: application/xml), errors too; JSON when the
+    # caller names neither. XML bodies are parsed with defusedxml, any DTD refused.
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
+        "portal.api.XMLRenderer",
         *(["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     ],
     "EXCEPTION_HANDLER": "portal.api.exception_handler",
     "DEFAULT_PARSER_CLASSES": [
         "portal.api.JSONParser",
+        "portal.api.XMLParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],

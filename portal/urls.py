@@ -10,7 +10,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from oauth2_provider import urls as oauth2_urls
 
 from portal import registry, views
-from portal.api_views import NotFoundApi, RedocApi
+from portal.api_views import DictionaryApi, DictionaryCheckApi, NotFoundApi, RedocApi
 from portal.oauth import ThrottledTokenView
 
 oauth2_patterns = [
@@ -42,6 +42,14 @@ shell_patterns = [
     path("notifications/<int:pk>/open/", views.notification_open, name="notification_open"),
     path("announcements/", views.announcement_list, name="announcements"),
     path("announcements/<int:pk>/", views.announcement_detail, name="announcement"),
+    path("dictionary/", views.dictionary, name="dictionary"),
+    path("dictionary/print/", views.dictionary_print, name="dictionary_print"),
+]
+
+# The data dictionary's API (/api/v1/dictionary/), the portal's own
+dictionary_api_patterns = [
+    path("", DictionaryApi.as_view(), name="dictionary"),
+    path("check/", DictionaryCheckApi.as_view(), name="dictionary-check"),
 ]
 
 # A database that cannot be reached for a moment is a 503 with Retry-After, not a 500.
@@ -57,6 +65,7 @@ urlpatterns = [
     # REST API, its OpenAPI schema and documentation (Swagger UI / Redoc served locally), for
     # signed-in people and API clients only (SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"]); the
     # Swagger page loads its start-up script from its own address (no inline script: CSP)
+    path("api/v1/dictionary/", include((dictionary_api_patterns, "portal-api"))),
     *[path(f"api/v1/{mount.prefix}", include(mount.urlconf)) for mount in registry.api_mounts],
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path(

@@ -17,14 +17,18 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone, translation
+from django.utils.http import content_disposition_header
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views import defaults
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from weasyprint import HTML, default_url_fetcher
+from weasyprint.urls import URLFetchingError
 
-from portal import registry, services
+from portal import codes, registry, services
 from portal.api import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS, ServiceUnavailable, error_body
+from portal.choices import CodeChecksum
 from portal.forms import DelegationForm, LanguageForm, LoginForm, PreferencesForm
 from portal.http import safe_next, signed_in
 from portal.models import DelegationRule, Notification
@@ -323,4 +327,55 @@ def server_error(request: HttpRequest) -> HttpResponse:
     else:
         response = HttpResponse(render_to_string("503.html"), status=503)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+# --- the data dictionary ---------------------------------------------------------------------
+
+
+def _dictionary_context() -> dict[str, Any]:
+    checksums = dict(CodeChecksum.choices)
+    rows = [
+        {
+            "rule": rule,
+            "checksum": checksums.get(rule.checksum, rule.checksum),
+            "used_by": codes.USED_BY.get(rule.key, ""),
+        }
+        for rule in codes.live_rules()
+    ]
+    return {"rows": rows}
+
+
+@login_required
+@require_GET
+def dictionary(request: HttpRequest) -> HttpResponse:
+    """数据字典: every code the systems share, with its rule in force and who uses it."""
+    return render(request, "portal/dictionary.html", _dictionary_context())
+
+
+def _data_only_fetcher(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    # The printout embeds everything it shows; no URL (http, file) is fetched while printing.
+    # (The workflow's printout does the same; the portal may not import the workflow.)
+    if not url.startswith("data:"):
+        raise URLFetchingError(f"not fetched while printing: {url[:80]}")
+    found: dict[str, Any] = default_url_fetcher(url, *args, **kwargs)
+    return found
+
+
+@login_required
+@require_GET
+def dictionary_print(request: HttpRequest) -> HttpResponse:
+    """The dictionary as a printable A4 document; ``?format=pdf`` as a PDF download
+    (WeasyPrint, the system's CJK fonts, nothing fetched)."""
+    as_pdf = request.GET.get("format") == "pdf"
+    context = {**_dictionary_context(), "pdf": as_pdf, "printed_at": timezone.now()}
+    html = render_to_string("portal/dictionary_print.html", context, request=request)
+    if not as_pdf:
+        return HttpResponse(html)
+    document = HTML(string=html, url_fetcher=_data_only_fetcher)
+    response = HttpResponse(bytes(document.write_pdf()), content_type="application/pdf")
+    response["Content-Disposition"] = content_disposition_header(
+        as_attachment=True, filename=f"{_('Data dictionary')}.pdf"
+    )
+    response["X-Content-Type-Options"] = "nosniff"
     return response

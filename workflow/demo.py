@@ -154,6 +154,7 @@ TRANSLATIONS: dict[str, dict[str, dict[str, str]]] = {
             "Task_FinanceReview": "Finance review",
             "Gateway_NeedsGm": "General manager needed?",
             "Task_GmApproval": "General manager approval",
+            "Task_PostToErp": "Post to the ERP",
             "End_Approved": "Claim approved",
             "field:reason": "Purpose",
             "field:amount": "Amount",

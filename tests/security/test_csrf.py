@@ -45,6 +45,9 @@ EXEMPT = {
     "oauth2_provider:token": "client credentials in the request, no cookie",
     "oauth2_provider:revoke-token": "client credentials in the request, no cookie",
     "oauth2_provider:introspect": "a bearer token or client credentials, no cookie",
+    # the ERP's status webhooks: an HMAC signature of the body with a shared secret, a
+    # timestamp and a one-time delivery id (tests/erp_bridge/test_webhooks.py), no cookie
+    "erp_bridge:webhook": "an HMAC signature of the body, no cookie",
 }
 CLIENT_SECRET = "csrf-test-client-secret-0123456789"  # a fake secret of a test application
 

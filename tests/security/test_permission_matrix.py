@@ -32,6 +32,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from drf_spectacular.generators import SchemaGenerator
 
+from erp_bridge.models import CallStat, InterfaceCall
 from knowledge.models import Article
 from portal import registry
 from portal.models import Notification, User
@@ -201,6 +202,9 @@ SHELL = [
         acts=acting("employee"),
     ),
     get("portal:announcements", page(200)),
+    # the data dictionary: everyone signed in reads it, on the page, printed and as a PDF
+    get("portal:dictionary", page(200)),
+    get("portal:dictionary_print", page(200)),
     # for 销售部: its members; the author (HR) and the administrator are not its audience
     get(
         "portal:announcement",
@@ -534,6 +538,16 @@ API = [
     # anything else under /api/v1/ and /api/: the API's 404, whoever asks
     api_get("^api/", everyone(404), variant="v1", path="/api/v1/no-such-thing"),
     api_get("^api/", everyone(404), path="/api/no-such-thing"),
+    # the data dictionary's API: its rules, and a check that changes nothing (no key: 400)
+    api_get("portal-api:dictionary", api(200)),
+    api_get("portal-api:dictionary-check", api(405)),
+    api_post("portal-api:dictionary-check", api(400)),
+    api_post(
+        "portal-api:dictionary-check",
+        api(200),
+        variant="valid",
+        body='{"key": "currency", "value": "CNY"}',
+    ),
     # the schema and its documentation: for signed-in people and API clients only
     api_get("api-schema", api(200)),
     get("api-docs", page(200)),
@@ -700,6 +714,68 @@ ADMIN = [
     ),
 ]
 
+# --- the integration console (/erp/console/): integration administrators only ---------------------
+
+
+def _no_such_erp_object(world: World) -> dict[str, Any]:
+    return {"pk": 999_999}  # no message nor subscription: the admin's POST is told so (303)
+
+
+def integration_page(status: Expected = 200) -> dict[str, Expected]:
+    """``erp_bridge.view_interfacecall`` (the superuser): anyone else signed in gets 403."""
+    return page(403, admin=status)
+
+
+ERP_CONSOLE = [
+    # the ERP's inbound status webhooks: no login (the HMAC signature is the credential,
+    # tests/erp_bridge/test_webhooks.py); with no ERP_WEBHOOK_SECRET set they are off (503)
+    get("erp_bridge:webhook", everyone(405), kwargs=lambda w: {"source": "tryton"}),
+    post("erp_bridge:webhook", everyone(503), kwargs=lambda w: {"source": "tryton"}, json=True),
+    get("erp_bridge:console", integration_page()),
+    get("erp_bridge:outbox", integration_page()),
+    get("erp_bridge:outbox_replay", integration_page(405), kwargs=_no_such_erp_object),
+    post("erp_bridge:outbox_replay", integration_page(303), kwargs=_no_such_erp_object),
+    get("erp_bridge:outbox_discard", integration_page(405), kwargs=_no_such_erp_object),
+    post("erp_bridge:outbox_discard", integration_page(303), kwargs=_no_such_erp_object),
+    get("erp_bridge:masterdata", integration_page()),
+    get("erp_bridge:masterdata_sync", integration_page(405)),
+    post("erp_bridge:masterdata_sync", integration_page(303)),  # no kind chosen: back, told so
+    get("erp_bridge:webhooks", integration_page()),
+    post("erp_bridge:webhooks", integration_page(400)),  # an empty subscription is refused
+    get("erp_bridge:webhook_delete", integration_page(405), kwargs=_no_such_erp_object),
+    post("erp_bridge:webhook_delete", integration_page(303), kwargs=_no_such_erp_object),
+    get("erp_bridge:orders", integration_page()),
+]
+
+
+def _no_such_code(world: World) -> dict[str, Any]:
+    return {"code": "NO-SUCH-CODE"}
+
+
+def _no_such_message(world: World) -> dict[str, Any]:
+    return {"pk": 999_999, "message_id": 999_999, "reference": "NO-SUCH-ORDER"}
+
+
+# The ERP bridge's API: the master data's read copies for everyone signed in; the ERP's
+# employees and the orders need their model's view permission (the superuser); the outbox is
+# for integration administrators (``change_outboxmessage``: the superuser).
+ERP_API = [
+    api_get("erp_bridge-api:product-list", api(200)),
+    api_get("erp_bridge-api:product-detail", api(404), kwargs=_no_such_code),
+    api_get("erp_bridge-api:price-list-list", api(200)),
+    api_get("erp_bridge-api:price-list-detail", api(404), kwargs=_no_such_code),
+    api_get("erp_bridge-api:customer-list", api(200)),
+    api_get("erp_bridge-api:customer-detail", api(404), kwargs=_no_such_code),
+    api_get("erp_bridge-api:employee-list", api(403, admin=200)),
+    api_get("erp_bridge-api:employee-detail", api(403, admin=404), kwargs=_no_such_code),
+    api_get("erp_bridge-api:order-list", api(403, admin=200)),
+    api_get("erp_bridge-api:order-detail", api(403, admin=404), kwargs=_no_such_message),
+    api_get("erp_bridge-api:outbox-list", api(403, admin=200)),
+    api_get("erp_bridge-api:outbox-detail", api(403, admin=404), kwargs=_no_such_message),
+    api_post("erp_bridge-api:outbox-replay", api(403, admin=404), kwargs=_no_such_message),
+    api_post("erp_bridge-api:outbox-discard", api(403, admin=404), kwargs=_no_such_message),
+]
+
 ROWS: list[Row] = [
     *SHELL,
     *INBOX,
@@ -708,6 +784,8 @@ ROWS: list[Row] = [
     *API,
     *KNOWLEDGE_API,
     *KNOWLEDGE_PAGES,
+    *ERP_CONSOLE,
+    *ERP_API,
     *ADMIN,
 ]
 
@@ -767,10 +845,13 @@ def visit(client: Client, row: Row, world: World, *, method: str = "", csrf: boo
 
 
 def _tables() -> list[str]:
+    """Every table an action could write; not the interface call log, which records every
+    API call (a refused one too) by design."""
     return [
         model._meta.db_table
-        for label in ("portal", "workflow", "knowledge", "oauth2_provider", "axes")
+        for label in ("portal", "workflow", "knowledge", "erp_bridge", "oauth2_provider", "axes")
         for model in apps.get_app_config(label).get_models()
+        if model not in (InterfaceCall, CallStat)
     ]
 
 

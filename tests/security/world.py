@@ -112,6 +112,11 @@ class World:
             "space_key": KB_SPACE,
             "article_id": self.kb_article_id,
             "number": 1,
+            # the ERP bridge's API (tests/security/test_permission_matrix.py ERP_API)
+            "code": "NO-SUCH-CODE",
+            "reference": "NO-SUCH-ORDER",
+            "message_id": 999_999,
+            "id": 999_999,
         }
 
 

@@ -1,24 +1,20 @@
 """The three shared processes deploy unchanged against the applications the product ships
-(ERP/HR/document connectors, the manager reminder) and reach those systems as jobs."""
+(the ERP/HR steps through the outbox, the document connector, the manager reminder)."""
 
 from __future__ import annotations
 
 import datetime
-import json
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from io import StringIO
-from typing import Any
 
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
-from pytest_django import Settings
 
+from erp_bridge.models import OutboxMessage
 from portal.models import Notification, User
 from tests.factories import role
 from tests.shared_files import shared_path
+from workflow.engine.runtime import ProcessError
 from workflow.models import Incident, Job, ProcessInstance, Task
 from workflow.services import engine, jobs
 
@@ -47,34 +43,6 @@ def test_the_shared_files_deploy_unchanged() -> None:
     ]
 
 
-class _Recorder(BaseHTTPRequestHandler):
-    received: list[tuple[str, str, dict[str, Any]]] = []
-
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        _Recorder.received.append((self.path, self.headers["Idempotency-Key"], body))
-        answer = json.dumps({"reservation": "R-1"}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(answer)))
-        self.end_headers()
-        self.wfile.write(answer)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def erp(settings: Settings) -> Iterator[list[tuple[str, str, dict[str, Any]]]]:
-    _Recorder.received = []
-    server = HTTPServer(("127.0.0.1", 0), _Recorder)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    settings.ERP_BRIDGE_URL = f"http://127.0.0.1:{server.server_port}/erp/"
-    yield _Recorder.received
-    server.shutdown()
-
-
 def _claim_to_finance(initiator: str, amount: int) -> int:
     call_command(
         "deploy_process", str(shared_path("bpmn", "expense_approval.bpmn")), stdout=StringIO()
@@ -87,30 +55,34 @@ def _claim_to_finance(initiator: str, amount: int) -> int:
     return instance
 
 
-def test_reserve_budget_posts_to_the_erp_bridge_once(erp) -> None:
-    instance = _claim_to_finance("zhang.wei", 1000)
-    assert Job.objects.filter(instance_id=instance, kind="service").count() == 1
-    assert jobs.jobs_run_due() == 1
-    ((path, key, body),) = erp
-    assert path == "/erp/reserve_budget"
-    assert key.startswith("job:")
-    assert body["instance"] == instance
-    assert body["variables"]["amount"] == 1000
+def test_reserve_budget_queues_the_expense_posting_once(employee) -> None:
+    """``erp.reserve_budget`` is inline: the manager's approval writes the expense posting's
+    outbox message in the approval's transaction (erp_bridge/applications.py): no job, no HTTP."""
+    instance = _claim_to_finance(employee.username, 1000)
+    assert not Job.objects.filter(instance_id=instance, kind="service").exists()
+    (message,) = OutboxMessage.objects.filter(instance_id=instance)
+    assert message.operation == "expense.post"
+    assert message.payload["amount"] == "1000.00"
+    assert message.payload["currency"] == "CNY"
+    assert message.payload["employee_code"] == employee.employee_no
     record = ProcessInstance.objects.get(pk=instance)
-    assert record.variables["erp_reserve_budget"] == {"reservation": "R-1"}
+    assert record.variables["erp_posting"] == {"reference": f"EXP-{instance}", "state": "queued"}
     finance = Task.objects.get(instance_id=instance, element_id="Activity_FinanceReview")
     engine.task_complete(finance.pk, actor="fin", data={"finance_checked": True})
     assert ProcessInstance.objects.get(pk=instance).state == "completed"
+    assert OutboxMessage.objects.filter(instance_id=instance).count() == 1
 
 
-def test_an_unconfigured_erp_makes_an_incident_that_says_what_to_set(settings) -> None:
-    settings.ERP_BRIDGE_URL = ""
-    instance = _claim_to_finance("zhang.wei", 1000)
-    jobs.jobs_run_due()
-    incident = Incident.objects.get(instance_id=instance)
-    assert incident.element_id == "Activity_ReserveBudget"
-    assert "set ERP_BRIDGE_URL" in incident.message
-    assert ProcessInstance.objects.get(pk=instance).state == "active"
+def test_a_claimant_unknown_to_the_portal_is_refused_naming_the_initiator() -> None:
+    with pytest.raises(ProcessError, match="initiator"):
+        _claim_to_finance("zhang.wei", 1000)
+    instance = ProcessInstance.objects.get(definition_key="expense_approval")
+    assert instance.state == "active"
+    assert Task.objects.get(instance_id=instance.pk, state="open").element_id == (
+        "Activity_ManagerApproval"
+    )
+    assert not OutboxMessage.objects.exists()
+    assert not Incident.objects.exists()
 
 
 def test_the_manager_reminder_reaches_the_initiators_manager(employee, dept_head) -> None:

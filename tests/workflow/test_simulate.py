@@ -16,6 +16,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from erp_bridge.models import OutboxMessage
+from tests.factories import UserFactory
 from tests.shared_files import shared_path
 from workflow.applications import Application, ApplicationCall, applications
 from workflow.models import (
@@ -205,6 +207,14 @@ def workload(key: str) -> dict[str, Any]:
     return json.loads(text)["processes"][key]
 
 
+@pytest.fixture
+def claimants() -> None:
+    """The workload's claimants as people with employee numbers: the expense posting
+    (``erp.reserve_budget``, inline) runs for real in a simulation and needs them."""
+    for i in (0, 1):
+        UserFactory.create(username=f"employee.{i}")
+
+
 END_EVENTS = {
     "expense_approval": "Event_ClaimApproved",
     "contract_countersign": "Event_Signed",
@@ -214,7 +224,9 @@ END_EVENTS = {
 
 @pytest.mark.parametrize("i", [0, 1])
 @pytest.mark.parametrize("key", sorted(END_EVENTS))
-def test_shared_process_reaches_its_end_with_the_expected_user_tasks(key: str, i: int) -> None:
+def test_shared_process_reaches_its_end_with_the_expected_user_tasks(
+    key: str, i: int, claimants: None
+) -> None:
     spec = workload(key)
     result = simulate_json(
         shared_path("bpmn", spec["file"]),
@@ -233,9 +245,10 @@ def test_shared_process_reaches_its_end_with_the_expected_user_tasks(key: str, i
     first_form = next(iter(workload_value(spec["forms"], i).values()))
     assert first_form.items() <= result["variables"].items()
     assert_nothing_kept()
+    assert not OutboxMessage.objects.exists()  # the ERP steps' messages went with the rest
 
 
-def test_shared_expense_approval_with_eager_timers_sends_the_reminder() -> None:
+def test_shared_expense_approval_with_eager_timers_sends_the_reminder(claimants: None) -> None:
     spec = workload("expense_approval")
     result = simulate_json(
         shared_path("bpmn", spec["file"]),
@@ -250,10 +263,11 @@ def test_shared_expense_approval_with_eager_timers_sends_the_reminder() -> None:
     assert result["timers_fired"] == spec["boundary_timers"]
     assert "Event_ManagerReminder" in result["path"]
     assert result["end_events"] == ["Event_ReminderSent", "Event_ClaimApproved"]
+    # erp.reserve_budget writes the outbox in the engine's transaction: it runs, rolled back
     assert result["notes"] == [
-        "erp.reserve_budget acts outside the database: a no-op stands in for it",
         "mail.remind_manager acts outside the database: a no-op stands in for it",
     ]
+    assert result["variables"]["erp_posting"]["state"] == "queued"
 
 
 def test_shared_file_prints_the_report_as_text() -> None:
@@ -270,17 +284,17 @@ def test_shared_file_prints_the_report_as_text() -> None:
     assert err == ""
     lines = out.splitlines()
     assert lines[0] == "simulation of employee_onboarding (onboarding.bpmn); nothing was kept"
-    assert lines[1] == (
-        "note: hris.sync_employee acts outside the database: a no-op stands in for it"
-    )
-    assert lines[2] == "path:"
-    assert lines[3] == "  StartEvent_1"
+    # hris.sync_employee writes the account and the outbox in the engine's transaction: it
+    # runs for real, rolled back with the rest
+    assert lines[1] == "path:"
+    assert lines[2] == "  StartEvent_1"
     assert "end events: Event_Onboarded" in lines
     assert "timers fired: 1" in lines
     assert "state: completed" in lines
     variables = json.loads(out.split("variables:\n", 1)[1])
     assert variables["mentor_id"] == "mentor.7"
     assert variables["initiator"] == "hr.clerk"
+    assert variables["employee_account"]["state"] == "queued"
 
 
 # --- timers -------------------------------------------------------------------------------------

@@ -274,3 +274,9 @@ __all__ = [
     "status_of",
     "statuses",
 ]
+
+
+def request_facts(instance_id: int) -> tuple[str, str] | None:
+    """A request's initiator and title, for an app that tells people about it (the ERP
+    bridge's refusal notice); None when there is no such request."""
+    return ProcessInstance.objects.filter(pk=instance_id).values_list("initiator", "title").first()

@@ -180,6 +180,7 @@ KINDS: dict[str, Any] = {
     "incident": gettext_lazy("an error stopped this step"),
     "incident-retried": gettext_lazy("retried the failed step"),
     "instance-end": gettext_lazy("the process ended"),
+    "system-event": gettext_lazy("another system reported"),
     # what the engine records for itself, in words where a list shows every row
     "task-created": gettext_lazy("the task arrived"),
     "task-cancelled": gettext_lazy("the task was no longer needed"),
@@ -191,6 +192,31 @@ def event_words(kind: str) -> str:
     """A history row's kind (``HistoryEvent.kind``) as people read it, never the raw kind:
     one the words above lack (a kind added later) reads as "something happened"."""
     return str(KINDS.get(kind) or STEP_EVENTS.get(kind) or gettext_lazy("something happened"))
+
+
+def system_event_text(data: dict[str, Any]) -> str:
+    """What an outside system reported on a request (``instance_system_event``), in the
+    reader's language: the stored text is a message of the catalogue with ``%(name)s``
+    placeholders filled from the row's data; a text the catalogue lacks (the ERP's own
+    message) reads as it is, and so does one whose placeholders the data do not fill."""
+    text = str(data.get("text") or "")
+    if not text:
+        return ""
+    words = _(text)
+    if "%(" not in words:
+        return words
+    try:
+        return words % data
+    except (KeyError, TypeError, ValueError):
+        return text
+
+
+SYSTEM_EVENT_TONES = {"refused": "bad", "failed": "bad"}
+"""An outside system's events that read as a failure; the others went well."""
+
+
+def system_event_tone(event: str) -> str:
+    return SYSTEM_EVENT_TONES.get(event, "ok")
 
 
 TONES = {
@@ -245,6 +271,16 @@ def _targets_of(row: HistoryEvent) -> list[str]:
     return found
 
 
+def _entry_text(row: HistoryEvent) -> str:
+    """The words under a history line: the comment or reason given, an error in words, or
+    what another system reported."""
+    data = row.data or {}
+    if row.kind == "system-event":
+        return system_event_text(data)
+    text = str(data.get("comment") or data.get("reason") or data.get("message") or "")
+    return incident_text(text).words if row.kind == "incident" else text
+
+
 def timeline(instance: ProcessInstance, graph: Graph) -> list[Entry]:
     """The instance's history as people read it (who, when, step, outcome, comment, on
     behalf of whom), with the comments written on it, oldest first. Engine bookkeeping
@@ -277,6 +313,10 @@ def timeline(instance: ProcessInstance, graph: Graph) -> list[Entry]:
                     if to == "initiator"
                     else step_name(graph, to)
                 ]
+        elif row.kind == "system-event":
+            label = str(data.get("system") or KINDS["system-event"])
+            tone = system_event_tone(row.outcome)
+            targets = []
         elif row.kind == "instance-end":
             label = KINDS["instance-end"]
             if row.outcome in InstanceState.values:
@@ -287,9 +327,7 @@ def timeline(instance: ProcessInstance, graph: Graph) -> list[Entry]:
             label = event_words(row.kind)
             tone = TONES.get(row.kind, "")
             targets = [names.get(n, n) for n in _targets_of(row)]
-        text = str(data.get("comment") or data.get("reason") or data.get("message") or "")
-        if row.kind == "incident":
-            text = incident_text(text).words
+        text = _entry_text(row)
         who = names.get(row.actor, row.actor) if row.actor else ""
         if not who and row.kind in ("task-completed", "task-escalated", "copied"):
             who = str(gettext_lazy("System"))
@@ -715,6 +753,16 @@ class _TimelineBuilder:
             )
         if row.kind == "instance-end":
             return None  # the end node closes the timeline, with the request's status
+        if row.kind == "system-event":
+            # "ERP: 已过账，凭证号 JV202612000001" — the system's name, then what it did
+            tone = system_event_tone(row.outcome)
+            return Node(
+                kind="event",
+                title=str(data.get("system") or KINDS["system-event"]),
+                marks=[Mark(state=system_event_text(data), at=row.at, tone=tone)],
+                tone=tone,
+                at=row.at,
+            )
         if row.kind == "copied":
             return Node(
                 kind="cc",

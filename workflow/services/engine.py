@@ -43,6 +43,7 @@ from workflow.engine.runtime import (
     load_run,
     start_instance,
 )
+from workflow.events import announce_ended
 from workflow.models import (
     InstanceState,
     ProcessDefinition,
@@ -114,6 +115,7 @@ def after_commit(effects: Effects) -> None:
     ends a request can forget it); the rest leaves after the commit."""
     settle_task_notices(effects.written)
     tell_initiators(effects.ended)
+    announce_ended(effects.ended)  # other apps' listeners (workflow/events.py), in this transaction
     if effects.tasks_created:
         transaction.on_commit(partial(_announce_tasks, list(effects.tasks_created)))
     if effects.wake_jobs:

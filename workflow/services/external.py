@@ -7,11 +7,16 @@ time it happened in the source (``source_updated_at``): a change that is not new
 what we hold is *stale* and changes nothing. Two pushes of one task at the same moment are
 serialized by a row lock (``select_for_update``), and the unique constraint on (source,
 external_id) settles two first pushes that race to create it.
+
+Other systems also report on our requests: :func:`instance_system_event` records what an
+outside system did for a request (the ERP posted the expense claim, the HR system created the
+employee, or refused) in the request's history, where its timeline shows it.
 """
 
 from __future__ import annotations
 
 import datetime
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from django.core.exceptions import ValidationError
@@ -22,7 +27,16 @@ from django.utils.translation import gettext as _
 from portal.backends import find_account
 from portal.models import User
 from portal.services import notification_send
-from workflow.models import ExternalTask, ExternalTaskState
+from workflow.engine import store
+from workflow.engine.runtime import Effects, load_run
+from workflow.models import (
+    ExternalTask,
+    ExternalTaskState,
+    HistoryEvent,
+    InstanceState,
+    ProcessInstance,
+)
+from workflow.services.engine import current_time, run_kwargs
 
 ExternalTaskStatus = Literal["created", "updated", "closed", "stale"]
 
@@ -261,3 +275,58 @@ def external_task_replace(
         old.replaced_by = new_external_id
         old.save(update_fields=["replaced_by", "updated_at"])
     return new, status
+
+
+# --- what other systems report on a request ------------------------------------------------
+
+SYSTEM_EVENT_KIND = "system-event"
+
+
+@transaction.atomic
+def instance_system_event(
+    instance_id: int,
+    *,
+    system: str,
+    event: str,
+    text: str,
+    data: Mapping[str, Any] | None = None,
+    variables: Mapping[str, Any] | None = None,
+) -> None:
+    """Record that the outside ``system`` (``ERP``, ``HR``) did ``event`` for a request (a
+    short name: ``posted``, ``created``, ``refused``; ``refused`` and ``failed`` read as
+    failures) and, while the request still runs (active or suspended), set ``variables`` on
+    it (``erp_posting`` with the ERP's number). An ended request keeps its variables: its
+    record is final, and the history row carries the news.
+
+    ``text`` is what the history shows, in English as a message of the portal's catalogue,
+    translated when it is read into the reader's language; its ``%(name)s`` placeholders are
+    filled from ``data`` (mark it with ``gettext_noop`` where it is written). A text the
+    catalogue does not hold (the ERP's own message) shows as it is. ``data`` is kept on the
+    history row too.
+
+    It joins the caller's transaction (the outbox settles a delivery and records it in one)
+    and takes the request's lock first, like every engine action. A request that no longer
+    exists (its history was cleaned up) is left alone."""
+    if not system.strip() or not event.strip() or not text.strip():
+        raise ValueError("a system event needs a system, an event and a text")
+    if store.lock_root_of_instance(instance_id) is None:
+        return
+    found = ProcessInstance.objects.filter(pk=instance_id).values("state", "definition_key").first()
+    if found is None:
+        return
+    details = {**dict(data or {}), "system": system.strip(), "event": event, "text": text}
+    if variables and found["state"] in (InstanceState.ACTIVE, InstanceState.SUSPENDED):
+        # the engine's own write of the instance row (its variables, a new revision)
+        run = load_run(instance_id, current_time(), **run_kwargs(Effects(), ""))
+        run.set_variables(variables)
+        run.record(SYSTEM_EVENT_KIND, None, outcome=event[:32], data=details)
+        run.flush()
+        return
+    HistoryEvent.objects.create(
+        instance_id=instance_id,
+        definition_key=found["definition_key"],
+        kind=SYSTEM_EVENT_KIND,
+        outcome=event[:32],
+        at=current_time(),
+        data=details,
+    )
