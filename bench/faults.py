@@ -2,7 +2,7 @@
 """Faults: the workflow loses no work when a worker is killed, Redis stops, PostgreSQL
 restarts under load or a timer comes due while no worker runs.
 
-    .venv/bin/python bench/faults.py                          # all four, about 5 minutes
+    .venv/bin/python bench/faults.py                          # all eight, about 10 minutes
     .venv/bin/python bench/faults.py --scenario worker-kill   # or redis-down, pg-restart, timer
     .venv/bin/python bench/faults.py --scenario redis-down --redis-down-seconds 20
     .venv/bin/python bench/faults.py --keep-logs   # the servers' logs to bench/results/
@@ -12,7 +12,7 @@ a throwaway PostgreSQL cluster (``initdb`` into a temporary directory, run as th
 user, trust authentication on 127.0.0.1) and a throwaway Redis (no persistence), serves the
 portal from them with gunicorn and runs Celery workers (``celery -A portal worker``) on them,
 all with the production settings (``DEBUG=0``, a random ``SECRET_KEY``, ``HTTPS=0``, a job
-lease of 10 s). The other systems' bridge (``ERP_BRIDGE_URL``) is an HTTP stub in a thread of
+lease of 10 s). The document system's bridge (``DMS_BRIDGE_URL``) is an HTTP stub in a thread of
 this script: it takes 0.5-1 s per call, records every call and applies the effect of each
 ``Idempotency-Key`` once, as a real receiver would, counting repeated calls. Everything is
 stopped and removed at the end, also on Ctrl-C.
@@ -41,6 +41,18 @@ Scenarios (one set of servers for all of them, in this order):
 * ``timer``: instances wait on a 5 s intermediate timer while no worker runs; nothing fires
   past the due time; a worker with beat then fires every timer within one beat period
   (10 s, ``CELERY_BEAT_SCHEDULE``) plus 5 s of slack after it is ready.
+
+ERP drills (``--scenario erp`` runs the four; outbox workers are processes of
+``bench/outbox.py _worker`` looping ``outbox_deliver_due``, the ERP is its ``LoopbackErp`` in a
+thread here, which applies each idempotency key once and checks the order per aggregate):
+
+* ``erp-down``: orders and postings keep coming while the ERP is down for
+  ``--erp-down-seconds`` (60); nothing lost, drained in order afterwards.
+* ``erp-slow``: the ERP answers after the time-out; retried with the key, no duplicate.
+* ``erp-worker-kill``: an outbox worker gets SIGKILL mid-delivery; the other delivers its
+  messages once their lease runs out; no duplicate at the ERP.
+* ``webhook-refused``: inbound status webhooks replayed, badly signed, stale, unsigned or
+  malformed get a 4xx and change nothing.
 
 Every scenario prints its figures and a PASS/FAIL line per check; the exit status is 1 when
 any check failed. The figures depend on the machine's load: read them as orders of size.
@@ -74,7 +86,27 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
-SCENARIOS = ("worker-kill", "redis-down", "pg-restart", "timer")
+SCENARIOS = (
+    "worker-kill",
+    "redis-down",
+    "pg-restart",
+    "timer",
+    "erp-down",
+    "erp-slow",
+    "erp-worker-kill",
+    "webhook-refused",
+)
+ERP_SCENARIOS = SCENARIOS[4:]
+# the ERP drills' outbox workers: retries come back within seconds (the production defaults,
+# 5 s doubled up to an hour, would make a 60 s outage a drill of many minutes), a call times
+# out after 1 s, and enough tries that a 60 s outage makes no dead letter
+DRILL_OUTBOX = {
+    "OUTBOX_BASE_DELAY": "1",
+    "OUTBOX_MAX_DELAY": "8",
+    "OUTBOX_MAX_ATTEMPTS": "50",
+    "ERP_TIMEOUT": "1",
+}
+DRILL_OPERATIONS = ("drill.sales_order", "drill.expense_post")
 JOB_LEASE_SECONDS = 10
 BEAT_PERIOD_SECONDS = 10.0  # CELERY_BEAT_SCHEDULE["workflow-run-jobs"] in portal/settings.py
 PASSWORD = "fault-drill-1234"  # noqa: S105 - the throwaway users' password
@@ -371,11 +403,11 @@ def process_xml(key: str, body: str) -> str:
 
 BUDGET_PROCESS = process_xml(
     "fault_budget",
-    '<bpmn:serviceTask id="step" name="预算占用" camunda:class="erp.reserve_budget"/>',
+    '<bpmn:serviceTask id="step" name="合同归档" camunda:class="dms.store_contract"/>',
 )
 ARRIVAL_PROCESS = process_xml(
     "fault_arrival",
-    '<bpmn:serviceTask id="step" name="预算占用" camunda:class="erp.reserve_budget"/>',
+    '<bpmn:serviceTask id="step" name="合同归档" camunda:class="dms.store_contract"/>',
 )
 APPROVAL_PROCESS = process_xml(
     "fault_approval", f'<bpmn:userTask id="step" name="审批" camunda:assignee="{APPROVER}"/>'
@@ -409,26 +441,27 @@ class Portal:
             "DATABASE_URL": pg.url,
             "CELERY_BROKER_URL": redis.url,
             "WORKFLOW_JOB_LEASE_SECONDS": str(JOB_LEASE_SECONDS),
-            "ERP_BRIDGE_URL": bridge,
+            "DMS_BRIDGE_URL": bridge,
             "PORTAL_VAR_DIR": str(var),
             "EMAIL_BACKEND": "dummy",
             "SMS_BACKEND": "dummy",
             "API_THROTTLE_USER": "100000/min",
             "LOG_LEVEL": "WARNING",
             "PYTHONUNBUFFERED": "1",
+            # the inbound webhooks' shared secret (the webhook-refused drill signs with it)
+            "ERP_WEBHOOK_SECRET": secrets.token_urlsafe(32),
         }
         os.environ.update(self.env)
 
     def set_up(self) -> None:
         import django
 
-        from workflow.services import definitions
-
         sys.path.insert(0, str(ROOT))
         django.setup()
         from django.core.management import call_command
 
         from portal.models import User
+        from workflow.services import definitions
 
         call_command("migrate", interactive=False, verbosity=0)
         # the starter reads the portal in Chinese, the approver in English (her browser too)
@@ -613,7 +646,7 @@ def scenario_worker_kill(portal: Portal, bridge: BridgeStub, report: Report, cou
     close_connections()
     stored = dict(
         ProcessInstance.objects.filter(pk__in=ids).values_list(
-            "pk", "variables__erp_reserve_budget"
+            "pk", "variables__dms_store_contract"
         )
     )
     with bridge.lock:
@@ -1036,7 +1069,7 @@ def scenario_timer(portal: Portal, redis: ThrowawayRedis, report: Report, count:
     )
     ended = dict(ProcessInstance.objects.filter(pk__in=ids).values_list("pk", "ended_at"))
     portal.stop_workers()
-    delays = [(ended[pk] - ready).total_seconds() for pk in ids if ended[pk] is not None]
+    delays = [(end - ready).total_seconds() for pk in ids if (end := ended[pk]) is not None]
     say(
         f"  fired after the worker was ready: first {min(delays, default=0):.1f} s, "
         f"last {max(delays, default=0):.1f} s "
@@ -1059,6 +1092,412 @@ def scenario_timer(portal: Portal, redis: ThrowawayRedis, report: Report, count:
         "no job or incident left",
         (jobs, incidents) == (0, 0),
         f"{jobs} jobs, {incidents} incidents",
+    )
+
+
+# --- 5-8. the ERP: down, slow, a delivering worker killed; inbound webhooks refused ---------
+
+
+def _bench_outbox() -> Any:
+    """bench/outbox.py as a module: the loopback ERP and the outbox worker loop."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_outbox", ROOT / "bench" / "outbox.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_outbox"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+class ErpDrill:
+    """One drill's loopback ERP (in a thread of this script: it keeps what it received across
+    an outage, as a real ERP keeps its database), its outbox workers (separate processes:
+    ``bench/outbox.py _worker``, each looping ``outbox_deliver_due`` as the Celery task does,
+    with ``DRILL_OUTBOX``), and the business changes that write messages."""
+
+    def __init__(self, portal: Portal, name: str) -> None:
+        from erp_bridge import outbox
+
+        self.bench = _bench_outbox()
+        self.portal = portal
+        self.name = name
+        self.erp = self.bench.LoopbackErp()
+        self.erp.listen()
+        if not all(op in outbox.operations for op in DRILL_OPERATIONS):
+            self.bench.register(self.erp.url, DRILL_OPERATIONS)  # so that outbox_put knows them
+        outbox.WAKE.deliver = lambda: None  # the drill's workers poll; no Celery task
+        self.workers: list[Child] = []
+        self.seq: Counter[str] = Counter()
+        self.written = 0
+        self.lock = threading.Lock()
+
+    def start_worker(self, label: str, *, limit: int = 20) -> Child:
+        env = {**self.portal.env, **DRILL_OUTBOX}
+        worker = Child(
+            [
+                sys.executable,
+                str(ROOT / "bench" / "outbox.py"),
+                "_worker",
+                "--url",
+                self.erp.url,
+                "--operations",
+                ",".join(DRILL_OPERATIONS),
+                "--limit",
+                str(limit),
+                "--idle",
+                "0.2",
+            ],
+            self.portal.workdir / f"{self.name}-{label}.log",
+            env,
+        )
+        self.workers.append(worker)
+        return worker
+
+    def write(self, aggregate: str, *, posting: bool = False) -> None:
+        """One business change's message, in its own transaction: a sales order for a
+        customer, or an expense posting for an employee."""
+        from django.db import transaction
+
+        from erp_bridge.outbox import outbox_put
+
+        with self.lock:
+            seq = self.seq[aggregate]
+            self.seq[aggregate] += 1
+            self.written += 1
+        with transaction.atomic():
+            outbox_put(
+                operation=DRILL_OPERATIONS[1] if posting else DRILL_OPERATIONS[0],
+                aggregate=aggregate,
+                payload={"aggregate": aggregate, "seq": seq, "amount": str(100 + seq)},
+                created_by=self.name,
+            )
+
+    def keep_writing(self, stop: threading.Event, per_second: float = 10.0) -> threading.Thread:
+        def run() -> None:
+            n = 0
+            while not stop.is_set():
+                posting = n % 3 == 2
+                kind = "employee" if posting else "customer"
+                self.write(f"{self.name}:{kind}:{n % 10}", posting=posting)
+                n += 1
+                stop.wait(1 / per_second)
+            close_connections()
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        return thread
+
+    def messages(self) -> Counter[str]:
+        from erp_bridge.models import OutboxMessage
+
+        close_connections()
+        return Counter(
+            OutboxMessage.objects.filter(aggregate__startswith=f"{self.name}:").values_list(
+                "state", flat=True
+            )
+        )
+
+    def drained(self) -> bool:
+        states = self.messages()
+        return states["delivered"] == self.written == sum(states.values())
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            worker.stop(5)
+        self.workers.clear()
+        self.erp.stop_listening()
+
+    def check(self, report: Report, drained: bool) -> dict[str, Any]:
+        """The checks every ERP drill makes; returns the receiver's figures."""
+        from django.db.models import Max
+
+        from erp_bridge.models import OutboxMessage
+
+        stats = self.erp.stats()
+        states = self.messages()
+        most = OutboxMessage.objects.filter(aggregate__startswith=f"{self.name}:").aggregate(
+            m=Max("attempts")
+        )["m"]
+        say(
+            f"  {self.written} messages written; the ERP got {stats['calls']} calls for "
+            f"{stats['keys']} keys: {stats['redeliveries']} redeliveries absorbed by the key "
+            f"({stats['repeated_keys']} keys repeated); most tries of one message {most}; "
+            f"database {dict(states)}"
+        )
+        report.check(
+            self.name,
+            "nothing lost: every message delivered",
+            drained and states["delivered"] == self.written == stats["keys"],
+            f"{states['delivered']} delivered of {self.written}, {states['dead']} dead",
+        )
+        report.check(
+            self.name,
+            "no duplicate at the ERP (one document per message)",
+            stats["documents"] == self.written and stats["duplicate_documents"] == 0,
+            f"{stats['documents']} documents, {stats['duplicate_documents']} duplicated",
+        )
+        report.check(
+            self.name,
+            "in order per aggregate",
+            stats["violations"] == 0,
+            f"{stats['violations']} violations {stats['violation_examples']}",
+        )
+        return dict(stats)
+
+
+def scenario_erp_down(portal: Portal, report: Report, outage: float) -> None:
+    name = "erp-down"
+    say(f"\n== {name}: the ERP down for {outage:.0f} s while orders and postings keep coming ==")
+    portal.stop_workers()  # no Celery beat sweep may take the drill's messages
+    drill = ErpDrill(portal, name)
+    try:
+        for label in ("a", "b"):
+            drill.start_worker(label)
+        stop = threading.Event()
+        writer = drill.keep_writing(stop)
+        time.sleep(10)
+        before = drill.written
+        drill.erp.stop_listening()
+        down_at = time.monotonic()
+        say(f"  the ERP stopped after {before} messages (connections refused, open ones cut)")
+        time.sleep(outage)
+        during = drill.written - before
+        pending = drill.messages()["pending"]
+        drill.erp.listen()
+        back = time.monotonic()
+        say(
+            f"  the ERP back after {back - down_at:.0f} s: {during} messages written meanwhile, "
+            f"{pending} waiting"
+        )
+        report.check(
+            name,
+            "the changes kept coming while the ERP was down, waiting in the outbox",
+            during > 0 and pending >= during,
+            f"{during} written, {pending} waiting",
+        )
+        time.sleep(5)
+        stop.set()
+        writer.join()
+        drained = wait_until(drill.drained, 120, 0.5)
+        say(f"  drained {time.monotonic() - back:.1f} s after the ERP came back")
+        drill.check(report, drained)
+    finally:
+        drill.stop()
+
+
+def scenario_erp_slow(portal: Portal, report: Report) -> None:
+    name = "erp-slow"
+    slow, timeout = 2.0, float(DRILL_OUTBOX["ERP_TIMEOUT"])
+    say(
+        f"\n== {name}: the ERP answers after {slow:.0f} s, the call times out after "
+        f"{timeout:.0f} s (the ERP did the work; the caller does not know) =="
+    )
+    portal.stop_workers()
+    drill = ErpDrill(portal, name)
+    try:
+        for label in ("a", "b"):
+            drill.start_worker(label)
+        stop = threading.Event()
+        writer = drill.keep_writing(stop, per_second=5)
+        time.sleep(5)
+        drill.erp.delay = slow
+        time.sleep(30)
+        drill.erp.delay = 0.0
+        say("  the ERP answers at once again")
+        time.sleep(3)
+        stop.set()
+        writer.join()
+        drained = wait_until(drill.drained, 120, 0.5)
+        stats = drill.check(report, drained)
+        report.check(
+            name,
+            "the timed-out calls were retried with their key (redeliveries absorbed)",
+            stats["redeliveries"] > 0,
+            f"{stats['redeliveries']} redeliveries",
+        )
+    finally:
+        drill.stop()
+
+
+def scenario_erp_worker_kill(portal: Portal, report: Report) -> None:
+    from erp_bridge import outbox
+    from erp_bridge.models import OutboxMessage
+
+    name = "erp-worker-kill"
+    lease = outbox.LEASE.total_seconds()
+    say(
+        f"\n== {name}: an outbox worker killed (SIGKILL) mid-delivery; its lease "
+        f"({lease:.0f} s) runs out and the other worker delivers =="
+    )
+    portal.stop_workers()
+    drill = ErpDrill(portal, name)
+    try:
+        for n in range(300):
+            posting = n % 3 == 2
+            kind = "employee" if posting else "customer"
+            drill.write(f"{name}:{kind}:{n % 30}", posting=posting)
+        drill.erp.delay = 0.05
+        victim = drill.start_worker("victim")
+        victim_name = f"{socket.gethostname()}:{victim.process.pid}"
+
+        def victim_busy() -> bool:
+            with drill.erp.lock:
+                return drill.erp.by_worker[victim_name] >= 5 and any(
+                    w == victim_name for w in drill.erp.in_flight.values()
+                )
+
+        wait_until(victim_busy, 60, 0.01)
+        victim.kill()
+        killed_at = time.monotonic()
+        drill.workers.remove(victim)
+        close_connections()
+        leased = set(
+            OutboxMessage.objects.filter(leased_by=victim_name, state="pending").values_list(
+                "idempotency_key", flat=True
+            )
+        )
+        with drill.erp.lock:
+            received = {k for k in leased if k in drill.erp.calls_by_key}
+        say(
+            f"  SIGKILL to the worker after {drill.erp.by_worker[victim_name]} calls: "
+            f"{len(leased)} messages leased to it, {len(received)} of them already at the ERP"
+        )
+        drill.start_worker("survivor")
+        took_over = wait_until(
+            lambda: (
+                not OutboxMessage.objects.filter(
+                    idempotency_key__in=leased, state="pending"
+                ).exists()
+            ),
+            lease + 60,
+            0.5,
+        )
+        recovery = time.monotonic() - killed_at
+        drained = wait_until(drill.drained, 60, 0.5)
+        say(f"  the victim's messages delivered {recovery:.1f} s after the kill")
+        stats = drill.check(report, drained)
+        with drill.erp.lock:
+            repeated = {k for k, n in drill.erp.calls_by_key.items() if n > 1}
+        report.check(
+            name,
+            "the other worker took over the killed worker's messages after the lease",
+            took_over and bool(leased) and recovery >= lease - 5,
+            f"{len(leased)} messages, {recovery:.1f} s",
+        )
+        report.check(
+            name,
+            "the ones it had sent were sent again with their key and absorbed",
+            bool(received) and received <= repeated,
+            f"{len(received)} sent before the kill, {stats['redeliveries']} redeliveries",
+        )
+    finally:
+        drill.stop()
+
+
+def scenario_webhook_refused(portal: Portal, report: Report) -> None:
+    """Signed status webhooks through gunicorn: a good one applies; the same delivery again,
+    a bad signature, a stale timestamp, no signature and a malformed body are refused with a
+    4xx and change nothing (the order, the receipts, the outbox)."""
+    import requests
+    from django.utils import timezone
+
+    from erp_bridge.models import OrderRecord, OutboxMessage, WebhookReceipt
+    from erp_bridge.webhooks import signed_headers
+
+    name = "webhook-refused"
+    say(f"\n== {name}: status webhooks replayed, badly signed, stale, unsigned, malformed ==")
+    portal.serve()
+    secret = portal.env["ERP_WEBHOOK_SECRET"].encode()
+    url = f"{portal.base}/erp/webhooks/tryton/"
+    now = timezone.now()
+    reference = f"SO-DRILL-{secrets.token_hex(3)}"
+    OrderRecord.objects.create(
+        reference=reference, customer_code="C0001", number="SO0001", state="confirmed",
+        total="1200.00", created_at=now, updated_at=now,
+    )  # fmt: skip
+
+    def snapshot() -> tuple[Any, ...]:
+        close_connections()
+        order = OrderRecord.objects.filter(reference=reference).values().get()
+        return (order, WebhookReceipt.objects.count(), OutboxMessage.objects.count())
+
+    def body(event: str) -> bytes:
+        return json.dumps(
+            {"event": event, "reference": reference, "occurred_at": timezone.now().isoformat()}
+        ).encode()
+
+    def post(raw: bytes, headers: dict[str, str]) -> Any:
+        return requests.post(
+            url, data=raw, headers={"Content-Type": "application/json", **headers}, timeout=30
+        )
+
+    shipped = body("order.shipped")
+    first_headers = signed_headers(secret, shipped, str(uuid.uuid4()))
+    first = post(shipped, first_headers)
+    after_first = snapshot()
+    report.check(
+        name,
+        "a correctly signed delivery is accepted and applied",
+        first.status_code == 200 and after_first[0]["shipped"] is True,
+        f"{first.status_code} {first.text[:120]}",
+    )
+    paid = body("invoice.paid")
+    stale_ts = str(int(time.time()) - 3600)
+    from erp_bridge.webhooks import sign
+
+    cases = [
+        ("the same delivery replayed", shipped, first_headers, 409),
+        (
+            "the same delivery id with a new signature (a replay)",
+            shipped,
+            signed_headers(secret, shipped, first_headers["X-Webhook-Id"]),
+            409,
+        ),
+        (
+            "a bad signature",
+            paid,
+            {**signed_headers(secret, paid, str(uuid.uuid4())), "X-Webhook-Signature": "sha256="
+             + sign(secrets.token_bytes(32), str(int(time.time())), paid)},
+            401,
+        ),
+        (
+            "a body changed after signing",
+            paid,
+            signed_headers(secret, paid.replace(b"paid", b"status"), str(uuid.uuid4())),
+            401,
+        ),
+        (
+            "a stale timestamp (an hour old, correctly signed)",
+            paid,
+            {
+                "X-Webhook-Timestamp": stale_ts,
+                "X-Webhook-Id": str(uuid.uuid4()),
+                "X-Webhook-Signature": f"sha256={sign(secret, stale_ts, paid)}",
+            },
+            401,
+        ),
+        ("no signature", paid, {}, 401),
+        ("a malformed body, correctly signed", b"{not json", None, 400),
+    ]  # fmt: skip
+    for label, raw, headers, expected in cases:
+        before = snapshot()
+        answer = post(
+            raw, headers if headers is not None else signed_headers(secret, raw, str(uuid.uuid4()))
+        )
+        after = snapshot()
+        report.check(
+            name,
+            f"{label}: refused with {expected}, nothing changed",
+            answer.status_code == expected and after == before,
+            f"{answer.status_code} {answer.text[:100]}",
+        )
+    final = snapshot()
+    report.check(
+        name,
+        "the order is as the one accepted delivery left it (shipped, not paid)",
+        final[0]["shipped"] is True and final[0]["paid"] is False and final[1] == 1,
+        f"receipts {final[1]}",
     )
 
 
@@ -1089,14 +1528,15 @@ def throwaway_servers() -> Iterator[tuple[Path, ThrowawayPostgres, ThrowawayRedi
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--scenario", choices=("all", *SCENARIOS), default="all")
+    parser.add_argument("--scenario", choices=("all", "erp", *SCENARIOS), default="all")
     parser.add_argument("--redis-down-seconds", type=float, default=60.0)
+    parser.add_argument("--erp-down-seconds", type=float, default=60.0)
     parser.add_argument("--instances", type=int, default=40, help="worker-kill instances")
     parser.add_argument(
         "--keep-logs", action="store_true", help="copy the servers' logs to bench/results/"
     )
     args = parser.parse_args()
-    chosen = SCENARIOS if args.scenario == "all" else (args.scenario,)
+    chosen = {"all": SCENARIOS, "erp": ERP_SCENARIOS}.get(args.scenario, (args.scenario,))
     # SIGTERM ends the run like Ctrl-C does: through the clean-up below
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     report = Report()
@@ -1116,8 +1556,16 @@ def main() -> int:
                     scenario_redis_down(portal, bridge, redis, report, args.redis_down_seconds)
                 elif scenario == "pg-restart":
                     scenario_pg_restart(portal, pg, report)
-                else:
+                elif scenario == "timer":
                     scenario_timer(portal, redis, report, 20)
+                elif scenario == "erp-down":
+                    scenario_erp_down(portal, report, args.erp_down_seconds)
+                elif scenario == "erp-slow":
+                    scenario_erp_slow(portal, report)
+                elif scenario == "erp-worker-kill":
+                    scenario_erp_worker_kill(portal, report)
+                else:
+                    scenario_webhook_refused(portal, report)
         finally:
             portal.stop()
             close_connections()

@@ -31,8 +31,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.utils import timezone, translation
-from django.utils.translation import gettext_lazy
-from django.utils.translation import gettext_noop as _noop
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from erp_bridge import gateway as g
 from erp_bridge.adapters import gateway
@@ -126,9 +125,9 @@ def expense_delivered(message: OutboxMessage) -> None:
         system=SYSTEM,
         event=state,
         text=(
-            _noop("posted, number %(number)s")
+            gettext_noop("posted, number %(number)s")
             if state == "posted"
-            else _noop("received as a draft, number %(number)s")
+            else gettext_noop("received as a draft, number %(number)s")
         ),
         data=posting,
         variables={"erp_posting": {**posting, "state": state}},
@@ -171,7 +170,7 @@ def employee_delivered(message: OutboxMessage) -> None:
             message.instance_id,
             system=SYSTEM,
             event="created",
-            text=_noop("created the employee %(code)s (%(name)s)"),
+            text=gettext_noop("created the employee %(code)s (%(name)s)"),
             data={"code": p["code"], "name": p["name"], "erp_id": result.get("erp_id", "")},
         )
 
@@ -318,7 +317,7 @@ def sales_order_delivered(message: OutboxMessage) -> None:
             message.instance_id,
             system=SYSTEM,
             event="created",
-            text=_noop("created the sales order, number %(number)s"),
+            text=gettext_noop("created the sales order, number %(number)s"),
             data={"reference": p["reference"], "number": result.get("number", "")},
         )
 

@@ -10,25 +10,33 @@ which is all we know then.
 
 from __future__ import annotations
 
-from django.utils.translation import gettext
-from django.utils.translation import gettext_noop as _noop
+from django.utils.translation import gettext, gettext_noop
 
 from erp_bridge.gateway import ErpError
 
 __all__ = ["REFUSALS", "refusal", "refusal_text"]
 
 REFUSALS: dict[str, str] = {
-    "unknown_product": _noop("The ERP does not know one of the products."),
-    "unknown_customer": _noop("The ERP does not know the customer."),
-    "unknown_employee": _noop("The ERP does not know the employee."),
-    "closed_period": _noop("The accounting period of this date is closed in the ERP."),
-    "auth": _noop("The portal could not sign in to the ERP; an administrator must check it."),
-    "not_configured": _noop("No ERP connection is configured; an administrator must set it up."),
-    "invalid": _noop("The ERP refused the data as incomplete or invalid."),
-    "duplicate": _noop("The ERP already holds this document."),
+    "unknown_product": gettext_noop("The ERP does not know one of the products."),
+    "unknown_customer": gettext_noop("The ERP does not know the customer."),
+    "unknown_employee": gettext_noop("The ERP does not know the employee."),
+    "closed_period": gettext_noop("The accounting period of this date is closed in the ERP."),
+    "auth": gettext_noop(
+        "The portal could not sign in to the ERP; an administrator must check it."
+    ),
+    "not_configured": gettext_noop(
+        "No ERP connection is configured; an administrator must set it up."
+    ),
+    "invalid": gettext_noop("The ERP refused the data as incomplete or invalid."),
+    "duplicate": gettext_noop("The ERP already holds this document."),
+    "unknown_department": gettext_noop("The ERP does not know the department."),
+    "unknown_cost_centre": gettext_noop("The ERP does not know the cost centre."),
+    "unknown_order": gettext_noop("The ERP does not know the sales order."),
+    "no_budget": gettext_noop("The ERP keeps no budget for this cost centre and year."),
+    "unsupported": gettext_noop("The connected ERP does not offer this operation."),
 }
 
-UNKNOWN_REFUSAL = _noop("The ERP refused: %(message)s")
+UNKNOWN_REFUSAL = gettext_noop("The ERP refused: %(message)s")
 
 
 def refusal(code: str, message: str) -> tuple[str, dict[str, str]]:

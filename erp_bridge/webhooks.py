@@ -36,6 +36,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
+from urllib.parse import urlsplit
 
 import requests
 from cryptography.fernet import Fernet, InvalidToken
@@ -49,6 +50,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from erp_bridge import transport
 from erp_bridge.calls import CallFact, digest, record
 from erp_bridge.gateway import ErpError, OrderState
 from erp_bridge.models import (
@@ -527,13 +529,13 @@ def instance_finished(instance_id: int, definition_key: str, outcome: str) -> No
 _http = threading.local()
 
 
-def _session() -> requests.Session:
-    """One keep-alive session per worker thread."""
-    session: requests.Session | None = getattr(_http, "session", None)
-    if session is None:
-        session = requests.Session()
-        _http.session = session
-    return session
+def _session(url: str) -> requests.Session:
+    """One keep-alive session per worker thread and subscriber host."""
+    sessions: dict[str, requests.Session] = _http.__dict__.setdefault("sessions", {})
+    host = urlsplit(url).netloc
+    if host not in sessions:
+        sessions[host] = transport.session(url)
+    return sessions[host]
 
 
 def _classify(status: int, text: str) -> ErpError | None:
@@ -574,7 +576,7 @@ def _deliver(message: OutboxMessage) -> Mapping[str, Any]:
     status: int | None = None
     error: ErpError | None = None
     try:
-        response = _session().post(
+        response = _session(subscription.url).post(
             subscription.url,
             data=body,
             headers=headers,

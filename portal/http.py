@@ -3,10 +3,14 @@ part of a page, and where a "next" link may lead."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models.fields.files import FieldFile
-from django.http import FileResponse, Http404, HttpRequest
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from portal.models import User
@@ -57,3 +61,30 @@ def file_response(file: FieldFile, *, name: str, content_type: str, inline: bool
     if not inline or content_type != "application/pdf":
         response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
+
+
+View = Callable[..., HttpResponse]
+
+
+def only_for(allowed: Callable[[User], bool]) -> Callable[[View], View]:
+    """A page for some people only (the process administrators' console, the integration
+    console): anonymous → the login page, a signed-in person ``allowed`` refuses → 403."""
+
+    def decorate(view: View) -> View:
+        @login_required
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not allowed(signed_in(request)):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorate
+
+
+def refusal_text(error: Exception) -> str:
+    """What a refused action says to the person (a service's refusal, a field error)."""
+    if isinstance(error, ValidationError):
+        return " ".join(str(m) for m in error.messages)
+    return str(error)

@@ -440,10 +440,9 @@ OUTBOX_MAX_DELAY = env_int("OUTBOX_MAX_DELAY", 3600, minimum=1, maximum=86400)
 # signed timestamp may be from now, in seconds.
 ERP_WEBHOOK_SECRET = env_str("ERP_WEBHOOK_SECRET")
 WEBHOOK_TOLERANCE = env_int("WEBHOOK_TOLERANCE", 300, minimum=10, maximum=3600)
-# The other systems' bridge endpoints that service tasks call (erp_bridge/applications.py);
+# The document system's bridge endpoint that the dms.store_contract service task POSTs to
+# (erp_bridge/applications.py; the ERP and HR go through the gateway and the outbox);
 # unset: such a call becomes an incident saying what to set.
-ERP_BRIDGE_URL = env_str("ERP_BRIDGE_URL")
-HRIS_BRIDGE_URL = env_str("HRIS_BRIDGE_URL")
 DMS_BRIDGE_URL = env_str("DMS_BRIDGE_URL")
 BRIDGE_TIMEOUT = env_int("BRIDGE_TIMEOUT", 10, minimum=1, maximum=30)
 # The hosts a process's http.call service task may call (workflow/applications.py,

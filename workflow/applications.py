@@ -454,7 +454,7 @@ def process_http_call(call: ApplicationCall) -> Mapping[str, Any] | None:
 
 
 def bridge_http_call(call: ApplicationCall) -> Mapping[str, Any] | None:
-    """The same request to a URL an administrator configured (``ERP_BRIDGE_URL`` … of
+    """The same request to a URL an administrator configured (``DMS_BRIDGE_URL`` … of
     ``erp_bridge``): no host policy, since the address is the administrator's own choice;
     redirects are still not followed and the answer is still limited. Never give it a URL
     that a process or a person supplied: that is :func:`process_http_call`."""

@@ -266,7 +266,7 @@ class EmbeddedGateway:
     def sales_order_status(self, reference: str) -> g.SalesOrderStatus:
         document = EmbeddedDocument.objects.filter(kind="sales_order", key=reference).first()
         if document is None:
-            raise ErpError(f"no sales order {reference}", permanent=True, code="not_found")
+            raise ErpError(f"no sales order {reference}", permanent=True, code="unknown_order")
         return self._status(document)
 
     def invoices(self, order_reference: str) -> list[g.Invoice]:

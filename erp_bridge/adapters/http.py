@@ -52,6 +52,7 @@ from urllib.parse import quote
 import requests
 
 from erp_bridge import gateway as g
+from erp_bridge import transport
 from erp_bridge.gateway import ErpError
 from erp_bridge.models.connections import (
     OPERATIONS,
@@ -391,7 +392,7 @@ class HttpGateway:
 
     def __init__(self, config: HttpConfig) -> None:
         self.config = config
-        self._session = requests.Session()
+        self._session = transport.session(config.base_url)
         self._session.headers.update({"Accept": "application/json", **config.extra_headers})
         self._token: str | None = None
         self._token_until = 0.0

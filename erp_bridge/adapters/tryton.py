@@ -72,6 +72,7 @@ from typing import Any
 import requests
 from django.conf import settings
 
+from erp_bridge import transport
 from erp_bridge.gateway import (
     Budget,
     Customer,
@@ -202,7 +203,7 @@ class TrytonGateway:
         self.timeout = timeout
         self.retries = max(0, retries)
         self.backoff = backoff
-        self._http = requests.Session()
+        self._http = transport.session(url)
         self._http.headers["Content-Type"] = "application/json"
         self._authorization = ""
         self._context: dict[str, Any] = {}

@@ -21,8 +21,17 @@ from django.utils import translation
 
 from erp_bridge import deliveries
 from erp_bridge.applications import post_expense, split_name, sync_employee
+from erp_bridge.demo import seed_erp_demo
 from erp_bridge.errors import REFUSALS
-from erp_bridge.models import EmbeddedDocument, EmployeeRecord, OutboxMessage, OutboxState
+from erp_bridge.models import (
+    EmbeddedDocument,
+    EmployeeRecord,
+    OrderRecord,
+    OutboxMessage,
+    OutboxState,
+)
+from erp_bridge.outbox import outbox_deliver_due, outbox_put
+from erp_bridge.webhooks import subscription_create
 from portal.models import Department, Notification, User
 from portal.services import department_save
 from tests.factories import role
@@ -494,3 +503,30 @@ def test_without_a_login_from_it_the_account_is_named_by_the_employee_number(
             "state": "queued",
         }
     }
+
+
+# --- sales orders -----------------------------------------------------------------------------
+
+
+def test_a_sales_order_is_booked_recorded_and_announced_once(superuser: User) -> None:
+    seed_erp_demo()
+    subscription, _secret = subscription_create(
+        name="BI", url="http://127.0.0.1:9/h", events=["order.created"], by=superuser
+    )
+    order = {
+        "reference": "Q-2026-0001",
+        "customer_code": "C0001",
+        "lines": [{"product_code": "P0003", "quantity": "2"}],
+    }
+    with transaction.atomic():
+        outbox_put(operation="sales_order.create", aggregate="customer:C0001", payload=order)
+    with transaction.atomic():  # the same order sent again (a second message, another key)
+        outbox_put(operation="sales_order.create", aggregate="customer:C0001", payload=order)
+    outbox_deliver_due()
+    record = OrderRecord.objects.get(reference="Q-2026-0001")
+    assert record.number.startswith("SO") and record.state == "confirmed"
+    assert str(record.total) == "3798.00"
+    assert EmbeddedDocument.objects.filter(kind="sales_order").count() == 1
+    announced = OutboxMessage.objects.filter(operation="webhook.deliver")
+    assert [m.payload["event"] for m in announced] == ["order.created"]
+    assert announced.get().subscription_id == subscription.pk

@@ -476,7 +476,7 @@ def test_https_verifies_the_certificate_against_the_host_name(
 def test_a_bridge_reaches_its_configured_host_without_the_list(
     server: Stub, policy: Callable[..., None]
 ) -> None:
-    """ERP_BRIDGE_URL and its kin are the administrator's own addresses: no allow-list, but
+    """DMS_BRIDGE_URL and its kin are the administrator's own addresses: no allow-list, but
     no redirects either."""
     parameters = {"method": "POST", "json": {"a": 1}, "timeout": 5, "result_variable": "r"}
 

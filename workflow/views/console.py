@@ -11,13 +11,11 @@ incident) per transaction, so one refusal does not undo the others.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from functools import wraps
 from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.urls import URLPattern, URLResolver, path, reverse
@@ -28,7 +26,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal.charts import count_chart, duration_chart, human_duration
-from portal.http import safe_next, signed_in, wants_partial
+from portal.http import only_for, refusal_text, safe_next, signed_in, wants_partial
 from portal.keyset import Cursor, Source, keyset_page
 from portal.models import Department, User
 from workflow import links, translation
@@ -51,24 +49,7 @@ def _choices(form: forms.Form, name: str, choices: Sequence[tuple[Any, Any]]) ->
     field.choices = list(choices)
 
 
-def admin_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Process administrators only: anonymous → the login page, anyone else → 403."""
-
-    @login_required
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not visibility.is_process_admin(signed_in(request)):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapped
-
-
-def _refusal(error: Exception) -> str:
-    """The message of a refusal (``ActionRefused``, ``AlreadyHandled``, ``ValidationError``)."""
-    if isinstance(error, ValidationError):
-        return " ".join(str(m) for m in error.messages)
-    return str(error)
+admin_required = only_for(visibility.is_process_admin)
 
 
 # --- instances ---------------------------------------------------------------------------------
@@ -390,7 +371,7 @@ def _each(pks: Sequence[int], act: Callable[[int], object]) -> tuple[list[int], 
         try:
             act(pk)
         except (EngineError, ValidationError) as error:
-            refused[pk] = _refusal(error)
+            refused[pk] = refusal_text(error)
         else:
             done.append(pk)
     return done, refused
@@ -432,7 +413,7 @@ def _take(
                 pks, by=by, to_definition_id=data["definition"]
             )
         except (EngineError, ValidationError) as error:
-            messages.error(request, _refusal(error))
+            messages.error(request, refusal_text(error))
             return
         done, refused = report.migrated, report.refused
     _report(request, done, refused)
