@@ -22,7 +22,7 @@ STAMP  := $(VENV)/.installed-stamp
 # esbuild from frontend/ into var/frontend/ (served as /static/designer/...). Neither
 # node_modules nor the bundles are committed.
 NODE_STAMP     := node_modules/.installed-stamp
-FRONTEND_OUT   := var/frontend/designer/designer.js var/frontend/charts/charts.js var/frontend/signature/signature.js
+FRONTEND_OUT   := var/frontend/designer/designer.js var/frontend/charts/charts.js var/frontend/signature/signature.js var/frontend/kanban/kanban.js
 FRONTEND_SRC   := $(shell find frontend -type f 2>/dev/null)
 # Development commands run with DEBUG on unless the caller says otherwise.
 DEV    := DEBUG=$${DEBUG:-1}

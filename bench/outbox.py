@@ -239,7 +239,9 @@ def configure(database_url: str) -> None:
     django.setup()
 
 
-def register(url: str, operations: Sequence[str] = (OPERATION,), *, trust_env: bool = True) -> None:
+def register(
+    url: str, operations: Sequence[str] = (OPERATION,), *, trust_env: bool = False
+) -> None:
     """The loopback operation(s): POST the payload with the message's key, log the call as
     the gateway's ``logged`` wrapper does; a refused connection, a time-out or a 5xx is a
     temporary ``ErpError`` (retried), a 4xx a permanent one."""
@@ -247,15 +249,14 @@ def register(url: str, operations: Sequence[str] = (OPERATION,), *, trust_env: b
     from django.conf import settings
     from django.utils import timezone
 
-    from erp_bridge import calls
+    from erp_bridge import calls, transport
     from erp_bridge.gateway import ErpError
     from erp_bridge.models import OutboxMessage
     from erp_bridge.outbox import Operation, register_operation, worker_name
 
-    session = requests.Session()
-    # requests reads the proxy variables of the environment on every request unless told not
-    # to (trust_env); the adapters keep the default, so does the benchmark unless --tuned
-    session.trust_env = trust_env
+    # the adapters' session (erp_bridge/transport.py: the environment's proxy settings read
+    # once); with --trust-env, requests' default (read again on every request), as before
+    session = requests.Session() if trust_env else transport.session(url)
     me = worker_name()
 
     def deliver(message: OutboxMessage) -> dict[str, Any]:
@@ -421,7 +422,7 @@ def run_worker(args: argparse.Namespace) -> None:
     from erp_bridge import calls, outbox
     from erp_bridge.models import OutboxMessage, OutboxState
 
-    register(args.url, args.operations.split(","), trust_env=not (args.tuned or args.no_trust_env))
+    register(args.url, args.operations.split(","), trust_env=args.trust_env)
     if args.tuned:
         tune(outbox, args.tuned_threads)
     phases = Phases()
@@ -593,7 +594,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         wp.add_argument("--until-empty", action="store_true")
         wp.add_argument("--phases", action="store_true")
         wp.add_argument("--tuned", action="store_true")
-        wp.add_argument("--no-trust-env", action="store_true")
+        wp.add_argument("--trust-env", action="store_true")
         wp.add_argument("--tuned-threads", type=int, default=0)
         wp.add_argument("--profile", default="")
         wp.add_argument("--out", default="")
@@ -615,7 +616,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--tuned-threads", type=int, default=0, help="with --tuned: calls of a batch at once"
     )
     parser.add_argument(
-        "--no-trust-env", action="store_true", help="only the trust_env part of --tuned"
+        "--trust-env",
+        action="store_true",
+        help="requests' default session (the environment read on every request)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the database")
     parser.add_argument("--plans", action="store_true", help="EXPLAIN ANALYZE of the claim")
@@ -676,8 +679,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             ]  # fmt: skip
             if args.tuned:
                 command += ["--tuned", "--tuned-threads", str(args.tuned_threads)]
-            if args.no_trust_env:
-                command.append("--no-trust-env")
+            if args.trust_env:
+                command.append("--trust-env")
             if args.profile and w == 0:
                 command += ["--profile", str(tmp / "worker0.prof")]
             workers.append(

@@ -9,6 +9,63 @@ class CrmConfig(AppConfig):
     verbose_name = _("Customers (CRM)")
 
     def ready(self) -> None:
+        from crm import (  # after the app registry
+            applications,
+            applications_cases,
+            portlets_sales,
+        )
+        from crm.services.sales import KIND as FOLLOWUP_KIND
+        from crm.views.accounts import ACCOUNT_SECTIONS
         from portal import registry
 
         registry.api_mounts.register(registry.ApiMount("crm", "crm.api.urls", "crm/", 30))
+        # crm.quote_approve, the step form crm.quote_approval, the guide source, the end
+        # listener of the quote approval
+        applications.connect()
+        registry.navigation.register(
+            registry.NavEntry("crm_accounts", _("Customers"), "crm:accounts", "", 40)
+        )
+        registry.navigation.register(
+            registry.NavEntry("crm_quotes", _("Quotes"), "crm:quote_list", "file", 42)
+        )
+        # the account page's sections, after its contacts, team and history
+        ACCOUNT_SECTIONS.extend(
+            ["crm/accounts/sections/_sales.html", "crm/accounts/sections/_quotes.html"]
+        )
+        registry.navigation.register(
+            registry.NavEntry("crm-pipeline", _("Pipeline and forecast"), "crm:pipeline", "", 41)
+        )
+        registry.notification_kinds.register(
+            registry.NotificationKind(FOLLOWUP_KIND, _("Follow-ups (CRM)"))
+        )
+        registry.portlets.register(
+            registry.Portlet(
+                "crm-followups",
+                _("My follow-ups"),
+                "crm/sales/portlets/followups.html",
+                portlets_sales.followups_context,
+                order=20,
+            )
+        )
+        registry.portlets.register(
+            registry.Portlet(
+                "crm-pipeline",
+                _("My pipeline"),
+                "crm/sales/portlets/pipeline.html",
+                portlets_sales.pipeline_context,
+                order=21,
+            )
+        )
+        applications_cases.connect()  # crm.case_escalate and the "crm" notification kind
+        registry.portlets.register(
+            registry.Portlet(
+                "crm-cases-near-breach",
+                _("My cases near breach"),
+                "crm/portlets/cases_near_breach.html",
+                applications_cases.near_breach_context,
+                order=40,
+            )
+        )
+        registry.navigation.register(
+            registry.NavEntry("crm-cases", _("Service cases"), "crm:case-list", "inbox", 43)
+        )

@@ -54,10 +54,13 @@ __all__ = [
     "interfaces_seen",
     "last_syncs",
     "oldest_pending_age",
+    "order_for",
     "order_states",
+    "orders_for",
     "orders_matching",
     "outbox_counts",
     "outbox_health",
+    "outbox_message_for_key",
     "outbox_messages",
     "outbox_operations",
     "percentile",
@@ -489,3 +492,24 @@ def orders_matching(
 def order_states() -> list[str]:
     """The states the sales orders are in, for the filter's choices."""
     return sorted(set(OrderRecord.objects.order_by().values_list("state", flat=True).distinct()))
+
+
+def order_for(reference: str) -> OrderRecord | None:
+    """The sales order the ERP recorded for ``reference`` (a CRM quote's number), if any."""
+    return OrderRecord.objects.filter(reference=reference).first() if reference else None
+
+
+def orders_for(references: Sequence[str]) -> dict[str, OrderRecord]:
+    """The sales orders recorded for ``references``, by reference; one query."""
+    wanted = [r for r in references if r]
+    if not wanted:
+        return {}
+    return {o.reference: o for o in OrderRecord.objects.filter(reference__in=wanted)}
+
+
+def outbox_message_for_key(idempotency_key: str) -> OutboxMessage | None:
+    """The outbox message written with ``idempotency_key`` (the app that wrote it finds its
+    state: waiting, delivered, or a dead letter with the ERP's refusal)."""
+    if not idempotency_key:
+        return None
+    return OutboxMessage.objects.filter(idempotency_key=idempotency_key[:64]).first()

@@ -386,6 +386,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # ended instances whose history time-to-live has passed (every hour)
     "workflow-cleanup-history": {"task": "workflow.tasks.cleanup_history", "schedule": 3600.0},
     # knowledge articles in the recycle bin for more than 30 days (every hour; cheap when none)
+    # the CRM's follow-up reminders whose time has come
+    "crm-remind-followups": {"task": "crm.tasks.remind_followups", "schedule": 60.0},
     # the outbox's sweep: messages whose wake-up was lost and retries that came due
     "erp-bridge-deliver-outbox": {"task": "erp_bridge.tasks.deliver_outbox", "schedule": 5.0},
     # the integration console's alerts: error rate and queue age (erp_bridge/monitoring.py)
@@ -440,6 +442,18 @@ OUTBOX_MAX_DELAY = env_int("OUTBOX_MAX_DELAY", 3600, minimum=1, maximum=86400)
 # signed timestamp may be from now, in seconds.
 ERP_WEBHOOK_SECRET = env_str("ERP_WEBHOOK_SECRET")
 WEBHOOK_TOLERANCE = env_int("WEBHOOK_TOLERANCE", 300, minimum=10, maximum=3600)
+# CRM service cases: the working hours of a business day that SLA clocks count (crm/sla.py),
+# periods "HH:MM-HH:MM" in order, comma separated, in the time zone CRM_BUSINESS_TIME_ZONE;
+# which days are workdays is the business calendar (China's public holidays and make-up
+# workdays, overridden by the administrators' calendar days).
+CRM_WORKING_HOURS = env_str("CRM_WORKING_HOURS", "09:00-12:00,13:00-18:00")
+_PERIODS = r"\d\d:\d\d-\d\d:\d\d(,\d\d:\d\d-\d\d:\d\d)*"  # the order is checked by crm/sla.py
+if not re.fullmatch(_PERIODS, CRM_WORKING_HOURS.replace(" ", "")):
+    raise ImproperlyConfiguredEnv(
+        f"CRM_WORKING_HOURS={CRM_WORKING_HOURS!r} is not a list of periods such as "
+        "09:00-12:00,13:00-18:00."
+    )
+CRM_BUSINESS_TIME_ZONE = env_str("CRM_BUSINESS_TIME_ZONE", "Asia/Shanghai")
 # The document system's bridge endpoint that the dms.store_contract service task POSTs to
 # (erp_bridge/applications.py; the ERP and HR go through the gateway and the outbox);
 # unset: such a call becomes an incident saying what to set.
@@ -632,6 +646,7 @@ SPECTACULAR_SETTINGS = {
         "InstanceStateEnum": "workflow.models.InstanceState",
         "TaskStateEnum": "workflow.models.TaskState",
         "ExternalTaskStateEnum": "workflow.models.ExternalTaskState",
+        "ActivityKindEnum": "crm.models.ActivityKind",
     },
 }
 

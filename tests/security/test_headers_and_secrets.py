@@ -213,6 +213,25 @@ ALLOWED = {
     ("tests/portal/test_seed_demo.py", "demo1234"): "the test of the demo password",
     ("tests/portal/test_seed_demo.py", "another-secret"): "a test's changed password",
     ("tests/portal/test_settings.py", "secret"): "a fake PostgreSQL URL of a settings test",
+    ("erp_bridge/tryton_demo.py", "admin-password"): (
+        "the name of the file the demo Tryton's generated password is written to"
+    ),
+    ("tests/erp_bridge/http_fixtures.py", "ERP_HTTP_REFERENCE_SECRET"): (
+        "the name of the environment variable the reference ERP's secret is put in"
+    ),
+    ("tests/erp_bridge/http_fixtures.py", "https://erp.example.com/oauth2/token"): (
+        "the documented example connection's token endpoint (an address)"
+    ),
+    ("tests/erp_bridge/http_fixtures.py", "ERP_CLIENT_SECRET"): (
+        "the documented example connection's variable name (never the secret)"
+    ),
+    ("tests/erp_bridge/reference_erp.py", "Bearer"): "the OAuth2 token type",
+    ("tests/erp_bridge/test_http_adapter.py", "file:///etc/passwd"): (
+        "a token URL the connection's validation must refuse"
+    ),
+    ("tests/erp_bridge/test_http_adapter.py", "ERP_HTTP_SECRET_NOBODY_SET"): (
+        "an environment variable name the validation must find unset"
+    ),
     ("tests/workflow/test_api_oauth.py", "integration-secret-0123456789"): (
         "a test OAuth2 application's secret"
     ),

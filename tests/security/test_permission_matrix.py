@@ -776,6 +776,254 @@ ERP_API = [
     api_post("erp_bridge-api:outbox-discard", api(403, admin=404), kwargs=_no_such_message),
 ]
 
+# --- CRM quotes: a quote is seen through its account (the employee owns the world's, the
+# manager heads its department's parent, the superuser is a sales admin); others get 404.
+# Its owner and sales admins change it; the manager who sees it is refused (a message and
+# back to the quote: 302; the API's 409). The approval matrix: read by all, changed by sales
+# admins.
+
+
+def _crm_quote(world: World) -> dict[str, Any]:
+    return {"pk": world.crm_quote_id}
+
+
+SEE_THE_QUOTE = ("employee", "manager", "admin")
+
+
+def quote_page(status: Expected, **persona: Expected) -> dict[str, Expected]:
+    return page(404, **{**dict.fromkeys(SEE_THE_QUOTE, status), **persona})
+
+
+def quote_api(status: Expected, **persona: Expected) -> dict[str, Expected]:
+    return api(404, **{**dict.fromkeys(SEE_THE_QUOTE, status), **persona})
+
+
+CRM_QUOTES = [
+    get("crm:quote_list", page(200)),
+    get("crm:quote_create", page(404)),  # no ?account=: nothing to quote for
+    post("crm:quote_create", page(404)),
+    get("crm:approval_matrix", page(200)),
+    post("crm:approval_matrix", page(403, admin=400)),  # an empty table is refused
+    get("crm:quote_detail", quote_page(200), kwargs=_crm_quote),
+    get("crm:quote_edit", quote_page(200), kwargs=_crm_quote),
+    post("crm:quote_edit", quote_page(400), kwargs=_crm_quote),  # an empty form
+    get("crm:quote_submit", post_only(), kwargs=_crm_quote),
+    post(
+        "crm:quote_submit",
+        quote_page(302),
+        kwargs=_crm_quote,
+        acts=acting("employee", "admin"),  # approved at once: no matrix rule in the world
+    ),
+    get("crm:quote_accept", post_only(), kwargs=_crm_quote),
+    post("crm:quote_accept", quote_page(302), kwargs=_crm_quote),  # a draft: refused
+    get("crm:quote_retry", post_only(), kwargs=_crm_quote),
+    post("crm:quote_retry", quote_page(302), kwargs=_crm_quote),  # no order: refused
+    get("crm:quote_print", page(404), kwargs=_crm_quote),  # a draft is not printed
+    api_get("crm-api:quote-list", api(200)),
+    api_post("crm-api:quote-list", api(400)),
+    api_get("crm-api:quote-detail", quote_api(200), kwargs=_crm_quote),
+    Row("crm-api:quote-lines", "PUT", quote_api(400), kwargs=_crm_quote, json=True),
+    api_post(
+        "crm-api:quote-submit",
+        quote_api(200, manager=409),
+        kwargs=_crm_quote,
+        acts=acting("employee", "admin"),
+    ),
+    api_post("crm-api:quote-accept", quote_api(400), kwargs=_crm_quote),
+    api_post("crm-api:quote-retry", quote_api(409), kwargs=_crm_quote),
+]
+
+# CRM sales: the employee's lead, account, opportunity and follow-up (world.py _crm_sales),
+# seen by the employee, the manager above 华东区 and the superuser; the colleague (same
+# department, not on the account's team), the outsider and HR staff get 404. Lists, the
+# board and the forecast answer everyone signed in (with what each may see).
+SEE_THE_SALES = ("employee", "manager", "admin")
+
+
+def sales_seen(
+    status: Expected, *, kind: Callable[..., dict[str, Expected]] = page
+) -> dict[str, Expected]:
+    return kind(404, **dict.fromkeys(SEE_THE_SALES, status))
+
+
+def _crm_lead(world: World) -> dict[str, Any]:
+    return {"lead_id": world.crm_sales_lead_id}
+
+
+def _crm_opportunity(world: World) -> dict[str, Any]:
+    return {"opportunity_id": world.crm_sales_opportunity_id}
+
+
+def _crm_account(world: World) -> dict[str, Any]:
+    return {"account_id": world.crm_sales_account_id}
+
+
+def _crm_activity(world: World) -> dict[str, Any]:
+    return {"activity_id": world.crm_sales_activity_id}
+
+
+def _crm_timeline(world: World) -> dict[str, Any]:
+    return {"kind": "account", "object_id": world.crm_sales_account_id}
+
+
+SALES_ACT = acting(*SEE_THE_SALES)
+
+CRM_SALES = [
+    get("crm:leads", page(200)),
+    get("crm:lead_create", page(200)),
+    post("crm:lead_create", page(400)),  # no company
+    get("crm:lead", sales_seen(200), kwargs=_crm_lead),
+    get("crm:lead_qualify", post_only(), kwargs=_crm_lead),
+    post("crm:lead_qualify", sales_seen(302), kwargs=_crm_lead, acts=SALES_ACT),
+    get("crm:lead_disqualify", post_only(), kwargs=_crm_lead),
+    post("crm:lead_disqualify", sales_seen(400), kwargs=_crm_lead),  # no reason
+    get("crm:lead_convert", sales_seen(200), kwargs=_crm_lead),
+    # nothing but defaults: a new account, no duplicate in the world
+    post("crm:lead_convert", sales_seen(302), kwargs=_crm_lead, acts=SALES_ACT),
+    get("crm:pipeline", page(200)),
+    get("crm:opportunity_create", page(200)),
+    post("crm:opportunity_create", page(400)),
+    get("crm:opportunity", sales_seen(200), kwargs=_crm_opportunity),
+    get("crm:opportunity_edit", sales_seen(200), kwargs=_crm_opportunity),
+    post("crm:opportunity_edit", sales_seen(400), kwargs=_crm_opportunity),
+    get("crm:opportunity_move", post_only(), kwargs=_crm_opportunity),
+    post("crm:opportunity_move", sales_seen(302), kwargs=_crm_opportunity),  # no stage: told so
+    get("crm:forecast", page(200)),
+    get("crm:activity_create", sales_seen(200), kwargs=_crm_account),
+    post("crm:activity_create", sales_seen(400), kwargs=_crm_account),
+    get("crm:activity_done", post_only(), kwargs=_crm_activity),
+    post("crm:activity_done", sales_seen(302), kwargs=_crm_activity, acts=SALES_ACT),
+    get("crm:followups", page(200)),
+    get("crm:timeline", sales_seen(200), kwargs=_crm_timeline),
+    api_get("crm-api:leads", api(200)),
+    api_post("crm-api:leads", api(400)),
+    api_post("crm-api:lead-convert", sales_seen(201, kind=api), kwargs=_crm_lead, acts=SALES_ACT),
+    api_get("crm-api:opportunities", api(200)),
+    api_post("crm-api:opportunities", api(400)),
+    api_post("crm-api:opportunity-move", sales_seen(400, kind=api), kwargs=_crm_opportunity),
+    api_get("crm-api:activities", api(400)),  # of which account or opportunity?
+    api_post("crm-api:activities", api(400)),
+    api_post(
+        "crm-api:activity-done", sales_seen(200, kind=api), kwargs=_crm_activity, acts=SALES_ACT
+    ),
+]
+
+# CRM cases: the employee's new case (world.py _crm_cases), seen through its account like the
+# sales rows (employee, the manager above 华东区, the superuser); others get 404. The step
+# "close" of a new case is refused (a message, back to the case: 302; nothing changed); an
+# empty rating or API body is a field error.
+
+
+def _crm_case(world: World) -> dict[str, Any]:
+    return {"case_id": world.crm_case_id, "step": "close"}
+
+
+CRM_CASES = [
+    get("crm:case-list", page(200)),
+    get("crm:sla-policies", page(200)),
+    post("crm:sla-policies", page(403, admin=400)),  # an empty form is refused
+    get("crm:case-new", page(200)),
+    post("crm:case-new", page(200)),  # the form with its errors
+    get("crm:case-intake", page(200)),
+    post("crm:case-intake", page(200)),
+    get("crm:case-detail", sales_seen(200), kwargs=_crm_case),
+    get("crm:case-step", post_only(), kwargs=_crm_case),
+    post("crm:case-step", sales_seen(302), kwargs=_crm_case),
+    get("crm:case-feedback", post_only(), kwargs=_crm_case),
+    post("crm:case-feedback", sales_seen(400), kwargs=_crm_case),
+    api_get("crm-api:case-list", api(200)),
+    api_post("crm-api:case-list", api(400)),
+    api_get("crm-api:case-detail", sales_seen(200, kind=api), kwargs=_crm_case),
+    api_post("crm-api:case-transition", sales_seen(400, kind=api), kwargs=_crm_case),
+    api_post("crm-api:case-feedback", sales_seen(400, kind=api), kwargs=_crm_case),
+]
+
+# CRM accounts (world.py _crm_accounts): the employee owns the world's account, the
+# colleague is on its team (view only), the manager heads the department above its own, the
+# superuser is a sales administrator: they see it; the outsider and HR staff get 404. Its
+# owner and sales administrators change it; the colleague and the manager, who only read it,
+# get 403. An empty form answers 400. Removing someone not on the team changes nothing (a
+# message and back: 302).
+SEE_THE_ACCOUNT = ("employee", "colleague", "manager", "admin")
+CHANGE_THE_ACCOUNT = ("employee", "admin")
+
+
+def _crm_accounts_account(world: World) -> dict[str, Any]:
+    return {"account_id": world.crm_account_id}
+
+
+def _crm_accounts_contact(world: World) -> dict[str, Any]:
+    return {"contact_id": world.crm_contact_id}
+
+
+def _crm_accounts_not_on_team(world: World) -> dict[str, Any]:
+    return {"account_id": world.crm_account_id, "user_id": world.users["outsider"].pk}
+
+
+def account_seen(
+    status: Expected, *, kind: Callable[..., dict[str, Expected]] = page
+) -> dict[str, Expected]:
+    return kind(404, **dict.fromkeys(SEE_THE_ACCOUNT, status))
+
+
+def account_changed(
+    status: Expected, *, kind: Callable[..., dict[str, Expected]] = page
+) -> dict[str, Expected]:
+    """Those who see it but may not change it: 403."""
+    return kind(
+        404, **{**dict.fromkeys(SEE_THE_ACCOUNT, 403), **dict.fromkeys(CHANGE_THE_ACCOUNT, status)}
+    )
+
+
+CRM_ACCOUNTS = [
+    get("crm:accounts", page(200)),
+    get("crm:account_export", page(200)),
+    get("crm:account_create", page(200)),
+    post("crm:account_create", page(400)),
+    get("crm:account", account_seen(200), kwargs=_crm_accounts_account),
+    get("crm:account_edit", account_changed(200), kwargs=_crm_accounts_account),
+    post("crm:account_edit", account_changed(400), kwargs=_crm_accounts_account),
+    get("crm:account_merge", account_changed(200), kwargs=_crm_accounts_account),
+    post("crm:account_merge", account_changed(400), kwargs=_crm_accounts_account),
+    get("crm:account_team", account_seen(200), kwargs=_crm_accounts_account),
+    post("crm:account_team", account_changed(400), kwargs=_crm_accounts_account),
+    get("crm:account_team_remove", post_only(), kwargs=_crm_accounts_not_on_team),
+    post("crm:account_team_remove", account_changed(302), kwargs=_crm_accounts_not_on_team),
+    get("crm:account_assign", post_only(), kwargs=_crm_accounts_account),
+    post("crm:account_assign", account_changed(400), kwargs=_crm_accounts_account),
+    get("crm:contact_create", account_changed(200), kwargs=_crm_accounts_account),
+    post("crm:contact_create", account_changed(400), kwargs=_crm_accounts_account),
+    get("crm:contact_edit", account_changed(200), kwargs=_crm_accounts_contact),
+    post("crm:contact_edit", account_changed(400), kwargs=_crm_accounts_contact),
+    api_get("crm-api:accounts", api(200)),
+    api_post("crm-api:accounts", api(400)),  # no name
+    api_get("crm-api:account-duplicates", api(405)),
+    api_post("crm-api:account-duplicates", api(400)),  # nothing to check
+    api_get("crm-api:account-detail", account_seen(200, kind=api), kwargs=_crm_accounts_account),
+    Row(
+        "crm-api:account-detail",
+        "PATCH",
+        account_changed(200, kind=api),  # no field: nothing changes
+        kwargs=_crm_accounts_account,
+        json=True,
+    ),
+    api_get("crm-api:account-merge", api(405), kwargs=_crm_accounts_account),
+    # the merged account is missing: 400 for those who see this one
+    api_post("crm-api:account-merge", account_seen(400, kind=api), kwargs=_crm_accounts_account),
+    api_get("crm-api:account-contacts", account_seen(200, kind=api), kwargs=_crm_accounts_account),
+    api_post(
+        "crm-api:account-contacts", account_changed(400, kind=api), kwargs=_crm_accounts_account
+    ),
+    api_get("crm-api:contact-detail", account_seen(200, kind=api), kwargs=_crm_accounts_contact),
+    Row(
+        "crm-api:contact-detail",
+        "PATCH",
+        account_changed(200, kind=api),
+        kwargs=_crm_accounts_contact,
+        json=True,
+    ),
+]
+
 ROWS: list[Row] = [
     *SHELL,
     *INBOX,
@@ -786,6 +1034,10 @@ ROWS: list[Row] = [
     *KNOWLEDGE_PAGES,
     *ERP_CONSOLE,
     *ERP_API,
+    *CRM_QUOTES,
+    *CRM_SALES,
+    *CRM_CASES,
+    *CRM_ACCOUNTS,
     *ADMIN,
 ]
 
@@ -849,7 +1101,15 @@ def _tables() -> list[str]:
     API call (a refused one too) by design."""
     return [
         model._meta.db_table
-        for label in ("portal", "workflow", "knowledge", "erp_bridge", "oauth2_provider", "axes")
+        for label in (
+            "portal",
+            "workflow",
+            "knowledge",
+            "erp_bridge",
+            "crm",
+            "oauth2_provider",
+            "axes",
+        )
         for model in apps.get_app_config(label).get_models()
         if model not in (InterfaceCall, CallStat)
     ]

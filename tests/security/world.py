@@ -30,6 +30,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client, TestCase, override_settings
 from django.utils import timezone
 
+from crm.models import Account as CrmAccount
+from crm.models import Quote, QuoteLine
 from knowledge import review
 from knowledge import services as kb_services
 from knowledge.models import SpaceRole, Visibility
@@ -95,6 +97,19 @@ class World:
     kb_article_id: int = 0
     kb_draft_id: int = 0
     kb_attachment_id: int = 0  # a text file of the published article (PAGES)
+    # CRM quotes: a draft quote of an account the employee owns (its department 华东区 is
+    # under the manager's 销售部); no approval rule, so a submit approves it at once
+    crm_quote_id: int = 0
+    # CRM sales: the employee's account (华东区) with an opportunity, a lead the employee owns
+    # and a follow-up; the manager (head of 销售部 above) sees them, the colleague does not
+    crm_sales_account_id: int = 0
+    crm_sales_opportunity_id: int = 0
+    crm_sales_lead_id: int = 0
+    crm_sales_activity_id: int = 0
+    # CRM cases: a new case on an account the employee owns (华东区); seen like the sales'
+    crm_case_id: int = 0
+    crm_account_id: int = 0  # the employee's; the colleague on its team (view only)
+    crm_contact_id: int = 0  # a contact of it
     sessions: dict[str, str] = field(default_factory=dict)  # persona → session key
 
     def kwargs(self) -> dict[str, Any]:
@@ -117,6 +132,15 @@ class World:
             "reference": "NO-SUCH-ORDER",
             "message_id": 999_999,
             "id": 999_999,
+            # the CRM's sales API (CRM_SALES)
+            "lead_id": self.crm_sales_lead_id,
+            "opportunity_id": self.crm_sales_opportunity_id,
+            "activity_id": self.crm_sales_activity_id,
+            # the CRM's accounts (CRM_ACCOUNTS)
+            "account_id": self.crm_account_id,
+            "contact_id": self.crm_contact_id,
+            # the CRM's cases API (CRM_CASES)
+            "case_id": self.crm_case_id,
         }
 
 
@@ -256,6 +280,114 @@ def _knowledge(world: World) -> None:
     ).pk
 
 
+def _crm_quotes(world: World) -> None:
+    """The CRM quote matrix rows' objects (tests/security/test_permission_matrix.py
+    CRM_QUOTES)."""
+    now = timezone.now()
+    account = CrmAccount.objects.create(
+        code="C9901",
+        name="矩阵报价测试有限公司",
+        name_key="矩阵报价测试",
+        owner=world.users["employee"],
+        department=Department.objects.get(code="SALES-E"),
+        created_at=now,
+        updated_at=now,
+    )
+    quote = Quote.objects.create(
+        number="Q-2026-900001",
+        account=account,
+        created_by=world.users["employee"],
+        list_total=100,
+        total=100,
+        created_at=now,
+        updated_at=now,
+    )
+    QuoteLine.objects.create(
+        quote=quote,
+        product_code="P0001",
+        product_name="人体工学办公椅",
+        quantity=1,
+        list_price=100,
+        unit_price=100,
+        amount=100,
+    )
+    world.crm_quote_id = quote.pk
+
+
+def _crm_cases(world: World) -> None:
+    """The CRM cases matrix rows' objects (tests/security/test_permission_matrix.py
+    CRM_CASES): a new case, written directly (no escalation run)."""
+    from crm.models import Account, Case
+
+    now = timezone.now()
+    employee = world.users["employee"]
+    account = Account.objects.create(
+        code="C9903",
+        name="矩阵工单测试有限公司",
+        name_key="矩阵工单测试",
+        owner=employee,
+        department=Department.objects.get(code="SALES-E"),
+        created_at=now,
+        updated_at=now,
+    )
+    world.crm_case_id = Case.objects.create(
+        number="CS-MATRIX-1", account=account, subject="矩阵工单", owner=employee, opened_at=now
+    ).pk
+
+
+def _crm_accounts(world: World) -> None:
+    """The CRM accounts matrix rows' objects (tests/security/test_permission_matrix.py
+    CRM_ACCOUNTS): the employee's account, through the services, with a contact and the
+    colleague on its team (view only)."""
+    from crm.services import accounts as crm_accounts
+
+    employee = world.users["employee"]
+    account = crm_accounts.account_create(
+        by=employee, name="矩阵客户测试有限公司", code="C9904", force=True
+    )
+    world.crm_account_id = account.pk
+    world.crm_contact_id = crm_accounts.contact_create(
+        by=employee, account_id=account.pk, values={"name": "矩阵联系人"}
+    ).pk
+    crm_accounts.team_add(
+        by=employee, account_id=account.pk, user=world.users["colleague"], may_change=False
+    )
+
+
+def _crm_sales(world: World) -> None:
+    """The CRM sales matrix rows' objects (tests/security/test_permission_matrix.py
+    CRM_SALES)."""
+    from crm.models import Account, Activity, Lead, Opportunity
+
+    now = timezone.now()
+    employee = world.users["employee"]
+    account = Account.objects.create(
+        code="C9902",
+        name="矩阵销售测试有限公司",
+        name_key="矩阵销售测试",
+        owner=employee,
+        department=Department.objects.get(code="SALES-E"),
+        created_at=now,
+        updated_at=now,
+    )
+    world.crm_sales_account_id = account.pk
+    world.crm_sales_opportunity_id = Opportunity.objects.create(
+        account=account, owner=employee, name="矩阵项目", created_at=now, stage_changed_at=now
+    ).pk
+    world.crm_sales_lead_id = Lead.objects.create(
+        company="矩阵线索有限公司", owner=employee, created_at=now
+    ).pk
+    world.crm_sales_activity_id = Activity.objects.create(
+        kind="task",
+        subject="矩阵回访",
+        account=account,
+        owner=employee,
+        at=now,
+        due_at=now + datetime.timedelta(days=1),
+        created_at=now,
+    ).pk
+
+
 def build_world() -> World:
     """Write the world (see the module's docstring); the caller rolls it back."""
     world = World()
@@ -310,6 +442,10 @@ def build_world() -> World:
             source_updated_at=timezone.now() - datetime.timedelta(hours=1),
         )
         _knowledge(world)
+        _crm_quotes(world)
+        _crm_sales(world)
+        _crm_cases(world)
+        _crm_accounts(world)
     for persona, user in world.users.items():
         client = Client()
         client.force_login(user, backend="portal.backends.UsernameOrEmployeeNoBackend")

@@ -1,4 +1,0 @@
-"""The CRM's pages: parse the request, call one service or selector, render (thin;
-docs/architecture.md)."""
-
-from __future__ import annotations

@@ -1,0 +1,629 @@
+"""The customer base's pages (``/crm/``): parse the request, call a service or a selector,
+render (a full page, or the rows only for htmx: ``portal.http.wants_partial``).
+
+- ``accounts/`` the list: filters, name search (any word of a Chinese name), pages by
+  keyset (``?after=``); ``accounts/export/?format=csv|xlsx`` the same rows as a file;
+- ``accounts/new/`` a new account; ``<id>/edit/`` its edit: a likely duplicate shows the
+  accounts it looks like, with "save anyway" and a link to merge;
+- ``accounts/<id>/`` the account: its facts, contacts, team and history (merges too);
+  other areas add their sections through :data:`ACCOUNT_SECTIONS`;
+- ``<id>/merge/`` choose the other account and which survives, preview what moves, confirm;
+- ``<id>/team/`` the team and the owner (add, remove, hand over);
+- ``<id>/contacts/new/`` and ``contacts/<id>/edit/`` contacts.
+
+Every view starts from ``crm.selectors.accounts_for``: an account a person may not see
+answers 404; an action on a visible account their part does not allow answers 403.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import functools
+import io
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar, cast
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect, render
+from django.urls import URLPattern, URLResolver, path
+from django.utils import timezone
+from django.utils.http import content_disposition_header, urlencode
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
+
+from crm.duplicates import Match
+from crm.forms_accounts import (
+    AccountFilterForm,
+    AccountForm,
+    AssignForm,
+    ContactForm,
+    MergeForm,
+    TeamForm,
+)
+from crm.models import Account, AccountEvent, Contact
+from crm.selectors.accounts import (
+    AccountFilters,
+    account_history,
+    account_list,
+    account_may_change,
+    account_may_manage_team,
+    team_of,
+)
+from crm.selectors.visibility import account_for, accounts_for
+from crm.services import accounts as services
+from portal.errors import NotFound, Refused
+from portal.http import signed_in, wants_partial
+from portal.keyset import Cursor, Source, keyset_page
+from portal.models import User
+
+PAGE_SIZE = 25
+EXPORT_CAP = 20_000
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+# The templates the account page includes after its own sections, in order: other areas
+# (opportunities, quotes, cases, activities) append theirs in their AppConfig.ready() —
+# each is rendered with the page's context (``account``, ``may_change``, ``user``).
+ACCOUNT_SECTIONS: list[str] = []
+
+View = TypeVar("View", bound=Callable[..., HttpResponseBase])
+
+
+def found(view: View) -> View:
+    """What the person may not see (``NotFound`` from a selector or service) answers 404."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        try:
+            return view(request, *args, **kwargs)
+        except NotFound as error:
+            raise Http404 from error
+
+    return cast(View, wrapped)
+
+
+def _errors_into(form: Any, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for name, errors in error.message_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, error.messages)
+
+
+def _filters(request: HttpRequest) -> tuple[AccountFilterForm, AccountFilters]:
+    form = AccountFilterForm(request.GET or None)
+    if not form.is_valid():
+        return form, AccountFilters()
+    data = form.cleaned_data
+    owner = data.get("owner")
+    return form, AccountFilters(
+        scope=data.get("scope") or "all",
+        q=data.get("q") or "",
+        owner_id=owner.pk if owner else None,
+        level=data.get("level") or "",
+        industry=data.get("industry") or "",
+        province=(data.get("province") or "").strip(),
+        city=(data.get("city") or "").strip(),
+    )
+
+
+# --- the list and its export ------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def account_list_page(request: HttpRequest) -> HttpResponse:
+    """The accounts the person sees, filtered and searched, newest change first, a page at a
+    time (``?after=`` the keyset cursor). An htmx request gets the rows only."""
+    user = signed_in(request)
+    form, filters = _filters(request)
+    rows = account_list(user, filters)
+    page = keyset_page(
+        [Source(rows, field="updated_at")],
+        after=Cursor.decode_or_none(request.GET.get("after", "")),
+        size=PAGE_SIZE,
+    )
+    query = {k: request.GET.get(k, "") for k in request.GET if k != "after" and request.GET.get(k)}
+    context = {
+        "form": form,
+        "accounts": page.objects,
+        "next_url": "?" + urlencode({**query, "after": page.next.encode()}) if page.next else "",
+        "query": urlencode(query),
+    }
+    template = "crm/accounts/_rows.html" if wants_partial(request) else "crm/accounts/list.html"
+    return render(request, template, context)
+
+
+def _export_rows(user: User, filters: AccountFilters) -> Iterator[list[Any]]:
+    yield [
+        _("Customer code"),
+        _("Name"),
+        _("Unified social credit code"),
+        _("Industry"),
+        _("Level"),
+        _("Province"),
+        _("City"),
+        _("Phone"),
+        _("E-mail"),
+        _("Owner"),
+        _("Updated"),
+    ]
+    for account in account_list(user, filters)[:EXPORT_CAP].iterator(chunk_size=1000):
+        yield [
+            account.code,
+            account.name,
+            account.credit_code or "",
+            account.get_industry_display(),
+            account.get_level_display(),
+            account.province,
+            account.city,
+            account.phone,
+            account.email,
+            account.owner.display_name,
+            timezone.localtime(account.updated_at).replace(tzinfo=None),
+        ]
+
+
+def _safe(value: Any) -> Any:
+    """Text a spreadsheet would take for a formula, kept as text (a leading apostrophe)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+@login_required
+@require_GET
+def account_export(request: HttpRequest) -> HttpResponseBase:
+    """The list as it is filtered, as CSV (``?format=csv``, UTF-8 with a BOM so that Excel
+    reads Chinese) or Excel (``xlsx``, the default): only accounts the person sees, at most
+    :data:`EXPORT_CAP`."""
+    user = signed_in(request)
+    _form, filters = _filters(request)
+    stamp = timezone.localtime().strftime("%Y%m%d")
+    if request.GET.get("format") == "csv":
+        writer = csv.writer(_Echo())
+
+        def lines() -> Iterator[str]:
+            yield "\ufeff"
+            for row in _export_rows(user, filters):
+                yield writer.writerow(
+                    [
+                        v.strftime("%Y-%m-%d %H:%M")
+                        if isinstance(v, datetime.datetime)
+                        else _safe(v)
+                        for v in row
+                    ]
+                )
+
+        response: HttpResponseBase = StreamingHttpResponse(
+            lines(), content_type="text/csv; charset=utf-8"
+        )
+        response["Content-Disposition"] = content_disposition_header(True, f"accounts-{stamp}.csv")
+        return response
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(title="accounts")
+    sheet.freeze_panes = "A2"
+    bold = Font(bold=True)
+    for index, row in enumerate(_export_rows(user, filters)):
+        cells = []
+        for value in row:
+            cell = WriteOnlyCell(sheet, value=value)
+            if index == 0:
+                cell.font = bold
+            elif isinstance(value, datetime.datetime):
+                cell.number_format = "yyyy-mm-dd hh:mm"
+            elif isinstance(value, str) and value.startswith(FORMULA_STARTS):
+                cell.data_type = "s"
+                cell.quotePrefix = True
+            cells.append(cell)
+        sheet.append(cells)
+    out = io.BytesIO()
+    book.save(out)
+    answer = HttpResponse(out.getvalue(), content_type=XLSX)
+    answer["Content-Disposition"] = content_disposition_header(True, f"accounts-{stamp}.xlsx")
+    return answer
+
+
+# --- one account --------------------------------------------------------------------------------
+
+
+def _names(usernames: set[str]) -> dict[str, str]:
+    return {u.username: u.display_name for u in User.objects.filter(username__in=usernames)}
+
+
+def _labels(event: AccountEvent) -> list[str]:
+    """The changed fields of an edit, by their names in the reader's language."""
+    changed = event.data.get("changed") if isinstance(event.data, dict) else None
+    if not isinstance(changed, dict):
+        return []
+    model = Contact if event.kind == "contact_updated" else Account
+    labels = []
+    for name in changed:
+        try:
+            field = model._meta.get_field(name)
+        except FieldDoesNotExist:
+            labels.append(name)
+            continue
+        labels.append(str(getattr(field, "verbose_name", name)))
+    return labels
+
+
+@login_required
+@require_GET
+@found
+def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
+    """An account: its facts, contacts, team and history (merges with what they brought),
+    then the sections other areas add (:data:`ACCOUNT_SECTIONS`)."""
+    user = signed_in(request)
+    account = account_for(user, account_id)
+    events = account_history(account)
+    names = _names({e.actor for e in events if e.actor})
+    return render(
+        request,
+        "crm/accounts/detail.html",
+        {
+            "account": account,
+            "contacts": account.contacts.order_by("-is_primary", "name"),
+            "team": team_of(account),
+            "history": [(e, names.get(e.actor, e.actor), _labels(e)) for e in events],
+            "may_change": account_may_change(user, account) and not account.merged_into_id,
+            "may_manage_team": account_may_manage_team(user, account),
+            "merged_into": account.merged_into if account.merged_into_id else None,
+            "merged_from": account.merged.order_by("pk"),
+            "sections": ACCOUNT_SECTIONS,
+        },
+    )
+
+
+def _duplicates_shown(user: User, matches: list[Match]) -> list[dict[str, Any]]:
+    """The matches as the warning lists them: a link and a merge offer only for the accounts
+    the person sees; the others by name and owner (that the customer exists, not what it
+    holds)."""
+    visible = set(
+        accounts_for(user)
+        .filter(pk__in=[m.account_id for m in matches])
+        .values_list("pk", flat=True)
+    )
+    owners = {
+        u.pk: u.display_name for u in User.objects.filter(pk__in={m.owner_id for m in matches})
+    }
+    return [
+        {
+            "id": m.account_id,
+            "code": m.code,
+            "name": m.name,
+            "owner": owners.get(m.owner_id, ""),
+            "reasons": m.reasons,
+            "visible": m.account_id in visible,
+        }
+        for m in matches
+    ]
+
+
+def _forced(request: HttpRequest) -> bool:
+    """The duplicate warning's "save anyway" button."""
+    return request.POST.get("force") == "on"
+
+
+def _account_form_page(
+    request: HttpRequest, form: AccountForm, account: Account | None, duplicates: Any
+) -> HttpResponse:
+    status = 400 if form.is_bound else 200
+    if duplicates:
+        status = 409
+    return render(
+        request,
+        "crm/accounts/form.html",
+        {"form": form, "account": account, "duplicates": duplicates},
+        status=status,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_create(request: HttpRequest) -> HttpResponse:
+    """A new account owned by the person. A likely duplicate shows the accounts it looks
+    like; "save anyway" sends the form again with ``force``."""
+    user = signed_in(request)
+    form = AccountForm(request.POST if request.method == "POST" else None)
+    duplicates: list[dict[str, Any]] = []
+    if request.method == "POST" and form.is_valid():
+        try:
+            account = services.account_create(by=user, force=_forced(request), **form.cleaned_data)
+        except services.LikelyDuplicates as error:
+            duplicates = _duplicates_shown(user, error.matches)
+        except ValidationError as error:
+            _errors_into(form, error)
+        except Refused as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, _("The account has been created."))
+            return redirect("crm:account", account_id=account.pk)
+    return _account_form_page(request, form, None, duplicates)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@found
+def account_edit(request: HttpRequest, account_id: int) -> HttpResponse:
+    """Edit an account (owner, team with change, sales administrators; 403 for the others who
+    see it)."""
+    user = signed_in(request)
+    account = account_for(user, account_id)
+    if not account_may_change(user, account) or account.merged_into_id:
+        raise PermissionDenied
+    form = AccountForm(request.POST if request.method == "POST" else None, instance=account)
+    duplicates: list[dict[str, Any]] = []
+    if request.method == "POST" and form.is_valid():
+        changes = {k: form.cleaned_data[k] for k in services.EDITABLE if k in form.cleaned_data}
+        try:
+            services.account_update(
+                by=user, account_id=account.pk, changes=changes, force=_forced(request)
+            )
+        except services.LikelyDuplicates as error:
+            duplicates = _duplicates_shown(user, error.matches)
+        except ValidationError as error:
+            _errors_into(form, error)
+        except Refused as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, _("The account has been saved."))
+            return redirect("crm:account", account_id=account.pk)
+    account.refresh_from_db()
+    return _account_form_page(request, form, account, duplicates)
+
+
+# --- merge -------------------------------------------------------------------------------------
+
+
+def _preview(account: Account) -> dict[str, int]:
+    return {
+        "contacts": account.contacts.count(),
+        "activities": account.activities.count(),
+        "opportunities": account.opportunities.count(),
+        "cases": account.cases.count(),
+        "quotes": account.quotes.count(),
+        "campaigns": account.campaigns.count(),
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@found
+def account_merge(request: HttpRequest, account_id: int) -> HttpResponse:
+    """Merge this account with another: choose the other (``?other=`` from the duplicate
+    warning) and which survives, see what moves, confirm."""
+    user = signed_in(request)
+    account = account_for(user, account_id)
+    if not account_may_change(user, account) or account.merged_into_id:
+        raise PermissionDenied
+    data = (
+        request.POST
+        if request.method == "POST"
+        else (request.GET if "other" in request.GET else None)
+    )
+    form = MergeForm(data, initial={"survivor": "this"})
+    preview: dict[str, Any] | None = None
+    if form.is_bound and form.is_valid():
+        try:
+            other = account_for(user, form.cleaned_data["other"])
+        except NotFound:
+            form.add_error("other", _("There is no such account, or you may not see it."))
+        else:
+            keep_this = form.cleaned_data["survivor"] == "this"
+            survivor, merged = (account, other) if keep_this else (other, account)
+            if request.method == "POST" and form.cleaned_data["confirm"]:
+                try:
+                    services.account_merge(by=user, survivor_id=survivor.pk, merged_id=merged.pk)
+                except ValidationError as error:
+                    form.add_error("other", error.messages)
+                except Refused as error:
+                    form.add_error(None, str(error))
+                else:
+                    messages.success(request, _("The accounts have been merged."))
+                    return redirect("crm:account", account_id=survivor.pk)
+            else:
+                preview = {"survivor": survivor, "merged": merged, "moves": _preview(merged)}
+    status = 400 if form.errors else 200
+    return render(
+        request,
+        "crm/accounts/merge.html",
+        {"account": account, "form": form, "preview": preview},
+        status=status,
+    )
+
+
+# --- team ----------------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@found
+def account_team(request: HttpRequest, account_id: int) -> HttpResponse:
+    """The account's owner and team; its owner and sales administrators add people (POST)
+    and hand the account over (``crm:account_assign``)."""
+    user = signed_in(request)
+    account = account_for(user, account_id)
+    manage = account_may_manage_team(user, account)
+    if request.method == "POST" and not manage:
+        raise PermissionDenied
+    form = TeamForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.team_add(
+                by=user,
+                account_id=account.pk,
+                user=form.cleaned_data["person"],
+                may_change=form.cleaned_data["may_change"],
+            )
+        except ValidationError as error:
+            _errors_into(form, error)
+            if "user" in getattr(error, "message_dict", {}):
+                form.add_error("person", error.message_dict["user"])
+        except Refused as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, _("The team has been changed."))
+            return redirect("crm:account_team", account_id=account.pk)
+    return render(
+        request,
+        "crm/accounts/team.html",
+        {
+            "account": account,
+            "team": team_of(account),
+            "form": form,
+            "assign_form": AssignForm(),
+            "may_manage": manage,
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+@require_POST
+@found
+def account_team_remove(request: HttpRequest, account_id: int, user_id: int) -> HttpResponse:
+    user = signed_in(request)
+    account = account_for(user, account_id)
+    if not account_may_manage_team(user, account):
+        raise PermissionDenied
+    person = User.objects.filter(pk=user_id).first()
+    if person is None:
+        raise Http404
+    try:
+        services.team_remove(by=user, account_id=account.pk, user=person)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("The team has been changed."))
+    return redirect("crm:account_team", account_id=account.pk)
+
+
+@login_required
+@require_POST
+@found
+def account_assign(request: HttpRequest, account_id: int) -> HttpResponse:
+    """Hand the account to another owner (its owner or a sales administrator)."""
+    user = signed_in(request)
+    account = account_for(user, account_id)
+    if not account_may_manage_team(user, account):
+        raise PermissionDenied
+    form = AssignForm(request.POST)
+    if form.is_valid():
+        try:
+            services.account_assign(
+                by=user, account_id=account.pk, owner=form.cleaned_data["owner"]
+            )
+        except ValidationError as error:
+            form.add_error("owner", error.messages)
+        except Refused as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, _("The account has a new owner."))
+            if accounts_for(user).filter(pk=account.pk).exists():
+                return redirect("crm:account", account_id=account.pk)
+            return redirect("crm:accounts")
+    return render(
+        request,
+        "crm/accounts/team.html",
+        {
+            "account": account,
+            "team": team_of(account),
+            "form": TeamForm(),
+            "assign_form": form,
+            "may_manage": True,
+        },
+        status=400,
+    )
+
+
+# --- contacts ------------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@found
+def contact_create(request: HttpRequest, account_id: int) -> HttpResponse:
+    user = signed_in(request)
+    account = account_for(user, account_id)
+    if not account_may_change(user, account) or account.merged_into_id:
+        raise PermissionDenied
+    form = ContactForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.contact_create(by=user, account_id=account.pk, values=form.cleaned_data)
+        except ValidationError as error:
+            _errors_into(form, error)
+        except Refused as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, _("The contact has been added."))
+            return redirect("crm:account", account_id=account.pk)
+    return render(
+        request,
+        "crm/accounts/contact_form.html",
+        {"form": form, "account": account, "contact": None},
+        status=400 if form.is_bound else 200,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@found
+def contact_edit(request: HttpRequest, contact_id: int) -> HttpResponse:
+    user = signed_in(request)
+    contact = Contact.objects.filter(pk=contact_id).first()
+    if contact is None:
+        raise Http404
+    account = account_for(user, contact.account_id)
+    if not account_may_change(user, account) or account.merged_into_id:
+        raise PermissionDenied
+    form = ContactForm(request.POST if request.method == "POST" else None, instance=contact)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.contact_update(by=user, contact_id=contact.pk, values=form.cleaned_data)
+        except ValidationError as error:
+            _errors_into(form, error)
+        except Refused as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, _("The contact has been saved."))
+            return redirect("crm:account", account_id=account.pk)
+    return render(
+        request,
+        "crm/accounts/contact_form.html",
+        {"form": form, "account": account, "contact": contact},
+        status=400 if form.is_bound else 200,
+    )
+
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("accounts/", account_list_page, name="accounts"),
+    path("accounts/export/", account_export, name="account_export"),
+    path("accounts/new/", account_create, name="account_create"),
+    path("accounts/<int:account_id>/", account_detail, name="account"),
+    path("accounts/<int:account_id>/edit/", account_edit, name="account_edit"),
+    path("accounts/<int:account_id>/merge/", account_merge, name="account_merge"),
+    path("accounts/<int:account_id>/team/", account_team, name="account_team"),
+    path(
+        "accounts/<int:account_id>/team/<int:user_id>/remove/",
+        account_team_remove,
+        name="account_team_remove",
+    ),
+    path("accounts/<int:account_id>/assign/", account_assign, name="account_assign"),
+    path("accounts/<int:account_id>/contacts/new/", contact_create, name="contact_create"),
+    path("contacts/<int:contact_id>/edit/", contact_edit, name="contact_edit"),
+]
