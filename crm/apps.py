@@ -12,6 +12,7 @@ class CrmConfig(AppConfig):
         from crm import (  # after the app registry
             applications,
             applications_cases,
+            demo,
             portlets_sales,
         )
         from crm.services.sales import KIND as FOLLOWUP_KIND
@@ -19,6 +20,9 @@ class CrmConfig(AppConfig):
         from portal import registry
 
         registry.api_mounts.register(registry.ApiMount("crm", "crm.api.urls", "crm/", 30))
+        # the dashboard's sales boxes for the people who sell (a role with the model permission;
+        # the demo's "sales" role), not for every employee
+        sales_work = registry.has_perm("crm.view_opportunity")
         # crm.quote_approve, the step form crm.quote_approval, the guide source, the end
         # listener of the quote approval
         applications.connect()
@@ -45,6 +49,7 @@ class CrmConfig(AppConfig):
                 "crm/sales/portlets/followups.html",
                 portlets_sales.followups_context,
                 order=20,
+                visible=sales_work,
             )
         )
         registry.portlets.register(
@@ -54,6 +59,7 @@ class CrmConfig(AppConfig):
                 "crm/sales/portlets/pipeline.html",
                 portlets_sales.pipeline_context,
                 order=21,
+                visible=sales_work,
             )
         )
         applications_cases.connect()  # crm.case_escalate and the "crm" notification kind
@@ -64,8 +70,10 @@ class CrmConfig(AppConfig):
                 "crm/portlets/cases_near_breach.html",
                 applications_cases.near_breach_context,
                 order=40,
+                visible=registry.has_perm("crm.view_case"),
             )
         )
         registry.navigation.register(
             registry.NavEntry("crm-cases", _("Service cases"), "crm:case-list", "inbox", 43)
         )
+        demo.connect()  # the sales department's customers in seed_demo

@@ -89,12 +89,16 @@ def seed_without_knowledge() -> Iterator[None]:
     """``seed_demo`` without the knowledge base's part, for the tests of the organization's
     and the workflow's parts: its 80 articles cost each run about ten seconds, and
     tests/knowledge/test_demo.py runs it whole."""
-    seeder = registry.demo_seeders.get("knowledge")
-    if seeder is not None:
-        registry.demo_seeders.unregister("knowledge")
+    # and without the CRM's (150 customers and their pipeline; tests/crm/test_demo.py runs
+    # it, and its quote approval is a process of its own)
+    left_out = [registry.demo_seeders.get(key) for key in ("knowledge", "crm")]
+    for seeder in left_out:
+        if seeder is not None:
+            registry.demo_seeders.unregister(seeder.key)
     yield
-    if seeder is not None:
-        registry.demo_seeders.register(seeder)
+    for seeder in left_out:
+        if seeder is not None:
+            registry.demo_seeders.register(seeder)
 
 
 @pytest.fixture
