@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from crm.models import ActivityKind, Industry, LeadSource, Stage
 
@@ -19,7 +20,7 @@ class LeadForm(forms.Form):
     company = forms.CharField(label=_("company"), max_length=200)
     contact_name = forms.CharField(label=_("contact"), max_length=60, required=False)
     phone = forms.CharField(
-        label=_("phone"),
+        label=pgettext_lazy("crm", "phone"),
         max_length=30,
         required=False,
         widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
@@ -119,7 +120,9 @@ class ActivityForm(forms.Form):
 
 
 class BoardFilterForm(forms.Form):
-    owner = forms.TypedChoiceField(label=_("owner"), required=False, coerce=int, empty_value=None)
+    owner = forms.TypedChoiceField(
+        label=pgettext_lazy("crm", "owner"), required=False, coerce=int, empty_value=None
+    )
     department = forms.TypedChoiceField(
         label=_("department"), required=False, coerce=int, empty_value=None
     )

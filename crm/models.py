@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from portal.choices import CodeRuleKey
@@ -82,13 +83,15 @@ class Account(models.Model):
     level = models.CharField(
         _("level"), max_length=1, choices=AccountLevel.choices, default=AccountLevel.STANDARD
     )
-    phone = models.CharField(_("phone"), max_length=30, blank=True, validators=[phone_validator])
+    phone = models.CharField(
+        pgettext_lazy("crm", "phone"), max_length=30, blank=True, validators=[phone_validator]
+    )
     email = models.EmailField(_("e-mail"), blank=True)
     address = models.CharField(_("address"), max_length=300, blank=True)
     website = models.URLField(_("website"), blank=True)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        verbose_name=_("owner"),
+        verbose_name=pgettext_lazy("crm", "owner"),
         on_delete=models.PROTECT,
         related_name="crm_accounts",
     )
@@ -139,7 +142,9 @@ class Contact(models.Model):
     )
     name = models.CharField(_("name"), max_length=60)
     title = models.CharField(_("title"), max_length=60, blank=True)
-    phone = models.CharField(_("phone"), max_length=30, blank=True, validators=[phone_validator])
+    phone = models.CharField(
+        pgettext_lazy("crm", "phone"), max_length=30, blank=True, validators=[phone_validator]
+    )
     mobile = models.CharField(_("mobile"), max_length=30, blank=True, validators=[phone_validator])
     email = models.EmailField(_("e-mail"), blank=True)
     wechat = models.CharField(_("WeChat"), max_length=60, blank=True)
@@ -204,7 +209,9 @@ class Lead(models.Model):
 
     company = models.CharField(_("company"), max_length=200)
     contact_name = models.CharField(_("contact"), max_length=60, blank=True)
-    phone = models.CharField(_("phone"), max_length=30, blank=True, validators=[phone_validator])
+    phone = models.CharField(
+        pgettext_lazy("crm", "phone"), max_length=30, blank=True, validators=[phone_validator]
+    )
     email = models.EmailField(_("e-mail"), blank=True)
     source = models.CharField(
         _("source"), max_length=16, choices=LeadSource.choices, default=LeadSource.OTHER
@@ -220,7 +227,7 @@ class Lead(models.Model):
     )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        verbose_name=_("owner"),
+        verbose_name=pgettext_lazy("crm", "owner"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,
@@ -322,7 +329,7 @@ class Opportunity(models.Model):
     lost_reason = models.CharField(_("lost reason"), max_length=200, blank=True)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        verbose_name=_("owner"),
+        verbose_name=pgettext_lazy("crm", "owner"),
         on_delete=models.PROTECT,
         related_name="crm_opportunities",
     )
@@ -402,7 +409,7 @@ class Activity(models.Model):
     )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        verbose_name=_("owner"),
+        verbose_name=pgettext_lazy("crm", "owner"),
         on_delete=models.PROTECT,
         related_name="crm_activities",
     )
@@ -595,7 +602,7 @@ class CaseStatus(models.TextChoices):
 class CaseChannel(models.TextChoices):
     PORTAL = "portal", _("portal")
     EMAIL = "email", _("e-mail")
-    PHONE = "phone", _("phone")
+    PHONE = "phone", pgettext_lazy("crm", "phone")
     API = "api", _("API")
 
 
@@ -704,7 +711,7 @@ class Campaign(models.Model):
     segment = models.JSONField(_("segment"), default=dict, blank=True)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        verbose_name=_("owner"),
+        verbose_name=pgettext_lazy("crm", "owner"),
         on_delete=models.PROTECT,
         related_name="crm_campaigns",
     )
