@@ -17,27 +17,20 @@ answers 404; an action on a visible account their part does not allow answers 40
 
 from __future__ import annotations
 
-import csv
-import datetime
 import functools
-import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, URLResolver, path
-from django.utils import timezone
-from django.utils.http import content_disposition_header, urlencode
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
 
 from crm.duplicates import Match
 from crm.forms_accounts import (
@@ -60,14 +53,12 @@ from crm.selectors.accounts import (
 from crm.selectors.visibility import account_for, accounts_for
 from crm.services import accounts as services
 from portal.errors import NotFound, Refused
+from portal.exports import Column, Sheet, sheet_response, take
 from portal.http import signed_in, wants_partial
 from portal.keyset import Cursor, Source, keyset_page
 from portal.models import User
 
 PAGE_SIZE = 25
-EXPORT_CAP = 20_000
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 # The templates the account page includes after its own sections, in order: other areas
 # (opportunities, quotes, cases, activities) append theirs in their AppConfig.ready() —
@@ -142,22 +133,23 @@ def account_list_page(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
-def _export_rows(user: User, filters: AccountFilters) -> Iterator[list[Any]]:
-    yield [
-        _("Customer code"),
-        _("Name"),
-        _("Unified social credit code"),
-        _("Industry"),
-        _("Level"),
-        _("Province"),
-        _("City"),
-        _("Phone"),
-        _("E-mail"),
-        _("Owner"),
-        _("Updated"),
+def _export_sheet(user: User, filters: AccountFilters) -> Sheet:
+    columns = [
+        Column(_("Customer code")),
+        Column(_("Name"), width=32),
+        Column(_("Unified social credit code"), width=22),
+        Column(_("Industry")),
+        Column(_("Level")),
+        Column(_("Province")),
+        Column(_("City")),
+        Column(_("Phone")),
+        Column(_("E-mail"), width=24),
+        Column(_("Owner")),
+        Column(_("Updated"), "datetime", width=18),
     ]
-    for account in account_list(user, filters)[:EXPORT_CAP].iterator(chunk_size=1000):
-        yield [
+    accounts = account_list(user, filters).iterator(chunk_size=1000)
+    rows, capped = take(
+        [
             account.code,
             account.name,
             account.credit_code or "",
@@ -168,73 +160,20 @@ def _export_rows(user: User, filters: AccountFilters) -> Iterator[list[Any]]:
             account.phone,
             account.email,
             account.owner.display_name,
-            timezone.localtime(account.updated_at).replace(tzinfo=None),
+            account.updated_at,
         ]
-
-
-def _safe(value: Any) -> Any:
-    """Text a spreadsheet would take for a formula, kept as text (a leading apostrophe)."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
+        for account in accounts
+    )
+    return Sheet(_("Customers"), columns, rows, capped)
 
 
 @login_required
 @require_GET
 def account_export(request: HttpRequest) -> HttpResponseBase:
-    """The list as it is filtered, as CSV (``?format=csv``, UTF-8 with a BOM so that Excel
-    reads Chinese) or Excel (``xlsx``, the default): only accounts the person sees, at most
-    :data:`EXPORT_CAP`."""
-    user = signed_in(request)
+    """The list as it is filtered, as Excel (the default) or CSV (``?format=csv``): only
+    accounts the person sees, at most ``portal.exports.EXPORT_CAP``."""
     _form, filters = _filters(request)
-    stamp = timezone.localtime().strftime("%Y%m%d")
-    if request.GET.get("format") == "csv":
-        writer = csv.writer(_Echo())
-
-        def lines() -> Iterator[str]:
-            yield "\ufeff"
-            for row in _export_rows(user, filters):
-                yield writer.writerow(
-                    [
-                        v.strftime("%Y-%m-%d %H:%M")
-                        if isinstance(v, datetime.datetime)
-                        else _safe(v)
-                        for v in row
-                    ]
-                )
-
-        response: HttpResponseBase = StreamingHttpResponse(
-            lines(), content_type="text/csv; charset=utf-8"
-        )
-        response["Content-Disposition"] = content_disposition_header(True, f"accounts-{stamp}.csv")
-        return response
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet(title="accounts")
-    sheet.freeze_panes = "A2"
-    bold = Font(bold=True)
-    for index, row in enumerate(_export_rows(user, filters)):
-        cells = []
-        for value in row:
-            cell = WriteOnlyCell(sheet, value=value)
-            if index == 0:
-                cell.font = bold
-            elif isinstance(value, datetime.datetime):
-                cell.number_format = "yyyy-mm-dd hh:mm"
-            elif isinstance(value, str) and value.startswith(FORMULA_STARTS):
-                cell.data_type = "s"
-                cell.quotePrefix = True
-            cells.append(cell)
-        sheet.append(cells)
-    out = io.BytesIO()
-    book.save(out)
-    answer = HttpResponse(out.getvalue(), content_type=XLSX)
-    answer["Content-Disposition"] = content_disposition_header(True, f"accounts-{stamp}.xlsx")
-    return answer
+    return sheet_response(_export_sheet(signed_in(request), filters), request)
 
 
 # --- one account --------------------------------------------------------------------------------

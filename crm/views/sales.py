@@ -19,7 +19,6 @@ field errors go back on the form (400).
 
 from __future__ import annotations
 
-import csv
 import datetime
 import functools
 from collections.abc import Callable
@@ -55,6 +54,7 @@ from crm.selectors import sales as selectors
 from crm.selectors.visibility import account_for, accounts_for
 from crm.services import sales as services
 from portal.errors import NotFound
+from portal.exports import Column, Sheet, sheet_response
 from portal.http import signed_in
 from portal.models import Department, User
 
@@ -449,7 +449,7 @@ def opportunity_move(request: HttpRequest, opportunity_id: int) -> HttpResponse:
 @login_required
 @require_GET
 def forecast(request: HttpRequest) -> HttpResponse:
-    """The forecast table; ``?format=csv`` as a CSV file."""
+    """The forecast table; ``?format=csv`` or ``?format=xlsx`` as a file."""
     user = signed_in(request)
     owners, departments = _filter_choices(user)
     form = ForecastFilterForm(request.GET or None, owners=owners, departments=departments)
@@ -459,8 +459,8 @@ def forecast(request: HttpRequest) -> HttpResponse:
         start = form.cleaned_data.get("start") or start
         months = form.cleaned_data.get("months") or months
     rows = selectors.forecast(user, start=start, months=months, **_filters(form))
-    if request.GET.get("format") == "csv":
-        return _forecast_csv(rows, start)
+    if request.GET.get("format") in ("csv", "xlsx"):
+        return sheet_response(_forecast_sheet(rows, start), request)
     totals = {
         name: sum((getattr(row, name) for row in rows), start=0)
         for name in ("count", "pipeline", "weighted", "committed", "won")
@@ -472,37 +472,31 @@ def forecast(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _forecast_csv(rows: list[selectors.ForecastRow], start: datetime.date) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="forecast-{start:%Y-%m}.csv"'
-    response.write("\ufeff")  # Excel opens UTF-8 with a byte-order mark as UTF-8
-    writer = csv.writer(response)
-    writer.writerow(
+def _forecast_sheet(rows: list[selectors.ForecastRow], start: datetime.date) -> Sheet:
+    columns = [
+        Column(_("month")),
+        Column(_("department"), width=20),
+        Column(_("owner")),
+        Column(_("opportunities"), "number"),
+        Column(_("pipeline"), "money"),
+        Column(_("weighted"), "money"),
+        Column(_("committed"), "money"),
+        Column(_("won"), "money"),
+    ]
+    lines = [
         [
-            _("month"),
-            _("department"),
-            _("owner"),
-            _("opportunities"),
-            _("pipeline"),
-            _("weighted"),
-            _("committed"),
-            _("won"),
+            f"{row.month:%Y-%m}",
+            row.department,
+            row.owner,
+            row.count,
+            row.pipeline,
+            row.weighted,
+            row.committed,
+            row.won,
         ]
-    )
-    for row in rows:
-        writer.writerow(
-            [
-                f"{row.month:%Y-%m}",
-                row.department,
-                row.owner,
-                row.count,
-                row.pipeline,
-                row.weighted,
-                row.committed,
-                row.won,
-            ]
-        )
-    return response
+        for row in rows
+    ]
+    return Sheet(f"{_('Forecast')}-{start:%Y-%m}", columns, list(lines))
 
 
 # --- activities ----------------------------------------------------------------------------------

@@ -22,13 +22,14 @@ import datetime
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from portal.exports import EXPORT_CAP, Column, Sheet
 from portal.keyset import Cursor, Source, keyset_page
 from portal.models import Department, User
 from workflow.bpmn.model import ElementKind, FormField
@@ -317,32 +318,7 @@ def printout(user: User, instance_id: int) -> Printout | None:
 
 # --- spreadsheets (导出 Excel) ----------------------------------------------------------------
 
-EXPORT_CAP = 10_000
-"""Rows in one export at most; a longer list is cut there and says so."""
 BATCH = 500  # rows read per keyset page while exporting
-
-CellKind = Literal["text", "number", "money", "datetime", "date", "bool"]
-
-
-@dataclass(frozen=True)
-class Column:
-    """A column: its header and how its cells are typed (``money``: a number shown with two
-    decimals; ``datetime``: shown in local time)."""
-
-    header: str
-    kind: CellKind = "text"
-    width: int = 14
-
-
-@dataclass
-class Sheet:
-    """An export: ``name`` (the tab's or list's name, also the file's), its columns and rows,
-    and ``capped`` when the list had more than :data:`EXPORT_CAP` rows."""
-
-    name: str
-    columns: list[Column]
-    rows: list[list[Any]] = field(default_factory=list)
-    capped: bool = False
 
 
 def _keyset_rows(
