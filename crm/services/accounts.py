@@ -63,8 +63,10 @@ __all__ = [
     "account_assign",
     "account_create",
     "account_merge",
+    "account_open",
     "account_reindex",
     "account_update",
+    "contact_add",
     "contact_create",
     "contact_update",
     "team_add",
@@ -271,9 +273,10 @@ def account_create(
     owner = owner or by
     if owner.pk != by.pk and not is_sales_admin(by):
         raise Refused(_("Only sales administrators may create accounts for someone else."))
-    department = _owner_department(owner)
-    values = _prepare(
-        {
+    return account_open(
+        by=by,
+        owner=owner,
+        values={
             "code": code,
             "name": name,
             "credit_code": credit_code,
@@ -285,8 +288,21 @@ def account_create(
             "email": email,
             "address": address,
             "website": website,
-        }
+        },
+        force=force,
     )
+
+
+def account_open(
+    *, by: User, owner: User, values: dict[str, Any], force: bool = False, **history: Any
+) -> Account:
+    """Write a new account in the caller's transaction: the one step every way of making an
+    account takes (:func:`account_create`, a lead's conversion, an import), after the caller
+    decided that ``by`` may make it for ``owner``. ``values`` are :data:`EDITABLE` fields
+    (the rest default); ``history`` is added to the history's "created" entry (the lead it
+    came from)."""
+    department = _owner_department(owner)
+    values = _prepare({"code": "", "name": "", **values})
     if not values["code"]:
         values["code"] = next_free_code()
     now = timezone.now()
@@ -311,7 +327,15 @@ def account_create(
             {"code": _("Someone else took this customer code just now: choose another.")}
         ) from None
     account_reindex(account)
-    _event(account, "created", by, code=account.code, name=account.name, owner=owner.username)
+    _event(
+        account,
+        "created",
+        by,
+        code=account.code,
+        name=account.name,
+        owner=owner.username,
+        **history,
+    )
     return account
 
 
@@ -464,6 +488,13 @@ def contact_create(*, by: User, account_id: int, values: dict[str, Any]) -> Cont
     contact makes the others not primary."""
     account = _visible(by, account_id, lock=True)
     _require_change(by, account)
+    return contact_add(by=by, account=account, values=values)
+
+
+def contact_add(*, by: User, account: Account, values: dict[str, Any]) -> Contact:
+    """Write a new contact of ``account`` in the caller's transaction (the account locked by
+    the caller, who decided that ``by`` may): the one step of :func:`contact_create`, a
+    lead's conversion and an import."""
     contact = Contact(account=account, created_at=timezone.now(), **_contact_values(values))
     contact.full_clean(exclude=["account"])
     contact.save(force_insert=True)

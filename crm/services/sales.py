@@ -31,10 +31,8 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from crm.duplicates import name_key
 from crm.models import (
     Account,
-    AccountEvent,
     Activity,
     ActivityKind,
     AssignmentRule,
@@ -49,7 +47,7 @@ from crm.models import (
 )
 from crm.selectors import sales as selectors
 from crm.selectors.visibility import account_for
-from crm.services.accounts import account_reindex, next_free_code
+from crm.services import accounts
 from portal.choices import CodeRuleKey
 from portal.codes import code_check
 from portal.errors import NotFound
@@ -378,44 +376,38 @@ def lead_convert(
             raise ValidationError(
                 {"account": [_("Accounts like this one exist: %(names)s.") % {"names": names}]}
             )
-        department = owner.department
-        if department is None:
+        if owner.department_id is None:
             raise ValidationError(
                 {"owner": [_("The lead's owner belongs to no department; give it to someone.")]}
             )
-        account = Account.objects.create(
-            code=next_free_code() or f"CL{lead.pk:07d}",
-            name=lead.company,
-            name_key=name_key(lead.company),
-            credit_code=credit or None,
-            industry=lead.industry,
-            province=lead.province,
-            city=lead.city,
-            phone=lead.phone,
-            email=lead.email,
+        account = accounts.account_open(
+            by=by,
             owner=owner,
-            department=department,
-            created_at=now,
-            updated_at=now,
-        )
-        AccountEvent.objects.create(
-            account=account,
-            kind="created",
-            actor=by.display_name,
-            data={"code": account.code, "name": account.name, "lead": lead.pk},
-            at=now,
+            values={
+                "code": accounts.next_free_code() or f"CL{lead.pk:07d}",
+                "name": lead.company,
+                "credit_code": credit,
+                "industry": lead.industry,
+                "province": lead.province,
+                "city": lead.city,
+                "phone": lead.phone,
+                "email": lead.email,
+            },
+            force=True,  # the duplicates among the accounts the person sees were checked above
+            lead=lead.pk,
         )
     contact = None
     if lead.contact_name:
-        contact = Contact.objects.create(
+        contact = accounts.contact_add(
+            by=by,
             account=account,
-            name=lead.contact_name,
-            mobile=lead.phone,
-            email=lead.email,
-            is_primary=not attached,
-            created_at=now,
+            values={
+                "name": lead.contact_name,
+                "mobile": lead.phone,
+                "email": lead.email,
+                "is_primary": not attached,
+            },
         )
-    account_reindex(account)
     opportunity = Opportunity.objects.create(
         account=account,
         contact=contact,

@@ -163,6 +163,16 @@ def test_conversion_makes_account_contact_and_opportunity_once(employee: User) -
     assert lead.status == LeadStatus.CONVERTED
     assert (lead.converted_account, lead.converted_opportunity) == (account, opportunity)
     assert OpportunityEvent.objects.filter(opportunity=opportunity, kind="created").count() == 1
+    # the account was opened as every account is (crm.services.accounts.account_open): its
+    # history says where it came from, the search finds it by a word of its name or the contact
+    created = account.events.get(kind="created")
+    assert (created.actor, created.data["lead"], created.data["owner"]) == (
+        employee.username,
+        lead.pk,
+        employee.username,
+    )
+    assert account.events.filter(kind="contact_added").count() == 1
+    assert "云帆" in account.search and "陈静" in account.search
 
     before = snapshot()
     with pytest.raises(ValidationError) as error:
