@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class CrmConfig(AppConfig):
@@ -26,18 +27,23 @@ class CrmConfig(AppConfig):
         # crm.quote_approve, the step form crm.quote_approval, the guide source, the end
         # listener of the quote approval
         applications.connect()
-        registry.navigation.register(
-            registry.NavEntry("crm_accounts", _("Customers"), "crm:accounts", "", 40)
+        registry.nav_groups.register(
+            registry.NavGroup("crm", pgettext_lazy("navigation", "CRM"), 40)
         )
         registry.navigation.register(
-            registry.NavEntry("crm_quotes", _("Quotes"), "crm:quote_list", "file", 42)
+            registry.NavEntry("crm_accounts", _("Customers"), "crm:accounts", "", 40, group="crm")
+        )
+        registry.navigation.register(
+            registry.NavEntry("crm_quotes", _("Quotes"), "crm:quote_list", "file", 42, group="crm")
         )
         # the account page's sections, after its contacts, team and history
         ACCOUNT_SECTIONS.extend(
             ["crm/accounts/sections/_sales.html", "crm/accounts/sections/_quotes.html"]
         )
         registry.navigation.register(
-            registry.NavEntry("crm-pipeline", _("Pipeline and forecast"), "crm:pipeline", "", 41)
+            registry.NavEntry(
+                "crm-pipeline", _("Pipeline and forecast"), "crm:pipeline", "", 41, group="crm"
+            )
         )
         registry.notification_kinds.register(
             registry.NotificationKind(FOLLOWUP_KIND, _("Follow-ups (CRM)"))
@@ -74,6 +80,8 @@ class CrmConfig(AppConfig):
             )
         )
         registry.navigation.register(
-            registry.NavEntry("crm-cases", _("Service cases"), "crm:case-list", "inbox", 43)
+            registry.NavEntry(
+                "crm-cases", _("Service cases"), "crm:case-list", "inbox", 43, group="crm"
+            )
         )
         demo.connect()  # the sales department's customers in seed_demo

@@ -79,6 +79,7 @@ def connect() -> None:
             "plug",
             820,
             visible=is_integration_admin,
+            group="manage",
         )
     )
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from axes.apps import AppConfig as AxesAppConfig
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from oauth2_provider.apps import DOTConfig
 
 
@@ -37,8 +38,13 @@ class PortalConfig(AppConfig):
                 "announcements", _("Announcements"), "portal:announcements", "megaphone", 90
             )
         )
+        registry.nav_groups.register(
+            registry.NavGroup("manage", pgettext_lazy("navigation", "Manage"), 800)
+        )
         registry.navigation.register(
-            registry.NavEntry("dictionary", _("Data dictionary"), "portal:dictionary", "list", 900)
+            registry.NavEntry(
+                "dictionary", _("Data dictionary"), "portal:dictionary", "list", 900, group="manage"
+            )
         )
         registry.navigation.register(
             registry.NavEntry(
@@ -48,6 +54,7 @@ class PortalConfig(AppConfig):
                 "settings",
                 1000,
                 visible=registry.staff_only,
+                group="manage",
             )
         )
         registry.portlets.register(

@@ -18,7 +18,7 @@ def shell(request: HttpRequest) -> dict[str, Any]:
         return {"portal_name": settings.PORTAL_NAME}
     return {
         "portal_name": settings.PORTAL_NAME,
-        "nav_entries": SimpleLazyObject(lambda: registry.visible_to(registry.navigation, user)),
+        "navigation": SimpleLazyObject(lambda: registry.navigation_for(user, request.path)),
         "unread_count": SimpleLazyObject(lambda: unread_notification_count(user)),
         "search_box": SimpleLazyObject(
             lambda: next(iter(registry.visible_to(registry.search_boxes, user)), None)

@@ -42,7 +42,8 @@ def has_perm(permission: str) -> Visibility:
 
 @dataclass(frozen=True)
 class NavEntry:
-    """A link in the portal's navigation bar."""
+    """A link in the portal's navigation bar; with a ``group`` (a :class:`NavGroup`'s key)
+    it is one of that group's menu, so that the bar keeps to one line."""
 
     key: str
     label: str | Promise
@@ -50,6 +51,40 @@ class NavEntry:
     icon: str = ""
     order: int = 100
     visible: Visibility = everyone
+    group: str = ""
+
+
+@dataclass(frozen=True)
+class NavGroup:
+    """A menu of the navigation bar (客户管理, 管理): it stands at its ``order`` among the
+    entries, and opens to its visible entries; with only one visible it is that link."""
+
+    key: str
+    label: str | Promise
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class NavLink:
+    """A link of the bar as one person sees it on one page."""
+
+    key: str
+    label: str | Promise
+    url: str
+    current: bool
+
+
+@dataclass(frozen=True)
+class NavMenu:
+    """A group of the bar as one person sees it: ``current`` when one of its links is."""
+
+    key: str
+    label: str | Promise
+    links: list[NavLink]
+
+    @property
+    def current(self) -> bool:
+        return any(link.current for link in self.links)
 
 
 @dataclass(frozen=True)
@@ -185,7 +220,29 @@ def visible_to(registry: Registry[Any], user: User) -> list[Any]:
     return [entry for entry in registry if entry.visible(user)]
 
 
+def navigation_for(user: User, path: str) -> list[NavLink | NavMenu]:
+    """The bar for ``user`` on the page at ``path``: the visible entries in order, those of a
+    group gathered into its menu where the group stands."""
+    from django.urls import reverse
+
+    items: list[tuple[int, str, NavLink | NavMenu]] = []
+    grouped: dict[NavGroup, list[NavLink]] = {}
+    for entry in visible_to(navigation, user):
+        url = reverse(entry.url_name)
+        link = NavLink(entry.key, entry.label, url, path == url)
+        group = nav_groups.get(entry.group) if entry.group else None
+        if group is None:
+            items.append((entry.order, entry.key, link))
+        else:
+            grouped.setdefault(group, []).append(link)
+    for group, links in grouped.items():
+        item = links[0] if len(links) == 1 else NavMenu(group.key, group.label, links)
+        items.append((group.order, group.key, item))
+    return [item for _order, _key, item in sorted(items, key=lambda i: (i[0], i[1]))]
+
+
 navigation: Registry[NavEntry] = Registry("navigation")
+nav_groups: Registry[NavGroup] = Registry("navigation groups")
 portlets: Registry[Portlet] = Registry("portlets")
 notification_kinds: Registry[NotificationKind] = Registry("notification kinds")
 api_mounts: Registry[ApiMount] = Registry("API mounts")

@@ -77,6 +77,7 @@ class WorkflowConfig(AppConfig):
                 "pencil",
                 800,
                 visible=lambda user: bool(user.is_authenticated and visibility.may_deploy(user)),
+                group="manage",
             )
         )
         registry.navigation.register(
@@ -87,5 +88,6 @@ class WorkflowConfig(AppConfig):
                 "activity",
                 810,
                 visible=registry.has_perm("workflow.manage_processes"),
+                group="manage",
             )
         )

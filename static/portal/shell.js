@@ -31,3 +31,46 @@
     if (event.matches) setOpen(false);
   });
 })();
+
+// The bar's groups (客户管理, 管理 …): a button opens its links below it; another group's
+// button, Escape (the focus back on the button) or a click outside closes it. In the folded
+// menu of a narrow screen every group's links are shown, and the buttons are headings.
+(() => {
+  const groups = [...document.querySelectorAll(".mainnav .navgroup")];
+  if (!groups.length) return;
+  const wide = window.matchMedia("(min-width: 901px)");
+  const close = (group, { focusButton = false } = {}) => {
+    const button = group.querySelector(".navgroup-toggle");
+    group.classList.remove("open");
+    button.setAttribute("aria-expanded", "false");
+    if (focusButton) button.focus();
+  };
+  for (const group of groups) {
+    const button = group.querySelector(".navgroup-toggle");
+    button.addEventListener("click", () => {
+      if (!wide.matches) return;
+      const open = !group.classList.contains("open");
+      for (const other of groups) if (other !== group) close(other);
+      group.classList.toggle("open", open);
+      button.setAttribute("aria-expanded", String(open));
+      if (open) group.querySelector(".navgroup-menu a")?.focus();
+    });
+    group.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && group.classList.contains("open")) {
+        event.stopPropagation();
+        close(group, { focusButton: true });
+      }
+    });
+  }
+  document.addEventListener("click", (event) => {
+    for (const group of groups) if (!group.contains(event.target)) close(group);
+  });
+  // a group opened by the focus before the script ran stays open
+  for (const group of groups) {
+    if (group.contains(document.activeElement) && wide.matches) {
+      group.classList.add("open");
+      group.querySelector(".navgroup-toggle").setAttribute("aria-expanded", "true");
+    }
+  }
+  document.getElementById("mainnav").dataset.ready = "";
+})();

@@ -22,6 +22,18 @@ from workflow.engine import cache
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
+
+def open_nav_link(page: Page, href: str) -> None:
+    """Follow the navigation bar's link to ``href`` as a person does: through its group's
+    menu (管理, 客户管理 …) when it is in one."""
+    link = page.locator(f'nav.mainnav a[href="{href}"]')
+    group = page.locator("nav.mainnav .navgroup", has=page.locator(f'a[href="{href}"]'))
+    if group.count():
+        page.locator("#mainnav[data-ready]").wait_for(state="attached")
+        group.locator(".navgroup-toggle").click()
+    link.click()
+
+
 PHONE_WIDTH = 375
 INBOX = "/workflow/inbox/"
 CATALOGUE = "/workflow/processes/"

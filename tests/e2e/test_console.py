@@ -16,6 +16,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from portal.models import User
+from tests.e2e.journey_helpers import open_nav_link
 from tests.e2e.test_shell import sign_in
 from tests.factories import PASSWORD
 from workflow.applications import Application, ApplicationError, applications
@@ -119,7 +120,7 @@ def test_admin_retries_a_failed_job(
     page = new_page("desktop")
     sign_in(page, base, "xugang", PASSWORD)
     # (the console's own words are translated at the end of the issue: find it by address)
-    page.locator('nav.mainnav a[href="/workflow/console/"]').click()
+    open_nav_link(page, "/workflow/console/")
     expect(page).to_have_url(f"{base}/workflow/console/")
     row = page.locator("#instance-rows tr", has_text="市场活动预算")
     expect(row.locator(".tag.danger")).to_have_text("1")

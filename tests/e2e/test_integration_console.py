@@ -20,6 +20,7 @@ from erp_bridge.models import OutboxMessage, OutboxState, Product, SyncRun
 from erp_bridge.models.masterdata import OrderRecord
 from erp_bridge.outbox import Operation, operations, register_operation
 from portal.models import User
+from tests.e2e.journey_helpers import open_nav_link
 from tests.e2e.test_shell import sign_in
 from tests.erp_bridge.console_helpers import connected, integration_admin, message
 
@@ -169,7 +170,7 @@ def test_admin_opens_the_overview_and_replays_a_dead_letter(
     base = live_server.url
     page = new_page("desktop")
     sign_in(page, base, "sunli")
-    page.locator('nav.mainnav a[href="/erp/console/"]').click()
+    open_nav_link(page, "/erp/console/")
     expect(page).to_have_url(f"{base}/erp/console/")
     expect(page.locator(".erp-embedded")).to_be_visible()
     expect(page.locator('tr[data-interface="erp:tryton"]')).to_be_visible()

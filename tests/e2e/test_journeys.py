@@ -35,6 +35,7 @@ from tests.e2e.journey_helpers import (
     INBOX,
     bridge_stub,
     fits_phone,
+    open_nav_link,
     seed_demo,
     set_language,
     wait_until,
@@ -335,7 +336,7 @@ def test_admin_retries_the_failed_archiving_of_a_contract(
 
     page = new_page("desktop")
     sign_in(page, base, "xugang", DEFAULT_PASSWORD)
-    page.locator(f'nav.mainnav a[href="{CONSOLE}"]').click()
+    open_nav_link(page, CONSOLE)
     expect(page).to_have_url(f"{base}{CONSOLE}")
     row = page.locator("#instance-rows tr", has_text="DEMO-CON-0003")
     expect(row).to_contain_text("杨帆的合同审批：办公楼物业服务合同")

@@ -201,6 +201,37 @@ def test_navigation_shows_administration_only_to_staff(login, persona):
     assert ("Administration" in nav) is (name in STAFF)
 
 
+def test_grouped_entries_are_one_menu_where_the_group_stands(login, persona):
+    """The bar keeps to one line: the management entries are one menu (管理) at its place;
+    a group with one visible entry is that entry; the page's entry is marked in its menu."""
+    name, user = persona
+    items = registry.navigation_for(user, "/dictionary/")
+    keys = [item.key for item in items]
+    if name in STAFF:  # the data dictionary and the administration: one menu
+        menu = next(item for item in items if item.key == "manage")
+        assert isinstance(menu, registry.NavMenu)
+        assert [link.key for link in menu.links][-2:] == ["dictionary", "admin"]
+        assert menu.current and [link.key for link in menu.links if link.current] == ["dictionary"]
+        assert "dictionary" not in keys and "admin" not in keys
+        assert keys.index("manage") > keys.index("announcements")
+    else:  # only the data dictionary: the link itself, where the group stands
+        link = next(item for item in items if item.key == "dictionary")
+        assert isinstance(link, registry.NavLink) and link.current
+        assert "manage" not in keys and keys.index("dictionary") > keys.index("announcements")
+    # one visible entry of a group: the link itself
+    registry.nav_groups.register(registry.NavGroup("lonely", "Lonely", 95))
+    registry.navigation.register(
+        registry.NavEntry("lonely-one", "One", "portal:announcements", order=96, group="lonely")
+    )
+    try:
+        items = registry.navigation_for(user, "/")
+        lonely = next(item for item in items if item.key == "lonely-one")
+        assert isinstance(lonely, registry.NavLink) and not lonely.current
+    finally:
+        registry.navigation.unregister("lonely-one")
+        registry.nav_groups.unregister("lonely")
+
+
 @pytest.mark.parametrize(
     "path",
     [
