@@ -38,7 +38,7 @@ BENCH_WORKERS ?= 1 2 4
 
 .PHONY: run erp setup frontend test test-sqlite test-services lint messages compilemessages worker clean \
 	bench bench-compare bench-load bench-inbox bench-faults bench-engine bench-knowledge \
-	bench-outbox bench-integration
+	bench-outbox bench-integration bench-crm
 
 run: setup
 	$(DEV) $(PY) manage.py migrate --noinput
@@ -113,7 +113,7 @@ worker: setup
 
 # Every benchmark and drill; each prints its figures and a verdict, and fails the target on FAIL.
 bench: bench-compare bench-load bench-inbox bench-faults bench-knowledge bench-outbox \
-	bench-integration
+	bench-integration bench-crm
 
 # The engine against the peer, interleaved in one run (1, 2 and 4 driver processes on
 # PostgreSQL); prints the tables (medians, ratio, scaling).
@@ -147,6 +147,11 @@ bench-outbox: $(STAMP)
 # The integration console's statistics over 1,000,000 logged calls (PostgreSQL): p50/p95.
 bench-integration: $(STAMP)
 	$(PY) bench/integration_stats.py --dsn $(BENCH_DSN)
+
+# The CRM at 100k accounts, 300k contacts, 1M activities (PostgreSQL, issue 19): the account
+# list, its filters and search, the duplicate check and the kanban, p50/p95 and plans.
+bench-crm: $(STAMP)
+	$(PY) bench/crm_scale.py --dsn $(BENCH_DSN)
 
 bench-engine: $(STAMP)
 	@for db in $(BENCH_DBS); do \

@@ -125,7 +125,12 @@ class Account(models.Model):
         indexes = [
             models.Index(fields=["owner", "-updated_at"]),
             models.Index(fields=["department", "-updated_at"]),
-            models.Index(fields=["-updated_at", "id"]),
+            # the list's order (newest change first, then id): walked for a wide view
+            models.Index(fields=["-updated_at", "-id"], name="crm_account_recent"),
+            # the list's filters, combined with the visibility's indexes (issue 19)
+            models.Index(fields=["province", "city"], name="crm_account_region"),
+            models.Index(fields=["industry"], name="crm_account_industry"),
+            models.Index(fields=["level"], name="crm_account_level"),
             models.Index(fields=["phone"]),
             models.Index(fields=["email"]),
         ]

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Exists, Lookup, OuterRef, Q, QuerySet
+from django.db.models import Lookup, Q, QuerySet
 from django.db.models.sql.compiler import SQLCompiler
 
 from crm.models import (
@@ -28,8 +28,14 @@ from crm.models import (
     AccountGroupObjectPermission,
     AccountUserObjectPermission,
 )
-from crm.selectors.visibility import accounts_for, is_sales_admin
-from portal.models import Department, User
+from crm.selectors.visibility import (
+    Reach,
+    accounts_for,
+    is_sales_admin,
+    reach_of,
+    team_condition,
+)
+from portal.models import User
 from portal.search import fts5_query, query_terms, search_text, tsquery
 
 __all__ = [
@@ -102,22 +108,8 @@ def accounts_matching(text: str) -> Q:
     return Q(search__matches=text)
 
 
-def _team_condition(user: User) -> Q:
-    team = AccountUserObjectPermission.objects.filter(
-        content_object=OuterRef("pk"), user=user, permission__codename="view_account"
-    )
-    role = AccountGroupObjectPermission.objects.filter(
-        content_object=OuterRef("pk"), group__user=user, permission__codename="view_account"
-    )
-    return Q(Exists(team)) | Q(Exists(role))
-
-
-def _department_condition(user: User) -> Q:
-    paths = Department.objects.filter(head=user, is_active=True).values_list("path", flat=True)
-    condition = Q(pk__in=[])
-    for path in paths:
-        condition |= Q(department__path__startswith=path)
-    return condition
+def _department_condition(reach: Reach) -> Q:
+    return Q(department_id__in=reach.department_ids) if reach.department_ids else Q(pk__in=[])
 
 
 @dataclass(frozen=True)
@@ -146,9 +138,9 @@ def account_list(user: User, filters: AccountFilters) -> QuerySet[Account]:
     if filters.scope == "mine":
         rows = rows.filter(owner=user)
     elif filters.scope == "team":
-        rows = rows.filter(_team_condition(user))
+        rows = rows.filter(team_condition(user, reach_of(user)))
     elif filters.scope == "department":
-        rows = rows.filter(_department_condition(user))
+        rows = rows.filter(_department_condition(reach_of(user)))
     if filters.owner_id:
         rows = rows.filter(owner_id=filters.owner_id)
     if filters.level:

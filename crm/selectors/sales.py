@@ -162,51 +162,57 @@ def board(
     closed_since: datetime.datetime | None = None,
 ) -> Board:
     """The pipeline kanban: a column per stage with its first ``limit`` cards (by
-    ``position``) and the column's count and amount. Two queries: the cards (one window
-    query: the first ``limit`` of each stage) and the totals. Won and lost columns show what
-    closed since ``closed_since`` (default: 90 days ago). ``stage``: that column only (its
-    "more" link)."""
+    ``position``) and the column's count and amount. Two queries: the visible opportunities
+    read once, narrow (ranked in their stage, counted and summed per stage by window
+    functions: only the first ``limit`` of each stage come back), then those cards with
+    their account's and owner's names. Won and lost columns show what closed since
+    ``closed_since`` (default: 90 days ago). ``stage``: that column only (its "more"
+    link)."""
     since = closed_since or (datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=90))
     rows = filtered(opportunities_for(user), owner_id=owner_id, department=department).filter(
         Q(stage__in=OPEN_STAGES) | Q(closed_at__gte=since)
     )
     if stage is not None:
         rows = rows.filter(stage=stage)
-    cards = (
-        rows.select_related("account", "owner")
-        .only(
-            "id",
-            "name",
-            "stage",
-            "amount",
-            "probability",
-            "expected_close",
-            "position",
-            "committed",
-            "account__id",
-            "account__name",
-            "owner__id",
-            "owner__username",
-            "owner__first_name",
-            "owner__last_name",
-        )
-        .annotate(
-            rank=Window(RowNumber(), partition_by=[F("stage")], order_by=[F("position"), F("id")])
+    money = DecimalField(max_digits=20, decimal_places=2)
+    ranked = list(
+        rows.annotate(
+            rank=Window(RowNumber(), partition_by=[F("stage")], order_by=[F("position"), F("id")]),
+            column_count=Window(Count("id"), partition_by=[F("stage")]),
+            column_amount=Window(Sum("amount"), partition_by=[F("stage")], output_field=money),
         )
         .filter(rank__lte=limit)
         .order_by("stage", "position", "id")
+        .values_list("pk", "stage", "column_count", "column_amount")
     )
+    cards = Opportunity.objects.select_related("account", "owner").only(
+        "id",
+        "name",
+        "stage",
+        "amount",
+        "probability",
+        "expected_close",
+        "position",
+        "committed",
+        "account__id",
+        "account__name",
+        "owner__id",
+        "owner__username",
+        "owner__first_name",
+        "owner__last_name",
+    )
+    found = cards.in_bulk([pk for pk, *_rest in ranked]) if ranked else {}
     columns = {
         value: Column(value, str(label))
         for value, label in Stage.choices
         if stage is None or value == stage
     }
-    for card in cards:
-        columns[card.stage].cards.append(card)
-    for total in rows.values("stage").annotate(n=Count("id"), total=Sum("amount")).order_by():
-        column = columns[total["stage"]]
-        column.count = total["n"]
-        column.amount = total["total"] or Decimal("0")
+    for pk, card_stage, count, amount in ranked:
+        column = columns[card_stage]
+        column.count = count
+        column.amount = amount or Decimal("0")
+        if pk in found:
+            column.cards.append(found[pk])
     return Board(list(columns.values()))
 
 
