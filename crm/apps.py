@@ -18,6 +18,7 @@ class CrmConfig(AppConfig):
         )
         from crm.services.sales import KIND as FOLLOWUP_KIND
         from crm.views.accounts import ACCOUNT_SECTIONS
+        from crm.views.sales import OPPORTUNITY_SECTIONS
         from portal import registry
 
         registry.api_mounts.register(registry.ApiMount("crm", "crm.api.urls", "crm/", 30))
@@ -40,6 +41,7 @@ class CrmConfig(AppConfig):
         ACCOUNT_SECTIONS.extend(
             ["crm/accounts/sections/_sales.html", "crm/accounts/sections/_quotes.html"]
         )
+        OPPORTUNITY_SECTIONS.append("crm/quotes/_opportunity_quotes.html")
         registry.navigation.register(
             registry.NavEntry(
                 "crm-pipeline", _("Pipeline and forecast"), "crm:pipeline", "", 41, group="crm"
@@ -82,6 +84,16 @@ class CrmConfig(AppConfig):
         registry.navigation.register(
             registry.NavEntry(
                 "crm-cases", _("Service cases"), "crm:case-list", "inbox", 43, group="crm"
+            )
+        )
+        registry.navigation.register(
+            registry.NavEntry(
+                "crm-campaigns", _("Campaigns"), "crm:campaign-list", "", 44, group="crm"
+            )
+        )
+        registry.navigation.register(
+            registry.NavEntry(
+                "crm-analysis", _("Customer analysis"), "crm:analysis", "chart", 45, group="crm"
             )
         )
         demo.connect()  # the sales department's customers in seed_demo

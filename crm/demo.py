@@ -18,8 +18,9 @@ from typing import Any
 
 from django.utils import timezone
 
+from crm.demo_campaigns import seed_campaigns
 from crm.demo_data import accounts as demo_accounts
-from crm.models import Account, Case, Stage
+from crm.models import Account, Case, Opportunity, Stage
 from crm.services import accounts, cases, quotes, sales
 from portal import registry
 from portal.models import User
@@ -92,6 +93,15 @@ def _pipeline(people: Mapping[str, User], made: list[Account], counts: dict[str,
                 by=owner,
                 stage=stage,
                 lost_reason="价格高于竞争对手" if stage == Stage.LOST else "",
+            )
+        if stage in (Stage.WON, Stage.LOST):
+            # a year of history, as if the CRM had been in use: the closed ones closed over
+            # the past eleven months (the analysis pages show every month), opened weeks before
+            closed = timezone.now() - datetime.timedelta(days=3 + 30 * (index % 11))
+            Opportunity.objects.filter(pk=opportunity.pk).update(
+                created_at=closed - datetime.timedelta(days=20 + index % 40),
+                stage_changed_at=closed,
+                closed_at=closed,
             )
         sales.activity_log(
             by=owner,
@@ -246,6 +256,7 @@ def seed_crm_demo() -> dict[str, int]:
     _pipeline(people, made, counts)
     _quotes(people, made, counts)
     _cases(people, made, counts)
+    seed_campaigns(people, counts)  # after the accounts and the pipeline: members, ROI
     return counts
 
 

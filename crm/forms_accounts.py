@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext_lazy as _
 
 from crm.models import Account, AccountLevel, Contact, Industry
@@ -31,9 +32,10 @@ class AccountFilterForm(forms.Form):
     owner = forms.ModelChoiceField(
         label=_("Owner"),
         required=False,
-        queryset=User.objects.filter(is_active=True, crm_accounts__isnull=False)
-        .distinct()
-        .order_by("username"),
+        # people who own an account: EXISTS per person, not a join over every account
+        queryset=User.objects.filter(
+            Exists(Account.objects.filter(owner=OuterRef("pk"))), is_active=True
+        ).order_by("username"),
     )
     level = forms.ChoiceField(
         label=_("Level"), required=False, choices=[("", "—"), *AccountLevel.choices]
@@ -142,3 +144,15 @@ class MergeForm(forms.Form):
         widget=forms.RadioSelect,
     )
     confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+
+class ImportUploadForm(forms.Form):
+    """The customer import's file (``crm.imports`` reads and checks it)."""
+
+    file = forms.FileField(
+        label=_("File"),
+        help_text=_(
+            "An Excel workbook (.xlsx) or a CSV file (UTF-8 or GBK), its first row the headers."
+        ),
+        widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.csv"}),
+    )

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver
 
-from crm.views import accounts, cases, quotes, sales
+from crm.views import accounts, analysis, campaigns, cases, quotes, sales
 
 app_name = "crm"
 
 urlpatterns: list[URLPattern | URLResolver] = [
     *accounts.urlpatterns,
     *sales.urlpatterns,
+    *analysis.urlpatterns,
     *quotes.urlpatterns,
     *cases.urlpatterns,
+    *campaigns.urlpatterns,
 ]

@@ -13,13 +13,17 @@ answers 404; a write on a visible account the caller's part does not allow answe
 - ``GET|PATCH accounts/<id>`` one account, edit (the same duplicate rule);
 - ``POST accounts/duplicates/`` the duplicate check alone (nothing written);
 - ``POST accounts/<id>/merge`` merge another account into this one;
-- ``GET|POST accounts/<id>/contacts``, ``GET|PATCH contacts/<id>``.
+- ``GET|POST accounts/<id>/contacts``, ``GET|PATCH contacts/<id>``;
+- ``POST accounts/import/`` accounts from an Excel or CSV file (multipart ``file``):
+  ``dry_run`` (the default) answers each line's problems and duplicates; otherwise every
+  line is written or none (``crm.imports``, ``accounts_import``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.urls import URLPattern, URLResolver, path
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -29,6 +33,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from crm.duplicates import likely_duplicates
+from crm.imports import CHOICES, MAX_BYTES, import_read
 from crm.models import Account, AccountLevel, Contact, Industry
 from crm.selectors.accounts import (
     SCOPES,
@@ -45,7 +50,7 @@ from portal.api import (
     error_responses,
     page_serializer,
 )
-from portal.errors import NotFound
+from portal.errors import Invalid, NotFound, Problem
 from portal.http import signed_in
 from portal.keyset import Source
 from portal.models import User
@@ -437,9 +442,134 @@ class ContactDetailApi(APIView):
         return Response(ContactSerializer(contact).data)
 
 
+# --- import ---------------------------------------------------------------------------------
+
+
+class ImportQuerySerializer(serializers.Serializer[Any]):
+    file = serializers.FileField(help_text="an .xlsx or CSV file (UTF-8 or GBK), at most 5 MB")
+    dry_run = serializers.BooleanField(
+        required=False, default=True, help_text="check only (the default); false: import"
+    )
+    choices = serializers.JSONField(
+        required=False,
+        binary=True,
+        help_text='for duplicate lines: {"<line>": "skip" | "create" | "update"}; default skip',
+    )
+
+    def validate_choices(self, value: Any) -> dict[int, str]:
+        if value in (None, ""):
+            return {}
+        if not isinstance(value, dict):
+            raise serializers.ValidationError(_("Give an object of line numbers and choices."))
+        chosen: dict[int, str] = {}
+        for line, choice in value.items():
+            if not str(line).isdigit() or choice not in CHOICES:
+                raise serializers.ValidationError(
+                    _("“%(line)s”: “%(choice)s” is not a line number with skip, create or update.")
+                    % {"line": line, "choice": choice}
+                )
+            chosen[int(line)] = str(choice)
+        return chosen
+
+
+class ImportDuplicateSerializer(serializers.Serializer[Any]):
+    account = serializers.IntegerField(source="account_id", allow_null=True)
+    line = serializers.IntegerField(source="row", allow_null=True, help_text="a line of the file")
+    code = serializers.CharField()
+    name = serializers.CharField()
+    owner = serializers.CharField(help_text="the owner's user name")
+    reasons = serializers.ListField(
+        child=serializers.ChoiceField(choices=["credit_code", "name", "phone", "email"])
+    )
+    visible = serializers.BooleanField()
+    may_change = serializers.BooleanField()
+
+
+class ImportRowSerializer(serializers.Serializer[Any]):
+    line = serializers.IntegerField(source="number")
+    name = serializers.CharField()
+    # "errors" would shadow Serializer.errors
+    problems = serializers.ListField(
+        source="errors", child=serializers.CharField(), help_text="the line's field errors"
+    )
+    duplicates = ImportDuplicateSerializer(many=True)
+    choices = serializers.ListField(child=serializers.ChoiceField(choices=list(CHOICES)))
+    # a plain string: one enum (``choices``) per choice set keeps the schema's names stable
+    choice = serializers.CharField(help_text="what is (or would be) done: one of choices")
+
+
+class ImportAnswerSerializer(serializers.Serializer[Any]):
+    dry_run = serializers.BooleanField()
+    ready = serializers.BooleanField(help_text="no line is in error")
+    rows = ImportRowSerializer(many=True)
+    created = serializers.ListField(child=serializers.IntegerField(), help_text="account ids")
+    updated = serializers.ListField(child=serializers.IntegerField(), help_text="account ids")
+    skipped = serializers.ListField(child=serializers.IntegerField(), help_text="lines")
+
+
+class AccountImportApi(APIView):
+    @extend_schema(
+        tags=TAGS_ACCOUNTS,
+        operation_id="crm_accounts_import",
+        summary="Import accounts (with a first contact each) from an Excel or CSV file",
+        description="Every line's problems and likely duplicates (the customer base and the "
+        "earlier lines). ``dry_run`` (the default) writes nothing; otherwise every line is "
+        "written or none: a line in error, or one that fails, answers 400 with ``problems``.",
+        request={"multipart/form-data": ImportQuerySerializer},
+        responses={
+            200: ImportAnswerSerializer,
+            201: ImportAnswerSerializer,
+            **error_responses(400),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        user = signed_in(request)
+        given = ImportQuerySerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        data = given.validated_data
+        upload = data["file"]
+        try:
+            report = import_read(user, upload.name or "", upload.read(MAX_BYTES + 1))
+        except ValidationError as error:
+            raise exceptions.ValidationError({"file": error.messages}) from None
+        chosen: dict[int, str] = data.get("choices") or {}
+        result: services.ImportResult | None = None
+        if not data["dry_run"]:
+            if not report.ready:
+                raise Invalid(
+                    _("Some lines of the file are in error: nothing was imported."),
+                    problems=[
+                        Problem(where=_("line %(row)s") % {"row": row.number}, message=error)
+                        for row in report.rows
+                        for error in row.errors
+                    ],
+                )
+            result = services.accounts_import(by=user, rows=report.rows, choices=chosen)
+        answer = {
+            "dry_run": data["dry_run"],
+            "ready": report.ready,
+            "rows": [
+                {
+                    "number": row.number,
+                    "name": row.name,
+                    "errors": row.errors,
+                    "duplicates": row.duplicates,
+                    "choices": row.choices,
+                    "choice": chosen.get(row.number) or row.default_choice(),
+                }
+                for row in report.rows
+            ],
+            "created": result.created if result else [],
+            "updated": result.updated if result else [],
+            "skipped": result.skipped if result else [],
+        }
+        return Response(ImportAnswerSerializer(answer).data, status=201 if result else 200)
+
+
 urlpatterns: list[URLPattern | URLResolver] = [
     path("accounts/", AccountListApi.as_view(), name="accounts"),
     path("accounts/duplicates/", DuplicateCheckApi.as_view(), name="account-duplicates"),
+    path("accounts/import/", AccountImportApi.as_view(), name="account-import"),
     path("accounts/<int:account_id>", AccountDetailApi.as_view(), name="account-detail"),
     path("accounts/<int:account_id>/merge", AccountMergeApi.as_view(), name="account-merge"),
     path(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver
 
-from crm.api import accounts, cases, quotes, sales
+from crm.api import accounts, campaigns, cases, quotes, sales
 
 app_name = "crm-api"
 
@@ -15,4 +15,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     *sales.urlpatterns,
     *quotes.urlpatterns,
     *cases.urlpatterns,
+    *campaigns.urlpatterns,
 ]

@@ -22,7 +22,9 @@ Rules every function here keeps:
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -32,6 +34,7 @@ from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, remove_perm
 
 from crm.duplicates import Match, email_key, likely_duplicates, name_key, phone_key
+from crm.imports import ImportRow
 from crm.models import (
     Account,
     AccountEvent,
@@ -54,18 +57,22 @@ from crm.selectors.accounts import (
 from crm.selectors.visibility import accounts_for, is_sales_admin
 from portal.choices import CodeRuleKey
 from portal.codes import live_rule
-from portal.errors import Conflict, NotFound, Refused
+from portal.errors import Conflict, Invalid, NotFound, Problem, Refused
 from portal.models import User, phone_validator
 
 __all__ = [
     "EDITABLE",
+    "ImportFailed",
+    "ImportResult",
     "LikelyDuplicates",
     "account_assign",
+    "account_change",
     "account_create",
     "account_merge",
     "account_open",
     "account_reindex",
     "account_update",
+    "accounts_import",
     "contact_add",
     "contact_create",
     "contact_update",
@@ -87,6 +94,8 @@ EDITABLE = (
     "address",
     "website",
 )
+_T = TypeVar("_T")
+
 CONTACT_FIELDS = ("name", "title", "phone", "mobile", "email", "wechat", "is_primary")
 DUPLICATE_FIELDS = ("name", "credit_code", "phone", "email")
 
@@ -271,8 +280,7 @@ def account_create(
     the customer-code rule. The data dictionary checks the code and the credit code (its
     check character); a likely duplicate raises :class:`LikelyDuplicates` unless ``force``."""
     owner = owner or by
-    if owner.pk != by.pk and not is_sales_admin(by):
-        raise Refused(_("Only sales administrators may create accounts for someone else."))
+    _may_create_for(by, owner)
     return account_open(
         by=by,
         owner=owner,
@@ -291,6 +299,11 @@ def account_create(
         },
         force=force,
     )
+
+
+def _may_create_for(by: User, owner: User) -> None:
+    if owner.pk != by.pk and not is_sales_admin(by):
+        raise Refused(_("Only sales administrators may create accounts for someone else."))
 
 
 def account_open(
@@ -347,6 +360,13 @@ def account_update(
     errors). The owner, its team with ``change_account`` and sales administrators may; a new
     name, credit code, phone or e-mail is checked for duplicates (other accounts) unless
     ``force``. The history records each changed field, old and new."""
+    return account_change(by=by, account_id=account_id, changes=changes, force=force)
+
+
+def account_change(
+    *, by: User, account_id: int, changes: dict[str, Any], force: bool = False
+) -> Account:
+    """:func:`account_update` in the caller's transaction (an import's)."""
     unknown = sorted(set(changes) - set(EDITABLE))
     if unknown:
         raise ValidationError({name: _("This field cannot be changed here.") for name in unknown})
@@ -630,3 +650,117 @@ def account_merge(*, by: User, survivor_id: int, merged_id: int) -> Account:
         moved=moved,
     )
     return survivor
+
+
+# --- import ---------------------------------------------------------------------------------
+
+
+class ImportFailed(Invalid):
+    """400: a row of an import could not be written (``row``: its line in the file); the
+    whole import was rolled back."""
+
+    code = "import_failed"
+
+    def __init__(self, row: int, message: str) -> None:
+        super().__init__(
+            _("Line %(row)s could not be imported: %(message)s Nothing was imported.")
+            % {"row": row, "message": message},
+            problems=[Problem(where=_("line %(row)s") % {"row": row}, message=message)],
+        )
+        self.row = row
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What an import did: the accounts created and updated (ids), the lines skipped."""
+
+    created: list[int]
+    updated: list[int]
+    skipped: list[int]
+
+
+def _failure_text(error: Exception) -> str:
+    if isinstance(error, ValidationError):
+        if hasattr(error, "error_dict"):
+            return " ".join(
+                f"{name}: {' '.join(messages)}" if name != "__all__" else " ".join(messages)
+                for name, messages in error.message_dict.items()
+            )
+        return " ".join(error.messages)
+    return str(error)
+
+
+# The fields an import's "update" fills when they are empty on the account (the industry
+# when it is "other"); the code and the level are never changed by an import.
+IMPORT_FILLS = ("credit_code", "province", "city", "phone", "email", "address", "website")
+
+
+def _import_update(by: User, row: ImportRow) -> int:
+    """Fill the fields of the row's existing account that are empty there (never overwrite
+    what someone entered), and add its contact unless one of that name is there."""
+    if row.update_id is None:
+        raise Refused(_("This row looks like no account you may change."))
+    account = _visible(by, row.update_id, lock=False)
+    changes = {
+        name: value
+        for name, value in row.values.items()
+        if name in IMPORT_FILLS and value and not getattr(account, name)
+    }
+    if row.values.get("industry") and account.industry == Industry.OTHER:
+        changes["industry"] = row.values["industry"]
+    if changes:
+        account = account_change(by=by, account_id=account.pk, changes=changes, force=True)
+    else:
+        _require_change(by, account)
+    if row.contact and not account.contacts.filter(name=row.contact.get("name", "")).exists():
+        contact_add(by=by, account=account, values=dict(row.contact))
+    return account.pk
+
+
+def _import_create(by: User, row: ImportRow, *, force: bool) -> int:
+    owner = User.objects.get(pk=row.owner_id) if row.owner_id else by
+    _may_create_for(by, owner)
+    account = account_open(by=by, owner=owner, values=dict(row.values), force=force)
+    if row.contact:
+        contact_add(by=by, account=account, values={**row.contact, "is_primary": True})
+    return account.pk
+
+
+@transaction.atomic(durable=True)
+def accounts_import(
+    *, by: User, rows: Sequence[ImportRow], choices: Mapping[int, str]
+) -> ImportResult:
+    """Write the rows of a checked import file (``crm.imports.import_check``) in one
+    transaction: all of them or, if one fails, none (:class:`ImportFailed` names its line).
+
+    ``choices`` maps a line to ``skip``, ``create`` or ``update``; a line not in it gets the
+    row's default (a likely duplicate is skipped, any other row created). A row that is not a
+    duplicate is created with the duplicate check on (an account entered since the preview
+    fails the import); ``create`` on a duplicate creates it anyway; ``update`` fills only the
+    empty fields of the existing account the preview named (which the importer must still be
+    allowed to change) and adds the row's contact. A row with errors, or a choice the row
+    does not offer, fails the import."""
+    created: list[int] = []
+    updated: list[int] = []
+    skipped: list[int] = []
+    for row in rows:
+        if row.errors:
+            raise ImportFailed(row.number, " ".join(row.errors))
+        choice = choices.get(row.number) or row.default_choice()
+        if choice != "skip" and choice not in row.choices:
+            raise ImportFailed(row.number, _("This choice is not possible for this row."))
+        try:
+            if choice == "skip":
+                skipped.append(row.number)
+            elif choice == "update":
+                updated.append(_import_update(by, row))
+            else:
+                created.append(_import_create(by, row, force=bool(row.duplicates)))
+        except LikelyDuplicates:
+            raise ImportFailed(
+                row.number,
+                _("It now looks like a customer entered since the preview: check the file again."),
+            ) from None
+        except (ValidationError, NotFound, Refused) as error:
+            raise ImportFailed(row.number, _failure_text(error)) from None
+    return ImportResult(created=created, updated=updated, skipped=skipped)

@@ -9,7 +9,10 @@ render (a full page, or the rows only for htmx: ``portal.http.wants_partial``).
   other areas add their sections through :data:`ACCOUNT_SECTIONS`;
 - ``<id>/merge/`` choose the other account and which survives, preview what moves, confirm;
 - ``<id>/team/`` the team and the owner (add, remove, hand over);
-- ``<id>/contacts/new/`` and ``contacts/<id>/edit/`` contacts.
+- ``<id>/contacts/new/`` and ``contacts/<id>/edit/`` contacts (one form view for both);
+- ``accounts/import/`` customers from an Excel or CSV file: upload, preview with each
+  row's problems and likely duplicates, choose, confirm (all rows or none);
+  ``accounts/import/template/`` the file to fill in.
 
 Every view starts from ``crm.selectors.accounts_for``: an account a person may not see
 answers 404; an action on a visible account their part does not allow answers 403.
@@ -38,8 +41,20 @@ from crm.forms_accounts import (
     AccountForm,
     AssignForm,
     ContactForm,
+    ImportUploadForm,
     MergeForm,
     TeamForm,
+)
+from crm.imports import (
+    CHOICES,
+    MAX_BYTES,
+    MAX_ROWS,
+    ImportReport,
+    import_file_held,
+    import_file_hold,
+    import_file_release,
+    import_read,
+    template_sheet,
 )
 from crm.models import Account, AccountEvent, Contact
 from crm.selectors.accounts import (
@@ -492,54 +507,29 @@ def account_assign(request: HttpRequest, account_id: int) -> HttpResponse:
 # --- contacts ------------------------------------------------------------------------------------
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-@found
-def contact_create(request: HttpRequest, account_id: int) -> HttpResponse:
-    user = signed_in(request)
-    account = account_for(user, account_id)
-    if not account_may_change(user, account) or account.merged_into_id:
-        raise PermissionDenied
-    form = ContactForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.contact_create(by=user, account_id=account.pk, values=form.cleaned_data)
-        except ValidationError as error:
-            _errors_into(form, error)
-        except Refused as error:
-            form.add_error(None, str(error))
-        else:
-            messages.success(request, _("The contact has been added."))
-            return redirect("crm:account", account_id=account.pk)
-    return render(
-        request,
-        "crm/accounts/contact_form.html",
-        {"form": form, "account": account, "contact": None},
-        status=400 if form.is_bound else 200,
-    )
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-@found
-def contact_edit(request: HttpRequest, contact_id: int) -> HttpResponse:
-    user = signed_in(request)
-    contact = Contact.objects.filter(pk=contact_id).first()
-    if contact is None:
-        raise Http404
-    account = account_for(user, contact.account_id)
+def _contact_form(
+    request: HttpRequest, user: User, account: Account, contact: Contact | None
+) -> HttpResponse:
+    """A contact's form, new (``contact`` None) or its edit: both need the right to change
+    the account (403 else); a valid form goes to the contact service, then to the account."""
     if not account_may_change(user, account) or account.merged_into_id:
         raise PermissionDenied
     form = ContactForm(request.POST if request.method == "POST" else None, instance=contact)
     if request.method == "POST" and form.is_valid():
         try:
-            services.contact_update(by=user, contact_id=contact.pk, values=form.cleaned_data)
+            if contact is None:
+                services.contact_create(by=user, account_id=account.pk, values=form.cleaned_data)
+            else:
+                services.contact_update(by=user, contact_id=contact.pk, values=form.cleaned_data)
         except ValidationError as error:
             _errors_into(form, error)
         except Refused as error:
             form.add_error(None, str(error))
         else:
-            messages.success(request, _("The contact has been saved."))
+            if contact is None:
+                messages.success(request, _("The contact has been added."))
+            else:
+                messages.success(request, _("The contact has been saved."))
             return redirect("crm:account", account_id=account.pk)
     return render(
         request,
@@ -549,10 +539,159 @@ def contact_edit(request: HttpRequest, contact_id: int) -> HttpResponse:
     )
 
 
+@login_required
+@require_http_methods(["GET", "POST"])
+@found
+def contact_create(request: HttpRequest, account_id: int) -> HttpResponse:
+    """A new contact of a visible account (those who may change it)."""
+    user = signed_in(request)
+    return _contact_form(request, user, account_for(user, account_id), None)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@found
+def contact_edit(request: HttpRequest, contact_id: int) -> HttpResponse:
+    """Edit a contact of a visible account (those who may change it)."""
+    user = signed_in(request)
+    contact = Contact.objects.filter(pk=contact_id).first()
+    if contact is None:
+        raise Http404
+    return _contact_form(request, user, account_for(user, contact.account_id), contact)
+
+
+# --- import --------------------------------------------------------------------------------------
+
+
+def _import_page(
+    request: HttpRequest,
+    *,
+    form: ImportUploadForm,
+    report: ImportReport | None = None,
+    token: str = "",
+    failure: str = "",
+    chosen: dict[int, str] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    rows = []
+    if report is not None:
+        for row in report.rows:
+            rows.append(
+                {
+                    "row": row,
+                    "chosen": (chosen or {}).get(row.number) or row.default_choice(),
+                }
+            )
+    return render(
+        request,
+        "crm/accounts/import.html",
+        {
+            "form": form,
+            "report": report,
+            "rows": rows,
+            "token": token,
+            "failure": failure,
+            "max_rows": MAX_ROWS,
+            "max_size": MAX_BYTES,
+        },
+        status=status,
+    )
+
+
+def _choices_posted(request: HttpRequest) -> dict[int, str]:
+    """The preview's radio buttons: ``choice-<line>`` → skip, create or update."""
+    chosen: dict[int, str] = {}
+    for key, value in request.POST.items():
+        if key.startswith("choice-") and key[7:].isdigit() and value in CHOICES:
+            chosen[int(key[7:])] = value
+    return chosen
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_import(request: HttpRequest) -> HttpResponse:
+    """Customers from a file: upload (POST ``file``) → the preview of every row with its
+    problems and likely duplicates, and a choice for each duplicate → confirm (POST
+    ``token`` and ``confirm``), which writes every row or none. The file is held on the
+    server between the two (``crm.imports.import_file_hold``) and checked again at the
+    confirmation."""
+    user = signed_in(request)
+    if request.method == "GET":
+        return _import_page(request, form=ImportUploadForm())
+    token = request.POST.get("token", "")
+    if not token:
+        form = ImportUploadForm(request.POST, request.FILES)
+        if not form.is_valid():
+            return _import_page(request, form=form, status=400)
+        upload = form.cleaned_data["file"]
+        name = upload.name or ""
+        content = upload.read(MAX_BYTES + 1)  # more than the limit is refused unread
+        try:
+            report = import_read(user, name, content)
+        except ValidationError as error:
+            form.add_error("file", error.messages)
+            return _import_page(request, form=form, status=400)
+        token = import_file_hold(user=user, name=name, content=content)
+        return _import_page(
+            request, form=ImportUploadForm(), report=report, token=token, status=200
+        )
+    form = ImportUploadForm()
+    try:
+        name, content = import_file_held(user=user, token=token)
+        report = import_read(user, name, content)
+    except ValidationError as error:
+        return _import_page(request, form=form, failure=" ".join(error.messages), status=400)
+    chosen = _choices_posted(request)
+    if not report.ready:
+        return _import_page(
+            request,
+            form=form,
+            report=report,
+            token=token,
+            chosen=chosen,
+            failure=_("Correct the rows in error and upload the file again: nothing was imported."),
+            status=400,
+        )
+    try:
+        result = services.accounts_import(by=user, rows=report.rows, choices=chosen)
+    except services.ImportFailed as error:
+        return _import_page(
+            request,
+            form=form,
+            report=report,
+            token=token,
+            chosen=chosen,
+            failure=str(error),
+            status=400,
+        )
+    import_file_release(user=user, token=token)
+    messages.success(
+        request,
+        _("Imported: %(created)s created, %(updated)s updated, %(skipped)s skipped.")
+        % {
+            "created": len(result.created),
+            "updated": len(result.updated),
+            "skipped": len(result.skipped),
+        },
+    )
+    return redirect("crm:accounts")
+
+
+@login_required
+@require_GET
+def account_import_template(request: HttpRequest) -> HttpResponseBase:
+    """The import template: an Excel workbook whose first row names the columns in the
+    person's language."""
+    signed_in(request)
+    return sheet_response(template_sheet(), request)
+
+
 urlpatterns: list[URLPattern | URLResolver] = [
     path("accounts/", account_list_page, name="accounts"),
     path("accounts/export/", account_export, name="account_export"),
     path("accounts/new/", account_create, name="account_create"),
+    path("accounts/import/", account_import, name="account_import"),
+    path("accounts/import/template/", account_import_template, name="account_import_template"),
     path("accounts/<int:account_id>/", account_detail, name="account"),
     path("accounts/<int:account_id>/edit/", account_edit, name="account_edit"),
     path("accounts/<int:account_id>/merge/", account_merge, name="account_merge"),

@@ -27,6 +27,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, URLResolver, path
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
@@ -37,6 +38,7 @@ from crm.selectors import cases as selectors
 from crm.selectors.visibility import account_for, accounts_for, is_sales_admin
 from crm.services import cases as services
 from portal.errors import NotFound, Refused
+from portal.exports import Column, Sheet, sheet_response, take
 from portal.http import refusal_text, signed_in, wants_partial
 from portal.keyset import Cursor, Source, keyset_page
 
@@ -94,8 +96,9 @@ def found(view: View) -> View:
     return wrapped  # type: ignore[return-value]
 
 
-@login_required
-def case_list(request: HttpRequest) -> HttpResponse:
+def _cases_filtered(request: HttpRequest) -> tuple[Any, str, bool, str]:
+    """The cases of the list (those the person sees) with its filters: ``?status=`` (or
+    ``active``), ``?mine=1``, ``?q=`` (subject or number); and those filters."""
     user = signed_in(request)
     rows = selectors.cases_for(user).select_related("account", "owner")
     status = request.GET.get("status", "")
@@ -109,6 +112,59 @@ def case_list(request: HttpRequest) -> HttpResponse:
     text = request.GET.get("q", "").strip()[:100]
     if text:
         rows = rows.filter(subject__icontains=text) | rows.filter(number__istartswith=text)
+    return rows, status, mine, text
+
+
+SLA_LABELS: Final = {
+    "none": gettext_lazy("no SLA"),
+    "paused": gettext_lazy("paused"),
+    "running": gettext_lazy("in time"),
+    "breached": gettext_lazy("breached"),
+    "met": gettext_lazy("met"),
+}
+
+
+@login_required
+@require_http_methods(["GET"])
+def case_export(request: HttpRequest) -> HttpResponseBase:
+    """The case list as it is filtered, as Excel or CSV (``?format=csv``), newest opened
+    first: only the cases the person sees, at most ``portal.exports.EXPORT_CAP``."""
+    found, _status, _mine, _text = _cases_filtered(request)
+    now = timezone.now()
+    cases = found.order_by("-opened_at", "-pk").iterator(chunk_size=1000)
+    rows, capped = take(
+        [
+            c.number,
+            c.subject,
+            c.account.name,
+            c.get_status_display(),
+            c.owner.display_name if c.owner_id else "",
+            c.opened_at,
+            c.first_response_due,
+            c.resolution_due,
+            c.resolved_at,
+            str(SLA_LABELS[selectors.sla_state(c, now)]),
+        ]
+        for c in cases
+    )
+    columns = [
+        Column(_("Number")),
+        Column(_("Subject"), width=40),
+        Column(_("Account"), width=32),
+        Column(_("Status")),
+        Column(_("Owner")),
+        Column(_("Opened"), "datetime", width=18),
+        Column(_("First response due"), "datetime", width=18),
+        Column(_("Resolution due"), "datetime", width=18),
+        Column(_("Resolved"), "datetime", width=18),
+        Column(_("SLA")),
+    ]
+    return sheet_response(Sheet(_("Service cases"), columns, rows, capped), request)
+
+
+@login_required
+def case_list(request: HttpRequest) -> HttpResponse:
+    rows, status, mine, text = _cases_filtered(request)
     after = Cursor.decode_or_none(request.GET.get("cursor", ""))
     page = keyset_page([Source(rows, field="opened_at")], after=after, size=PAGE_SIZE)
     now = timezone.now()
@@ -119,6 +175,9 @@ def case_list(request: HttpRequest) -> HttpResponse:
         "mine": mine,
         "q": text,
         "statuses": CaseStatus.choices,
+        "query": urlencode(
+            {k: v for k, v in (("status", status), ("mine", "1" if mine else ""), ("q", text)) if v}
+        ),
     }
     template = "crm/cases/partials/_rows.html" if wants_partial(request) else "crm/cases/list.html"
     return render(request, template, context)
@@ -296,6 +355,7 @@ def sla_policies(request: HttpRequest) -> HttpResponse:
 urlpatterns: list[URLPattern | URLResolver] = [
     path("cases/sla/", sla_policies, name="sla-policies"),
     path("cases/", case_list, name="case-list"),
+    path("cases/export/", case_export, name="case-export"),
     path("cases/new/", case_new, name="case-new"),
     path("cases/intake/", case_intake, name="case-intake"),
     path("cases/<int:case_id>/", case_detail, name="case-detail"),

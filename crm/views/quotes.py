@@ -7,7 +7,7 @@ see answers 404); every change goes through ``crm.services.quotes``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import wraps
 from typing import Any
 
@@ -15,11 +15,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import URLPattern, URLResolver, path
 from django.utils import timezone
-from django.utils.http import content_disposition_header
+from django.utils.http import content_disposition_header, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from weasyprint import HTML, default_url_fetcher
@@ -32,6 +33,7 @@ from crm.selectors.visibility import account_for, is_sales_admin
 from crm.services import quotes as services
 from erp_bridge.selectors import products_matching
 from portal.errors import NotFound, Refused
+from portal.exports import EXPORT_CAP, Column, Sheet, sheet_response
 from portal.http import signed_in
 
 View = Callable[..., HttpResponse]
@@ -84,10 +86,7 @@ def _products() -> list[Any]:
 def quote_list(request: HttpRequest) -> HttpResponse:
     """报价: the quotes one may see, newest first; ``?status=`` filters."""
     user = signed_in(request)
-    rows = selectors.quotes_for(user).order_by("-created_at", "-id")
-    status = request.GET.get("status", "")
-    if status in QuoteStatus.values:
-        rows = rows.filter(status=status)
+    rows, status = _quotes_filtered(request)
     quotes = list(rows[:200])
     orders = selectors.orders_of(quotes)
     shown = [(q, selectors.shown_status(q, orders.get(q.order_reference))) for q in quotes]
@@ -99,8 +98,61 @@ def quote_list(request: HttpRequest) -> HttpResponse:
             "status": status,
             "statuses": QuoteStatus.choices,
             "is_sales_admin": is_sales_admin(user),
+            "query": urlencode({"status": status}) if status in QuoteStatus.values else "",
         },
     )
+
+
+def _quotes_filtered(request: HttpRequest) -> tuple[Any, str]:
+    """The quotes of the list (those the person sees, newest first) with its ``?status=``."""
+    rows = selectors.quotes_for(signed_in(request)).order_by("-created_at", "-id")
+    status = request.GET.get("status", "")
+    if status in QuoteStatus.values:
+        rows = rows.filter(status=status)
+    return rows, status
+
+
+@login_required
+@require_http_methods(["GET"])
+def quote_export(request: HttpRequest) -> HttpResponseBase:
+    """The quote list as it is filtered, as Excel or CSV (``?format=csv``): only the quotes
+    the person sees, at most ``portal.exports.EXPORT_CAP``; amounts as money, dates as
+    dates."""
+    found, _status = _quotes_filtered(request)
+    quotes = list(found.select_related("account", "created_by")[: EXPORT_CAP + 1])
+    capped = len(quotes) > EXPORT_CAP
+    quotes = quotes[:EXPORT_CAP]
+    orders = selectors.orders_of(quotes)
+    columns = [
+        Column(_("Number")),
+        Column(_("Account"), width=32),
+        Column(_("Status")),
+        Column(_("Currency"), width=8),
+        Column(_("List total"), "money"),
+        Column(_("Total"), "money"),
+        Column(_("Discount (%)"), "number"),
+        Column(_("Valid until"), "date"),
+        Column(_("ERP order")),
+        Column(_("Created by")),
+        Column(_("Created"), "datetime", width=18),
+    ]
+    rows: list[Sequence[Any]] = [
+        [
+            q.number,
+            q.account.name,
+            selectors.shown_status(q, orders.get(q.order_reference))[1],
+            q.currency,
+            q.list_total,
+            q.total,
+            q.discount,
+            q.valid_until,
+            q.order_reference,
+            q.created_by.display_name,
+            q.created_at,
+        ]
+        for q in quotes
+    ]
+    return sheet_response(Sheet(_("Quotes"), columns, rows, capped), request)
 
 
 def _initial_lines(quote: Quote | None) -> list[dict[str, Any]]:
@@ -387,6 +439,7 @@ def approval_matrix(request: HttpRequest) -> HttpResponse:
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("quotes/", quote_list, name="quote_list"),
+    path("quotes/export/", quote_export, name="quote_export"),
     path("quotes/new/", quote_create, name="quote_create"),
     path("quotes/approval-matrix/", approval_matrix, name="approval_matrix"),
     path("quotes/<int:pk>/", quote_detail, name="quote_detail"),

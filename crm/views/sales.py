@@ -29,12 +29,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, URLResolver, path, reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -54,7 +55,7 @@ from crm.selectors import sales as selectors
 from crm.selectors.visibility import account_for, accounts_for
 from crm.services import sales as services
 from portal.errors import NotFound
-from portal.exports import Column, Sheet, sheet_response
+from portal.exports import Column, Sheet, sheet_response, take
 from portal.http import signed_in
 from portal.models import Department, User
 
@@ -111,7 +112,14 @@ def lead_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "crm/sales/leads.html",
-        {"page": page, "statuses": LeadStatus.choices, "status": request.GET.get("status", "")},
+        {
+            "page": page,
+            "statuses": LeadStatus.choices,
+            "status": request.GET.get("status", ""),
+            "query": urlencode({"status": request.GET["status"]})
+            if request.GET.get("status")
+            else "",
+        },
     )
 
 
@@ -120,6 +128,45 @@ def leads_for_list(user: User, status: str) -> Any:
     if status in LeadStatus.values:
         rows = rows.filter(status=status)
     return rows
+
+
+@login_required
+@require_GET
+def lead_export(request: HttpRequest) -> HttpResponseBase:
+    """The lead list as it is filtered (``?status=``), as Excel or CSV (``?format=csv``):
+    only the leads the person sees, at most ``portal.exports.EXPORT_CAP``."""
+    user = signed_in(request)
+    leads = leads_for_list(user, request.GET.get("status", "")).iterator(chunk_size=1000)
+    rows, capped = take(
+        [
+            lead.company,
+            lead.contact_name,
+            lead.phone,
+            lead.email,
+            lead.get_source_display(),
+            lead.get_industry_display(),
+            lead.province,
+            lead.city,
+            lead.get_status_display(),
+            lead.owner.display_name if lead.owner_id else "",
+            lead.created_at,
+        ]
+        for lead in leads
+    )
+    columns = [
+        Column(_("Company"), width=32),
+        Column(_("Contact")),
+        Column(_("Phone")),
+        Column(_("E-mail"), width=24),
+        Column(_("Source")),
+        Column(_("Industry")),
+        Column(_("Province")),
+        Column(_("City")),
+        Column(_("Status")),
+        Column(_("Owner")),
+        Column(_("Created"), "datetime", width=18),
+    ]
+    return sheet_response(Sheet(_("Leads"), columns, rows, capped), request)
 
 
 @login_required
@@ -235,12 +282,11 @@ def lead_convert(request: HttpRequest, lead_id: int) -> HttpResponse:
 
 def _filter_choices(user: User) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
     """The owners of the opportunities the person sees and the departments (two queries)."""
-    owner_ids = (
-        selectors.opportunities_for(user).values_list("owner_id", flat=True).distinct().order_by()
-    )
+    # EXISTS per person (index on the owner), not a DISTINCT over every visible opportunity
+    seen = selectors.opportunities_for(user).filter(owner=OuterRef("pk"))
     owners = [
         (person.pk, person.display_name)
-        for person in User.objects.filter(pk__in=owner_ids).order_by("username")
+        for person in User.objects.filter(Exists(seen)).order_by("username")
     ]
     departments = [
         (d.pk, d.display_name)
@@ -332,6 +378,11 @@ def _account_field(recent: list[tuple[int, str]]) -> forms.ChoiceField:
     )
 
 
+# The templates the opportunity page includes before its timeline: other areas (quotes and
+# their ERP orders) append theirs in their AppConfig.ready(), rendered with the page's context.
+OPPORTUNITY_SECTIONS: list[str] = []
+
+
 @login_required
 @require_GET
 @found
@@ -346,6 +397,7 @@ def opportunity_detail(request: HttpRequest, opportunity_id: int) -> HttpRespons
             "entries": selectors.timeline(opportunity=opportunity),
             "stages": Stage.choices,
             "move_form": MoveForm(initial={"stage": opportunity.stage}),
+            "sections": OPPORTUNITY_SECTIONS,
         },
     )
 
@@ -604,6 +656,7 @@ def timeline(request: HttpRequest, kind: str, object_id: int) -> HttpResponse:
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("leads/", lead_list, name="leads"),
+    path("leads/export/", lead_export, name="lead_export"),
     path("leads/new/", lead_create, name="lead_create"),
     path("leads/<int:lead_id>/", lead_detail, name="lead"),
     path("leads/<int:lead_id>/qualify/", lead_qualify, name="lead_qualify"),

@@ -8,7 +8,8 @@ import io
 import pytest
 from django.core.management import call_command
 
-from crm.models import Account, Case, Contact, Lead, LeadStatus, Opportunity, Quote, Stage
+from crm.models import Account, Campaign, Case, Contact, Lead, LeadStatus, Opportunity, Quote, Stage
+from crm.selectors.campaigns import campaign_results
 from crm.selectors.cases import sla_state
 from erp_bridge.models import OrderRecord
 from erp_bridge.outbox import outbox_deliver_due
@@ -39,7 +40,16 @@ def test_the_demo_has_customers_a_pipeline_quotes_and_cases_and_runs_once() -> N
     states = {sla_state(case) for case in Case.objects.all()}
     assert {"paused", "met", "running", "breached"} <= states
     assert "CRM is ready" in out.getvalue()
+    # two campaigns (crm/demo_campaigns.py), each with members, responses and a won opportunity
+    shown = {c.name: c for c in Campaign.objects.all()}
+    assert shown["2026 华东区制造业客户答谢会"].status == "running"
+    assert shown["双十一线上直播推介"].status == "done"
+    for campaign in shown.values():
+        figures = campaign_results(campaign)
+        assert figures.members > 0 and figures.responded > 0
+        assert figures.won >= 1 and figures.roi is not None
 
     call_command("seed_demo", allow_production=True, stdout=io.StringIO(), stderr=io.StringIO())
     assert Account.objects.count() == 155  # 150 customers and 5 converted leads
     assert Quote.objects.count() == 3
+    assert Campaign.objects.count() == 2

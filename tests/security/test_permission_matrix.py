@@ -1030,6 +1030,101 @@ CRM_ACCOUNTS = [
     ),
 ]
 
+# CRM campaigns (world.py _crm_campaigns): the employee owns the world's campaign, the
+# superuser is a sales administrator: they see and change it; everyone else gets 404 (nobody
+# else holds crm.view_campaign). Creating needs crm.add_campaign or sales administration:
+# 403 for the others. Empty forms answer 400 and change nothing; an empty status step is told
+# so (302); removing the member is an action of those who change the campaign.
+SEE_THE_CAMPAIGN = ("employee", "admin")
+
+
+def campaign_seen(
+    status: Expected, *, kind: Callable[..., dict[str, Expected]] = page
+) -> dict[str, Expected]:
+    return kind(404, **dict.fromkeys(SEE_THE_CAMPAIGN, status))
+
+
+def _crm_campaign(world: World) -> dict[str, Any]:
+    return {"campaign_id": world.crm_campaign_id, "member_id": world.crm_campaign_member_id}
+
+
+CRM_CAMPAIGNS = [
+    get("crm:campaign-list", page(200)),
+    get("crm:campaign-export", page(200)),
+    get("crm:campaign-new", page(403, admin=200)),
+    post("crm:campaign-new", page(403, admin=400)),
+    get("crm:campaign-segment-preview", page(200)),
+    get("crm:campaign-detail", campaign_seen(200), kwargs=_crm_campaign),
+    get("crm:campaign-edit", campaign_seen(200), kwargs=_crm_campaign),
+    post("crm:campaign-edit", campaign_seen(400), kwargs=_crm_campaign),
+    get("crm:campaign-status", post_only(), kwargs=_crm_campaign),
+    post("crm:campaign-status", campaign_seen(302), kwargs=_crm_campaign),
+    get("crm:campaign-members", campaign_seen(200), kwargs=_crm_campaign),
+    get("crm:campaign-members-export", campaign_seen(200), kwargs=_crm_campaign),
+    get("crm:campaign-member-add", post_only(), kwargs=_crm_campaign),
+    post("crm:campaign-member-add", campaign_seen(400), kwargs=_crm_campaign),
+    get("crm:campaign-add-segment", campaign_seen(200), kwargs=_crm_campaign),
+    post("crm:campaign-add-segment", campaign_seen(400), kwargs=_crm_campaign),
+    get("crm:campaign-member-respond", campaign_seen(200), kwargs=_crm_campaign),
+    post("crm:campaign-member-respond", campaign_seen(400), kwargs=_crm_campaign),
+    get("crm:campaign-member-remove", post_only(), kwargs=_crm_campaign),
+    post(
+        "crm:campaign-member-remove",
+        campaign_seen(302),
+        kwargs=_crm_campaign,
+        acts=acting(*SEE_THE_CAMPAIGN),
+    ),
+    api_get("crm-api:campaign-list", api(200)),
+    api_post("crm-api:campaign-list", api(403, admin=400)),
+    api_get("crm-api:campaign-detail", campaign_seen(200, kind=api), kwargs=_crm_campaign),
+    Row(
+        "crm-api:campaign-detail",
+        "PATCH",
+        campaign_seen(200, kind=api),  # no field: nothing changes
+        kwargs=_crm_campaign,
+        json=True,
+    ),
+    api_get("crm-api:campaign-members", campaign_seen(200, kind=api), kwargs=_crm_campaign),
+    api_post("crm-api:campaign-members", campaign_seen(400, kind=api), kwargs=_crm_campaign),
+    api_post(
+        "crm-api:campaign-member-response", campaign_seen(400, kind=api), kwargs=_crm_campaign
+    ),
+]
+
+# CRM import and the lists' exports: every signed-in person may import customers (owned by
+# themselves) and export what their lists show; an empty upload answers 400 and writes nothing.
+CRM_IMPORT_EXPORT = [
+    get("crm:account_import", page(200)),
+    post("crm:account_import", page(400)),  # no file
+    get("crm:account_import_template", page(200)),
+    api_get("crm-api:account-import", api(405)),
+    api_post("crm-api:account-import", api(400)),  # no file
+    get("crm:lead_export", page(200)),
+    get("crm:quote_export", page(200)),
+    get("crm:case-export", page(200)),
+]
+
+# CRM analysis: every tab and every export answers everyone signed in (over what each may
+# see); an unknown analysis is 404.
+
+
+def _crm_analysis(name: str) -> Callable[[World], dict[str, Any]]:
+    return lambda world: {"name": name}
+
+
+CRM_ANALYSIS = [
+    get("crm:analysis", page(200)),
+    *[
+        get("crm:analysis-page", page(200), variant=name, kwargs=_crm_analysis(name))
+        for name in ("sales", "pipeline", "funnel", "win-rate", "rfm", "sla")
+    ],
+    get("crm:analysis-page", page(404), variant="unknown", kwargs=_crm_analysis("unknown")),
+    *[
+        get("crm:analysis-export", page(200), variant=name, kwargs=_crm_analysis(name))
+        for name in ("sales", "pipeline", "funnel", "win-rate", "rfm", "sla")
+    ],
+]
+
 ROWS: list[Row] = [
     *SHELL,
     *INBOX,
@@ -1044,6 +1139,9 @@ ROWS: list[Row] = [
     *CRM_SALES,
     *CRM_CASES,
     *CRM_ACCOUNTS,
+    *CRM_ANALYSIS,
+    *CRM_IMPORT_EXPORT,
+    *CRM_CAMPAIGNS,
     *ADMIN,
 ]
 

@@ -110,6 +110,10 @@ class World:
     crm_case_id: int = 0
     crm_account_id: int = 0  # the employee's; the colleague on its team (view only)
     crm_contact_id: int = 0  # a contact of it
+    # CRM campaigns: the employee's campaign with the employee's account (crm_account_id) as
+    # its one member; seen by its owner and the superuser (sales administrator) only
+    crm_campaign_id: int = 0
+    crm_campaign_member_id: int = 0
     sessions: dict[str, str] = field(default_factory=dict)  # persona → session key
 
     def kwargs(self) -> dict[str, Any]:
@@ -141,6 +145,9 @@ class World:
             "contact_id": self.crm_contact_id,
             # the CRM's cases API (CRM_CASES)
             "case_id": self.crm_case_id,
+            # the CRM's campaigns (CRM_CAMPAIGNS)
+            "campaign_id": self.crm_campaign_id,
+            "member_id": self.crm_campaign_member_id,
         }
 
 
@@ -388,6 +395,23 @@ def _crm_sales(world: World) -> None:
     ).pk
 
 
+def _crm_campaigns(world: World) -> None:
+    """The CRM campaigns matrix rows' objects (tests/security/test_permission_matrix.py
+    CRM_CAMPAIGNS): the employee's planned campaign with an empty segment and the employee's
+    account (``_crm_accounts``) as its member, written directly (the employee may not create
+    campaigns)."""
+    from crm.models import Campaign, CampaignMember
+
+    now = timezone.now()
+    campaign = Campaign.objects.create(
+        name="矩阵营销活动", owner=world.users["employee"], cost=1000, created_at=now
+    )
+    world.crm_campaign_id = campaign.pk
+    world.crm_campaign_member_id = CampaignMember.objects.create(
+        campaign=campaign, account_id=world.crm_account_id, added_at=now
+    ).pk
+
+
 def build_world() -> World:
     """Write the world (see the module's docstring); the caller rolls it back."""
     world = World()
@@ -446,6 +470,7 @@ def build_world() -> World:
         _crm_sales(world)
         _crm_cases(world)
         _crm_accounts(world)
+        _crm_campaigns(world)
     for persona, user in world.users.items():
         client = Client()
         client.force_login(user, backend="portal.backends.UsernameOrEmployeeNoBackend")
