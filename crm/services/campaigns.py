@@ -328,8 +328,6 @@ def _response_record(
     text: str,
     day: datetime.date,
     contact_id: int | None,
-    lead_id: int | None,
-    opportunity_id: int | None,
 ) -> CampaignMember:
     campaign = _locked(by, campaign_id)
     member = campaign_member_for(by, campaign, member_id)
@@ -341,10 +339,6 @@ def _response_record(
     member.response = text
     member.responded_at = timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
     member.save(update_fields=["response", "responded_at", "contact"])
-    if lead_id is not None:
-        Lead.objects.filter(pk=lead_id).update(campaign=campaign, source=LeadSource.CAMPAIGN)
-    if opportunity_id is not None:
-        Opportunity.objects.filter(pk=opportunity_id).update(campaign=campaign)
     return member
 
 
@@ -368,8 +362,9 @@ def campaign_member_respond(
     (``crm.services.sales.opportunity_create``, ``opportunity_name`` defaulting to the
     campaign's and the account's names); either is linked to the campaign.
 
-    The sales services open their own transactions, so the follow-up is made first (its bad
-    input changes nothing) and the response is then recorded and linked in one transaction."""
+    The sales services open their own transactions, so the follow-up is made first, linked to
+    the campaign as it is made (its bad input changes nothing), and the response is then
+    recorded."""
     text, day = _response_values(response, responded_on)
     if follow_up not in ("", "lead", "opportunity"):
         raise ValidationError({"follow_up": _("Follow-up: choose one of the list.")})
@@ -401,6 +396,7 @@ def campaign_member_respond(
             city=account.city,
             notes=text,
             assign_to_me=True,
+            campaign=campaign,
         )
     elif follow_up == "opportunity":
         opportunity = sales.opportunity_create(
@@ -410,6 +406,7 @@ def campaign_member_respond(
             amount=amount,
             expected_close=expected_close,
             contact_id=contact_id if contact_id is not None else member.contact_id,
+            campaign=campaign,
         )
     member = _response_record(
         by=by,
@@ -418,11 +415,5 @@ def campaign_member_respond(
         text=text,
         day=day,
         contact_id=contact_id,
-        lead_id=lead.pk if lead else None,
-        opportunity_id=opportunity.pk if opportunity else None,
     )
-    if lead is not None:
-        lead.refresh_from_db()
-    if opportunity is not None:
-        opportunity.refresh_from_db()
     return ResponseResult(member, lead, opportunity)

@@ -36,6 +36,7 @@ from crm.models import (
     Activity,
     ActivityKind,
     AssignmentRule,
+    Campaign,
     Contact,
     Industry,
     Lead,
@@ -260,9 +261,11 @@ def lead_create(
     city: str = "",
     notes: str = "",
     assign_to_me: bool = False,
+    campaign: Campaign | None = None,
 ) -> Lead:
     """A new lead. Its owner: the creator when they ask for it (``assign_to_me``), else the
-    assignment rules (:func:`lead_assign_owner`), else the creator."""
+    assignment rules (:func:`lead_assign_owner`), else the creator. ``campaign``: the campaign
+    it came from (the caller decided that ``by`` may change it)."""
     fields = {
         "company": _text(company, "company", limit=200, required=True),
         "contact_name": _text(contact_name, "contact_name", limit=60),
@@ -275,7 +278,9 @@ def lead_create(
         "notes": _text(notes, "notes", limit=5000),
     }
     owner = None if assign_to_me else lead_assign_owner(province=fields["province"])
-    return Lead.objects.create(**fields, owner=owner or by, created_at=timezone.now())
+    return Lead.objects.create(
+        **fields, owner=owner or by, campaign=campaign, created_at=timezone.now()
+    )
 
 
 @transaction.atomic(durable=True)
@@ -455,9 +460,11 @@ def opportunity_create(
     contact_id: int | None = None,
     competitors: str = "",
     committed: bool = False,
+    campaign: Campaign | None = None,
 ) -> Opportunity:
     """A new opportunity on an account the person sees, in the qualification stage, owned by
-    them, at the top of its kanban column."""
+    them, at the top of its kanban column; ``campaign``: the campaign it came from (the
+    caller decided that ``by`` may change it)."""
     fields = {
         "name": _text(name, "name", limit=200, required=True),
         "amount": _amount(amount),
@@ -476,6 +483,7 @@ def opportunity_create(
         **fields,
         expected_close=expected_close,
         committed=committed,
+        campaign=campaign,
         probability=STAGE_PROBABILITY[Stage.QUALIFICATION],
         owner=by,
         position=_top_position(Stage.QUALIFICATION),
