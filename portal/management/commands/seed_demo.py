@@ -112,13 +112,19 @@ _HR_MODELS = ("user", "department", "position", "delegationrule", "announcement"
 ROLES: tuple[RoleSpec, ...] = (
     RoleSpec("general_manager", "总经理", "General Manager", "公司总经理，审批链的最后一级。"),
     RoleSpec("dept_head", "部门负责人", "Department Head", "各部门及下属组的负责人。"),
-    RoleSpec("sales_director", "销售总监", "Sales Director", "审批折扣较大的报价。"),
+    RoleSpec(
+        "sales_director",
+        "销售总监",
+        "Sales Director",
+        "审批折扣较大的报价；查看全部营销活动。",
+        permissions=("crm.view_campaign",),
+    ),
     RoleSpec(
         "sales",
         "销售",
         "Sales",
-        "销售部的人员：首页显示自己的销售漏斗、跟进和服务工单。",
-        permissions=("crm.view_opportunity", "crm.view_case"),
+        "销售部的人员：首页显示自己的销售漏斗、跟进和服务工单；可以发起营销活动。",
+        permissions=("crm.view_opportunity", "crm.view_case", "crm.add_campaign"),
     ),
     RoleSpec("finance_reviewer", "财务审核", "Finance Reviewer", "审核报销、付款等财务单据。"),
     RoleSpec(
