@@ -23,6 +23,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from crm import quote_approval
+from crm.models import Quote
 from crm.selectors.quotes import quote_with_lines, quotes_for
 from crm.services import quotes as services
 from portal.models import User
@@ -44,18 +45,22 @@ def approve_quote(call: ApplicationCall) -> Mapping[str, Any] | None:
 
 
 class QuoteLinesWidget(forms.Widget):
-    """The quote's lines as a table (read-only), from the quote's id."""
+    """The quote's lines as a table (read-only), from the quote's number (the variable the
+    approval's business data shows; the quote's id is no variable of it)."""
 
     def render(self, name: str, value: Any, attrs: Any = None, renderer: Any = None) -> SafeString:
-        quote = quote_with_lines(value)
+        number = value if isinstance(value, str) else ""
+        quote_id = Quote.objects.filter(number=number).values_list("pk", flat=True).first()
+        quote = quote_with_lines(quote_id) if number and quote_id is not None else None
         html = render_to_string("crm/quotes/_approval_panel.html", {"quote": quote})
         return mark_safe(html)  # noqa: S308  # a template's output, escaped by it
 
 
 class QuoteApprovalForm(forms.Form):
-    """The approval step's form: the quote under approval, shown with its lines."""
+    """The approval step's form: the quote under approval (by its number), shown with its
+    lines."""
 
-    quote = forms.IntegerField(
+    number = forms.CharField(
         label=_("Quote"), required=False, disabled=True, widget=QuoteLinesWidget
     )
 

@@ -21,7 +21,6 @@ from pathlib import Path
 from crm.models import Quote
 from portal.models import User
 from workflow import translation
-from workflow.selectors.statistics import latest_definition_id
 from workflow.services.approvals import instance_cancel
 from workflow.services.definitions import definition_deploy, process_translations_save
 from workflow.services.starts import request_submit
@@ -53,10 +52,12 @@ TRANSLATIONS: dict[str, dict[str, str]] = {
         "Task_GeneralManager": "General manager's approval",
         "Task_Approve": "Quote approved",
         "End_Approved": "Approved",
-        "field:quote": "Quote",
         "field:number": "Quote number",
         "field:owner": "Owner",
         "field:level": "Approval level",
+        "enum:level:sales_manager": "Sales manager",
+        "enum:level:sales_director": "Sales director",
+        "enum:level:general_manager": "General manager",
         "field:account": "Customer",
         "field:total": "Total",
         "field:discount": "Discount (%)",
@@ -65,11 +66,15 @@ TRANSLATIONS: dict[str, dict[str, str]] = {
 
 
 def ensure_deployed(*, translate: bool = True) -> None:
-    """Deploy the approval when it is not deployed yet (one query when it is). ``translate``:
-    also save its English names, in a transaction of its own (pass False inside one)."""
-    if latest_definition_id(PROCESS) is None:
-        definition_deploy(xml=FILE.read_bytes(), source_name=FILE.name)
-    if translate and not translation.translated(PROCESS, translation.PROCESS, "", language="en"):
+    """Deploy the approval's file: nothing changes while the latest version says the same
+    (the engine compares what the file says), a new version when the file changed (running
+    approvals finish on theirs). ``translate``: also save its English names, in a
+    transaction of its own (pass False inside one), when any is missing or outdated."""
+    definition_deploy(xml=FILE.read_bytes(), source_name=FILE.name)
+    if translate and any(
+        translation.translated(PROCESS, entry, "", language="en") != text
+        for entry, text in TRANSLATIONS["en"].items()
+    ):
         process_translations_save(key=PROCESS, translations=TRANSLATIONS)
 
 
@@ -82,7 +87,6 @@ def approval_start(*, by: User, quote: Quote) -> int:
         user=by,
         key=PROCESS,
         data={
-            "quote": quote.pk,
             "number": quote.number,
             "owner": quote.created_by.username,
             "level": quote.approval_level,

@@ -27,10 +27,11 @@ from typing import Any, TypeVar, cast
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
+from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
-from django.urls import URLPattern, URLResolver, path
+from django.urls import URLPattern, URLResolver, path, reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -124,6 +125,14 @@ def _filters(request: HttpRequest) -> tuple[AccountFilterForm, AccountFilters]:
 # --- the list and its export ------------------------------------------------------------------
 
 
+def _url_around_id(name: str) -> tuple[str, str]:
+    """The URL ``name`` of one object as the text before and after its id: a page of rows
+    writes each row's id in between instead of reversing the URL once per row."""
+    marker = str(2_147_483_647)
+    before, _marker, after = reverse(name, args=[marker]).partition(marker)
+    return before, after
+
+
 @login_required
 @require_GET
 def account_list_page(request: HttpRequest) -> HttpResponse:
@@ -138,9 +147,12 @@ def account_list_page(request: HttpRequest) -> HttpResponse:
         size=PAGE_SIZE,
     )
     query = {k: request.GET.get(k, "") for k in request.GET if k != "after" and request.GET.get(k)}
+    account_url_head, account_url_tail = _url_around_id("crm:account")
     context = {
         "form": form,
         "accounts": page.objects,
+        "account_url_head": account_url_head,
+        "account_url_tail": account_url_tail,
         "next_url": "?" + urlencode({**query, "after": page.next.encode()}) if page.next else "",
         "query": urlencode(query),
     }
@@ -246,14 +258,17 @@ def _duplicates_shown(user: User, matches: list[Match]) -> list[dict[str, Any]]:
     """The matches as the warning lists them: a link and a merge offer only for the accounts
     the person sees; the others by name and owner (that the customer exists, not what it
     holds)."""
-    visible = set(
-        accounts_for(user)
-        .filter(pk__in=[m.account_id for m in matches])
-        .values_list("pk", flat=True)
-    )
-    owners = {
-        u.pk: u.display_name for u in User.objects.filter(pk__in={m.owner_id for m in matches})
+    # one query: each matched account's owner, and whether the person sees it (the
+    # visibility's own condition, asked of each)
+    seen = accounts_for(user).filter(pk=OuterRef("pk"))
+    found = {
+        account.pk: account
+        for account in Account.objects.filter(pk__in=[m.account_id for m in matches])
+        .annotate(visible=Exists(seen))
+        .select_related("owner")
     }
+    owners = {a.owner_id: a.owner.display_name for a in found.values()}
+    visible = {pk for pk, account in found.items() if account.visible}
     return [
         {
             "id": m.account_id,

@@ -35,7 +35,9 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, URLResolver, path, reverse
 from django.utils import timezone
+from django.utils.html import format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -306,6 +308,27 @@ def _filters(form: BoardFilterForm) -> dict[str, Any]:
     return {"owner_id": form.cleaned_data.get("owner"), "department": department}
 
 
+def _url_around_id(name: str) -> tuple[str, str]:
+    """The URL ``name`` of one object as the text before and after its id: the board writes
+    each card's id in between instead of reversing the URL once per card."""
+    marker = str(2_147_483_647)
+    before, _marker, after = reverse(name, args=[marker]).partition(marker)
+    return before, after
+
+
+def _stage_options(selected: str) -> SafeString:
+    """The options of a card's "move to" select with ``selected`` chosen, as
+    crm/sales/_move.html writes them: the same for every card of a column, so written once."""
+    return format_html_join(
+        "",
+        '<option value="{}"{}>{}</option>',
+        (
+            (value, " selected" if value == selected else "", label)
+            for value, label in Stage.choices
+        ),
+    )
+
+
 @login_required
 @require_GET
 def pipeline(request: HttpRequest) -> HttpResponse:
@@ -318,14 +341,21 @@ def pipeline(request: HttpRequest) -> HttpResponse:
         board = selectors.board(user, stage=stage, limit=COLUMN_MORE, **_filters(form))
     else:
         board = selectors.board(user, **_filters(form))
+    move_url = _url_around_id("crm:opportunity_move")
+    opportunity_url = _url_around_id("crm:opportunity")
     return render(
         request,
         "crm/sales/pipeline.html",
         {
             "board": board,
+            "lanes": [(column, _stage_options(column.stage)) for column in board.columns],
             "filter_form": form,
-            "stages": Stage.choices,
             "query": request.GET.urlencode(),
+            "card_next": request.get_full_path(),
+            "move_url_head": move_url[0],
+            "move_url_tail": move_url[1],
+            "opportunity_url_head": opportunity_url[0],
+            "opportunity_url_tail": opportunity_url[1],
         },
     )
 
