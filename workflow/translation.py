@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 from portal.models import User
 from workflow import participants
 from workflow.bpmn.model import Element, ElementKind, Process
+from workflow.engine.cache import definition_name
 from workflow.models import ProcessDefinition, ProcessInstance
 
 PROCESS = "process"
@@ -188,9 +189,7 @@ def title_text(*, title: str, key: str, definition_id: int, initiator: str) -> A
     when it is formatted; reads the process's name and the initiator's name now."""
     if not title:
         return title
-    process = (
-        ProcessDefinition.objects.filter(pk=definition_id).values_list("name", flat=True).first()
-    )
+    process = definition_name(definition_id)  # a deployed version's name never changes
     found = User.objects.filter(username=initiator).first() if initiator else None
     person = found.display_name if found is not None else initiator
     return lazy(_title_now, str)(title, key, process or key, person)

@@ -12,6 +12,7 @@ from workflow.models import ProcessDefinition
 
 _MAX = 256
 _graphs: OrderedDict[int, Graph] = OrderedDict()
+_names: OrderedDict[int, str] = OrderedDict()
 _lock = Lock()
 
 
@@ -31,6 +32,27 @@ def graph_for_definition(definition_id: int) -> Graph:
     return graph
 
 
+def definition_name(definition_id: int) -> str:
+    """The name a deployed definition was given ("" when it has none or is gone): read once
+    per definition, as the name of a deployed version never changes either."""
+    with _lock:
+        name = _names.get(definition_id)
+        if name is not None:
+            _names.move_to_end(definition_id)
+            return name
+    found = (
+        ProcessDefinition.objects.filter(pk=definition_id).values_list("name", flat=True).first()
+    )
+    if found is None:
+        return ""  # not cached: a definition that is not there (yet) may be deployed later
+    with _lock:
+        _names[definition_id] = found
+        while len(_names) > _MAX:
+            _names.popitem(last=False)
+    return found
+
+
 def clear() -> None:
     with _lock:
         _graphs.clear()
+        _names.clear()

@@ -213,6 +213,74 @@ def load_executions(instance_id: int) -> list[tuple[Any, ...]]:
     return rows(f"SELECT {EXECUTION_COLUMNS} FROM {E} WHERE instance_id = %s", (instance_id,))
 
 
+def task_holders(instance_ids: Sequence[int]) -> list[tuple[Any, ...]]:
+    """(id, state, assignee, on_behalf_of) of every task of these instances, read after the
+    action's writes: what decides whose to-do notices are settled."""
+    return rows(
+        f"SELECT id, state, assignee, on_behalf_of FROM {T} WHERE instance_id IN "
+        f"({', '.join(['%s'] * len(instance_ids))})",
+        tuple(instance_ids),
+    )
+
+
+def ended_requests(instance_ids: Sequence[int]) -> list[tuple[Any, ...]]:
+    """(id, title, definition_key, definition_id, initiator) of those of these instances
+    that are requests of their own (not called by another instance)."""
+    return rows(
+        f"SELECT id, title, definition_key, definition_id, initiator FROM {I} WHERE id IN "
+        f"({', '.join(['%s'] * len(instance_ids))}) AND parent_id IS NULL ORDER BY id",
+        tuple(instance_ids),
+    )
+
+
+def has_delegation(delegator: str, at: Any) -> bool:
+    """Whether ``delegator`` has an out-of-office rule in force at ``at`` (any process):
+    the cheap test before the rule that applies is looked for."""
+    return (
+        one(
+            "SELECT 1 FROM portal_delegationrule r JOIN portal_user u ON u.id = r.delegator_id "
+            "WHERE u.username = %s AND r.is_active AND r.starts_at <= %s AND r.ends_at > %s "
+            "LIMIT 1",
+            (delegator, at, at),
+        )
+        is not None
+    )
+
+
+def any_active_user(
+    *, users: Sequence[str], roles: Sequence[str], departments: Sequence[str], besides: str = ""
+) -> bool:
+    """Whether an active user other than ``besides`` is named, holds one of the roles or
+    belongs to one of the departments or their sub-departments (a department's subtree is
+    the rows whose materialized path starts with its own): whether a new task reaches
+    anyone's inbox."""
+    who: list[str] = []
+    params: list[Any] = []
+    if users:
+        who.append(f"u.username IN ({', '.join(['%s'] * len(users))})")
+        params += users
+    if roles:
+        who.append(
+            "u.id IN (SELECT ug.user_id FROM portal_user_groups ug JOIN portal_role r "
+            f"ON r.group_ptr_id = ug.group_id WHERE r.code IN ({', '.join(['%s'] * len(roles))}))"
+        )
+        params += roles
+    if departments:
+        who.append(
+            "u.department_id IN (SELECT d.id FROM portal_department d JOIN portal_department top "
+            f"ON d.path LIKE top.path || '%%' WHERE top.code IN "
+            f"({', '.join(['%s'] * len(departments))}))"
+        )
+        params += departments
+    if not who:
+        return False
+    sql = f"SELECT 1 FROM portal_user u WHERE u.is_active AND ({' OR '.join(who)})"
+    if besides:
+        sql += " AND u.username <> %s"
+        params.append(besides)
+    return one(sql + " LIMIT 1", params) is not None
+
+
 # --- writing ---------------------------------------------------------------------------------
 
 

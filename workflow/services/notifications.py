@@ -23,6 +23,7 @@ from portal.models import User
 from portal.services import notification_send, notifications_read_about, notifications_settle
 from workflow import participants
 from workflow import translation as translation_of
+from workflow.engine import store
 from workflow.engine.runtime import (
     Run,
 )
@@ -274,10 +275,11 @@ def tell_initiators(ended: Sequence[tuple[int, str]]) -> None:
     states = {pk: state for pk, state in ended if state in END_MESSAGES}
     if not states:
         return
-    for instance in ProcessInstance.objects.filter(pk__in=list(states), parent__isnull=True):
-        state = states[instance.pk]
-        title = _title_of(instance)
-        tell_initiator(instance.pk, instance.initiator, title, state, END_MESSAGES[state])
+    for pk, title, key, definition_id, initiator in store.ended_requests(sorted(states)):
+        text = translation_of.title_text(
+            title=title, key=key, definition_id=definition_id, initiator=initiator
+        )
+        tell_initiator(pk, initiator, text, states[pk], END_MESSAGES[states[pk]])
 
 
 # --- settling the notices of tasks that left a person's hands ----------------------------
@@ -297,9 +299,7 @@ def settle_task_notices(instance_ids: Iterable[int]) -> int:
     if not ids:
         return 0
     holders: dict[str, set[str] | None] = {}
-    for pk, state, assignee, behalf in Task.objects.filter(instance_id__in=ids).values_list(
-        "pk", "state", "assignee", "on_behalf_of"
-    ):
+    for pk, state, assignee, behalf in store.task_holders(ids):
         if state != TaskState.OPEN:
             holders[task_subject(pk)] = set()
         elif assignee:
