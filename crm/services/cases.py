@@ -47,7 +47,7 @@ from typing import Final
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from crm.models import (
@@ -535,26 +535,31 @@ def case_escalate(*, case_id: int, level: int, due: str) -> bool:
         % {"level": level, "name": boss.display_name if boss else _("nobody above")},
     )
     if boss is not None:
-        notification_send(
-            recipient=boss,
-            kind=KIND,
-            title=_("Case %(number)s is past its resolution deadline") % {"number": case.number},
-            body=_(
-                "“%(subject)s” of %(account)s, handled by %(handler)s, was due %(due)s and is "
-                "not resolved."
-            )
-            % {
-                "subject": case.subject,
-                "account": Account.objects.get(pk=case.account_id).name,
-                "handler": handler.display_name,
-                "due": timezone.localtime(case.resolution_due).strftime("%Y-%m-%d %H:%M")
-                if case.resolution_due
-                else "",
-            },
-            url=case_url(case.pk),
-            dedup_key=f"crm:case-escalated:{case.pk}:{level}:{due}",
-        )
+        with translation.override(boss.preferred_language or None):  # the reader's language
+            _tell_escalated(case, boss, handler, level, due)
     return True
+
+
+def _tell_escalated(case: Case, boss: User, handler: User, level: int, due: str) -> None:
+    notification_send(
+        recipient=boss,
+        kind=KIND,
+        title=_("Case %(number)s is past its resolution deadline") % {"number": case.number},
+        body=_(
+            "“%(subject)s” of %(account)s, handled by %(handler)s, was due %(due)s and is "
+            "not resolved."
+        )
+        % {
+            "subject": case.subject,
+            "account": Account.objects.get(pk=case.account_id).name,
+            "handler": handler.display_name,
+            "due": timezone.localtime(case.resolution_due).strftime("%Y-%m-%d %H:%M")
+            if case.resolution_due
+            else "",
+        },
+        url=case_url(case.pk),
+        dedup_key=f"crm:case-escalated:{case.pk}:{level}:{due}",
+    )
 
 
 # --- SLA policies ------------------------------------------------------------------------------

@@ -109,3 +109,17 @@ def test_a_resumed_case_escalates_at_its_new_deadline_only(
     run_timers_at(monkeypatch, at(10, 9, 10, 31))
     assert Case.objects.get(pk=case.pk).escalation_level == 1
     assert len(notices(dept_head)) == 1
+
+
+def test_the_escalation_notice_is_in_its_readers_language(
+    strategic_case: Case, dept_head: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever language the timer's worker runs in, the team lead reads the notice in his."""
+    from django.utils import translation
+
+    dept_head.preferred_language = "zh-hans"
+    dept_head.save(update_fields=["preferred_language"])
+    with translation.override("en"):
+        assert run_timers_at(monkeypatch, at(10, 8, 17, 1)) >= 1
+    [notice] = notices(dept_head)
+    assert "已超过解决时限" in notice.title and "Case" not in notice.title
