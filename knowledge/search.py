@@ -277,12 +277,16 @@ def _conditions(filters: _Filters, params: list[Any]) -> str:
     if filters.owner_id is not None:
         sql.append("i.owner_id = %s")
         params.append(filters.owner_id)
+    # a moment as the database stores it (SQLite: UTC text without an offset; an aware
+    # datetime's own text would compare as a string against it, wrong from 00:00 to 08:00
+    # in Beijing)
+    stored = connection.ops.adapt_datetimefield_value
     if filters.since is not None:
         sql.append("i.published_at >= %s")
-        params.append(filters.since)
+        params.append(stored(filters.since))
     if filters.until is not None:
         sql.append("i.published_at < %s")
-        params.append(filters.until)
+        params.append(stored(filters.until))
     return " AND ".join(sql)
 
 

@@ -379,3 +379,18 @@ def test_the_index_has_its_database_parts(db_vendor: str) -> None:
             )
             names = {row[0] for row in cursor.fetchall()}
             assert {"knowledge_index_head", "knowledge_index_document"} <= names
+
+
+def test_the_date_filters_hold_after_midnight_in_beijing(
+    library: dict[str, Article], employee: User
+) -> None:
+    """Published at 00:30 in Beijing (16:30 UTC the day before): "since that day" finds it
+    and "until the day before" does not, on both databases (SQLite stores UTC text)."""
+    invoice = library["invoice"].pk
+    moment = datetime.datetime(2026, 12, 6, 16, 30, tzinfo=datetime.UTC)  # 12-07 00:30 +08
+    ArticleIndex.objects.filter(article_id=invoice).update(published_at=moment)
+    day = datetime.date(2026, 12, 7)
+    assert invoice in _found(employee, "报销", since=day)
+    assert invoice in _found(employee, "报销", since=day, until=day)
+    assert invoice not in _found(employee, "报销", until=day - datetime.timedelta(days=1))
+    assert invoice not in _found(employee, "报销", since=day + datetime.timedelta(days=1))
