@@ -57,6 +57,7 @@ from crm.selectors.visibility import accounts_for, is_sales_admin
 from portal.choices import CodeRuleKey
 from portal.codes import code_check
 from portal.exports import Column, Sheet
+from portal.held_files import day_folder, held_files_cleanup
 from portal.models import User, phone_validator
 
 __all__ = [
@@ -772,7 +773,7 @@ def import_read(user: User, name: str, content: bytes) -> ImportReport:
 
 
 def _folder_of(day: datetime.date) -> str:
-    return f"{HOLD_FOLDER}/{day:%Y%m%d}"
+    return day_folder(HOLD_FOLDER, day)
 
 
 def import_file_hold(*, user: User, name: str, content: bytes) -> str:
@@ -781,7 +782,7 @@ def import_file_hold(*, user: User, name: str, content: bytes) -> str:
     path = default_storage.save(
         f"{_folder_of(timezone.localdate())}/{uuid.uuid4().hex}", ContentFile(content)
     )
-    _cleanup()
+    held_files_cleanup(HOLD_FOLDER)
     return signing.dumps({"u": user.pk, "p": path, "n": name[:200]}, salt=_SALT)
 
 
@@ -816,23 +817,6 @@ def import_file_release(*, user: User, token: str) -> None:
     path = str(found.get("p", ""))
     if found.get("u") == user.pk and path.startswith(f"{HOLD_FOLDER}/"):
         default_storage.delete(path)
-
-
-def _cleanup() -> int:
-    oldest_kept = _folder_of(timezone.localdate() - datetime.timedelta(days=1)).rsplit("/", 1)[1]
-    try:
-        days, _files = default_storage.listdir(HOLD_FOLDER)
-    except (FileNotFoundError, NotImplementedError):
-        return 0
-    deleted = 0
-    for day in days:
-        if day >= oldest_kept:
-            continue
-        _dirs, names = default_storage.listdir(f"{HOLD_FOLDER}/{day}")
-        for name in names:
-            default_storage.delete(f"{HOLD_FOLDER}/{day}/{name}")
-            deleted += 1
-    return deleted
 
 
 # --- the template ---------------------------------------------------------------------------------

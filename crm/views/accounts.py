@@ -20,9 +20,7 @@ answers 404; an action on a visible account their part does not allow answers 40
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -68,6 +66,7 @@ from crm.selectors.accounts import (
 )
 from crm.selectors.visibility import account_for, accounts_for
 from crm.services import accounts as services
+from crm.views.common import add_errors, found
 from portal.errors import NotFound, Refused
 from portal.exports import Column, Sheet, sheet_response, take
 from portal.http import signed_in, wants_partial
@@ -80,29 +79,6 @@ PAGE_SIZE = 25
 # (opportunities, quotes, cases, activities) append theirs in their AppConfig.ready() —
 # each is rendered with the page's context (``account``, ``may_change``, ``user``).
 ACCOUNT_SECTIONS: list[str] = []
-
-View = TypeVar("View", bound=Callable[..., HttpResponseBase])
-
-
-def found(view: View) -> View:
-    """What the person may not see (``NotFound`` from a selector or service) answers 404."""
-
-    @functools.wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound as error:
-            raise Http404 from error
-
-    return cast(View, wrapped)
-
-
-def _errors_into(form: Any, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for name, errors in error.message_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, error.messages)
 
 
 def _filters(request: HttpRequest) -> tuple[AccountFilterForm, AccountFilters]:
@@ -315,7 +291,7 @@ def account_create(request: HttpRequest) -> HttpResponse:
         except services.LikelyDuplicates as error:
             duplicates = _duplicates_shown(user, error.matches)
         except ValidationError as error:
-            _errors_into(form, error)
+            add_errors(form, error)
         except Refused as error:
             form.add_error(None, str(error))
         else:
@@ -345,7 +321,7 @@ def account_edit(request: HttpRequest, account_id: int) -> HttpResponse:
         except services.LikelyDuplicates as error:
             duplicates = _duplicates_shown(user, error.matches)
         except ValidationError as error:
-            _errors_into(form, error)
+            add_errors(form, error)
         except Refused as error:
             form.add_error(None, str(error))
         else:
@@ -439,7 +415,7 @@ def account_team(request: HttpRequest, account_id: int) -> HttpResponse:
                 may_change=form.cleaned_data["may_change"],
             )
         except ValidationError as error:
-            _errors_into(form, error)
+            add_errors(form, error)
             if "user" in getattr(error, "message_dict", {}):
                 form.add_error("person", error.message_dict["user"])
         except Refused as error:
@@ -537,7 +513,7 @@ def _contact_form(
             else:
                 services.contact_update(by=user, contact_id=contact.pk, values=form.cleaned_data)
         except ValidationError as error:
-            _errors_into(form, error)
+            add_errors(form, error)
         except Refused as error:
             form.add_error(None, str(error))
         else:

@@ -18,16 +18,13 @@ right to change it answers 403 on its forms.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.forms import Form
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, URLResolver, path
@@ -49,7 +46,8 @@ from crm.models import Campaign, Industry
 from crm.selectors import campaigns as selectors
 from crm.selectors.visibility import accounts_for
 from crm.services import campaigns as services
-from portal.errors import NotFound, Refused
+from crm.views.common import add_errors, found
+from portal.errors import Refused
 from portal.exports import sheet_response
 from portal.http import refusal_text, signed_in, wants_partial
 from portal.keyset import Cursor, Source, keyset_page
@@ -61,30 +59,6 @@ STEP_LABELS: Final[dict[str, Any]] = {
     Campaign.Status.RUNNING: gettext_lazy("Start the campaign"),
     Campaign.Status.DONE: gettext_lazy("Finish the campaign"),
 }
-View = TypeVar("View", bound=Callable[..., HttpResponseBase])
-
-
-def add_errors(form: Form, error: ValidationError) -> None:
-    """A service's field errors on the form's fields of the same name; the others (and an
-    error without fields) above the form."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    for field, problems in error.message_dict.items():
-        form.add_error(field if field in form.fields else None, problems)
-
-
-def found(view: View) -> View:
-    """What the person may not see answers 404."""
-
-    @functools.wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound as error:
-            raise Http404(str(error)) from error
-
-    return wrapped  # type: ignore[return-value]
 
 
 def _changeable(user: User, campaign_id: int) -> Campaign:

@@ -14,14 +14,11 @@ status refuses says why on the page and changes nothing.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -37,13 +34,13 @@ from crm.models import CaseStatus, SlaPolicy
 from crm.selectors import cases as selectors
 from crm.selectors.visibility import account_for, accounts_for, is_sales_admin
 from crm.services import cases as services
-from portal.errors import NotFound, Refused
+from crm.views.common import add_errors, found
+from portal.errors import Refused
 from portal.exports import Column, Sheet, sheet_response, take
 from portal.http import refusal_text, signed_in, wants_partial
 from portal.keyset import Cursor, Source, keyset_page
 
 PAGE_SIZE: Final = 25
-View = TypeVar("View", bound=Callable[..., HttpResponseBase])
 
 # the steps a case's page offers in each status, with their button labels
 STEPS: Final[dict[str, tuple[Any, ...]]] = {
@@ -71,29 +68,6 @@ EVENT_LABELS: Final = {
     "escalated": gettext_lazy("escalated"),
     "rated": gettext_lazy("rated"),
 }
-
-
-def add_errors(form: Form, error: ValidationError) -> None:
-    """A service's field errors on the form's fields of the same name; the others (and an
-    error without fields) above the form."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    for field, problems in error.message_dict.items():
-        form.add_error(field if field in form.fields else None, problems)
-
-
-def found(view: View) -> View:
-    """What the person may not see answers 404."""
-
-    @functools.wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound as error:
-            raise Http404(str(error)) from error
-
-    return wrapped  # type: ignore[return-value]
 
 
 def _cases_filtered(request: HttpRequest) -> tuple[Any, str, bool, str]:

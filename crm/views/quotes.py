@@ -8,7 +8,6 @@ see answers 404); every change goes through ``crm.services.quotes``.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
@@ -31,25 +30,11 @@ from crm.models import ApprovalRule, Quote, QuoteStatus
 from crm.selectors import quotes as selectors
 from crm.selectors.visibility import account_for, is_sales_admin
 from crm.services import quotes as services
+from crm.views.common import add_errors, found
 from erp_bridge.selectors import products_matching
-from portal.errors import NotFound, Refused
+from portal.errors import Refused
 from portal.exports import EXPORT_CAP, Column, Sheet, sheet_response
 from portal.http import signed_in
-
-View = Callable[..., HttpResponse]
-
-
-def found(view: View) -> View:
-    """What the person may not see (``NotFound`` from a selector or a service) is a 404."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound as error:
-            raise Http404(str(error)) from error
-
-    return wrapper
 
 
 def _lines_of(formset: Any) -> list[services.LineInput]:
@@ -67,14 +52,6 @@ def _lines_of(formset: Any) -> list[services.LineInput]:
             )
         )
     return lines
-
-
-def _errors_into(form: Any, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for name, problems in error.message_dict.items():
-            form.add_error(name if name in form.fields else None, problems)
-    else:
-        form.add_error(None, error.messages)
 
 
 def _products() -> list[Any]:
@@ -217,7 +194,7 @@ def quote_create(request: HttpRequest) -> HttpResponse:
                 lines=_lines_of(formset),
             )
         except ValidationError as error:
-            _errors_into(header, error)
+            add_errors(header, error)
         else:
             messages.success(
                 request, _("The quote %(number)s has been saved.") % {"number": quote.number}
@@ -258,7 +235,7 @@ def quote_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 lines=_lines_of(formset),
             )
         except ValidationError as error:
-            _errors_into(header, error)
+            add_errors(header, error)
         except Refused as error:
             header.add_error(None, str(error))
         else:

@@ -20,9 +20,7 @@ field errors go back on the form (400).
 from __future__ import annotations
 
 import datetime
-import functools
-from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import Any
 
 from django import forms
 from django.contrib import messages
@@ -56,36 +54,15 @@ from crm.models import Contact, Lead, LeadStatus, Opportunity, Stage
 from crm.selectors import sales as selectors
 from crm.selectors.visibility import account_for, accounts_for
 from crm.services import sales as services
+from crm.views.common import add_errors, found
 from portal.errors import NotFound
 from portal.exports import Column, Sheet, sheet_response, take
 from portal.http import signed_in
 from portal.models import Department, User
 
-View = TypeVar("View", bound=Callable[..., HttpResponseBase])
 LEAD_PAGE = 50
 RECENT_ACCOUNTS = 100
 COLUMN_MORE = 300
-
-
-def found(view: View) -> View:
-    """What the person may not see (``NotFound`` from a selector or service) answers 404."""
-
-    @functools.wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound as error:
-            raise Http404 from error
-
-    return cast(View, wrapped)
-
-
-def _errors_into(form: Any, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for name, errors in error.message_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, error.messages)
 
 
 def _next(request: HttpRequest, default: str) -> str:
@@ -180,7 +157,7 @@ def lead_create(request: HttpRequest) -> HttpResponse:
         try:
             lead = services.lead_create(by=user, **form.cleaned_data)
         except ValidationError as error:
-            _errors_into(form, error)
+            add_errors(form, error)
         else:
             messages.success(request, _("The lead has been saved."))
             if selectors.leads_for(user).filter(pk=lead.pk).exists():
@@ -232,7 +209,7 @@ def lead_disqualify(request: HttpRequest, lead_id: int) -> HttpResponse:
         try:
             services.lead_disqualify(lead_id, by=user, reason=form.cleaned_data["reason"])
         except ValidationError as error:
-            _errors_into(form, error)
+            add_errors(form, error)
         else:
             messages.success(request, _("The lead is disqualified."))
             return redirect("crm:lead", lead_id=lead_id)
@@ -265,7 +242,7 @@ def lead_convert(request: HttpRequest, lead_id: int) -> HttpResponse:
                 expected_close=form.cleaned_data["expected_close"],
             )
         except ValidationError as error:
-            _errors_into(form, error)
+            add_errors(form, error)
             if "status" in getattr(error, "error_dict", {}):
                 form.add_error(None, error.message_dict["status"])
         else:
@@ -395,7 +372,7 @@ def opportunity_create(request: HttpRequest) -> HttpResponse:
         except NotFound:
             form.add_error("account", _("Choose one of the offered values."))
         except ValidationError as error:
-            _errors_into(form, error)
+            add_errors(form, error)
         else:
             messages.success(request, _("The opportunity has been saved."))
             return redirect("crm:opportunity", opportunity_id=opportunity.pk)
@@ -455,7 +432,7 @@ def opportunity_edit(request: HttpRequest, opportunity_id: int) -> HttpResponse:
         try:
             services.opportunity_update(opportunity_id, by=user, **form.cleaned_data)
         except ValidationError as error:
-            _errors_into(form, error)
+            add_errors(form, error)
         else:
             messages.success(request, _("The opportunity has been saved."))
             return redirect("crm:opportunity", opportunity_id=opportunity_id)
@@ -626,7 +603,7 @@ def activity_create(request: HttpRequest, account_id: int) -> HttpResponse:
                 remind_at=data["remind_at"],
             )
         except ValidationError as error:
-            _errors_into(form, error)
+            add_errors(form, error)
         else:
             messages.success(request, _("The activity has been saved."))
             default = (

@@ -25,6 +25,7 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from portal.held_files import day_folder, held_files_cleanup
 from portal.models import User
 from workflow.forms import safe_filename, validate_upload
 
@@ -59,7 +60,7 @@ class KeptUpload:
 
 
 def _folder_of(day: datetime.date) -> str:
-    return f"{FOLDER}/{day:%Y%m%d}"
+    return day_folder(FOLDER, day)
 
 
 def upload_hold(*, user: User, upload: File[bytes]) -> KeptUpload:
@@ -114,18 +115,4 @@ def uploads_release(kept: Sequence[KeptUpload]) -> None:
 
 def pending_uploads_cleanup(*, now: datetime.date | None = None) -> int:
     """Delete the held files of days before yesterday (a token lives a day); how many."""
-    today = now or timezone.localdate()
-    oldest_kept = _folder_of(today - datetime.timedelta(days=1)).rsplit("/", 1)[1]
-    try:
-        days, _files = default_storage.listdir(FOLDER)
-    except (FileNotFoundError, NotImplementedError):
-        return 0
-    deleted = 0
-    for day in days:
-        if day >= oldest_kept:
-            continue
-        _dirs, names = default_storage.listdir(f"{FOLDER}/{day}")
-        for name in names:
-            default_storage.delete(f"{FOLDER}/{day}/{name}")
-            deleted += 1
-    return deleted
+    return held_files_cleanup(FOLDER, today=now)
