@@ -203,12 +203,16 @@
       leave_type: fieldValue(form, box.getAttribute("data-leave-type")),
       leave_label: fieldLabel(form, box.getAttribute("data-leave-type"))
     });
+    // Only the latest count is shown: an answer to dates since changed arrives late
+    // (the start date's change, then the end date's) and would overwrite the newer one.
+    var asked = (box.leaveAsked || 0) + 1;
+    box.leaveAsked = asked;
     fetch(url + "?" + query.toString(), {
       headers: { "HX-Request": "true" }, credentials: "same-origin"
     }).then(function (response) {
       return response.ok ? response.text() : "";
     }).then(function (html) {
-      if (!html) return;
+      if (!html || box.leaveAsked !== asked) return;
       summary.innerHTML = html; // rendered and escaped by the server's template
       var result = summary.querySelector("[data-days]");
       box.querySelector(".leave-days-value").value = result ? result.getAttribute("data-days") : "";

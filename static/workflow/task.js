@@ -87,6 +87,7 @@
       }).then(function (response) {
         return response.ok ? response.text() : "";
       }).then(function (html) {
+        if (currentTerm(input) !== term) return; // typed on meanwhile: a later answer comes
         box.innerHTML = html; // server-rendered and escaped by Django's templates
       });
     }, 250);
