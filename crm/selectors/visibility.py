@@ -109,29 +109,29 @@ def team_condition(user: User, reach: Reach) -> Q:
     return Q(Exists(team)) | Q(Exists(team_role))
 
 
-def visible_accounts(user: User) -> Q:
+def visible_accounts(user: User, reach: Reach | None = None) -> Q:
     """The accounts ``user`` (active, not a sales administrator) sees, as one condition:
     owned, on the team, or of the departments ``user`` heads and below. Team accounts and
     departments are named by id (:func:`reach_of`), so that every branch is an indexed
     column: PostgreSQL combines the indexes (a salesperson's few hundred accounts) or walks
     the list's order (a director's many) as its statistics say, instead of testing every
-    account."""
-    reach = reach_of(user)
+    account. ``reach``: :func:`reach_of` ``user`` when the caller already read it."""
+    reach = reach or reach_of(user)
     seen = Q(owner=user) | team_condition(user, reach)
     if reach.department_ids:
         seen |= Q(department_id__in=reach.department_ids)
     return seen
 
 
-def accounts_for(user: Viewer) -> QuerySet[Account]:
+def accounts_for(user: Viewer, reach: Reach | None = None) -> QuerySet[Account]:
     """The accounts ``user`` may see (merged ones included: their page says where they
     went); one query when evaluated, plus one for ``user``'s teams and departments
-    (:func:`reach_of`)."""
+    (:func:`reach_of`) unless the caller passes ``reach``."""
     if not user.is_authenticated or not user.is_active or not isinstance(user, User):
         return Account.objects.none()
     if is_sales_admin(user):
         return Account.objects.all()
-    return Account.objects.filter(visible_accounts(user))
+    return Account.objects.filter(visible_accounts(user, reach))
 
 
 def account_for(user: Viewer, account_id: int) -> Account:

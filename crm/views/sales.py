@@ -27,15 +27,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, URLResolver, path, reverse
 from django.utils import timezone
-from django.utils.html import format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
-from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -52,8 +49,9 @@ from crm.forms_sales import (
 )
 from crm.models import Contact, Lead, LeadStatus, Opportunity, Stage
 from crm.selectors import sales as selectors
-from crm.selectors.visibility import account_for, accounts_for
+from crm.selectors.visibility import Reach, account_for, accounts_for, is_sales_admin, reach_of
 from crm.services import sales as services
+from crm.views import board as board_html
 from crm.views.common import add_errors, found
 from portal.errors import NotFound
 from portal.exports import Column, Sheet, sheet_response, take
@@ -259,13 +257,13 @@ def lead_convert(request: HttpRequest, lead_id: int) -> HttpResponse:
 # --- the pipeline --------------------------------------------------------------------------------
 
 
-def _filter_choices(user: User) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+def _filter_choices(
+    user: User, reach: Reach | None
+) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
     """The owners of the opportunities the person sees and the departments (two queries)."""
-    # EXISTS per person (index on the owner), not a DISTINCT over every visible opportunity
-    seen = selectors.opportunities_for(user).filter(owner=OuterRef("pk"))
     owners = [
         (person.pk, person.display_name)
-        for person in User.objects.filter(Exists(seen)).order_by("username")
+        for person in selectors.opportunity_owners(user, reach).order_by("username")
     ]
     departments = [
         (d.pk, d.display_name)
@@ -274,6 +272,12 @@ def _filter_choices(user: User) -> tuple[list[tuple[int, str]], list[tuple[int, 
         .order_by("path")
     ]
     return owners, departments
+
+
+def _reach(user: User) -> Reach | None:
+    """The person's :class:`Reach`, read once for a page's several reads (none for a sales
+    administrator, who sees everything)."""
+    return None if is_sales_admin(user) else reach_of(user)
 
 
 def _filters(form: BoardFilterForm) -> dict[str, Any]:
@@ -285,54 +289,31 @@ def _filters(form: BoardFilterForm) -> dict[str, Any]:
     return {"owner_id": form.cleaned_data.get("owner"), "department": department}
 
 
-def _url_around_id(name: str) -> tuple[str, str]:
-    """The URL ``name`` of one object as the text before and after its id: the board writes
-    each card's id in between instead of reversing the URL once per card."""
-    marker = str(2_147_483_647)
-    before, _marker, after = reverse(name, args=[marker]).partition(marker)
-    return before, after
-
-
-def _stage_options(selected: str) -> SafeString:
-    """The options of a card's "move to" select with ``selected`` chosen, as
-    crm/sales/_move.html writes them: the same for every card of a column, so written once."""
-    return format_html_join(
-        "",
-        '<option value="{}"{}>{}</option>',
-        (
-            (value, " selected" if value == selected else "", label)
-            for value, label in Stage.choices
-        ),
-    )
-
-
 @login_required
 @require_GET
 def pipeline(request: HttpRequest) -> HttpResponse:
     """The kanban board of the opportunities the person sees (filters: owner, department)."""
     user = signed_in(request)
-    owners, departments = _filter_choices(user)
+    reach = _reach(user)
+    owners, departments = _filter_choices(user, reach)
     form = BoardFilterForm(request.GET or None, owners=owners, departments=departments)
     stage = request.GET.get("stage")
     if stage in Stage.values:  # one column's "more": that column, longer
-        board = selectors.board(user, stage=stage, limit=COLUMN_MORE, **_filters(form))
+        board = selectors.board(user, reach=reach, stage=stage, limit=COLUMN_MORE, **_filters(form))
     else:
-        board = selectors.board(user, **_filters(form))
-    move_url = _url_around_id("crm:opportunity_move")
-    opportunity_url = _url_around_id("crm:opportunity")
+        board = selectors.board(user, reach=reach, **_filters(form))
+    page = board_html.Page.of(request)
     return render(
         request,
         "crm/sales/pipeline.html",
         {
             "board": board,
-            "lanes": [(column, _stage_options(column.stage)) for column in board.columns],
+            "lanes": [
+                (column, board_html.cards(page, column.cards, column.stage))
+                for column in board.columns
+            ],
             "filter_form": form,
             "query": request.GET.urlencode(),
-            "card_next": request.get_full_path(),
-            "move_url_head": move_url[0],
-            "move_url_tail": move_url[1],
-            "opportunity_url_head": opportunity_url[0],
-            "opportunity_url_tail": opportunity_url[1],
         },
     )
 
@@ -402,8 +383,11 @@ def opportunity_detail(request: HttpRequest, opportunity_id: int) -> HttpRespons
         {
             "opportunity": opportunity,
             "entries": selectors.timeline(opportunity=opportunity),
-            "stages": Stage.choices,
-            "move_form": MoveForm(initial={"stage": opportunity.stage}),
+            "move": board_html.move_form(
+                board_html.Page.of(request),
+                opportunity.pk,
+                board_html.stage_options(opportunity.stage),
+            ),
             "sections": OPPORTUNITY_SECTIONS,
         },
     )
@@ -510,14 +494,15 @@ def opportunity_move(request: HttpRequest, opportunity_id: int) -> HttpResponse:
 def forecast(request: HttpRequest) -> HttpResponse:
     """The forecast table; ``?format=csv`` or ``?format=xlsx`` as a file."""
     user = signed_in(request)
-    owners, departments = _filter_choices(user)
+    reach = _reach(user)
+    owners, departments = _filter_choices(user, reach)
     form = ForecastFilterForm(request.GET or None, owners=owners, departments=departments)
     today = timezone.localdate()
     start, months = today.replace(day=1), 6
     if form.is_bound and form.is_valid():
         start = form.cleaned_data.get("start") or start
         months = form.cleaned_data.get("months") or months
-    rows = selectors.forecast(user, start=start, months=months, **_filters(form))
+    rows = selectors.forecast(user, start=start, months=months, reach=reach, **_filters(form))
     if request.GET.get("format") in ("csv", "xlsx"):
         return sheet_response(_forecast_sheet(rows, start), request)
     totals = {

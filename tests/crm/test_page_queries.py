@@ -27,9 +27,10 @@ LIST_QUERIES = 8
 LIST_OWNER_QUERIES = 9
 # the list's without the form's choices and the bell
 ROWS_QUERIES = 6
-# session, user, permissions (2), reach (owner choices), owner choices, departments, the
-# chosen department, reach (board), the ranked board, its cards, the bell
-KANBAN_QUERIES = 12
+# session, user, permissions (2), reach (once for the owner choices and the board: was
+# twice), owner choices, departments, the chosen department, the ranked board, its cards,
+# the bell
+KANBAN_QUERIES = 11
 # session, user, the create service's reads in its transaction (savepoints included), the
 # permissions (2), the reach, the matches with their owners and whether the person sees each
 # (one query, was two), the bell

@@ -17,8 +17,9 @@ from django.utils import timezone
 from crm import portlets_sales
 from crm.models import Activity, AssignmentRule, Lead, LeadStatus, Opportunity, Stage
 from crm.selectors import sales as selectors
+from crm.services import accounts
 from crm.services import sales as services
-from portal.models import User
+from portal.models import Department, User
 from tests.crm import sales_fixtures as make
 from tests.factories import UserFactory
 
@@ -112,6 +113,43 @@ def test_the_owner_filter(employee: User, colleague: User, dept_head: User, logi
     page = login(dept_head).get(reverse("crm:pipeline") + f"?owner={employee.pk}")
     text = page.content.decode()
     assert mine.name in text and theirs.name not in text
+
+
+def test_the_owner_choices_are_the_people_whose_opportunities_one_sees(
+    org: dict[str, Department],
+    employee: User,
+    colleague: User,
+    dept_head: User,
+    outsider: User,
+    login: Login,
+) -> None:
+    """The board's owner filter offers the owners of opportunities on the accounts one owns
+    or is on the team of, and the people of the departments one heads who own one; never
+    someone whose opportunities one does not see."""
+    mine = make.account(employee)
+    make.opportunity(mine, name="我的项目")
+    teamed = make.account(outsider, "财务部的客户有限公司")
+    make.opportunity(teamed, name="财务部的项目")
+    make.opportunity(make.account(colleague, "别家有限公司"), name="别人的项目")
+    stranger = UserFactory.create(username="zhaolei", department=org["hr"])
+    make.opportunity(make.account(stranger, "陌生有限公司"), owner=stranger)
+    UserFactory.create(username="sunli", department=employee.department)  # owns none
+
+    def offered(person: User) -> set[str]:
+        page = login(person).get(reverse("crm:pipeline"))
+        return {
+            User.objects.get(pk=pk).username
+            for pk, _label in page.context["filter_form"].fields["owner"].choices
+            if pk
+        }
+
+    assert offered(employee) == {"zhangwei"}
+    accounts.team_add(by=outsider, account_id=teamed.pk, user=employee)
+    assert offered(employee) == {"zhangwei", "liuyang"}  # the team account's owner
+    # the department head: the members who own an opportunity (not the idle one, not the
+    # stranger of no department, not the finance department's owner of a team account)
+    assert offered(dept_head) == {"zhangwei", "wangfang"}
+    assert offered(stranger) == {"zhaolei"}
 
 
 def test_a_refused_move_answers_the_field_error_in_the_users_language(
