@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 from django.http import HttpRequest
 from django.middleware.csrf import get_token
-from django.template.defaultfilters import floatformat
 from django.urls import reverse
 from django.utils import dateformat, formats
 from django.utils.html import escape, format_html, format_html_join
@@ -17,6 +16,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
 from crm.models import Opportunity, Stage
+from workflow.money import format_amount
 
 
 def stage_options(selected: str) -> SafeString:
@@ -116,7 +116,7 @@ def card(page: Page, opportunity: Opportunity, form: list[str]) -> str:
         f'  <a class="sales-card-title" href="{page.opportunity_url[0]}{pk}'
         f'{page.opportunity_url[1]}">{escape(opportunity.name)}</a>\n'
         f'  <span class="sales-card-account">{escape(opportunity.account.name)}</span>\n'
-        f'  <span class="sales-card-meta"><strong>¥{floatformat(opportunity.amount, "2g")}'
+        f'  <span class="sales-card-meta"><strong>¥{format_amount(opportunity.amount)}'
         f"</strong> · <span data-probability>{int(opportunity.probability)}</span>% · "
         f"{dateformat.format(close, page.date_format) if close else '—'}{committed}</span>\n"
         f'  <span class="sales-card-owner muted">{escape(opportunity.owner.display_name)}</span>\n'

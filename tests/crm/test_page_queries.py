@@ -112,6 +112,8 @@ def test_the_kanban_of_a_department_in_a_fixed_number_of_queries(
     assert page.status_code == 200
     assert text.count('class="sales-card"') == len(cards) == 36
     assert hidden.name not in text
+    assert text.count("¥1,234.50") == 36  # each card's amount, grouped as money is
+    assert "¥14,814.00" in text  # a column's: 12 cards
     card = cards[-1]
     move = reverse("crm:opportunity_move", args=[card.pk])
     assert f'data-move-url="{move}"' in text and f'action="{move}"' in text
