@@ -92,7 +92,10 @@ lint: $(STAMP)
 	$(DEV) $(VENV)/bin/mypy portal workflow crm erp_bridge knowledge tests
 	$(DEV) $(PY) manage.py makemigrations --check --dry-run
 
-test: setup lint test-sqlite test-services
+# The two runs at once, one per core (CI: about 25 minutes instead of 36 one after the other);
+# each run's output is printed whole when it ends.
+test: setup lint
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-services
 
 # Every test on the embedded default: SQLite, Celery eager.
 test-sqlite: setup
