@@ -6,6 +6,8 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.models import Group, Permission
+from django.db.models import Q
 from django.http import HttpRequest
 
 from portal.models import User
@@ -63,3 +65,24 @@ class UsernameOrEmployeeNoBackend(ModelBackend):
         if user.check_password(password) and self.user_can_authenticate(user):
             return user
         return None
+
+    def get_all_permissions(self, user_obj: Any, obj: Any = None) -> set[str]:
+        """Django's answer (``app_label.codename`` of the person's own and their roles'
+        permissions, all of them for a superuser; none for an inactive person or an object)
+        read in one query instead of two: the navigation asks on every page (issue 16).
+        Kept on the user object for the request, as Django keeps it."""
+        if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
+            return set()
+        if not hasattr(user_obj, "_perm_cache"):
+            permissions = Permission.objects.all()
+            if not user_obj.is_superuser:
+                own = User.user_permissions.through.objects.filter(user_id=user_obj.pk)
+                of_roles = Group.permissions.through.objects.filter(group__user=user_obj)
+                permissions = permissions.filter(
+                    Q(pk__in=own.values("permission_id"))
+                    | Q(pk__in=of_roles.values("permission_id"))
+                )
+            rows = permissions.values_list("content_type__app_label", "codename").order_by()
+            user_obj._perm_cache = {f"{app_label}.{codename}" for app_label, codename in rows}
+        permissions_held: set[str] = user_obj._perm_cache
+        return permissions_held

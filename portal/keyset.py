@@ -18,14 +18,14 @@ import base64
 import binascii
 import datetime
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import F, Model, Q, QuerySet
 from django.utils import timezone
 
-__all__ = ["BadCursor", "Cursor", "Page", "Source", "keyset_page"]
+__all__ = ["BadCursor", "Cursor", "Page", "Source", "keyset_page", "merge", "window"]
 
 
 class BadCursor(ValueError):
@@ -134,22 +134,33 @@ def _after(source: Source, cursor: Cursor, ascending: bool) -> QuerySet[Any]:
     return source.rows.filter(condition)
 
 
-def keyset_page(
-    sources: Sequence[Source], *, after: Cursor | None, size: int, ascending: bool = False
-) -> Page:
-    """The page of ``size`` rows of ``sources`` merged, after ``after`` (None: the first
-    page). One query per source, each reading at most ``size + 1`` rows by its index."""
+def window(
+    source: Source, *, after: Cursor | None, size: int, ascending: bool = False
+) -> QuerySet[Any]:
+    """The rows of ``source`` a page after ``after`` may show: at most ``size + 1`` (one
+    more tells whether a next page exists), in the source's order, by its index. Not read
+    yet: :func:`keyset_page` reads each source's window in a query of its own; a caller may
+    read several windows of one table in one query and hand the rows to :func:`merge`."""
     if after is not None and after.at is None and not ascending:
         raise BadCursor("")  # newest first, every row has a value: no cursor here has none
+    rows = source.rows if after is None else _after(source, after, ascending)
+    order: list[Any]
+    if ascending:
+        order = [F(source.field).asc(nulls_last=True), "pk"]
+    else:
+        order = [F(source.field).desc(), "-pk"]
+    return rows.order_by(*order)[: size + 1]
+
+
+def merge(
+    read: Sequence[tuple[Source, Iterable[Any]]], *, size: int, ascending: bool = False
+) -> Page:
+    """The page of ``size`` rows of several sources, each given with the rows of its
+    :func:`window` (or of a larger one of the same order: the first ``size`` rows and
+    whether more exist come out the same)."""
     found: list[tuple[tuple[Any, ...], Cursor, str, Model]] = []
-    for source in sources:
-        rows = source.rows if after is None else _after(source, after, ascending)
-        order: list[Any]
-        if ascending:
-            order = [F(source.field).asc(nulls_last=True), "pk"]
-        else:
-            order = [F(source.field).desc(), "-pk"]
-        for row in rows.order_by(*order)[: size + 1]:
+    for source, rows in read:
+        for row in rows:
             at = getattr(row, source.field)
             position = Cursor(at, source.rank, row.pk)
             found.append(
@@ -159,3 +170,16 @@ def keyset_page(
     shown = found[:size]
     following = shown[-1][1] if len(found) > size else None
     return Page([(kind, row) for _k, _p, kind, row in shown], following)
+
+
+def keyset_page(
+    sources: Sequence[Source], *, after: Cursor | None, size: int, ascending: bool = False
+) -> Page:
+    """The page of ``size`` rows of ``sources`` merged, after ``after`` (None: the first
+    page). One query per source, each reading at most ``size + 1`` rows by its index."""
+    if after is not None and after.at is None and not ascending:
+        raise BadCursor("")  # newest first, every row has a value: no cursor here has none
+    read = [
+        (source, window(source, after=after, size=size, ascending=ascending)) for source in sources
+    ]
+    return merge(read, size=size, ascending=ascending)

@@ -129,8 +129,12 @@ def announcements_for(user: User, *, at: datetime | None = None) -> QuerySet[Ann
     return live.filter(pk__in=matching).select_related("author")
 
 
+def unread_notifications(user: User) -> QuerySet[Notification]:
+    return Notification.objects.filter(recipient=user, read_at__isnull=True)
+
+
 def unread_notification_count(user: User) -> int:
-    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+    return unread_notifications(user).count()
 
 
 def notifications_for(user: User) -> QuerySet[Notification]:

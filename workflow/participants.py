@@ -14,7 +14,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext as _
 
 from portal.models import Department, User
@@ -134,22 +134,21 @@ def candidate(kind: str, value: str) -> tuple[str, str]:
 
 
 def user_candidacy(user: User) -> Q:
-    """Matches the ``TaskCandidate`` rows that let ``user`` claim a task. Worked out once
-    per user object (a request's ``request.user``: its inbox lists, counts and filters all
-    ask)."""
+    """Matches the ``TaskCandidate`` rows that let ``user`` claim a task: a row naming them,
+    one of their roles, their department or a department above it. The roles and the
+    departments are subqueries of the query this filters, not lists read beforehand: the
+    inbox, its counts and the task page's visibility check ask on every request, and three
+    reads each time were most of a page's queries (issue 16). Built once per user object."""
     known: Q | None = getattr(user, "_workflow_candidacy", None)
     if known is not None:
         return known
-    roles = list(user.groups.filter(role__isnull=False).values_list("role__code", flat=True))
-    departments: list[str] = []
-    if user.department_id is not None:
-        department = Department.objects.get(pk=user.department_id)
-        above = Department.objects.get_ancestors(department).values_list("code", flat=True)
-        departments = [department.code, *above]
     found = Q(kind="user", value=user.username)
-    if roles:
-        found |= Q(kind="group", value__in=roles)
-    if departments:
+    roles = user.groups.filter(role__isnull=False).values("role__code")
+    found |= Q(kind="group", value__in=roles)
+    if user.department_id is not None:
+        # a materialized path: the department and those above it are the paths it starts with
+        own = Department.objects.filter(pk=user.department_id, path__startswith=OuterRef("path"))
+        departments = Department.objects.filter(Exists(own)).values("code")
         found |= Q(kind="dept", value__in=departments)
     user._workflow_candidacy = found  # type: ignore[attr-defined]
     return found

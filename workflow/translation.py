@@ -143,19 +143,30 @@ def request_title(
     return default_title(person, process_name(key, process, language=language), language=language)
 
 
-def request_titles(instances: Iterable[ProcessInstance]) -> dict[int, str]:
+def request_titles(
+    instances: Iterable[ProcessInstance],
+    *,
+    people: Mapping[str, str] | None = None,
+    definitions: Mapping[int, str] | None = None,
+) -> dict[int, str]:
     """:func:`request_title` of each of ``instances`` (a page of a list), by id: two
-    queries for any number of them."""
+    queries for any number of them, none when the caller gives what it read already for
+    the same page: ``people`` (the display name of each initiator, as
+    ``visibility.display_names`` reads them) and ``definitions`` (the BPMN name of each
+    instance's definition, by id: ``visibility.definition_names``)."""
     rows = list(instances)
-    names = dict(
-        ProcessDefinition.objects.filter(pk__in={i.definition_id for i in rows}).values_list(
-            "pk", "name"
+    if definitions is None:
+        definitions = dict(
+            ProcessDefinition.objects.filter(pk__in={i.definition_id for i in rows}).values_list(
+                "pk", "name"
+            )
         )
-    )
-    people = {
-        user.username: user.display_name
-        for user in User.objects.filter(username__in={i.initiator for i in rows if i.title})
-    }
+    names = definitions
+    if people is None:
+        people = {
+            user.username: user.display_name
+            for user in User.objects.filter(username__in={i.initiator for i in rows if i.title})
+        }
     return {
         i.pk: request_title(
             i.title,

@@ -8,11 +8,14 @@ the step 直属上级审批 goes to his manager 李娜 (dept_head). 王芳 (coll
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from portal.models import User
+from tests.factories import UserFactory
 from tests.workflow.approval_helpers import (
     deploy_steps,
     make_admin,
@@ -530,3 +533,72 @@ def test_a_request_returned_to_its_initiator_is_resubmitted_not_approved(
     page = login(employee).get(f"/workflow/tasks/{back.pk}/").content.decode()
     assert "Resubmit" in page
     assert "Submit this request again?" in page
+
+
+# --- speed ---------------------------------------------------------------------------------------
+
+
+def _leave_with_a_past(employee: User, colleague: User, people: int) -> Task:
+    """张伟's demo leave request at 李娜's step (上级审批), after 王芳 confirmed the hand-over
+    with an opinion; 张伟 has copied ``people`` people in, one by one, and added as many
+    remarks and files."""
+    xml = (DEMO_DIR / "leave_request.bpmn").read_text(encoding="utf-8")
+    definitions.definition_deploy(xml=xml, source_name="leave_request.bpmn")
+    instance_id = engine.instance_start(
+        "leave_request",
+        initiator=employee,
+        title="张伟的请假申请：年假 2 天",
+        variables={
+            "leave_type": "annual",
+            "start_date": "2025-03-03",
+            "start_half": "am",
+            "end_date": "2025-03-04",
+            "end_half": "pm",
+            "days": 2,
+            "reason": "回老家探亲",
+            "handover": colleague.username,
+        },
+    )
+    approvals.task_approve(
+        open_task(instance_id).pk,
+        user=colleague,
+        data={"handover_opinion": "客户跟进已交接"},
+        comment="已交接",
+    )
+    for n in range(people):
+        other = UserFactory.create(username=f"reader{n}", first_name=f"读者{n}", last_name="陈")
+        approvals.instance_copy(instance_id, user=employee, recipients=[other.username])
+        approvals.comment_add(instance_id, user=employee, text=f"补充说明 {n}")
+        approvals.attachment_add(
+            instance_id, user=employee, upload=SimpleUploadedFile(f"证明{n}.txt", b"leave")
+        )
+    return open_task(instance_id)
+
+
+def test_the_task_page_does_not_query_per_row(
+    login: Callable[[User], Client],
+    employee: User,
+    colleague: User,
+    dept_head: User,
+    django_assert_max_num_queries: Any,
+) -> None:
+    task = _leave_with_a_past(employee, colleague, people=12)
+    client = login(dept_head)
+    client.get(url(task))  # the first visit marks the notice of the task read
+    # 41 before issue 16. Now: the session, the person, their permissions, the task (with
+    # its definition's name and whether it was offered to candidates), the bell's notices of
+    # it read, the instance's tasks, its history, its open incidents and where it waits
+    # (the diagram), the comments, the people named, the person field's account, the
+    # attachments, the copies, the saved phrases, the guides, the bell's count.
+    with django_assert_max_num_queries(18):
+        response = client.get(url(task))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "张伟的请假申请：年假 2 天" in html
+    assert f'action="/workflow/tasks/{task.pk}/approve/"' in html
+    assert "已交接" in html  # 王芳's opinion in the approval record
+    for n in range(12):
+        assert f"补充说明 {n}" in html
+        assert f"证明{n}.txt" in html
+        assert f"陈读者{n}" in html
+    assert html.count("/workflow/attachments/") >= 12

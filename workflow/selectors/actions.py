@@ -13,7 +13,8 @@ instances through their states to hold both to it).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime
+from collections.abc import Iterable, Sequence
 
 from django.utils.translation import gettext as _
 
@@ -30,28 +31,54 @@ from workflow.models import (
     TaskCandidate,
     TaskState,
 )
+from workflow.selectors.instance_reads import InstanceReads
 from workflow.selectors.visibility import is_process_admin
 
+PASSED_OUTCOMES = ("approved", "submitted", "completed")
+"""A step decided this way was passed (a return may go back to it, a withdrawal take it)."""
+NEXT_ACTED_KINDS = ("task-transferred", "task-delegated", "signer-added", "task-claimed")
+"""What the next handler did that ends the chance to withdraw (besides deciding)."""
 
-def return_targets(task: Task) -> list[tuple[str, str]]:
+
+def return_targets(task: Task, reads: InstanceReads | None = None) -> list[tuple[str, str]]:
     """The steps a task may be returned to: the initiator's start, then the user tasks of
     the same scope this instance actually passed, in the order first passed (element id,
-    name)."""
-    graph = graph_for_definition(
-        ProcessInstance.objects.values_list("definition_id", flat=True).get(pk=task.instance_id)
-    )
+    name). Worked out once per task object: the task page's actions and its return
+    dialog both ask in one request. ``reads``: the page's reads of the instance."""
+    known: list[tuple[str, str]] | None = getattr(task, "_return_targets", None)
+    if known is not None:
+        return list(known)
+    targets = _return_targets(task, reads)
+    task._return_targets = targets  # type: ignore[attr-defined]
+    return list(targets)
+
+
+def _return_targets(task: Task, reads: InstanceReads | None) -> list[tuple[str, str]]:
+    if Task.instance.is_cached(task):
+        definition_id = task.instance.definition_id
+    else:
+        definition_id = ProcessInstance.objects.values_list("definition_id", flat=True).get(
+            pk=task.instance_id
+        )
+    graph = graph_for_definition(definition_id)
     element = graph.elements.get(task.element_id)
     if element is None:
         return []
-    passed = (
-        HistoryEvent.objects.filter(
-            instance_id=task.instance_id,
-            kind="task-completed",
-            outcome__in=("approved", "submitted", "completed"),
+    passed: Iterable[str]
+    if reads is not None:
+        passed = [
+            event.element_id
+            for event in reads.history
+            if event.kind == "task-completed" and event.outcome in PASSED_OUTCOMES
+        ]
+    else:
+        passed = (
+            HistoryEvent.objects.filter(
+                instance_id=task.instance_id, kind="task-completed", outcome__in=PASSED_OUTCOMES
+            )
+            .order_by("at", "id")
+            .values_list("element_id", flat=True)
         )
-        .order_by("at", "id")
-        .values_list("element_id", flat=True)
-    )
     start = graph.start_event(None)
     targets: list[tuple[str, str]] = []
     if element.parent_id is None:
@@ -82,7 +109,15 @@ def _own_request(user: User, task: Task, element: Element | None) -> bool:
     return participants.own_request(user.username, instance.initiator, settings, element)
 
 
-def _step_actions(user: User, task: Task) -> set[str]:
+def _has_candidates(task: Task) -> bool:
+    """Whether ``task`` was offered to candidates (read with it by ``task_for``, else now)."""
+    known: bool | None = getattr(task, "has_candidates", None)
+    if known is not None:
+        return known
+    return TaskCandidate.objects.filter(task=task).exists()
+
+
+def _step_actions(user: User, task: Task, reads: InstanceReads | None = None) -> set[str]:
     """What the person holding (or offered) an open task of a running instance may do."""
     graph = graph_for_definition(task.instance.definition_id)
     element = graph.elements.get(task.element_id)
@@ -103,29 +138,35 @@ def _step_actions(user: User, task: Task) -> set[str]:
         actions |= {"approve", "transfer", "delegate", "add_signers", "copy"}
         if element is None or element.kind is not ElementKind.START_EVENT:
             actions.add("reject")
-            if return_targets(task):
+            if return_targets(task, reads):
                 actions.add("return")
-        if mine and TaskCandidate.objects.filter(task=task).exists():
+        if mine and _has_candidates(task):
             actions.add("unclaim")
     return actions
 
 
-def task_actions(user: User, task: Task) -> set[str]:
+def _has_live_signers(task: Task, reads: InstanceReads | None) -> bool:
+    """Whether signers added to ``task`` (加签) still have their tasks open or pending."""
+    live = (TaskState.OPEN, TaskState.PENDING)
+    if reads is not None:  # a signer's task is a task of the same instance
+        return any(t.added_by_id == task.pk and t.state in live for t in reads.tasks)
+    return Task.objects.filter(added_by=task, state__in=live).exists()
+
+
+def task_actions(user: User, task: Task, reads: InstanceReads | None = None) -> set[str]:
     """The actions ``user`` may take on ``task`` now, with those on its instance (what the
-    task page and the API offer)."""
+    task page and the API offer). ``reads``: the page's reads of the instance."""
     instance = task.instance
     running = instance.state == InstanceState.ACTIVE
-    actions = instance_actions(user, instance) - {"reassign"}
+    actions = instance_actions(user, instance, reads) - {"reassign"}
     if running and task.state == TaskState.OPEN:
-        actions |= _step_actions(user, task)
+        actions |= _step_actions(user, task, reads)
         if is_process_admin(user):
             actions.add("reassign")
     if (
         running
         and user.username in (task.assignee, task.completed_by)
-        and Task.objects.filter(
-            added_by=task, state__in=(TaskState.OPEN, TaskState.PENDING)
-        ).exists()
+        and _has_live_signers(task, reads)
     ):
         actions.add("remove_signer")
     return actions
@@ -167,11 +208,14 @@ def _others_hold(name: str, open_tasks: Sequence[Task]) -> bool:
     )
 
 
-def instance_actions(user: User, instance: ProcessInstance) -> set[str]:
+def instance_actions(
+    user: User, instance: ProcessInstance, reads: InstanceReads | None = None
+) -> set[str]:
     """The actions ``user`` may take on ``instance`` now (what the instance page offers).
     A suspended request can be cancelled by its initiator and resumed or terminated by an
     administrator; nothing else moves it until it is resumed. The initiator and the process
-    administrators urge the handlers of a running one, and copy people in at any time."""
+    administrators urge the handlers of a running one, and copy people in at any time.
+    ``reads``: the page's reads of the instance."""
     name = user.username
     admin = is_process_admin(user)
     if instance.state not in (InstanceState.ACTIVE, InstanceState.SUSPENDED):
@@ -181,10 +225,10 @@ def instance_actions(user: User, instance: ProcessInstance) -> set[str]:
     actions: set[str] = set()
     if instance.initiator == name:
         actions.add("cancel")
-    open_tasks = _open_tasks(instance)
+    open_tasks = reads.open_tasks if reads is not None else _open_tasks(instance)
     if running and (instance.initiator == name or admin) and _others_hold(name, open_tasks):
         actions.add("urge")
-    if may_withdraw(user, instance):
+    if may_withdraw(user, instance, reads):
         actions.add("withdraw")
     if handles(user, instance, open_tasks) or instance.initiator == name or admin:
         actions.add("copy")
@@ -196,12 +240,14 @@ def instance_actions(user: User, instance: ProcessInstance) -> set[str]:
     return actions
 
 
-def withdraw_refusal(user: User, instance: ProcessInstance) -> str | None:
+def withdraw_refusal(
+    user: User, instance: ProcessInstance, reads: InstanceReads | None = None
+) -> str | None:
     """Why ``user`` may not take the last step back (撤回) now, or None: the person who
     completed the last step (or the initiator, before anyone acted) takes it back while the
     next handler has not acted (claimed, transferred, delegated, added a signer). The rule
     ``instance_withdraw`` enforces under the instance's lock; it also refuses a step whose
-    sub-process has ended meanwhile."""
+    sub-process has ended meanwhile. ``reads``: the page's reads of the instance."""
     if instance.state != InstanceState.ACTIVE:
         return (
             _("The process is suspended; nothing can be done on it now.")
@@ -209,6 +255,8 @@ def withdraw_refusal(user: User, instance: ProcessInstance) -> str | None:
             else _("The process has already ended.")
         )
     name = user.username
+    if reads is not None:
+        return _withdraw_refusal_of(name, instance, reads)
     done = Task.objects.filter(instance=instance, state=TaskState.COMPLETED)
     last = done.order_by("-completed_at", "-pk").first()
     next_acted = _("The next handler has already acted; it can no longer be withdrawn.")
@@ -220,21 +268,53 @@ def withdraw_refusal(user: User, instance: ProcessInstance) -> str | None:
         mine = done.filter(completed_by=name).exists() or instance.initiator == name
         return next_acted if mine else not_yours
     else:
-        if last.outcome not in ("approved", "submitted", "completed"):
+        if last.outcome not in PASSED_OUTCOMES:
             return _("Only an approved or submitted step can be withdrawn.")
         element = graph_for_definition(instance.definition_id).elements.get(last.element_id)
         if element is not None and element.multi_instance is not None:
             return _("A countersign vote cannot be withdrawn.")
     since = last.completed_at if last is not None else instance.started_at
     if HistoryEvent.objects.filter(
-        instance_id=instance.pk,
-        kind__in=("task-transferred", "task-delegated", "signer-added", "task-claimed"),
-        at__gt=since,
+        instance_id=instance.pk, kind__in=NEXT_ACTED_KINDS, at__gt=since
     ).exists():
         return next_acted
     return None
 
 
-def may_withdraw(user: User, instance: ProcessInstance) -> bool:
+def _withdraw_refusal_of(name: str, instance: ProcessInstance, reads: InstanceReads) -> str | None:
+    """:func:`withdraw_refusal` of a running instance, from the page's reads (the same rule,
+    on the rows read once)."""
+    done = [t for t in reads.tasks if t.state == TaskState.COMPLETED]
+    last = max(done, key=_completed_order, default=None)
+    next_acted = _("The next handler has already acted; it can no longer be withdrawn.")
+    not_yours = _("Only the person who handled the previous step can withdraw it.")
+    if last is None:
+        if instance.initiator != name:
+            return not_yours
+    elif last.completed_by != name:
+        mine = any(t.completed_by == name for t in done) or instance.initiator == name
+        return next_acted if mine else not_yours
+    else:
+        if last.outcome not in PASSED_OUTCOMES:
+            return _("Only an approved or submitted step can be withdrawn.")
+        element = graph_for_definition(instance.definition_id).elements.get(last.element_id)
+        if element is not None and element.multi_instance is not None:
+            return _("A countersign vote cannot be withdrawn.")
+    since = last.completed_at if last is not None else instance.started_at
+    if any(
+        event.kind in NEXT_ACTED_KINDS and since is not None and event.at > since
+        for event in reads.history
+    ):
+        return next_acted
+    return None
+
+
+def _completed_order(task: Task) -> tuple[bool, datetime.datetime, int]:
+    # the database's "-completed_at, -pk" (a completed task always has its time)
+    at = task.completed_at
+    return (at is not None, at or datetime.datetime.min.replace(tzinfo=datetime.UTC), task.pk)
+
+
+def may_withdraw(user: User, instance: ProcessInstance, reads: InstanceReads | None = None) -> bool:
     """Whether to offer 撤回 to ``user`` (:func:`withdraw_refusal` has no objection)."""
-    return withdraw_refusal(user, instance) is None
+    return withdraw_refusal(user, instance, reads) is None

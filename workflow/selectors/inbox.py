@@ -6,20 +6,21 @@ from __future__ import annotations
 
 import copy
 import datetime
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Literal
 
 from django.core.exceptions import ValidationError
 from django.db import connections, router
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from portal.keyset import Cursor, Page, Source, keyset_page
+from portal.keyset import Cursor, Page, Source, keyset_page, merge, window
 from portal.models import User
-from portal.selectors import people_matching
+from portal.selectors import people_matching, unread_notifications
 from workflow import participants
 from workflow.bpmn.model import ElementKind
 from workflow.engine.cache import graph_for_definition
@@ -274,6 +275,44 @@ def _cursor_at(row: Any, source: Source) -> Cursor:
     return Cursor(getattr(row, source.field), source.rank, row.pk)
 
 
+def _read_windows(
+    windows: Sequence[tuple[Source, QuerySet[Any]]], belongs: Callable[[Source, Any], bool]
+) -> list[tuple[Source, list[Any]]]:
+    """The rows of each source's window (``portal.keyset.window``). The windows of tasks are
+    read in ONE query (the task rows of a ``UNION ALL`` of the windows, each by its index,
+    then each row given to the source it ``belongs`` to: the sources do not overlap);
+    other tables' windows in a query each. 待办 has four task sources (mine and the ones I
+    may claim, urgent and not): four queries a page before (issue 16)."""
+    tasks = [(source, rows) for source, rows in windows if rows.model is Task]
+    found: list[Task] = []
+    if tasks:
+        parts: list[str] = []
+        params: list[Any] = []
+        for number, (_source, rows) in enumerate(tasks):
+            sql, values = rows.values("pk").query.sql_with_params()
+            parts.append(f"SELECT * FROM ({sql}) AS window{number}")  # noqa: S608  # Django-compiled SQL, values as parameters
+            params.extend(values)
+        union = RawSQL(" UNION ALL ".join(parts), params)  # noqa: S611  # as above
+        # with the variables of each task's own execution: what bulk approve would submit
+        # (tasks_needing_input) is worked out without a query of its own
+        local = Execution.objects.filter(
+            instance_id=OuterRef("instance_id"), number=OuterRef("execution")
+        ).values("variables")[:1]
+        found = list(
+            Task.objects.select_related("instance")
+            .defer("data")
+            .filter(pk__in=union)
+            .annotate(execution_variables=Subquery(local))
+        )
+    read: list[tuple[Source, list[Any]]] = []
+    for source, rows in windows:
+        if rows.model is Task:
+            read.append((source, [task for task in found if belongs(source, task)]))
+        else:
+            read.append((source, list(rows)))
+    return read
+
+
 def _urgent_first(
     urgent: Sequence[Source],
     plain: Sequence[Source],
@@ -281,22 +320,39 @@ def _urgent_first(
     after: Cursor | None,
     size: int,
     ascending: bool,
+    belongs: Callable[[Source, Any], bool],
 ) -> Page:
     """A keyset page of the ``urgent`` sources (ranks in :data:`URGENT_BAND`), then the
     ``plain`` ones, each part in its own order: a page that ends the urgent part fills up
     from the first plain rows. A cursor with an urgent rank continues the urgent part, any
-    other the plain part; nothing is shown twice or skipped."""
+    other the plain part; nothing is shown twice or skipped. The sources' windows are read
+    together (:func:`_read_windows`, ``belongs``)."""
     if after is not None and after.rank < URGENT_BAND:
-        return keyset_page(plain, after=after, size=size, ascending=ascending)
-    first = keyset_page(urgent, after=after, size=size, ascending=ascending)
+        read = _read_windows(
+            [
+                (source, window(source, after=after, size=size, ascending=ascending))
+                for source in plain
+            ],
+            belongs,
+        )
+        return merge(read, size=size, ascending=ascending)
+    read = _read_windows(
+        [(source, window(source, after=after, size=size, ascending=ascending)) for source in urgent]
+        + [
+            (source, window(source, after=None, size=size, ascending=ascending)) for source in plain
+        ],
+        belongs,
+    )
+    first = merge(read[: len(urgent)], size=size, ascending=ascending)
+    rest_read = read[len(urgent) :]
     if first.next is not None:
         return first
     room = size - len(first.rows)
     if room > 0:
-        rest = keyset_page(plain, after=None, size=room, ascending=ascending)
+        rest = merge(rest_read, size=room, ascending=ascending)
         return Page(first.rows + rest.rows, rest.next)
     # the urgent part ends exactly with this page: the next one starts the plain part
-    if not any(source.rows.exists() for source in plain):
+    if not any(rows for _source, rows in rest_read):
         return first
     kind, last = first.rows[-1]
     source = next(source for source in urgent if source.kind == kind)
@@ -348,8 +404,19 @@ def inbox_page(
         if externals and not given.process and given.urgent is None:
             theirs = filter_external_tasks(external_tasks_for(user), given)
             sources.append(Source(theirs, field_name, RANK_EXTERNAL, "external"))
+
+        def belongs(source: Source, task: Task) -> bool:
+            # the sources' filters, on the row: mine or to claim, urgent (urgent_tasks) or not
+            mine_kind = "task" if task.assignee == name else "claim"
+            return source.kind == mine_kind and (source.rank >= URGENT_BAND) == task_is_urgent(task)
+
         ordered = _urgent_first(
-            urgent, sources, after=after, size=size, ascending=sort in ("old", "due")
+            urgent,
+            sources,
+            after=after,
+            size=size,
+            ascending=sort in ("old", "due"),
+            belongs=belongs,
         )
         return InboxPage(
             ordered.rows,
@@ -453,16 +520,21 @@ COUNT_CAP = 100
 however long a person's history is."""
 
 
-def capped_counts(*sources: QuerySet[Any]) -> list[int]:
+def capped_counts(*sources: QuerySet[Any], uncapped: Sequence[QuerySet[Any]] = ()) -> list[int]:
     """How many rows each of ``sources`` has, each counted up to :data:`COUNT_CAP`, in ONE
     query (``SELECT (SELECT COUNT(*) FROM (... LIMIT 100)), ...``): the tab bar is polled
     from every page, so its counts cost one round trip, not one per source. Each count is
-    an indexed read of at most ``COUNT_CAP`` rows, as a separate capped count would be."""
+    an indexed read of at most ``COUNT_CAP`` rows, as a separate capped count would be.
+    Then the counts of ``uncapped`` (small indexed sets, counted whole), in the same query."""
     parts: list[str] = []
     params: list[Any] = []
     for rows in sources:
         sql, values = rows.values("pk")[:COUNT_CAP].query.sql_with_params()
         parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS capped)")  # noqa: S608  # Django-compiled SQL, values as parameters
+        params.extend(values)
+    for rows in uncapped:
+        sql, values = rows.values("pk").query.sql_with_params()
+        parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS whole)")  # noqa: S608  # Django-compiled SQL, values as parameters
         params.extend(values)
     with connections[router.db_for_read(sources[0].model)].cursor() as cursor:
         cursor.execute("SELECT " + ", ".join(parts), params)
@@ -484,22 +556,29 @@ def distinct_values(sources: Sequence[QuerySet[Any]]) -> list[Any]:
         return [value for (value,) in cursor.fetchall()]
 
 
-def inbox_counts(user: User) -> dict[str, int]:
+def inbox_counts(user: User, *, notifications: bool = False) -> dict[str, int]:
     """The numbers on the tabs, each at most :data:`COUNT_CAP`: ``todo`` (my open tasks,
-    the ones I may claim, my open external tasks) and ``copied`` (unread copies)."""
-    assigned, claimable, external, unread = capped_counts(
+    the ones I may claim, my open external tasks) and ``copied`` (unread copies).
+    ``notifications``: also ``notifications``, the bell's number (its whole count, as
+    ``portal.selectors.unread_notification_count``), read in the same query for a page
+    that shows both."""
+    counts = capped_counts(
         tasks_assigned(user),
         tasks_claimable(user),
         external_tasks_for(user),
         CarbonCopy.objects.filter(user=user, read_at__isnull=True),
+        uncapped=[unread_notifications(user)] if notifications else [],
     )
-    return {"todo": min(assigned + claimable + external, COUNT_CAP), "copied": unread}
+    assigned, claimable, external, unread = counts[:4]
+    found = {"todo": min(assigned + claimable + external, COUNT_CAP), "copied": unread}
+    if notifications:
+        found["notifications"] = counts[4]
+    return found
 
 
-def inbox_processes(user: User) -> list[tuple[str, str]]:
-    """(key, name) of the processes that appear in ``user``'s inbox: of their open tasks,
-    the tasks they may claim, their latest 500 completed tasks, their instances and copies;
-    by name."""
+def inbox_process_keys(user: User) -> set[str]:
+    """The keys of the processes that appear in ``user``'s inbox: of their open tasks, the
+    tasks they may claim, their latest 500 completed tasks, their instances and copies."""
     name = user.username
     sources = [
         tasks_assigned(user).values_list("definition_key").distinct(),
@@ -511,8 +590,19 @@ def inbox_processes(user: User) -> list[tuple[str, str]]:
         ProcessInstance.objects.filter(initiator=name).values_list("definition_key").distinct(),
         CarbonCopy.objects.filter(user=user).values_list("instance__definition_key").distinct(),
     ]
-    keys = set(distinct_values(sources))
-    names = process_names(keys)
+    return set(distinct_values(sources))
+
+
+def inbox_processes(
+    user: User, *, keys: set[str] | None = None, names: Mapping[str, str] | None = None
+) -> list[tuple[str, str]]:
+    """(key, name) of the processes that appear in ``user``'s inbox
+    (:func:`inbox_process_keys`), by name. ``keys`` and ``names`` (``process_names`` of
+    them): as read already for the same request, not read again."""
+    if keys is None:
+        keys = inbox_process_keys(user)
+    if names is None:
+        names = process_names(keys)
     return sorted(((key, names.get(key) or key) for key in keys), key=lambda pair: pair[1])
 
 
@@ -577,9 +667,16 @@ def task_needs_input(task: Task) -> bool:
 
 
 def tasks_needing_input(tasks: Sequence[Task]) -> set[int]:
-    """The ids of ``tasks`` that need input (:func:`task_needs_input`), in two queries
-    however many tasks there are (the instances are expected selected with the tasks)."""
-    local = _local_variables(tasks)
+    """The ids of ``tasks`` that need input (:func:`task_needs_input`), in one query
+    however many tasks there are (the instances are expected selected with the tasks),
+    none when each task was read with ``execution_variables`` (the inbox's to-do list)."""
+    if all(hasattr(task, "execution_variables") for task in tasks):
+        local = {
+            (task.instance_id, task.execution): task.execution_variables or {}  # type: ignore[attr-defined]
+            for task in tasks
+        }
+    else:
+        local = _local_variables(tasks)
     return {
         task.pk
         for task in tasks

@@ -19,7 +19,7 @@ task pages, the console) and the API's ``status_display`` take it from here; the
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -89,14 +89,25 @@ def _ended(instance: ProcessInstance) -> StatusCode:
     return "approved"
 
 
-def _back_with_initiator(instances: Sequence[ProcessInstance]) -> dict[int, StatusCode]:
+def _back_with_initiator(
+    instances: Sequence[ProcessInstance], open_tasks: Iterable[Task] | None = None
+) -> dict[int, StatusCode]:
     """The running ones waiting for their initiator at the start (a resubmit task): whether
     they were taken back (撤回) or returned (退回, or rejected back to the initiator). Two
-    queries for any number of instances."""
+    queries for any number of instances, one when the caller read their open tasks."""
     at_start: set[int] = set()
-    rows = Task.objects.filter(
-        instance_id__in=[i.pk for i in instances], state=TaskState.OPEN
-    ).values_list("instance_id", "element_id")
+    rows: Iterable[tuple[int, str]]
+    if open_tasks is None:
+        rows = Task.objects.filter(
+            instance_id__in=[i.pk for i in instances], state=TaskState.OPEN
+        ).values_list("instance_id", "element_id")
+    else:
+        wanted = {i.pk for i in instances}
+        rows = [
+            (t.instance_id, t.element_id)
+            for t in open_tasks
+            if t.state == TaskState.OPEN and t.instance_id in wanted
+        ]
     by_pk = {i.pk: i for i in instances}
     for instance_id, element_id in rows:
         element = graph_for_definition(by_pk[instance_id].definition_id).elements.get(element_id)
@@ -125,10 +136,14 @@ def _back_with_initiator(instances: Sequence[ProcessInstance]) -> dict[int, Stat
     return found
 
 
-def statuses(instances: Sequence[ProcessInstance]) -> dict[int, Status]:
-    """The status of each of ``instances`` (a page of a list), by instance id."""
+def statuses(
+    instances: Sequence[ProcessInstance], *, open_tasks: Iterable[Task] | None = None
+) -> dict[int, Status]:
+    """The status of each of ``instances`` (a page of a list), by instance id.
+    ``open_tasks``: every open task of these instances, when the caller read them already
+    (``timeline.current_steps`` does)."""
     running = [i for i in instances if i.state == InstanceState.ACTIVE]
-    back = _back_with_initiator(running) if running else {}
+    back = _back_with_initiator(running, open_tasks) if running else {}
     result: dict[int, Status] = {}
     for instance in instances:
         if instance.state == InstanceState.ACTIVE:
@@ -140,9 +155,9 @@ def statuses(instances: Sequence[ProcessInstance]) -> dict[int, Status]:
     return result
 
 
-def status_of(instance: ProcessInstance) -> Status:
-    """The status of one request."""
-    return statuses([instance])[instance.pk]
+def status_of(instance: ProcessInstance, *, open_tasks: Iterable[Task] | None = None) -> Status:
+    """The status of one request (``open_tasks``: its open tasks, when read already)."""
+    return statuses([instance], open_tasks=open_tasks)[instance.pk]
 
 
 # --- what stopped a step (an incident), in words ---------------------------------------------

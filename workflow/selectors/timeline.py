@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import datetime
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db.models import prefetch_related_objects
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -48,20 +49,27 @@ from workflow.selectors.chain import (
     countersign_label,
     people_of,
 )
+from workflow.selectors.instance_reads import InstanceReads
 from workflow.selectors.status import incident_text, status_of
 from workflow.selectors.visibility import candidate_labels, display_names
 
 
-def instance_highlight(instance: ProcessInstance) -> Highlight:
+def instance_highlight(instance: ProcessInstance, reads: InstanceReads | None = None) -> Highlight:
     """What to paint on the instance's diagram: where its tokens wait, what it passed,
-    where it failed (an open incident)."""
+    where it failed (an open incident). ``reads``: the page's reads of the instance."""
     active = Execution.objects.filter(instance=instance).values_list("element_id", flat=True)
-    passed = HistoryEvent.objects.filter(instance_id=instance.pk, kind="activity").values_list(
-        "element_id", flat=True
-    )
-    failed = Incident.objects.filter(instance=instance, resolved_at__isnull=True).values_list(
-        "element_id", flat=True
-    )
+    passed: Iterable[str]
+    failed: Iterable[Any]  # an incident of the whole process has no element
+    if reads is not None:
+        passed = [event.element_id for event in reads.history if event.kind == "activity"]
+        failed = [incident.element_id for incident in reads.open_incidents]
+    else:
+        passed = HistoryEvent.objects.filter(instance_id=instance.pk, kind="activity").values_list(
+            "element_id", flat=True
+        )
+        failed = Incident.objects.filter(instance=instance, resolved_at__isnull=True).values_list(
+            "element_id", flat=True
+        )
     return Highlight(
         active=frozenset(active), completed=frozenset(passed), failed=frozenset(failed)
     )
@@ -80,19 +88,32 @@ class Holder:
     overdue: bool = False
 
 
-def current_steps(instances: Sequence[ProcessInstance]) -> dict[int, list[Holder]]:
+def current_steps(
+    instances: Sequence[ProcessInstance], *, named: dict[str, str] | None = None
+) -> dict[int, list[Holder]]:
     """Where each of ``instances`` (a page of them) stands now: a :class:`Holder` per open or
     waiting task, in the order they arrived, then each step it waits at without a task.
-    The inbox, the console and the instance page show this; a few queries for a page."""
+    The inbox, the console and the instance page show this; a few queries for a page.
+    ``named``: user names whose display names the caller needs too (the keys; their
+    values are replaced): read with the holders' in one query, filled in on return."""
     by_pk = {i.pk: i for i in instances}
     result: dict[int, list[Holder]] = {pk: [] for pk in by_pk}
     tasks = list(
-        Task.objects.filter(instance_id__in=list(by_pk), state__in=LIVE_TASK_STATES)
-        .prefetch_related("candidates")
-        .order_by("created_at", "pk")
+        Task.objects.filter(instance_id__in=list(by_pk), state__in=LIVE_TASK_STATES).order_by(
+            "created_at", "pk"
+        )
     )
-    names = display_names(t.assignee for t in tasks if t.assignee)
-    labels = candidate_labels((c.kind, c.value) for t in tasks for c in t.candidates.all())
+    # the candidates of the tasks nobody holds (a query only when there are some)
+    prefetch_related_objects([t for t in tasks if not t.assignee], "candidates")
+    wanted = {t.assignee for t in tasks if t.assignee}
+    if named is not None:
+        wanted |= set(named)
+    names = display_names(wanted)
+    if named is not None:
+        named.update({name: names.get(name, name) for name in named})
+    labels = candidate_labels(
+        (c.kind, c.value) for t in tasks if not t.assignee for c in t.candidates.all()
+    )
     now = timezone.now()
     at_task: set[tuple[int, str]] = set()
     for task in tasks:
@@ -405,25 +426,34 @@ def business_data(instance: ProcessInstance, graph: Graph, user: User) -> list[t
     return shown
 
 
-def diagram_svg(instance: ProcessInstance, graph: Graph) -> str | None:
+def diagram_svg(
+    instance: ProcessInstance, graph: Graph, reads: InstanceReads | None = None
+) -> str | None:
     """The instance's diagram with its state painted on it; None when the file has none."""
     try:
         return render_svg(
             graph.definitions,
-            highlight=timelines.instance_highlight(instance),
+            highlight=timelines.instance_highlight(instance, reads),
             title=instance.title or None,
         )
     except RenderError:
         return None
 
 
-def incidents(instance: ProcessInstance, graph: Graph) -> list[tuple[str, str]]:
+def incidents(
+    instance: ProcessInstance, graph: Graph, reads: InstanceReads | None = None
+) -> list[tuple[str, str]]:
     """Open incidents as (step name, message): the step people know, not the element id."""
-    return [
-        (step_name(graph, i.element_id) if i.element_id else _("The process"), i.message)
-        for i in Incident.objects.filter(instance=instance, resolved_at__isnull=True).order_by(
+    found = (
+        reads.open_incidents
+        if reads is not None
+        else Incident.objects.filter(instance=instance, resolved_at__isnull=True).order_by(
             "created_at"
         )
+    )
+    return [
+        (step_name(graph, i.element_id) if i.element_id else _("The process"), i.message)
+        for i in found
     ]
 
 
@@ -544,22 +574,28 @@ class _TimelineBuilder:
     instance's tasks, the live tasks' candidates and the people they stand for, everybody's
     names in one go)."""
 
-    def __init__(self, instance: ProcessInstance, graph: Graph) -> None:
+    def __init__(
+        self, instance: ProcessInstance, graph: Graph, reads: InstanceReads | None = None
+    ) -> None:
         self.instance = instance
         self.graph = graph
-        self.rows = list(
-            HistoryEvent.objects.filter(instance_id=instance.pk)
-            .exclude(kind__in=TIMELINE_HIDDEN)
-            .order_by("at", "id")
-        )
+        if reads is not None:
+            self.rows = [event for event in reads.history if event.kind not in TIMELINE_HIDDEN]
+        else:
+            self.rows = list(
+                HistoryEvent.objects.filter(instance_id=instance.pk)
+                .exclude(kind__in=TIMELINE_HIDDEN)
+                .order_by("at", "id")
+            )
         self.comments = list(
             Comment.objects.filter(instance=instance)
             .select_related("author", "task")
             .order_by("created_at", "pk")
         )
-        self.tasks = {
-            t.pk: t
-            for t in Task.objects.filter(instance=instance).only(
+        tasks: Iterable[Task] = (
+            reads.tasks
+            if reads is not None
+            else Task.objects.filter(instance=instance).only(
                 "pk",
                 "instance_id",
                 "element_id",
@@ -575,7 +611,8 @@ class _TimelineBuilder:
                 "added_by_id",
                 "signer",
             )
-        }
+        )
+        self.tasks = {t.pk: t for t in tasks}
         for task in self.tasks.values():
             task.instance = instance  # the template may read it: no query
         self.live = sorted(
@@ -865,13 +902,20 @@ class _TimelineBuilder:
         return nodes
 
 
-def approval_timeline(instance: ProcessInstance, graph: Graph, *, ahead: bool = True) -> Timeline:
+def approval_timeline(
+    instance: ProcessInstance,
+    graph: Graph,
+    *,
+    ahead: bool = True,
+    reads: InstanceReads | None = None,
+) -> Timeline:
     """The request's approval record as a vertical timeline (审批流程): the submission, each
     step with each person's name, decision, time, opinion and signature, the steps waiting
     now with the people who can act, then, for a running request, the steps still ahead as
     the participant rules name them (:func:`workflow.selectors.chain.chain_ahead`), greyed;
-    the end with the request's status. A handful of queries, whatever its length."""
-    builder = _TimelineBuilder(instance, graph)
+    the end with the request's status. A handful of queries, whatever its length.
+    ``reads``: the page's reads of the instance."""
+    builder = _TimelineBuilder(instance, graph, reads)
     preview = None
     if ahead and instance.state == InstanceState.ACTIVE and builder.live:
         approver = ""
@@ -905,23 +949,34 @@ class ReturnNotice:
 RETURNING_OUTCOMES = ("returned", "rejected", "timeout-rejected")
 
 
-def return_notice(instance: ProcessInstance, graph: Graph) -> ReturnNotice | None:
+def return_notice(
+    instance: ProcessInstance, graph: Graph, reads: InstanceReads | None = None
+) -> ReturnNotice | None:
     """The banner of a running request whose last decision sent it back: a return (to the
     initiator or an earlier step), or a rejection the process settings turn into a return
     to the initiator (its start form is open again). None otherwise: once the step it went
     back to is decided again, the banner is gone."""
     if instance.state != InstanceState.ACTIVE:
         return None
-    last = (
-        HistoryEvent.objects.filter(instance_id=instance.pk, kind="task-completed")
-        .order_by("-at", "-id")
-        .first()
-    )
+    last: HistoryEvent | None
+    if reads is not None:
+        decided = [event for event in reads.history if event.kind == "task-completed"]
+        last = decided[-1] if decided else None
+    else:
+        last = (
+            HistoryEvent.objects.filter(instance_id=instance.pk, kind="task-completed")
+            .order_by("-at", "-id")
+            .first()
+        )
     if last is None or last.outcome not in RETURNING_OUTCOMES:
         return None
     if last.outcome != "returned":
-        open_steps = Task.objects.filter(instance=instance, state="open").values_list(
-            "element_id", flat=True
+        open_steps: Iterable[str] = (
+            [task.element_id for task in reads.open_tasks]
+            if reads is not None
+            else Task.objects.filter(instance=instance, state="open").values_list(
+                "element_id", flat=True
+            )
         )
         at_start = any(
             (element := graph.elements.get(element_id)) is not None

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models.functions import Length, Substr
 
 from portal.models import Department, Role, User, localized_name
 from workflow import participants, translation
@@ -58,12 +59,13 @@ def instances_for(user: User) -> QuerySet[ProcessInstance]:
         | Q(pk__in=candidate)
         | Q(pk__in=CarbonCopy.objects.filter(user=user).values("instance_id"))
     )
-    headed = list(Department.objects.filter(head=user).values_list("path", flat=True))
-    if headed:
-        scope = Q()
-        for path in headed:
-            scope |= Q(department__path__startswith=path)
-        visible |= Q(initiator__in=User.objects.filter(scope).values("username"))
+    # the people of the departments ``user`` heads (and those below them: a materialized
+    # path starts with its parent's), as a subquery: a head is rarely one, and a list read
+    # first cost every page a query
+    above = Substr(OuterRef("department__path"), 1, Length("path"))
+    heads = Department.objects.filter(head=user, path=above)
+    in_scope = User.objects.filter(Exists(heads))
+    visible |= Q(initiator__in=in_scope.values("username"))
     return ProcessInstance.objects.filter(visible)
 
 
@@ -88,10 +90,17 @@ def copies_of(instance: ProcessInstance) -> QuerySet[CarbonCopy]:
 
 
 def task_for(user: User, task_id: int) -> Task | None:
-    """A task of an instance ``user`` may see; None otherwise (a 404)."""
+    """A task of an instance ``user`` may see; None otherwise (a 404). With
+    ``definition_name``, the BPMN name of its instance's definition (the task page shows
+    it: its XML is not read for that) and ``has_candidates`` (whether it was offered to
+    candidates: who took it may hand it back, 退回认领)."""
     return (
         Task.objects.filter(pk=task_id, instance__in=instances_for(user))
         .select_related("instance")
+        .annotate(
+            definition_name=F("instance__definition__name"),
+            has_candidates=Exists(TaskCandidate.objects.filter(task=OuterRef("pk"))),
+        )
         .first()
     )
 
@@ -108,6 +117,29 @@ def process_names(keys: Iterable[str]) -> dict[str, str]:
     for key, name in rows:
         names.setdefault(key, name or key)
     return translation.process_names(names)
+
+
+def definition_names(
+    keys: Iterable[str], ids: Iterable[int]
+) -> tuple[dict[str, str], dict[int, str]]:
+    """:func:`process_names` of ``keys``, and the BPMN name of each definition of ``ids``
+    (its own version's, untranslated: ``translation.request_titles`` wants these), read in
+    one query for a page that shows both."""
+    keys, ids = set(keys), set(ids)
+    latest: dict[str, str] = {}
+    by_id: dict[int, str] = {}
+    if keys or ids:
+        rows = (
+            ProcessDefinition.objects.filter(Q(key__in=keys) | Q(pk__in=ids))
+            .order_by("key", "-version")
+            .values_list("pk", "key", "name")
+        )
+        for pk, key, name in rows:
+            if key in keys:
+                latest.setdefault(key, name or key)
+            if pk in ids:
+                by_id[pk] = name
+    return translation.process_names(latest), by_id
 
 
 def display_names(usernames: Iterable[str]) -> dict[str, str]:

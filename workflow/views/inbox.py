@@ -11,7 +11,7 @@ changed), the next rows (``Load more``), or the tab bar with its counts (polled)
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 from urllib.parse import urlencode
@@ -216,8 +216,31 @@ def _task_title(task: Task, process: str) -> str:
     return instance.title or instance.business_key or f"{process} #{instance.pk}"
 
 
-def _rows(user: User, page: inbox_reads.InboxPage) -> list[Row]:
-    """The page's rows with names looked up in a few queries for the whole page."""
+def _definitions(page: inbox_reads.InboxPage) -> tuple[set[str], set[int]]:
+    """The process keys and the definition ids of the page's rows (other systems' tasks
+    have none)."""
+    keys: set[str] = set()
+    ids: set[int] = set()
+    for kind, obj in page.rows:
+        if kind == "external":
+            continue
+        instance = obj if kind == "instance" else obj.instance
+        keys.add(instance.definition_key if kind in ("instance", "copy") else obj.definition_key)
+        ids.add(instance.definition_id)
+    return keys, ids
+
+
+def _rows(
+    user: User,
+    page: inbox_reads.InboxPage,
+    names: Mapping[str, str] | None = None,
+    definitions: Mapping[int, str] | None = None,
+) -> list[Row]:
+    """The page's rows with names looked up in a few queries for the whole page.
+    ``names`` and ``definitions`` (``visibility.definition_names`` of the rows' instances),
+    when read already with others for the request."""
+    if names is None or definitions is None:
+        names, definitions = visibility.definition_names(*_definitions(page))
     now = timezone.now()
     tasks = [obj for kind, obj in page.rows if kind in ("task", "claim", "done")]
     instances = [
@@ -225,17 +248,22 @@ def _rows(user: User, page: inbox_reads.InboxPage) -> list[Row]:
         for kind, obj in page.rows
         if kind in ("instance", "copy")
     ]
-    keys = {t.definition_key for t in tasks} | {i.definition_key for i in instances}
-    names = visibility.process_names(keys)
-    steps = timeline.current_steps(instances)
     everyone = [t.instance for t in tasks] + instances
-    titles = translation.request_titles(everyone)
-    status = request_status.statuses(instances)
     people: set[str] = {t.instance.initiator for t in tasks}
     people |= {t.on_behalf_of for t in tasks} | {t.owner for t in tasks}
     people |= {i.initiator for i in instances}
     people |= {obj.sent_by for kind, obj in page.rows if kind == "copy"}
-    named = visibility.display_names(people)
+    people.discard("")
+    named: dict[str, str] = dict.fromkeys(people, "")
+    if instances:
+        # the names of the rows' people are read with those of the steps' holders
+        steps = timeline.current_steps(instances, named=named)
+        live = [h.task for holders in steps.values() for h in holders if h.task is not None]
+        status = request_status.statuses(instances, open_tasks=live)
+    else:
+        steps, status = {}, {}
+        named = visibility.display_names(people)
+    titles = translation.request_titles(everyone, people=named, definitions=definitions)
     mine = [obj for kind, obj in page.rows if kind == "task" and _may_bulk(user, obj)]
     needing = inbox_reads.tasks_needing_input(mine)
     rows: list[Row] = []
@@ -326,7 +354,11 @@ def _querystring(values: dict[str, str], **changes: str) -> str:
     return urlencode({k: v for k, v in merged.items() if v})
 
 
-def _context(request: HttpRequest, query: Query) -> dict[str, Any]:
+def _context(
+    request: HttpRequest, query: Query, process_keys: set[str] | None = None
+) -> dict[str, Any]:
+    """The list's context; ``process_keys``: the processes of the filter's choices, whose
+    names are read with the rows' (in ``process_names``)."""
     user = signed_in(request)
     page = inbox_reads.inbox_page(
         user,
@@ -336,7 +368,9 @@ def _context(request: HttpRequest, query: Query) -> dict[str, Any]:
         after=query.after,
         size=PAGE_SIZE,
     )
-    rows = _rows(user, page)
+    keys, ids = _definitions(page)
+    names, definitions = visibility.definition_names(keys | (process_keys or set()), ids)
+    rows = _rows(user, page, names, definitions)
     next_qs = ""
     if page.next is not None:
         next_qs = _querystring(query.values, tab=query.tab, cursor=page.next.encode())
@@ -349,16 +383,23 @@ def _context(request: HttpRequest, query: Query) -> dict[str, Any]:
         "current_qs": _querystring(query.values, tab=query.tab),
         "approvable": any(row.approvable for row in rows),
         "filtered": any(k in query.values for k in FILTER_KEYS if k != "sort"),
+        "process_names": names,
     }
 
 
-def _tabs_context(user: User, tab: str, filter_qs: str) -> dict[str, Any]:
-    counts = inbox_reads.inbox_counts(user)
+def _tabs_context(user: User, tab: str, filter_qs: str, *, page: bool = False) -> dict[str, Any]:
+    """The tab bar's context; ``page`` (the full page): with the bell's ``unread_count``,
+    read in the same query as the tabs' counts (the shell's context processor would read
+    it again)."""
+    counts = inbox_reads.inbox_counts(user, notifications=page)
     tabs = []
     for key, label in TABS:
         count = counts.get(key)
         tabs.append({"key": key, "label": label, "count": count, "unread": key == "copied"})
-    return {"tabs": tabs, "tab": tab, "filter_qs": filter_qs, "cap": inbox_reads.COUNT_CAP}
+    context = {"tabs": tabs, "tab": tab, "filter_qs": filter_qs, "cap": inbox_reads.COUNT_CAP}
+    if page:
+        context["unread_count"] = counts["notifications"]
+    return context
 
 
 @login_required
@@ -368,8 +409,11 @@ def inbox(request: HttpRequest) -> HttpResponse:
     query = parse_query(request.GET)
     for problem in query.problems:
         messages.error(request, problem)
-    context = _context(request, query)
-    if wants_partial(request):
+    partial = wants_partial(request)
+    # the process filter's choices (full page only): their names are read with the rows'
+    process_keys = None if partial else inbox_reads.inbox_process_keys(signed_in(request))
+    context = _context(request, query, process_keys)
+    if partial:
         if query.after is not None:
             return render(request, "workflow/partials/_inbox_rows.html", context)
         # the tab links carry the filters: they come along, swapped out of band
@@ -377,10 +421,13 @@ def inbox(request: HttpRequest) -> HttpResponse:
         context["oob_tabs"] = True
         return render(request, "workflow/partials/_inbox_list.html", context)
     user = signed_in(request)
-    context.update(_tabs_context(user, query.tab, context["filter_qs"]))
+    context.update(_tabs_context(user, query.tab, context["filter_qs"], page=True))
     form = InboxQueryForm(request.GET or None)
     form.fields["process"] = forms.ChoiceField(
-        choices=[("", _("All processes")), *inbox_reads.inbox_processes(user)],
+        choices=[
+            ("", _("All processes")),
+            *inbox_reads.inbox_processes(user, keys=process_keys, names=context["process_names"]),
+        ],
         required=False,
         label=_("Process"),
     )
@@ -388,7 +435,9 @@ def inbox(request: HttpRequest) -> HttpResponse:
         SORTS if query.tab == "todo" else SORTS[:2]
     )
     context["form"] = form
-    context["phrases"] = phrase_texts(user)  # the bulk approve dialog's opinion box
+    # the bulk approve dialog's opinion box: bulk approve is the to-do tab's (the tabs are
+    # links: another tab is another page)
+    context["phrases"] = phrase_texts(user) if query.tab == "todo" else []
     return render(request, "workflow/inbox.html", context)
 
 

@@ -40,6 +40,7 @@ from workflow.engine.runtime import AlreadyHandled, EngineError
 from workflow.forms import AttachmentForm, CommentForm, form_for, has_step_form
 from workflow.models import (
     Attachment,
+    CarbonCopy,
     Delegation,
     InstanceState,
     ProcessInstance,
@@ -51,6 +52,7 @@ from workflow.selectors import actions as offered
 from workflow.selectors import timeline as timelines
 from workflow.selectors import visibility
 from workflow.selectors.inbox import task_is_urgent
+from workflow.selectors.instance_reads import InstanceReads
 from workflow.selectors.phrases import phrase_texts
 from workflow.selectors.status import status_of
 from workflow.selectors.timeline import (
@@ -134,19 +136,36 @@ def _preview_context(attachment: Attachment) -> dict[str, Any]:
 
 
 def _common(
-    request: HttpRequest, instance: ProcessInstance, graph: Graph, user: User
+    request: HttpRequest,
+    instance: ProcessInstance,
+    graph: Graph,
+    user: User,
+    *,
+    reads: InstanceReads,
+    definition_name: str | None = None,
+    initiator_name: str | None = None,
+    copies: list[CarbonCopy] | None = None,
 ) -> dict[str, Any]:
+    """What the task page and the instance page share. ``reads``: the page's reads of the
+    instance (its tasks and history, read once for the page); ``definition_name``: the
+    BPMN name of the instance's definition when read with the task (else
+    ``instance.definition``); ``initiator_name``: the initiator's display name when read
+    with others'; ``copies``: the people copied on it, when read already."""
+    if definition_name is None:
+        definition_name = instance.definition.name
+    if initiator_name is None:
+        initiator_name = display_name(instance.initiator) if instance.initiator else ""
     return {
         "instance": instance,
         "graph": graph,
-        "diagram": diagram_svg(instance, graph),
-        "approval": approval_timeline(instance, graph),
-        "returned": return_notice(instance, graph),  # 退回: the banner with the reason
+        "diagram": diagram_svg(instance, graph, reads),
+        "approval": approval_timeline(instance, graph, reads=reads),
+        "returned": return_notice(instance, graph, reads),  # 退回: the banner with the reason
         "business_data": business_data(instance, graph, user),
         "attachments": attachments_of(instance),
-        "copies": list(visibility.copies_of(instance)),
-        "incidents": incidents(instance, graph),
-        "initiator_name": display_name(instance.initiator) if instance.initiator else "",
+        "copies": list(visibility.copies_of(instance)) if copies is None else copies,
+        "incidents": incidents(instance, graph, reads),
+        "initiator_name": initiator_name,
         "comment_form": CommentForm(),
         "phrases": phrase_texts(user),  # 常用语 under every opinion box of the page
         "attachment_form": AttachmentForm(),
@@ -154,9 +173,13 @@ def _common(
         "is_admin": visibility.is_process_admin(user),
         "running": instance.state == InstanceState.ACTIVE,
         # in the reader's words and language: 审批中 / 已通过 ..., the process's name, the title
-        "status": status_of(instance),
-        "process_name": translation.process_name(instance.definition_key, instance.definition.name),
-        "request_title": translation.request_titles([instance])[instance.pk]
+        "status": status_of(instance, open_tasks=reads.open_tasks),
+        "process_name": translation.process_name(instance.definition_key, definition_name),
+        "request_title": translation.request_titles(
+            [instance],
+            people={instance.initiator: initiator_name},
+            definitions={instance.definition_id: definition_name},
+        )[instance.pk]
         or instance.definition_key,
     }
 
@@ -177,16 +200,19 @@ def _task_context(
     opened: str | None = None,
     bound: forms.Form | None = None,
     step_form: forms.Form | None = None,
+    copies: list[CarbonCopy] | None = None,
 ) -> dict[str, Any]:
     user = signed_in(request)
     instance = task.instance
     graph = graph_for_definition(instance.definition_id)
     element: Element | None = graph.elements.get(task.element_id)
-    actions = offered.task_actions(user, task)
+    # read once for the page, after any change this request made (a fresh one per page)
+    reads = InstanceReads(instance)
+    actions = offered.task_actions(user, task, reads)
     if (
         task.state == TaskState.COMPLETED
         and task.completed_by == user.username
-        and offered.may_withdraw(user, instance)
+        and offered.may_withdraw(user, instance, reads)
     ):
         actions.add("withdraw")
     may_submit = bool(actions & {"approve", "reject", "resolve"})
@@ -214,11 +240,28 @@ def _task_context(
         opened=opened,
         bound=bound,
     )
-    names = display_names([task.assignee, task.on_behalf_of, task.owner])
-    now = timezone.now()
     added_by = task.added_by if task.added_by_id else None
+    names = display_names(
+        [
+            task.assignee,
+            task.on_behalf_of,
+            task.owner,
+            instance.initiator,
+            added_by.assignee if added_by is not None else "",
+        ]
+    )
+    now = timezone.now()
     return {
-        **_common(request, instance, graph, user),
+        **_common(
+            request,
+            instance,
+            graph,
+            user,
+            reads=reads,
+            copies=copies,
+            definition_name=getattr(task, "definition_name", None),
+            initiator_name=names.get(instance.initiator, ""),
+        ),
         "task": task,
         "element": element,
         "step_form": form,
@@ -234,7 +277,9 @@ def _task_context(
         "on_behalf_name": names.get(task.on_behalf_of, ""),
         "owner_name": names.get(task.owner, ""),
         "delegated": task.delegation == Delegation.PENDING,
-        "added_by_name": display_name(added_by.assignee) if added_by is not None else "",
+        "added_by_name": names.get(added_by.assignee, added_by.assignee)
+        if added_by is not None
+        else "",
         "overdue": bool(task.due_at and task.due_at < now and task.state == TaskState.OPEN),
         "urgent": task_is_urgent(task),
         "is_open": task.state == TaskState.OPEN,
@@ -255,9 +300,11 @@ def _instance_context(
     user = signed_in(request)
     graph = graph_for_definition(instance.definition_id)
     target = Target(user, instance, None, graph)
+    # read once for the page, after any change this request made (a fresh one per page)
+    reads = InstanceReads(instance)
     dialogs = _dialogs(
         target,
-        offered.instance_actions(user, instance),
+        offered.instance_actions(user, instance, reads),
         INSTANCE_ACTIONS,
         lambda name: reverse("workflow:instance_action", args=[instance.pk, name]),
         opened=opened,
@@ -275,7 +322,7 @@ def _instance_context(
         )
     ]
     return {
-        **_common(request, instance, graph, user),
+        **_common(request, instance, graph, user, reads=reads),
         "holders": holders,
         "dialogs": dialogs,
         "primary": [d for d in dialogs if d.action.name not in INSTANCE_MENU],
@@ -311,10 +358,19 @@ def task_page(request: HttpRequest, task_id: int) -> HttpResponse:
     instance has read it now, and whoever was notified of the task has read that."""
     user = signed_in(request)
     task = _visible_task(user, task_id)
-    approvals.copy_mark_read(task.instance_id, user=user)
+    # the page lists the copies with their read receipts: read them first, and mark the
+    # reader's own read only when they have one unread (usually they have none: a query less)
+    copies = list(visibility.copies_of(task.instance))
+    unread = [c for c in copies if c.user_id == user.pk and c.read_at is None]
+    if unread:
+        approvals.copy_mark_read(task.instance_id, user=user)
+        now = timezone.now()
+        for copy in unread:
+            copy.read_at = now
     notifications.task_notices_read(task.pk, user=user)
     opened = request.GET.get("action") or None
-    return render(request, "workflow/task.html", _task_context(request, task, opened=opened))
+    context = _task_context(request, task, opened=opened, copies=copies)
+    return render(request, "workflow/task.html", context)
 
 
 @login_required
