@@ -10,11 +10,12 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -144,24 +145,20 @@ def notification_send(
         raise ValueError(f"unknown notification kind {kind!r}")
     if not recipient.is_active:
         return None
-    try:
-        with transaction.atomic():  # a savepoint: a duplicate must not spoil the caller's work
-            notification = Notification.objects.create(
-                recipient=recipient,
-                kind=kind,
-                title=title[:200],
-                body=body,
-                url=url,
-                dedup_key=dedup_key,
-                subject=subject[:100],
-            )
-    except IntegrityError:
-        if dedup_key is None:
-            raise
+    notification = _notification_insert(
+        Notification(
+            recipient=recipient,
+            kind=kind,
+            title=title[:200],
+            body=body,
+            url=url,
+            dedup_key=dedup_key,
+            subject=subject[:100],
+        )
+    )
+    if notification is None:  # a notice of this event was there already
         earlier = Notification.objects.filter(recipient=recipient, dedup_key=dedup_key).first()
-        if earlier is None:
-            raise
-        if earlier.done_at is None:
+        if earlier is None or earlier.done_at is None:
             return None
         # The event happened again after its notice was settled (a to-do handed away and
         # back): the same notice is news again rather than a second row for one event.
@@ -190,6 +187,33 @@ def notification_send(
         channels.append(NotificationChannel.SMS)
     for channel in channels:
         transaction.on_commit(_queue_delivery(notification.pk, str(channel)), robust=True)
+    return notification
+
+
+def _notification_insert(notification: Notification) -> Notification | None:
+    """Write ``notification`` unless a notice of the same event to the same person exists
+    (then None): one INSERT of our own, ``ON CONFLICT ... DO NOTHING`` on the once-per-event
+    constraint, so that a duplicate needs no savepoint to keep the caller's transaction
+    usable (a savepoint is two more statements, and PostgreSQL round trips, in every action
+    that notifies someone)."""
+    columns = ("recipient_id", "kind", "title", "body", "url", "dedup_key", "subject", "created_at")
+    notification.created_at = timezone.now()
+    values = [getattr(notification, column) for column in columns[:-1]]
+    values.append(connection.ops.adapt_datetimefield_value(notification.created_at))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {Notification._meta.db_table} ({', '.join(columns)}) "  # noqa: S608 - column and table names
+            f"VALUES ({_marks(len(columns))}) "
+            "ON CONFLICT (recipient_id, dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING "
+            "RETURNING id",
+            values,
+        )
+        found = cursor.fetchone()
+    if found is None:
+        return None
+    notification.pk = found[0]
+    notification._state.adding = False
+    notification._state.db = connection.alias
     return notification
 
 
@@ -305,25 +329,44 @@ def notifications_settle(*, holders: Mapping[str, Collection[str] | None]) -> in
     subject to the user names who still hold it (empty: nobody; None: leave that subject's
     notices alone, e.g. a to-do still offered to a whole role).
 
-    One read of the open notices of these subjects (the partial index on unread subjects
-    serves it) and one UPDATE for all that are settled, in the caller's transaction; how
-    many were settled."""
-    subjects = [subject for subject, names in holders.items() if subject and names is not None]
-    if not subjects:
+    One UPDATE of our own, in the caller's transaction (every workflow action runs this, so
+    the ORM's query building would cost more than the database's work); how many were
+    settled. Its ``NOT ("subject" = '')`` is the partial index's own condition, written
+    out so that SQLite uses that index too (it matches a partial index's condition term by
+    term): without it SQLite read every unread notice of everyone."""
+    by_holders: dict[frozenset[str], list[str]] = {}
+    for subject, names in holders.items():
+        if subject and names is not None:
+            by_holders.setdefault(frozenset(names), []).append(subject)
+    if not by_holders:
         return 0
-    settled = [
-        pk
-        for pk, subject, name in Notification.objects.filter(
-            subject__in=subjects, read_at__isnull=True
-        )
-        .order_by()  # no sort: every row is read
-        .values_list("pk", "subject", "recipient__username")
-        if name not in (holders[subject] or ())
-    ]
-    if not settled:
-        return 0
-    now = timezone.now()
-    return Notification.objects.filter(pk__in=settled).update(done_at=now, read_at=now)
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    subjects = [subject for group in by_holders.values() for subject in group]
+    params: list[Any] = [now, now, *subjects]
+    groups: list[str] = []
+    for names, group in by_holders.items():
+        clause = f"subject IN ({_marks(len(group))})"
+        params += group
+        if names:  # those still holding it keep their notices
+            clause += (
+                f" AND recipient_id NOT IN (SELECT id FROM {User._meta.db_table} "  # noqa: S608 - only placeholders and table names
+                f"WHERE username IN ({_marks(len(names))}))"
+            )
+            params += sorted(names)
+        groups.append(f"({clause})")
+    sql = (
+        f"UPDATE {Notification._meta.db_table} SET done_at = %s, read_at = %s "  # noqa: S608 - as above
+        "WHERE read_at IS NULL AND NOT (subject = '') "
+        f"AND subject IN ({_marks(len(subjects))}) AND ({' OR '.join(groups)})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        settled: int = cursor.rowcount
+    return settled
+
+
+def _marks(count: int) -> str:
+    return ", ".join(["%s"] * count)
 
 
 # --- out of office (代理) --------------------------------------------------------------------

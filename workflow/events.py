@@ -17,11 +17,10 @@ part of its request, and its caller goes on. ``outcome`` is the instance's end s
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from portal.registry import Registry
-from workflow.models import ProcessInstance
 
 __all__ = ["InstanceEndListener", "announce_ended", "instance_end_listeners"]
 
@@ -38,17 +37,13 @@ class InstanceEndListener:
 instance_end_listeners: Registry[InstanceEndListener] = Registry("instance end listeners")
 
 
-def announce_ended(ended: Sequence[tuple[int, str]]) -> None:
+def announce_ended(ended: Sequence[tuple[int, str]], keys: Mapping[int, str]) -> None:
     """Tell every listener of each request in ``ended`` ((instance id, end state), the
-    engine's ``Effects.ended``) that it ended, in the order they ended; one query, none when
-    nobody listens."""
+    engine's ``Effects.ended``) that it ended, in the order they ended. ``keys``: the
+    definition key of each of them that is a request (a called instance is not), as the
+    engine read them once for this and the initiators' notices (``store.ended_requests``)."""
     if not ended or not instance_end_listeners.keys():
         return
-    keys = dict(
-        ProcessInstance.objects.filter(
-            pk__in=[pk for pk, _state in ended], parent__isnull=True
-        ).values_list("pk", "definition_key")
-    )
     for pk, state in ended:
         if pk in keys:
             for listener in instance_end_listeners:

@@ -20,8 +20,9 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from pytest_django import DjangoCaptureOnCommitCallbacks
@@ -569,3 +570,27 @@ def test_a_finished_instance_is_published(subscriber: Subscriber, integrator: Us
         "definition_key": "expense_claim",
         "outcome": "approved",
     }
+
+
+def test_the_end_of_a_request_asks_for_subscribers_in_one_read_without_a_savepoint(
+    subscriber: Subscriber, integrator: User, django_assert_num_queries: Any
+) -> None:
+    # in the ending action's transaction as it is (no savepoint); nobody subscribed: one read
+    with transaction.atomic(), django_assert_num_queries(1):
+        instance_finished(41, "expense_claim", "completed")
+    subscription_create(name="B", url=subscriber.url, events=["instance.finished"], by=integrator)
+    off, _secret = subscription_create(
+        name="A", url=subscriber.url, events=["instance.finished"], by=integrator
+    )
+    WebhookSubscription.objects.filter(pk=off.pk).update(active=False)
+    subscription_create(name="C", url=subscriber.url, events=["order.updated"], by=integrator)
+    subscription_create(
+        name="D", url=subscriber.url, events=["order.updated", "instance.finished"], by=integrator
+    )
+    with transaction.atomic(), CaptureQueriesContext(connection) as captured:
+        instance_finished(42, "expense_claim", "completed")
+    sql = [query["sql"] for query in captured.captured_queries]
+    assert len([s for s in sql if "webhooksubscription" in s]) == 1
+    assert list(
+        OutboxMessage.objects.order_by("pk").values_list("subscription__name", flat=True)
+    ) == ["B", "D"], "the active subscribers to the event, by name"

@@ -161,6 +161,41 @@ def test_duplicate_event_does_not_spoil_the_callers_transaction(employee):
     assert Notification.objects.count() == 2
 
 
+def test_send_is_one_statement_and_a_duplicate_needs_no_savepoint(
+    employee, django_assert_num_queries
+):
+    with django_assert_num_queries(1):  # one INSERT, no savepoint around it
+        first = send(employee, dedup_key="ev")
+    assert first is not None
+    assert Notification.objects.get(pk=first.pk) == first
+    with django_assert_num_queries(2) as captured:  # the INSERT that did nothing, the earlier
+        assert send(employee, title="again", dedup_key="ev") is None
+    assert not any("SAVEPOINT" in query["sql"] for query in captured.captured_queries)
+    assert Notification.objects.get().title == "请审批报销单"
+
+
+def test_send_again_after_the_notice_was_settled_makes_it_news_again(employee):
+    first = send(employee, dedup_key="task:7:assigned", subject="workflow.task:7")
+    assert services.notifications_settle(holders={"workflow.task:7": set()}) == 1
+    again = send(employee, title="again", dedup_key="task:7:assigned", subject="workflow.task:7")
+    assert again is not None and again.pk == first.pk
+    stored = Notification.objects.get()
+    assert (stored.title, stored.read_at, stored.done_at) == ("again", None, None)
+
+
+def test_send_returns_the_stored_notice(employee):
+    notification = send(employee, body="正文", dedup_key="ev", subject="workflow.task:9")
+    stored = Notification.objects.get()
+    assert (notification.pk, notification.subject, notification.created_at) == (
+        stored.pk,
+        stored.subject,
+        stored.created_at,
+    )
+    notification.read_at = timezone.now()
+    notification.save(update_fields=["read_at"])  # a saved row: an UPDATE, not a second INSERT
+    assert Notification.objects.get().read_at is not None
+
+
 def test_send_unknown_kind_raises(employee):
     with pytest.raises(ValueError, match="no_such_kind"):
         send(employee, kind="no_such_kind")
@@ -284,6 +319,70 @@ def test_mark_all_read_counts_only_own_unread(employee, colleague):
     assert not Notification.objects.filter(recipient=employee, read_at__isnull=True).exists()
     assert Notification.objects.filter(recipient=colleague, read_at__isnull=True).count() == 1
     assert services.notifications_mark_all_read(user=employee) == 0
+
+
+# --- notifications_settle: the notices of what left a person's hands ------------------------
+
+
+def test_settle_marks_done_the_open_notices_of_those_who_no_longer_hold_it(
+    employee, colleague, outsider, django_assert_num_queries
+):
+    gone = make_notification(employee, subject="workflow.task:1")
+    kept = make_notification(colleague, subject="workflow.task:1")
+    read = make_notification(outsider, subject="workflow.task:1", read_at=timezone.now())
+    nobodys = [
+        make_notification(employee, subject="workflow.task:2"),
+        make_notification(colleague, subject="workflow.task:2"),
+    ]
+    offered = make_notification(employee, subject="workflow.task:3")  # still offered to a role
+    other = make_notification(employee, subject="workflow.task:4")  # not named at all
+    plain = make_notification(employee)  # about nothing
+    with django_assert_num_queries(1):
+        settled = services.notifications_settle(
+            holders={
+                "workflow.task:1": {"wangfang", "someone.gone"},
+                "workflow.task:2": set(),
+                "workflow.task:3": None,
+                "": set(),
+            }
+        )
+    assert settled == 3
+    done = set(Notification.objects.filter(done_at__isnull=False).values_list("pk", flat=True))
+    assert done == {gone.pk, nobodys[0].pk, nobodys[1].pk}
+    gone.refresh_from_db()
+    assert gone.read_at == gone.done_at is not None, "the bell stops counting it"
+    read.refresh_from_db()
+    assert read.done_at is None, "a notice read already is left alone"
+    for untouched in (kept, offered, other, plain):
+        untouched.refresh_from_db()
+        assert (untouched.read_at, untouched.done_at) == (None, None)
+
+
+def test_settle_groups_subjects_held_by_the_same_people(employee, colleague):
+    for n in (1, 2, 3):
+        make_notification(employee, subject=f"workflow.task:{n}")
+        make_notification(colleague, subject=f"workflow.task:{n}")
+    holders = {
+        "workflow.task:1": {"zhangwei"},
+        "workflow.task:2": {"zhangwei"},
+        "workflow.task:3": {"wangfang"},
+    }
+    assert services.notifications_settle(holders=holders) == 3
+    assert sorted(
+        Notification.objects.filter(done_at__isnull=False).values_list(
+            "subject", "recipient__username"
+        )
+    ) == [
+        ("workflow.task:1", "wangfang"),
+        ("workflow.task:2", "wangfang"),
+        ("workflow.task:3", "zhangwei"),
+    ]
+    assert services.notifications_settle(holders=holders) == 0, "settled once"
+
+
+def test_settle_asks_nothing_when_no_subject_is_settled(django_assert_num_queries):
+    with django_assert_num_queries(0):
+        assert services.notifications_settle(holders={"workflow.task:1": None, "": set()}) == 0
 
 
 # --- preferences and language ------------------------------------------------------------

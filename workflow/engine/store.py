@@ -18,7 +18,7 @@ import datetime
 import functools
 import json
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection
 
@@ -223,14 +223,57 @@ def task_holders(instance_ids: Sequence[int]) -> list[tuple[Any, ...]]:
     )
 
 
-def ended_requests(instance_ids: Sequence[int]) -> list[tuple[Any, ...]]:
-    """(id, title, definition_key, definition_id, initiator) of those of these instances
-    that are requests of their own (not called by another instance)."""
-    return rows(
-        f"SELECT id, title, definition_key, definition_id, initiator FROM {I} WHERE id IN "
-        f"({', '.join(['%s'] * len(instance_ids))}) AND parent_id IS NULL ORDER BY id",
+# The initiator's columns read with an ended request: their display name and what their
+# notice of the end needs (``portal.services.notification_send``: the channels they chose).
+INITIATOR_COLUMNS = (
+    "id",
+    "username",
+    "first_name",
+    "last_name",
+    "is_active",
+    "preferred_language",
+    "email",
+    "phone",
+    "notify_by_email",
+    "notify_by_sms",
+)
+
+
+class EndedRequest(NamedTuple):
+    """A request (an instance no other started) that ended in an action, with its
+    initiator's ``INITIATOR_COLUMNS`` (None when the initiator is no user)."""
+
+    id: int
+    title: str
+    key: str
+    definition_id: int
+    initiator: str
+    person: tuple[Any, ...] | None
+
+
+def ended_requests(instance_ids: Sequence[int]) -> list[EndedRequest]:
+    """Those of these instances that are requests of their own (not called by another
+    instance), by id, with what the end's notice and listeners need: the initiator is read
+    here, not as a ``User`` of its own (``services.notifications.tell_initiators``)."""
+    found = rows(
+        "SELECT i.id, i.title, i.definition_key, i.definition_id, i.initiator, "
+        + ", ".join(f"u.{column}" for column in INITIATOR_COLUMNS)
+        + f" FROM {I} i LEFT JOIN portal_user u ON u.username = i.initiator "
+        f"WHERE i.id IN ({', '.join(['%s'] * len(instance_ids))}) AND i.parent_id IS NULL "
+        "ORDER BY i.id",
         tuple(instance_ids),
     )
+    return [
+        EndedRequest(
+            id=row[0],
+            title=row[1],
+            key=row[2],
+            definition_id=row[3],
+            initiator=row[4],
+            person=None if row[5] is None else tuple(row[5:]),
+        )
+        for row in found
+    ]
 
 
 def has_delegation(delegator: str, at: Any) -> bool:

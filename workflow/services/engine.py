@@ -114,8 +114,12 @@ def after_commit(effects: Effects) -> None:
     initiators of requests that ended are told (here, so that no path that moves a task or
     ends a request can forget it); the rest leaves after the commit."""
     settle_task_notices(effects.written)
-    tell_initiators(effects.ended)
-    announce_ended(effects.ended)  # other apps' listeners (workflow/events.py), in this transaction
+    if effects.ended:
+        # one read of the ended requests for both: their initiators' notices, the listeners
+        requests = store.ended_requests(sorted({pk for pk, _state in effects.ended}))
+        tell_initiators(effects.ended, requests)
+        # other apps' listeners (workflow/events.py), in this transaction
+        announce_ended(effects.ended, {request.id: request.key for request in requests})
     if effects.tasks_created:
         transaction.on_commit(partial(_announce_tasks, list(effects.tasks_created)))
     if effects.wake_jobs:

@@ -13,10 +13,12 @@ and marks done the unread notices of people who no longer hold the task.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from django.db import connection
 from django.utils import translation
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy
 
 from portal.models import User
@@ -24,6 +26,7 @@ from portal.services import notification_send, notifications_read_about, notific
 from workflow import participants
 from workflow import translation as translation_of
 from workflow.engine import store
+from workflow.engine.cache import definition_name
 from workflow.engine.runtime import (
     Run,
 )
@@ -46,30 +49,26 @@ def task_subject(task_id: int) -> str:
     return f"workflow.task:{task_id}"
 
 
-def _notify(
-    names: Iterable[str], event: str, title: str, url: str, body: str = "", subject: str = ""
-) -> None:
-    """In-app now (in the action's transaction), e-mail/SMS after commit; ``event`` names
-    the event so that nobody is notified twice of it. ``title`` is a format string with
-    ``%(…)s`` placeholders already filled in the recipient's language by the caller."""
-    for user in User.objects.filter(username__in=set(n for n in names if n), is_active=True):
-        notification_send(
-            recipient=user,
-            kind="workflow",
-            title=title,
-            body=body,
-            url=url,
-            dedup_key=f"{event}:{user.username}"[:200],
-            subject=subject,
-        )
+# What a notice needs of its recipient (``notification_send``: the channels they chose).
+_RECIPIENT_FIELDS = (
+    "username",
+    "preferred_language",
+    "is_active",
+    "email",
+    "phone",
+    "notify_by_email",
+    "notify_by_sms",
+)
 
 
-def _in_language(user_names: Iterable[str]) -> dict[str, list[str]]:
-    by_language: dict[str, list[str]] = {}
-    for name, language in User.objects.filter(username__in=set(user_names)).values_list(
-        "username", "preferred_language"
+def _recipients(names: Iterable[str]) -> dict[str, list[User]]:
+    """The active people among ``names``, by their language: one read, of the columns a
+    notice needs."""
+    by_language: dict[str, list[User]] = {}
+    for user in User.objects.filter(username__in=set(n for n in names if n), is_active=True).only(
+        *_RECIPIENT_FIELDS
     ):
-        by_language.setdefault(language or "zh-hans", []).append(name)
+        by_language.setdefault(user.preferred_language or "zh-hans", []).append(user)
     return by_language
 
 
@@ -84,10 +83,36 @@ def notify(
     **values: Any,
 ) -> None:
     """Notify people, each in their language: ``message`` is an untranslated (lazy) text;
-    ``body`` a person's own words (a reason, a comment), shown as they wrote them."""
-    for language, group in _in_language(names).items():
+    ``body`` a person's own words (a reason, a comment), shown as they wrote them. In-app
+    now (in the action's transaction), e-mail/SMS after commit; ``event`` names the event
+    so that nobody is notified twice of it."""
+    _send(_recipients(names), event, url, message, body=body, subject=subject, **values)
+
+
+def _send(
+    by_language: Mapping[str, Sequence[User]],
+    event: str,
+    url: str,
+    message: Any,
+    *,
+    body: str = "",
+    subject: str = "",
+    **values: Any,
+) -> None:
+    """:func:`notify` the people already read (active ones, by language)."""
+    for language, users in by_language.items():
         with translation.override(language):
-            _notify(group, event, str(message) % values, url, body, subject)
+            title = str(message) % values
+        for user in users:
+            notification_send(
+                recipient=user,
+                kind="workflow",
+                title=title,
+                body=body,
+                url=url,
+                dedup_key=f"{event}:{user.username}"[:200],
+                subject=subject,
+            )
 
 
 def _title_of(instance: ProcessInstance) -> Any:
@@ -269,17 +294,56 @@ def tell_initiator(instance_id: int, initiator: str, title: Any, state: str, mes
         )
 
 
-def tell_initiators(ended: Sequence[tuple[int, str]]) -> None:
+def tell_initiators(
+    ended: Sequence[tuple[int, str]], requests: Sequence[store.EndedRequest]
+) -> None:
     """The requests (not called instances) that ended in this action: their initiators are
-    told — approved, rejected, stopped; a cancel was their own doing."""
+    told — approved, rejected, stopped; a cancel was their own doing. ``requests``: the
+    ended requests as ``store.ended_requests`` read them, with their initiators (as
+    :func:`tell_initiator` tells them, without reading each initiator again)."""
     states = {pk: state for pk, state in ended if state in END_MESSAGES}
-    if not states:
-        return
-    for pk, title, key, definition_id, initiator in store.ended_requests(sorted(states)):
-        text = translation_of.title_text(
-            title=title, key=key, definition_id=definition_id, initiator=initiator
+    for request in requests:
+        state = states.get(request.id)
+        initiator = _initiator(request)
+        if state is None or initiator is None or not initiator.is_active:
+            continue
+        _send(
+            {initiator.preferred_language or "zh-hans": [initiator]},
+            f"instance:{request.id}:{state}",
+            instance_url(request.id),
+            END_MESSAGES[state],
+            title=_ended_title(request, initiator),
         )
-        tell_initiator(pk, initiator, text, states[pk], END_MESSAGES[states[pk]])
+
+
+# ``store.INITIATOR_COLUMNS`` in the model's field order (``Model.from_db`` takes them so)
+_INITIATOR_FIELDS = [
+    f.attname for f in User._meta.concrete_fields if f.attname in store.INITIATOR_COLUMNS
+]
+_BOOLEAN_FIELDS = {"is_active", "notify_by_email", "notify_by_sms"}
+
+
+def _initiator(request: store.EndedRequest) -> User | None:
+    """The initiator of an ended request as a ``User`` of the columns read with it (the
+    others deferred: read if ever asked for), or None when the initiator is no user."""
+    if request.person is None:
+        return None
+    read = dict(zip(store.INITIATOR_COLUMNS, request.person, strict=True))
+    for name in _BOOLEAN_FIELDS:  # SQLite gives 0 and 1 to a cursor of our own
+        read[name] = bool(read[name])
+    return User.from_db(connection.alias, _INITIATOR_FIELDS, [read[f] for f in _INITIATOR_FIELDS])
+
+
+def _ended_title(request: store.EndedRequest, initiator: User | None) -> Any:
+    """``translation.title_text`` of an ended request, with the initiator's display name
+    from the columns read with the request (not a ``User`` loaded for it)."""
+    if not request.title:
+        return request.title
+    person = initiator.display_name if initiator is not None else request.initiator
+    process = definition_name(request.definition_id) or request.key
+    return lazy(translation_of.request_title, str)(
+        request.title, key=request.key, process=process, person=person
+    )
 
 
 # --- settling the notices of tasks that left a person's hands ----------------------------
