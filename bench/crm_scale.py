@@ -42,7 +42,9 @@ One command:
    opportunities, activities, team rows of 20,000 rows or more) reported.
 
 Targets (issue 19): the list, its filters and the search p95 <= 50 ms; the duplicate check
-<= 20 ms; the kanban of a department <= 100 ms. A non-zero exit on any FAIL. Timings are
+<= 20 ms (the check itself: ``likely_duplicates`` and the API's duplicates endpoint; the
+create form that posts a duplicate and shows the warning is a page, held to the pages' 50
+ms); the kanban of a department <= 100 ms. A non-zero exit on any FAIL. Timings are
 noisy on a shared machine: the load average is printed with them.
 """
 
@@ -747,9 +749,11 @@ def probes_for(personas: dict[str, Persona]) -> list[Probe]:
             "level": "C",
             "phone": phone,
         }
+        # a page (the form again with the warning, after the create service's transaction):
+        # the pages' target; the check itself is the API's and the function's probes
         probes.append(
             Probe(
-                f"{short} create form dup", persona, create_page, DUPLICATE_MS, "POST", form,
+                f"{short} create form dup", persona, create_page, LIST_MS, "POST", form,
                 expect=409,
             )
         )  # fmt: skip
