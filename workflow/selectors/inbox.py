@@ -37,6 +37,7 @@ from workflow.models import (
     TaskState,
 )
 from workflow.selectors.search import instances_matching
+from workflow.selectors.status import rejected_by_diagram
 from workflow.selectors.visibility import process_names
 from workflow.signatures import signature_mode
 
@@ -436,7 +437,11 @@ def inbox_page(
         ]
     elif tab == "started":
         sort = "old" if sort == "old" else "new"
-        started = ProcessInstance.objects.filter(initiator=name).defer("variables")
+        started = (
+            ProcessInstance.objects.filter(initiator=name)
+            .defer("variables")
+            .annotate(rejected_by_diagram=rejected_by_diagram())
+        )
         sources = [
             Source(
                 filter_instances(started, given, path="", date_field="started_at"),
@@ -450,6 +455,7 @@ def inbox_page(
             CarbonCopy.objects.filter(user=user)
             .select_related("instance")
             .defer("instance__variables")
+            .annotate(rejected_by_diagram=rejected_by_diagram("instance__"))
         )
         if given.unread is not None:
             copies = copies.filter(read_at__isnull=given.unread)

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from django.db.models import BooleanField, Case, Value, When
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
@@ -80,10 +81,25 @@ _ENDED: dict[str, StatusCode] = {
 }
 
 
+def rejected_by_diagram(path: str = "") -> Case:
+    """Whether a request's ``approved`` variable is false (a rejection its diagram routed
+    to an end event), as a column: lists that leave the variables out (they can be large)
+    annotate it as ``rejected_by_diagram`` (``path``: to the instance, ``instance__``) and
+    :func:`statuses` reads that instead of loading each row's variables (a query per row)."""
+    return Case(
+        When(**{f"{path}variables__approved": False}, then=Value(True)),
+        default=Value(False),
+        output_field=BooleanField(),
+    )
+
+
 def _ended(instance: ProcessInstance) -> StatusCode:
     if instance.state in _ENDED:
         return _ENDED[instance.state]
     # "the diagram decides": a rejection the diagram routed to an end event
+    flagged: bool | None = getattr(instance, "rejected_by_diagram", None)
+    if flagged is not None:
+        return "rejected" if flagged else "approved"
     if (instance.variables or {}).get("approved") is False:
         return "rejected"
     return "approved"

@@ -248,6 +248,10 @@ def _rows(
         for kind, obj in page.rows
         if kind in ("instance", "copy")
     ]
+    for kind, obj in page.rows:
+        if kind == "copy" and hasattr(obj, "rejected_by_diagram"):
+            # read with the copy (its instance's variables are left out): see statuses
+            obj.instance.rejected_by_diagram = obj.rejected_by_diagram
     everyone = [t.instance for t in tasks] + instances
     people: set[str] = {t.instance.initiator for t in tasks}
     people |= {t.on_behalf_of for t in tasks} | {t.owner for t in tasks}
