@@ -48,4 +48,6 @@ def connect() -> None:
             "knowledge", _("Search the knowledge base"), "knowledge:search", "knowledge:suggest"
         )
     )
-    guides.sources.register(guides.GuideSource("knowledge", guides_of))
+    guides.sources.register(
+        guides.GuideSource("knowledge", guides_of, exists=selectors.guides_exist)
+    )

@@ -34,6 +34,7 @@ from guardian.shortcuts import get_group_perms, get_perms, get_user_perms
 from knowledge.models import (
     Article,
     ArticleAttachment,
+    ArticleGuide,
     ArticleVersion,
     AuditEvent,
     Space,
@@ -57,6 +58,7 @@ __all__ = [
     "articles_for",
     "attachment_for",
     "audit_trail",
+    "guides_exist",
     "guides_for",
     "may_see",
     "members_of",
@@ -341,6 +343,20 @@ def guides_for(user: Reader, process_key: str, step_id: str = "") -> list[Articl
         .select_related("space", "published_version")
         .distinct()
         .order_by("published_version__title")
+    )
+
+
+def guides_exist(process_key: object, step_id: object) -> Exists:
+    """A condition true when a published article explains ``process_key`` / ``step_id``
+    (expressions of an outer query), whoever reads: where it is false, :func:`guides_for`
+    finds nothing for anybody (the task page asks it with the task)."""
+    return Exists(
+        ArticleGuide.objects.filter(
+            process_key=process_key,
+            step_id=step_id,
+            article__deleted_at__isnull=True,
+            article__published_version__isnull=False,
+        )
     )
 
 

@@ -11,16 +11,16 @@ registers a :class:`GuideSource` here in its ``AppConfig.ready()``: a callable
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from portal.registry import Registry
 
 if TYPE_CHECKING:
     from portal.models import User
 
-__all__ = ["Guide", "GuideSource", "guides_for", "sources"]
+__all__ = ["Guide", "GuideSource", "guide_checks", "guides_for", "sources"]
 
 logger = logging.getLogger(__name__)
 
@@ -44,18 +44,40 @@ class GuideSource:
     key: str
     find: Callable[[User, str, str], list[Guide]]
     order: int = 100
+    # ``exists(process_key, step_id)``: a condition (an SQL expression over the given
+    # expressions) true when the source may have a guide there, whoever asks. The task page
+    # reads it with the task and asks ``find`` only where it is true (most steps have no
+    # guide: a query less). None: always asked (a source that answers without a query).
+    exists: Callable[[Any, Any], Any] | None = None
 
 
 sources: Registry[GuideSource] = Registry("guide sources")
 
 
-def guides_for(user: User, process_key: str, step_id: str = "") -> list[Guide]:
+def guide_checks(process_key: Any, step_id: Any) -> dict[str, Any]:
+    """Each source's ``exists`` condition for ``process_key`` / ``step_id`` (expressions of
+    the query it annotates, e.g. ``OuterRef("definition_key")``), by the source's key; a
+    source without one is not here (it is always asked). A source whose condition is false
+    has nothing there: give its key to :func:`guides_for` in ``skip``."""
+    return {
+        source.key: source.exists(process_key, step_id)
+        for source in sources
+        if source.exists is not None
+    }
+
+
+def guides_for(
+    user: User, process_key: str, step_id: str = "", *, skip: Collection[str] = ()
+) -> list[Guide]:
     """The guides of every source for a process or a step, each address once, at most
     :data:`MAX_GUIDES`. A source that fails is logged and left out: a missing guide must not
-    keep anybody from doing their task."""
+    keep anybody from doing their task. ``skip``: the keys of sources known to have none
+    there (:func:`guide_checks`), not asked."""
     found: list[Guide] = []
     seen: set[str] = set()
     for source in sources:
+        if source.key in skip:
+            continue
         try:
             answer = source.find(user, process_key, step_id)
         except Exception:  # another app's bug must not keep anybody from their task

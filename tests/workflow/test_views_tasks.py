@@ -13,8 +13,10 @@ from typing import Any
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.utils import timezone
 
-from portal.models import User
+from portal.models import Notification, User
+from portal.selectors import unread_notifications
 from tests.factories import UserFactory
 from tests.workflow.approval_helpers import (
     deploy_steps,
@@ -26,7 +28,19 @@ from tests.workflow.approval_helpers import (
     user_task,
 )
 from workflow.demo import DEMO_DIR
-from workflow.models import CarbonCopy, Comment, HistoryEvent, InstanceState, ProcessInstance, Task
+from workflow.models import (
+    CarbonCopy,
+    Comment,
+    Execution,
+    HistoryEvent,
+    Incident,
+    InstanceState,
+    Phrase,
+    ProcessInstance,
+    Task,
+)
+from workflow.selectors.instance_reads import InstanceReads
+from workflow.selectors.task_page import task_for_page
 from workflow.services import approvals, definitions, engine
 
 CLAIM = {
@@ -585,12 +599,15 @@ def test_the_task_page_does_not_query_per_row(
     task = _leave_with_a_past(employee, colleague, people=12)
     client = login(dept_head)
     client.get(url(task))  # the first visit marks the notice of the task read
-    # 41 before issue 16. Now: the session, the person, their permissions, the task (with
-    # its definition's name and whether it was offered to candidates), the bell's notices of
-    # it read, the instance's tasks, its history, its open incidents and where it waits
-    # (the diagram), the comments, the people named, the person field's account, the
-    # attachments, the copies, the saved phrases, the guides, the bell's count.
-    with django_assert_max_num_queries(18):
+    # 41 before issue 16, then 18. Now 10: the session, the person, their permissions, the
+    # task (with its definition's name, whether it was offered to candidates, the bell's
+    # count, whether a notice of it is unread, whether the person has phrases of their own,
+    # whether a guide source has something for the step, where the request waits and
+    # whether it has an open incident), the copies, the instance's tasks, its history, the
+    # comments, the people named (the approval record, the holder, the person field) and
+    # the attachments. A person with phrases of their own, a step with a guide, an open
+    # incident or an unread notice of the task: a query more each.
+    with django_assert_max_num_queries(10):
         response = client.get(url(task))
     html = response.content.decode()
     assert response.status_code == 200
@@ -602,3 +619,68 @@ def test_the_task_page_does_not_query_per_row(
         assert f"证明{n}.txt" in html
         assert f"陈读者{n}" in html
     assert html.count("/workflow/attachments/") >= 12
+
+
+def test_what_the_task_page_reads_with_its_task_still_shows(
+    login: Callable[[User], Client],
+    employee: User,
+    colleague: User,
+    dept_head: User,
+    django_assert_max_num_queries: Any,
+) -> None:
+    """The task page reads with its task (issue 16) the bell's count, whether a notice of
+    the task is unread, whether the person has phrases of their own, whether the request has
+    an open incident and where it waits: each still shows as before, and the notices of the
+    task are read."""
+    task = _leave_with_a_past(employee, colleague, people=1)
+    subject = f"workflow.task:{task.pk}"
+    Notification.objects.create(recipient=dept_head, kind="task", title="待审批", subject=subject)
+    Notification.objects.create(recipient=dept_head, kind="other", title="另一件事")
+    Phrase.objects.create(owner=dept_head, text="同意，注意交接")
+    Incident.objects.create(
+        instance_id=task.instance_id,
+        element_id="Task_HandoverConfirm",
+        message="ERP timed out",
+        created_at=timezone.now(),
+    )
+    client = login(dept_head)
+    # the 10 of the page, and what this one has more: its own phrases, the incident, and
+    # the notice of the task to mark read
+    with django_assert_max_num_queries(13):
+        html = client.get(url(task)).content.decode()
+    assert not unread_notifications(dept_head).filter(subject=subject).exists()
+    assert unread_notifications(dept_head).count() == 1
+    assert 'data-testid="unread-count">1</span>' in html  # the other notice only
+    assert "同意，注意交接" in html
+    assert 'class="notice incidents"' in html
+    assert 'is-failed" data-element-id="Task_HandoverConfirm"' in html
+    assert 'is-active" data-element-id="Task_ManagerApproval"' in html
+    again = client.get(url(task)).content.decode()  # nothing left to mark read
+    assert 'data-testid="unread-count">1</span>' in again
+
+
+def test_where_the_request_waits_is_read_with_the_task(
+    login: Callable[[User], Client], employee: User, colleague: User, dept_head: User
+) -> None:
+    """Every token's place, read with the task in one text (issue 16), is painted."""
+    task = _leave_with_a_past(employee, colleague, people=0)
+    numbers = Execution.objects.filter(instance_id=task.instance_id).count()
+    for offset, element in enumerate(["Task_HandoverConfirm", "Start_Leave"], start=1):
+        Execution.objects.create(
+            instance_id=task.instance_id,
+            number=numbers + 100 + offset,
+            element_id=element,
+            state="waiting",
+            entered_at=timezone.now(),
+        )
+    found = task_for_page(dept_head, task.pk, notice_subject="")
+    assert found is not None
+    waiting_at: str | None = getattr(found, "waiting_at", None)  # annotated by the read
+    waiting = InstanceReads(found.instance, waiting_at=waiting_at).waiting
+    assert waiting == set(
+        Execution.objects.filter(instance_id=task.instance_id).values_list("element_id", flat=True)
+    )
+    assert waiting >= {"Task_ManagerApproval", "Task_HandoverConfirm", "Start_Leave"}
+    html = login(dept_head).get(url(task)).content.decode()
+    for element in sorted(waiting):
+        assert f'is-active" data-element-id="{element}"' in html

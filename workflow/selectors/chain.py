@@ -45,6 +45,7 @@ from workflow.engine.cache import graph_for_definition
 from workflow.engine.graph import Flow, Graph
 from workflow.forms import form_for, has_step_form, json_value
 from workflow.models import EmptyAssigneePolicy, ProcessSettings
+from workflow.selectors import people_reads
 
 __all__ = [
     "ChainPreview",
@@ -105,13 +106,19 @@ def people_of(usernames: Iterable[str]) -> dict[str, Person]:
     wanted = {name for name in usernames if name}
     if not wanted:
         return {}
+    book = people_reads.current()  # a page that reads its people once
+    users = (
+        book.users(wanted).values()
+        if book is not None
+        else User.objects.filter(username__in=wanted).only(
+            "username", "first_name", "last_name", "is_active"
+        )
+    )
     found = {
         user.username: Person(
             user.username, user.display_name, avatar_text(user.display_name), user.is_active
         )
-        for user in User.objects.filter(username__in=wanted).only(
-            "username", "first_name", "last_name", "is_active"
-        )
+        for user in users
     }
     for name in wanted - set(found):
         found[name] = Person(name, name, avatar_text(name), active=False)

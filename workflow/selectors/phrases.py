@@ -26,19 +26,24 @@ class PhraseItem:
         return self.id is None
 
 
-def phrases_for(user: User) -> list[PhraseItem]:
-    """The person's own phrases in their order (one query), else the defaults."""
-    own = [
-        PhraseItem(text=text, id=pk, position=position)
-        for pk, text, position in Phrase.objects.filter(owner=user)
-        .order_by("position", "pk")
-        .values_list("pk", "text", "position")
-    ]
+def phrases_for(user: User, *, has_own: bool | None = None) -> list[PhraseItem]:
+    """The person's own phrases in their order (one query), else the defaults. ``has_own``
+    False: the page knows they have none (read with something else): no query."""
+    own = (
+        []
+        if has_own is False
+        else [
+            PhraseItem(text=text, id=pk, position=position)
+            for pk, text, position in Phrase.objects.filter(owner=user)
+            .order_by("position", "pk")
+            .values_list("pk", "text", "position")
+        ]
+    )
     if own:
         return own
     return [PhraseItem(text=str(text), position=index) for index, text in enumerate(DEFAULTS)]
 
 
-def phrase_texts(user: User) -> list[str]:
+def phrase_texts(user: User, *, has_own: bool | None = None) -> list[str]:
     """Just the words, for the chips under an opinion box."""
-    return [item.text for item in phrases_for(user)]
+    return [item.text for item in phrases_for(user, has_own=has_own)]

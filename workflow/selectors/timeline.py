@@ -23,7 +23,7 @@ from workflow.bpmn.model import Element, ElementKind, FormField
 from workflow.bpmn.render import Highlight, RenderError, render_svg
 from workflow.engine.cache import graph_for_definition
 from workflow.engine.graph import Graph
-from workflow.forms import display_value
+from workflow.forms import PEOPLE, PERSON, display_value
 from workflow.models import (
     LIVE_TASK_STATES,
     Attachment,
@@ -57,13 +57,15 @@ from workflow.selectors.visibility import candidate_labels, display_names
 def instance_highlight(instance: ProcessInstance, reads: InstanceReads | None = None) -> Highlight:
     """What to paint on the instance's diagram: where its tokens wait, what it passed,
     where it failed (an open incident). ``reads``: the page's reads of the instance."""
-    active = Execution.objects.filter(instance=instance).values_list("element_id", flat=True)
+    active: Iterable[str]
     passed: Iterable[str]
     failed: Iterable[Any]  # an incident of the whole process has no element
     if reads is not None:
+        active = reads.waiting
         passed = [event.element_id for event in reads.history if event.kind == "activity"]
         failed = [incident.element_id for incident in reads.open_incidents]
     else:
+        active = Execution.objects.filter(instance=instance).values_list("element_id", flat=True)
         passed = HistoryEvent.objects.filter(instance_id=instance.pk, kind="activity").values_list(
             "element_id", flat=True
         )
@@ -400,6 +402,19 @@ def _format(value: Any, form_field: FormField | None) -> str:
     """What people read for a stored value: the forms' one display function (amounts as
     12,345.60, people and departments by name, options by name)."""
     return display_value(form_field, value)
+
+
+def people_in_data(instance: ProcessInstance, graph: Graph) -> list[str]:
+    """The user names the request's data holds in its person fields (what
+    :func:`business_data` shows by name), for a page that reads its people at once."""
+    variables = instance.variables or {}
+    found: list[str] = []
+    for element in graph.elements.values():
+        for form_field in element.form_fields:
+            value = variables.get(form_field.id)
+            if value and form_field.type.strip().lower() in (PERSON, PEOPLE):
+                found += [str(v) for v in (value if isinstance(value, list) else [value])]
+    return found
 
 
 def business_data(instance: ProcessInstance, graph: Graph, user: User) -> list[tuple[str, str]]:

@@ -21,6 +21,7 @@ from workflow.models import (
     Task,
     TaskCandidate,
 )
+from workflow.selectors import people_reads
 
 
 def is_process_admin(user: User) -> bool:
@@ -94,6 +95,11 @@ def task_for(user: User, task_id: int) -> Task | None:
     ``definition_name``, the BPMN name of its instance's definition (the task page shows
     it: its XML is not read for that) and ``has_candidates`` (whether it was offered to
     candidates: who took it may hand it back, 退回认领)."""
+    return tasks_for(user, task_id).first()
+
+
+def tasks_for(user: User, task_id: int) -> QuerySet[Task]:
+    """:func:`task_for` as a query, for a page that reads more with it."""
     return (
         Task.objects.filter(pk=task_id, instance__in=instances_for(user))
         .select_related("instance")
@@ -101,7 +107,6 @@ def task_for(user: User, task_id: int) -> Task | None:
             definition_name=F("instance__definition__name"),
             has_candidates=Exists(TaskCandidate.objects.filter(task=OuterRef("pk"))),
         )
-        .first()
     )
 
 
@@ -145,6 +150,12 @@ def definition_names(
 def display_names(usernames: Iterable[str]) -> dict[str, str]:
     """Each user name's display name (the user name itself for an unknown account)."""
     wanted = {name for name in usernames if name}
+    book = people_reads.current()
+    if book is not None:  # a page that reads its people once
+        return {
+            name: user.display_name if (user := book.users(wanted).get(name)) else name
+            for name in wanted
+        }
     found = {
         user.username: user.display_name
         for user in User.objects.filter(username__in=wanted).only(

@@ -37,7 +37,15 @@ from workflow.bpmn.model import Element, ElementKind
 from workflow.engine.cache import graph_for_definition
 from workflow.engine.graph import Graph
 from workflow.engine.runtime import AlreadyHandled, EngineError
-from workflow.forms import AttachmentForm, CommentForm, form_for, has_step_form
+from workflow.forms import (
+    PEOPLE,
+    PERSON,
+    AttachmentForm,
+    CommentForm,
+    PickerInput,
+    form_for,
+    has_step_form,
+)
 from workflow.models import (
     Attachment,
     CarbonCopy,
@@ -49,12 +57,13 @@ from workflow.models import (
 )
 from workflow.previews import PreviewError, is_inline, preview
 from workflow.selectors import actions as offered
+from workflow.selectors import people_reads, visibility
 from workflow.selectors import timeline as timelines
-from workflow.selectors import visibility
 from workflow.selectors.inbox import task_is_urgent
 from workflow.selectors.instance_reads import InstanceReads
 from workflow.selectors.phrases import phrase_texts
 from workflow.selectors.status import status_of
+from workflow.selectors.task_page import task_for_page
 from workflow.selectors.timeline import (
     approval_timeline,
     attachments_of,
@@ -62,6 +71,7 @@ from workflow.selectors.timeline import (
     diagram_svg,
     display_name,
     incidents,
+    people_in_data,
     return_notice,
 )
 from workflow.selectors.visibility import display_names
@@ -143,23 +153,25 @@ def _common(
     *,
     reads: InstanceReads,
     definition_name: str | None = None,
-    initiator_name: str | None = None,
     copies: list[CarbonCopy] | None = None,
+    has_phrases: bool | None = None,
 ) -> dict[str, Any]:
     """What the task page and the instance page share. ``reads``: the page's reads of the
     instance (its tasks and history, read once for the page); ``definition_name``: the
     BPMN name of the instance's definition when read with the task (else
-    ``instance.definition``); ``initiator_name``: the initiator's display name when read
-    with others'; ``copies``: the people copied on it, when read already."""
+    ``instance.definition``); ``copies``: the people copied on it, when read already;
+    ``has_phrases``: whether the person has saved phrases, when read already."""
     if definition_name is None:
         definition_name = instance.definition.name
-    if initiator_name is None:
-        initiator_name = display_name(instance.initiator) if instance.initiator else ""
+    # the approval record first: it names the most people, and on a page that reads its
+    # people once (workflow.selectors.people_reads) its read is the one for all of them
+    approval = approval_timeline(instance, graph, reads=reads)
+    initiator_name = display_name(instance.initiator) if instance.initiator else ""
     return {
         "instance": instance,
         "graph": graph,
         "diagram": diagram_svg(instance, graph, reads),
-        "approval": approval_timeline(instance, graph, reads=reads),
+        "approval": approval,
         "returned": return_notice(instance, graph, reads),  # 退回: the banner with the reason
         "business_data": business_data(instance, graph, user),
         "attachments": attachments_of(instance),
@@ -167,7 +179,8 @@ def _common(
         "incidents": incidents(instance, graph, reads),
         "initiator_name": initiator_name,
         "comment_form": CommentForm(),
-        "phrases": phrase_texts(user),  # 常用语 under every opinion box of the page
+        # 常用语 under every opinion box of the page
+        "phrases": phrase_texts(user, has_own=has_phrases),
         "attachment_form": AttachmentForm(),
         "preview_shown": _preview_of(request, instance),
         "is_admin": visibility.is_process_admin(user),
@@ -193,6 +206,19 @@ def _offered_to(task: Task) -> str:
     return "、".join(labels[pair] for pair in pairs)
 
 
+def _people_in(form: forms.Form | None) -> list[str]:
+    """The user names the person fields of ``form`` show (its widget names them)."""
+    if form is None:
+        return []
+    found: list[str] = []
+    for name, field in form.fields.items():
+        if isinstance(field.widget, PickerInput) and field.widget.kind in (PERSON, PEOPLE):
+            value = form[name].value()
+            values = value if isinstance(value, list | tuple) else [value]
+            found += [str(v) for v in values if v not in (None, "")]
+    return found
+
+
 def _task_context(
     request: HttpRequest,
     task: Task,
@@ -206,8 +232,13 @@ def _task_context(
     instance = task.instance
     graph = graph_for_definition(instance.definition_id)
     element: Element | None = graph.elements.get(task.element_id)
-    # read once for the page, after any change this request made (a fresh one per page)
-    reads = InstanceReads(instance)
+    # read once for the page, after any change this request made (a fresh one per page);
+    # where it waits and whether it failed were read with the task on the task page
+    reads = InstanceReads(
+        instance,
+        waiting_at=getattr(task, "waiting_at", None),
+        has_incidents=getattr(task, "has_incidents", None),
+    )
     actions = offered.task_actions(user, task, reads)
     if (
         task.state == TaskState.COMPLETED
@@ -241,27 +272,29 @@ def _task_context(
         bound=bound,
     )
     added_by = task.added_by if task.added_by_id else None
-    names = display_names(
-        [
-            task.assignee,
-            task.on_behalf_of,
-            task.owner,
-            instance.initiator,
-            added_by.assignee if added_by is not None else "",
-        ]
+    named = [
+        task.assignee,
+        task.on_behalf_of,
+        task.owner,
+        added_by.assignee if added_by is not None else "",
+    ]
+    people = people_reads.current()
+    if people is not None:  # read with the approval record's people
+        people.want([*named, *_people_in(form), *people_in_data(instance, graph)])
+    common = _common(
+        request,
+        instance,
+        graph,
+        user,
+        reads=reads,
+        copies=copies,
+        definition_name=getattr(task, "definition_name", None),
+        has_phrases=getattr(task, "has_phrases", None),
     )
+    names = display_names(named)
     now = timezone.now()
     return {
-        **_common(
-            request,
-            instance,
-            graph,
-            user,
-            reads=reads,
-            copies=copies,
-            definition_name=getattr(task, "definition_name", None),
-            initiator_name=names.get(instance.initiator, ""),
-        ),
+        **common,
         "task": task,
         "element": element,
         "step_form": form,
@@ -273,7 +306,12 @@ def _task_context(
         "offered_to": _offered_to(task),
         "step_title": translation.step_name(task.definition_key, task.element_id, task.name),
         # "how to do this step": another app's guides (workflow.guides), what the person may read
-        "guides": guides.guides_for(user, task.definition_key, task.element_id),
+        "guides": guides.guides_for(
+            user,
+            task.definition_key,
+            task.element_id,
+            skip=getattr(task, "no_guides_from", ()),  # read with the task on the task page
+        ),
         "on_behalf_name": names.get(task.on_behalf_of, ""),
         "owner_name": names.get(task.owner, ""),
         "delegated": task.delegation == Delegation.PENDING,
@@ -357,7 +395,10 @@ def task_page(request: HttpRequest, task_id: int) -> HttpResponse:
     action's dialog (how the page works without JavaScript). A person copied on the
     instance has read it now, and whoever was notified of the task has read that."""
     user = signed_in(request)
-    task = _visible_task(user, task_id)
+    # with the task: the bell's count, whether a notice of it is unread, ... (task_for_page)
+    task = task_for_page(user, task_id, notice_subject=notifications.task_subject(task_id))
+    if task is None:
+        raise Http404
     # the page lists the copies with their read receipts: read them first, and mark the
     # reader's own read only when they have one unread (usually they have none: a query less)
     copies = list(visibility.copies_of(task.instance))
@@ -367,10 +408,14 @@ def task_page(request: HttpRequest, task_id: int) -> HttpResponse:
         now = timezone.now()
         for copy in unread:
             copy.read_at = now
-    notifications.task_notices_read(task.pk, user=user)
+    unread_count: int = task.unread_notices  # type: ignore[attr-defined]
+    if task.unread_here:  # type: ignore[attr-defined]
+        unread_count -= notifications.task_notices_read(task.pk, user=user)
     opened = request.GET.get("action") or None
-    context = _task_context(request, task, opened=opened, copies=copies)
-    return render(request, "workflow/task.html", context)
+    with people_reads.reading_people():  # the people the page names, read once
+        context = _task_context(request, task, opened=opened, copies=copies)
+        context["unread_count"] = max(unread_count, 0)  # the bell, without counting again
+        return render(request, "workflow/task.html", context)
 
 
 @login_required
