@@ -10,6 +10,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import Permission
+from django.db.models import Q
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -365,3 +367,54 @@ def test_a_lead_given_by_the_rules_to_someone_else_leaves_the_creator_on_the_lis
     )
     assert response["Location"] == reverse("crm:leads")
     assert Lead.objects.get().owner == other
+
+
+def test_the_two_ways_of_ranking_the_board_agree(
+    org: dict[str, Department], employee: User, colleague: User, dept_head: User
+) -> None:
+    """A sales administrator's board takes each stage's first cards by the (stage, position)
+    index (selectors._ranked_by_walks), everyone else's a window over what they see: the
+    same columns, counts, amounts and cards in the same order, for any limit."""
+    accounts = [
+        make.account(person, f"客户{n}有限公司")
+        for n in range(3)
+        for person in (employee, colleague)
+    ]
+    stages = (Stage.QUALIFICATION, Stage.NEEDS, Stage.PROPOSAL, Stage.WON)
+    for n in range(40):
+        make.opportunity(
+            accounts[n % len(accounts)],
+            name=f"项目{n}",
+            stage=stages[n % len(stages)],
+            amount=str(1000 + n),
+            expected_close=SOON,
+            position=(n * 7) % 5,  # ties: the id decides
+            closed_at=timezone.now() if stages[n % len(stages)] == Stage.WON else None,
+        )
+    since = timezone.now() - datetime.timedelta(days=90)
+    for person in (employee, dept_head):
+        rows = selectors.opportunities_for(person).filter(
+            Q(stage__in=selectors.OPEN_STAGES) | Q(closed_at__gte=since)
+        )
+        for limit in (1, 4, 30):
+            window = selectors._ranked_in_window(rows, limit)
+            walks = selectors._ranked_by_walks(rows, limit)
+            assert window == walks and window
+            assert [pk for pk, *_rest in window] == [
+                pk
+                for stage in sorted({s for _pk, s, *_r in window})
+                for pk in rows.filter(stage=stage)
+                .order_by("position", "id")
+                .values_list("pk", flat=True)[:limit]
+            ]
+    admin = UserFactory.create(username="xiaoguan", department=org["sales"])
+    admin.user_permissions.add(
+        Permission.objects.get(content_type__app_label="crm", codename="administer_sales")
+    )
+    admin = User.objects.get(pk=admin.pk)
+    board = selectors.board(admin, limit=4)
+    won = next(column for column in board.columns if column.stage == Stage.WON)
+    assert won.count == 10 and [c.name for c in won.cards] == [
+        o.name for o in Opportunity.objects.filter(stage=Stage.WON).order_by("position", "id")[:4]
+    ]
+    assert board.columns == selectors.board(dept_head, limit=4).columns  # he sees them all too
