@@ -29,7 +29,7 @@ from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
-from django.urls import URLPattern, URLResolver, path, reverse
+from django.urls import URLPattern, URLResolver, path
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -66,7 +66,7 @@ from crm.selectors.accounts import (
 )
 from crm.selectors.visibility import account_for, accounts_for
 from crm.services import accounts as services
-from crm.views.common import add_errors, found
+from crm.views.common import add_errors, found, url_around_id
 from portal.errors import NotFound, Refused
 from portal.exports import Column, Sheet, sheet_response, take
 from portal.http import signed_in, wants_partial
@@ -101,14 +101,6 @@ def _filters(request: HttpRequest) -> tuple[AccountFilterForm, AccountFilters]:
 # --- the list and its export ------------------------------------------------------------------
 
 
-def _url_around_id(name: str) -> tuple[str, str]:
-    """The URL ``name`` of one object as the text before and after its id: a page of rows
-    writes each row's id in between instead of reversing the URL once per row."""
-    marker = str(2_147_483_647)
-    before, _marker, after = reverse(name, args=[marker]).partition(marker)
-    return before, after
-
-
 @login_required
 @require_GET
 def account_list_page(request: HttpRequest) -> HttpResponse:
@@ -123,7 +115,7 @@ def account_list_page(request: HttpRequest) -> HttpResponse:
         size=PAGE_SIZE,
     )
     query = {k: request.GET.get(k, "") for k in request.GET if k != "after" and request.GET.get(k)}
-    account_url_head, account_url_tail = _url_around_id("crm:account")
+    account_url_head, account_url_tail = url_around_id("crm:account")
     context = {
         "form": form,
         "accounts": page.objects,

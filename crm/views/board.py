@@ -9,13 +9,13 @@ from dataclasses import dataclass
 
 from django.http import HttpRequest
 from django.middleware.csrf import get_token
-from django.urls import reverse
 from django.utils import dateformat, formats
 from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
 from crm.models import Opportunity, Stage
+from crm.views.common import url_around_id
 from workflow.money import format_amount
 
 
@@ -30,14 +30,6 @@ def stage_options(selected: str) -> SafeString:
             for value, label in Stage.choices
         ),
     )
-
-
-def _around_id(name: str) -> tuple[str, str]:
-    """The URL ``name`` of one object as the text before and after its id: each card's id
-    is written in between instead of reversing the URL once per card."""
-    marker = str(2_147_483_647)
-    before, _marker, after = reverse(name, args=[marker]).partition(marker)
-    return before, after
 
 
 @dataclass(frozen=True)
@@ -58,8 +50,8 @@ class Page:
     @classmethod
     def of(cls, request: HttpRequest) -> Page:
         return cls(
-            move_url=_around_id("crm:opportunity_move"),
-            opportunity_url=_around_id("crm:opportunity"),
+            move_url=url_around_id("crm:opportunity_move"),
+            opportunity_url=url_around_id("crm:opportunity"),
             csrf_token=get_token(request),
             next=request.get_full_path(),
             committed=_("committed"),

@@ -14,7 +14,7 @@ instances through their states to hold both to it).
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from django.utils.translation import gettext as _
 
@@ -24,7 +24,6 @@ from workflow.bpmn.model import Element, ElementKind
 from workflow.engine.cache import graph_for_definition
 from workflow.models import (
     Delegation,
-    HistoryEvent,
     InstanceState,
     ProcessInstance,
     Task,
@@ -48,37 +47,21 @@ def return_targets(task: Task, reads: InstanceReads | None = None) -> list[tuple
     known: list[tuple[str, str]] | None = getattr(task, "_return_targets", None)
     if known is not None:
         return list(known)
-    targets = _return_targets(task, reads)
+    targets = _return_targets(task, reads or InstanceReads(task.instance))
     task._return_targets = targets  # type: ignore[attr-defined]
     return list(targets)
 
 
-def _return_targets(task: Task, reads: InstanceReads | None) -> list[tuple[str, str]]:
-    if Task.instance.is_cached(task):
-        definition_id = task.instance.definition_id
-    else:
-        definition_id = ProcessInstance.objects.values_list("definition_id", flat=True).get(
-            pk=task.instance_id
-        )
-    graph = graph_for_definition(definition_id)
+def _return_targets(task: Task, reads: InstanceReads) -> list[tuple[str, str]]:
+    graph = graph_for_definition(reads.instance.definition_id)
     element = graph.elements.get(task.element_id)
     if element is None:
         return []
-    passed: Iterable[str]
-    if reads is not None:
-        passed = [
-            event.element_id
-            for event in reads.history
-            if event.kind == "task-completed" and event.outcome in PASSED_OUTCOMES
-        ]
-    else:
-        passed = (
-            HistoryEvent.objects.filter(
-                instance_id=task.instance_id, kind="task-completed", outcome__in=PASSED_OUTCOMES
-            )
-            .order_by("at", "id")
-            .values_list("element_id", flat=True)
-        )
+    passed = [
+        event.element_id
+        for event in reads.history
+        if event.kind == "task-completed" and event.outcome in PASSED_OUTCOMES
+    ]
     start = graph.start_event(None)
     targets: list[tuple[str, str]] = []
     if element.parent_id is None:
@@ -117,7 +100,7 @@ def _has_candidates(task: Task) -> bool:
     return TaskCandidate.objects.filter(task=task).exists()
 
 
-def _step_actions(user: User, task: Task, reads: InstanceReads | None = None) -> set[str]:
+def _step_actions(user: User, task: Task, reads: InstanceReads) -> set[str]:
     """What the person holding (or offered) an open task of a running instance may do."""
     graph = graph_for_definition(task.instance.definition_id)
     element = graph.elements.get(task.element_id)
@@ -145,18 +128,19 @@ def _step_actions(user: User, task: Task, reads: InstanceReads | None = None) ->
     return actions
 
 
-def _has_live_signers(task: Task, reads: InstanceReads | None) -> bool:
-    """Whether signers added to ``task`` (加签) still have their tasks open or pending."""
+def _has_live_signers(task: Task, reads: InstanceReads) -> bool:
+    """Whether signers added to ``task`` (加签) still have their tasks open or pending (a
+    signer's task is a task of the same instance)."""
     live = (TaskState.OPEN, TaskState.PENDING)
-    if reads is not None:  # a signer's task is a task of the same instance
-        return any(t.added_by_id == task.pk and t.state in live for t in reads.tasks)
-    return Task.objects.filter(added_by=task, state__in=live).exists()
+    return any(t.added_by_id == task.pk and t.state in live for t in reads.tasks)
 
 
 def task_actions(user: User, task: Task, reads: InstanceReads | None = None) -> set[str]:
     """The actions ``user`` may take on ``task`` now, with those on its instance (what the
-    task page and the API offer). ``reads``: the page's reads of the instance."""
+    task page and the API offer). ``reads``: the page's reads of the instance, else read
+    here (each table once)."""
     instance = task.instance
+    reads = reads or InstanceReads(instance)
     running = instance.state == InstanceState.ACTIVE
     actions = instance_actions(user, instance, reads) - {"reassign"}
     if running and task.state == TaskState.OPEN:
@@ -215,7 +199,7 @@ def instance_actions(
     A suspended request can be cancelled by its initiator and resumed or terminated by an
     administrator; nothing else moves it until it is resumed. The initiator and the process
     administrators urge the handlers of a running one, and copy people in at any time.
-    ``reads``: the page's reads of the instance."""
+    ``reads``: the page's reads of the instance, else read here (each table once)."""
     name = user.username
     admin = is_process_admin(user)
     if instance.state not in (InstanceState.ACTIVE, InstanceState.SUSPENDED):
@@ -225,7 +209,8 @@ def instance_actions(
     actions: set[str] = set()
     if instance.initiator == name:
         actions.add("cancel")
-    open_tasks = reads.open_tasks if reads is not None else _open_tasks(instance)
+    reads = reads or InstanceReads(instance)
+    open_tasks = reads.open_tasks
     if running and (instance.initiator == name or admin) and _others_hold(name, open_tasks):
         actions.add("urge")
     if may_withdraw(user, instance, reads):
@@ -255,35 +240,7 @@ def withdraw_refusal(
             else _("The process has already ended.")
         )
     name = user.username
-    if reads is not None:
-        return _withdraw_refusal_of(name, instance, reads)
-    done = Task.objects.filter(instance=instance, state=TaskState.COMPLETED)
-    last = done.order_by("-completed_at", "-pk").first()
-    next_acted = _("The next handler has already acted; it can no longer be withdrawn.")
-    not_yours = _("Only the person who handled the previous step can withdraw it.")
-    if last is None:
-        if instance.initiator != name:
-            return not_yours
-    elif last.completed_by != name:
-        mine = done.filter(completed_by=name).exists() or instance.initiator == name
-        return next_acted if mine else not_yours
-    else:
-        if last.outcome not in PASSED_OUTCOMES:
-            return _("Only an approved or submitted step can be withdrawn.")
-        element = graph_for_definition(instance.definition_id).elements.get(last.element_id)
-        if element is not None and element.multi_instance is not None:
-            return _("A countersign vote cannot be withdrawn.")
-    since = last.completed_at if last is not None else instance.started_at
-    if HistoryEvent.objects.filter(
-        instance_id=instance.pk, kind__in=NEXT_ACTED_KINDS, at__gt=since
-    ).exists():
-        return next_acted
-    return None
-
-
-def _withdraw_refusal_of(name: str, instance: ProcessInstance, reads: InstanceReads) -> str | None:
-    """:func:`withdraw_refusal` of a running instance, from the page's reads (the same rule,
-    on the rows read once)."""
+    reads = reads or InstanceReads(instance)
     done = [t for t in reads.tasks if t.state == TaskState.COMPLETED]
     last = max(done, key=_completed_order, default=None)
     next_acted = _("The next handler has already acted; it can no longer be withdrawn.")
@@ -301,9 +258,8 @@ def _withdraw_refusal_of(name: str, instance: ProcessInstance, reads: InstanceRe
         if element is not None and element.multi_instance is not None:
             return _("A countersign vote cannot be withdrawn.")
     since = last.completed_at if last is not None else instance.started_at
-    if any(
-        event.kind in NEXT_ACTED_KINDS and since is not None and event.at > since
-        for event in reads.history
+    if since is not None and any(
+        event.kind in NEXT_ACTED_KINDS and event.at > since for event in reads.history
     ):
         return next_acted
     return None

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,7 +30,6 @@ from workflow.models import (
     Comment,
     Execution,
     HistoryEvent,
-    Incident,
     InstanceState,
     ProcessInstance,
     Task,
@@ -56,24 +55,16 @@ from workflow.selectors.visibility import candidate_labels, display_names
 
 def instance_highlight(instance: ProcessInstance, reads: InstanceReads | None = None) -> Highlight:
     """What to paint on the instance's diagram: where its tokens wait, what it passed,
-    where it failed (an open incident). ``reads``: the page's reads of the instance."""
-    active: Iterable[str]
-    passed: Iterable[str]
-    failed: Iterable[Any]  # an incident of the whole process has no element
-    if reads is not None:
-        active = reads.waiting
-        passed = [event.element_id for event in reads.history if event.kind == "activity"]
-        failed = [incident.element_id for incident in reads.open_incidents]
-    else:
-        active = Execution.objects.filter(instance=instance).values_list("element_id", flat=True)
-        passed = HistoryEvent.objects.filter(instance_id=instance.pk, kind="activity").values_list(
-            "element_id", flat=True
-        )
-        failed = Incident.objects.filter(instance=instance, resolved_at__isnull=True).values_list(
-            "element_id", flat=True
-        )
+    where it failed (an open incident). ``reads``: the page's reads of the instance, else
+    read here."""
+    reads = reads or InstanceReads(instance)
     return Highlight(
-        active=frozenset(active), completed=frozenset(passed), failed=frozenset(failed)
+        active=reads.waiting,
+        completed=frozenset(
+            event.element_id for event in reads.history if event.kind == "activity"
+        ),
+        # an incident of the whole process has no element
+        failed=frozenset(incident.element_id for incident in reads.open_incidents),
     )
 
 
@@ -459,16 +450,9 @@ def incidents(
     instance: ProcessInstance, graph: Graph, reads: InstanceReads | None = None
 ) -> list[tuple[str, str]]:
     """Open incidents as (step name, message): the step people know, not the element id."""
-    found = (
-        reads.open_incidents
-        if reads is not None
-        else Incident.objects.filter(instance=instance, resolved_at__isnull=True).order_by(
-            "created_at"
-        )
-    )
     return [
         (step_name(graph, i.element_id) if i.element_id else _("The process"), i.message)
-        for i in found
+        for i in (reads or InstanceReads(instance)).open_incidents
     ]
 
 
@@ -594,39 +578,14 @@ class _TimelineBuilder:
     ) -> None:
         self.instance = instance
         self.graph = graph
-        if reads is not None:
-            self.rows = [event for event in reads.history if event.kind not in TIMELINE_HIDDEN]
-        else:
-            self.rows = list(
-                HistoryEvent.objects.filter(instance_id=instance.pk)
-                .exclude(kind__in=TIMELINE_HIDDEN)
-                .order_by("at", "id")
-            )
+        reads = reads or InstanceReads(instance)
+        self.rows = [event for event in reads.history if event.kind not in TIMELINE_HIDDEN]
         self.comments = list(
             Comment.objects.filter(instance=instance)
             .select_related("author", "task")
             .order_by("created_at", "pk")
         )
-        tasks: Iterable[Task] = (
-            reads.tasks
-            if reads is not None
-            else Task.objects.filter(instance=instance).only(
-                "pk",
-                "instance_id",
-                "element_id",
-                "name",
-                "state",
-                "assignee",
-                "on_behalf_of",
-                "signature",
-                "created_at",
-                "due_at",
-                "execution",
-                "priority",
-                "added_by_id",
-                "signer",
-            )
-        )
+        tasks = reads.tasks
         self.tasks = {t.pk: t for t in tasks}
         for task in self.tasks.values():
             task.instance = instance  # the template may read it: no query
@@ -973,30 +932,16 @@ def return_notice(
     back to is decided again, the banner is gone."""
     if instance.state != InstanceState.ACTIVE:
         return None
-    last: HistoryEvent | None
-    if reads is not None:
-        decided = [event for event in reads.history if event.kind == "task-completed"]
-        last = decided[-1] if decided else None
-    else:
-        last = (
-            HistoryEvent.objects.filter(instance_id=instance.pk, kind="task-completed")
-            .order_by("-at", "-id")
-            .first()
-        )
+    reads = reads or InstanceReads(instance)
+    decided = [event for event in reads.history if event.kind == "task-completed"]
+    last = decided[-1] if decided else None
     if last is None or last.outcome not in RETURNING_OUTCOMES:
         return None
     if last.outcome != "returned":
-        open_steps: Iterable[str] = (
-            [task.element_id for task in reads.open_tasks]
-            if reads is not None
-            else Task.objects.filter(instance=instance, state="open").values_list(
-                "element_id", flat=True
-            )
-        )
         at_start = any(
-            (element := graph.elements.get(element_id)) is not None
+            (element := graph.elements.get(task.element_id)) is not None
             and element.kind is ElementKind.START_EVENT
-            for element_id in open_steps
+            for task in reads.open_tasks
         )
         if not at_start:
             return None
