@@ -350,6 +350,28 @@ class Opportunity(models.Model):
     created_at = models.DateTimeField(_("created"))
     stage_changed_at = models.DateTimeField(_("stage changed"))
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    # Copies of the account's owner and department, which decide who sees the opportunity
+    # (crm.selectors.visibility.visible_opportunities): the board and the lists filter on
+    # them without reading an account row. Written only by the database's triggers
+    # (migration 0005), on every insert and account change of an opportunity and on every
+    # change of an account's owner or department; the code never sets them, so an
+    # instance in memory may hold None or an old value.
+    account_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        editable=False,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    account_department = models.ForeignKey(
+        Department,
+        null=True,
+        editable=False,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
 
     class Meta:
         verbose_name = _("opportunity")

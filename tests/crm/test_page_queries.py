@@ -28,9 +28,10 @@ LIST_OWNER_QUERIES = 9
 # the list's without the form's choices and the bell
 ROWS_QUERIES = 6
 # session, user, permissions (2), reach (once for the owner choices and the board: was
-# twice), owner choices, departments, the chosen department, the ranked board, its cards,
-# the bell
-KANBAN_QUERIES = 11
+# twice), owner choices, departments, the chosen department and its people (named by id in
+# the board's queries), the board's counts and sums, each column's first cards (one UNION
+# ALL), the cards, the bell
+KANBAN_QUERIES = 13
 # session, user, the create service's reads in its transaction (savepoints included), the
 # permissions (2), the reach, the matches with their owners and whether the person sees each
 # (one query, was two), the bell

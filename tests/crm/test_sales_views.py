@@ -369,12 +369,11 @@ def test_a_lead_given_by_the_rules_to_someone_else_leaves_the_creator_on_the_lis
     assert Lead.objects.get().owner == other
 
 
-def test_the_two_ways_of_ranking_the_board_agree(
+def test_the_board_ranks_counts_and_sums_each_stage(
     org: dict[str, Department], employee: User, colleague: User, dept_head: User
 ) -> None:
-    """A sales administrator's board takes each stage's first cards by the (stage, position)
-    index (selectors._ranked_by_walks), everyone else's a window over what they see: the
-    same columns, counts, amounts and cards in the same order, for any limit."""
+    """Each stage's first cards by position (ties: the id), its count and its amount, as
+    a plain reading of the opportunities the person sees gives them, for any limit."""
     accounts = [
         make.account(person, f"客户{n}有限公司")
         for n in range(3)
@@ -392,21 +391,25 @@ def test_the_two_ways_of_ranking_the_board_agree(
             closed_at=timezone.now() if stages[n % len(stages)] == Stage.WON else None,
         )
     since = timezone.now() - datetime.timedelta(days=90)
-    for person in (employee, dept_head):
+    for person, owners in ((employee, {employee.pk}), (dept_head, {employee.pk, colleague.pk})):
         rows = selectors.opportunities_for(person).filter(
             Q(stage__in=selectors.OPEN_STAGES) | Q(closed_at__gte=since)
         )
+        seen = sorted(
+            (
+                o
+                for o in Opportunity.objects.select_related("account")
+                if o.account.owner_id in owners
+            ),
+            key=lambda o: (o.stage, o.position, o.pk),
+        )
         for limit in (1, 4, 30):
-            window = selectors._ranked_in_window(rows, limit)
-            walks = selectors._ranked_by_walks(rows, limit)
-            assert window == walks and window
-            assert [pk for pk, *_rest in window] == [
-                pk
-                for stage in sorted({s for _pk, s, *_r in window})
-                for pk in rows.filter(stage=stage)
-                .order_by("position", "id")
-                .values_list("pk", flat=True)[:limit]
-            ]
+            expected = []
+            for stage in sorted({o.stage for o in seen}):
+                in_stage = [o for o in seen if o.stage == stage]
+                amount = sum(o.amount for o in in_stage)
+                expected += [(o.pk, stage, len(in_stage), amount) for o in in_stage[:limit]]
+            assert selectors._ranked(rows, limit) == expected and expected
     admin = UserFactory.create(username="xiaoguan", department=org["sales"])
     admin.user_permissions.add(
         Permission.objects.get(content_type__app_label="crm", codename="administer_sales")
