@@ -145,10 +145,19 @@ def _upsert_stats(facts: Sequence[CallFact]) -> None:
 
 def calls_record(facts: Sequence[CallFact]) -> None:
     """Write the facts: their log rows and their minutes' statistics, in one transaction
-    (joined when the caller has one)."""
+    (joined when the caller has one). A transaction of their own (every API call's: the
+    answer is made already) commits on PostgreSQL without waiting for the WAL to reach the
+    disk (``synchronous_commit`` off for it alone, as PostgreSQL's manual suggests for
+    less important transactions): a crash of the database server may lose the last fraction
+    of a second of the log, never leave it inconsistent; the caller does not wait 1-3 ms
+    for a flush on every API call."""
     if not facts:
         return
+    own = not connection.in_atomic_block
     with transaction.atomic():
+        if own and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
         InterfaceCall.objects.bulk_create(
             [
                 InterfaceCall(

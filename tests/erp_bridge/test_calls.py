@@ -85,3 +85,31 @@ def test_a_logged_gateway_records_success_refusal_and_digest_not_payload() -> No
     assert "unknown customer" in refused.error
     assert len(refused.payload_digest) == 64 and "秘密" not in refused.payload_digest
     assert calls.digest({"a": 1}) == calls.digest({"a": 1}) != calls.digest({"a": 2})
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_log_written_in_its_own_transaction_does_not_wait_for_the_disk() -> None:
+    """An API call's log is a transaction of its own: on PostgreSQL it commits with
+    ``synchronous_commit`` off for that transaction alone; the connection's setting, and
+    every other transaction's, stay as they were. Joined to a caller's transaction, the
+    caller's commit is left alone."""
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    def setting() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            return str(cursor.fetchone()[0])
+
+    postgres = connection.vendor == "postgresql"
+    before = setting() if postgres else ""
+    with CaptureQueriesContext(connection) as own:
+        calls_record([fact(3)])
+    with CaptureQueriesContext(connection) as joined, transaction.atomic():
+        calls_record([fact(4)])
+    assert InterfaceCall.objects.count() == 2 and stat_row().calls == 2
+    relaxed = [q["sql"] for q in own.captured_queries if "synchronous_commit" in q["sql"]]
+    assert relaxed == (["SET LOCAL synchronous_commit TO OFF"] if postgres else [])
+    assert not any("synchronous_commit" in q["sql"] for q in joined.captured_queries)
+    if postgres:
+        assert setting() == before == "on"
