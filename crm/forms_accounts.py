@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.models import Account, AccountLevel, Contact, Industry
 from crm.selectors.accounts import SCOPES
+from portal.forms import ModelChoiceField
 from portal.models import User
 
 SCOPE_LABELS = {
@@ -28,8 +29,9 @@ SCOPE_LABELS = {
 
 class PlainSelect(forms.Select):
     """A select written in Python rather than through Django's widget templates (a template
-    and an attributes template per option): the owner filter lists every salesperson, about a
-    hundred options, on every page of the account list. The same markup as ``forms.Select``."""
+    and an attributes template per option) and its option dictionaries: the owner filter
+    lists every salesperson, about a hundred options, on every page of the account list.
+    The same markup as ``forms.Select`` for flat choices (``tests/crm``)."""
 
     def render(
         self,
@@ -38,18 +40,20 @@ class PlainSelect(forms.Select):
         attrs: dict[str, Any] | None = None,
         renderer: BaseRenderer | None = None,
     ) -> SafeString:
-        widget = self.get_context(name, value, attrs)["widget"]
+        chosen = set(self.format_value(value))
         options = format_html_join(
             "\n",
             '<option value="{}"{}>{}</option>',
             (
-                (option["value"], flatatt(option["attrs"]), option["label"])
-                for _group, group_options, _index in widget["optgroups"]
-                for option in group_options
+                (choice, " selected" if str(choice) in chosen else "", label)
+                for choice, label in self.choices
             ),
         )
         return format_html(
-            '<select name="{}"{}>\n{}\n</select>', widget["name"], flatatt(widget["attrs"]), options
+            '<select name="{}"{}>\n{}\n</select>',
+            name,
+            flatatt(self.build_attrs(self.attrs, attrs)),
+            options,
         )
 
 
@@ -63,7 +67,7 @@ class AccountFilterForm(forms.Form):
         choices=[(s, SCOPE_LABELS[s]) for s in SCOPES],
         widget=PlainSelect,
     )
-    owner = forms.ModelChoiceField(
+    owner = ModelChoiceField(
         label=_("Owner"),
         required=False,
         # people who own an account: EXISTS per person, not a join over every account

@@ -9,12 +9,13 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django import forms
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from crm.forms_cases import AccountCodeField
 from crm.models import Account, AccountLevel, Campaign, CampaignMember, Contact, Industry
 from crm.selectors.campaigns import NOT_WITHIN, WITHIN, Segment
+from portal.forms import ModelChoiceField
 from portal.models import Department, User
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -59,18 +60,19 @@ class SegmentFields(forms.Form):
         choices=AccountLevel.choices,
         widget=forms.CheckboxSelectMultiple,
     )
-    department: forms.ModelChoiceField[Department] = forms.ModelChoiceField(
+    department: forms.ModelChoiceField[Department] = ModelChoiceField(
         label=_("Owner's department"),
         required=False,
         queryset=Department.objects.filter(is_active=True).order_by("path"),
         help_text=_("With the departments below it."),
     )
-    owner = forms.ModelChoiceField(
+    owner = ModelChoiceField(
         label=_("Owner"),
         required=False,
-        queryset=User.objects.filter(is_active=True, crm_accounts__isnull=False)
-        .distinct()
-        .order_by("username"),
+        # people who own an account: EXISTS per person, not a join over every account
+        queryset=User.objects.filter(
+            Exists(Account.objects.filter(owner=OuterRef("pk"))), is_active=True
+        ).order_by("username"),
     )
     activity = forms.ChoiceField(label=_("Last activity"), required=False, choices=ACTIVITY_LABELS)
     activity_days = forms.IntegerField(label=_("Days"), required=False, min_value=1, max_value=3650)
