@@ -16,7 +16,7 @@ from portal.models import DelegationRule, User, phone_validator
 from portal.selectors import person_find
 
 
-class _ReadAtOnce(forms.models.ModelChoiceIterator):
+class _ReadAtOnce(forms.models.ModelChoiceIterator):  # type: ignore[type-arg]  # django-stubs generic
     """The choices read by one plain query. Django's iterator walks ``.iterator()``, which
     on PostgreSQL opens a server-side cursor (DECLARE, FETCH, CLOSE: four round trips and
     4-5 ms for a hundred people on every page showing the select)."""
