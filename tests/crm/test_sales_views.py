@@ -369,11 +369,19 @@ def test_a_lead_given_by_the_rules_to_someone_else_leaves_the_creator_on_the_lis
     assert Lead.objects.get().owner == other
 
 
+@pytest.mark.parametrize("few", [selectors.FEW_CARDS, 0], ids=["read-all", "walks"])
 def test_the_board_ranks_counts_and_sums_each_stage(
-    org: dict[str, Department], employee: User, colleague: User, dept_head: User
+    few: int,
+    org: dict[str, Department],
+    employee: User,
+    colleague: User,
+    dept_head: User,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Each stage's first cards by position (ties: the id), its count and its amount, as
-    a plain reading of the opportunities the person sees gives them, for any limit."""
+    a plain reading of the opportunities the person sees gives them, for any limit, both
+    when the board reads every visible row and when it walks each stage."""
+    monkeypatch.setattr(selectors, "FEW_CARDS", few)
     accounts = [
         make.account(person, f"客户{n}有限公司")
         for n in range(3)
