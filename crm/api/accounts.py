@@ -40,6 +40,7 @@ from crm.selectors.accounts import (
     AccountFilters,
     account_list,
     account_may_change,
+    duplicates_shown,
 )
 from crm.selectors.visibility import account_for, accounts_for
 from crm.services import accounts as services
@@ -325,21 +326,16 @@ class DuplicateCheckApi(APIView):
             email=data["email"],
             exclude_id=data.get("exclude"),
         )
-        ids = [m.account_id for m in matches]
-        visible = set(accounts_for(user).filter(pk__in=ids).values_list("pk", flat=True))
-        owners = dict(
-            User.objects.filter(pk__in={m.owner_id for m in matches}).values_list("pk", "username")
-        )
         rows = [
             {
-                "id": m.account_id,
-                "code": m.code,
-                "name": m.name,
-                "owner": owners.get(m.owner_id, ""),
-                "reasons": m.reasons,
-                "visible": m.account_id in visible,
+                "id": shown.match.account_id,
+                "code": shown.match.code,
+                "name": shown.match.name,
+                "owner": shown.owner.username if shown.owner else "",
+                "reasons": shown.match.reasons,
+                "visible": shown.visible,
             }
-            for m in matches
+            for shown in duplicates_shown(user, matches)
         ]
         return Response(DuplicateAnswerSerializer({"duplicates": rows}).data)
 

@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Lookup, Q, QuerySet
+from django.db.models import Exists, Lookup, OuterRef, Q, QuerySet
 from django.db.models.sql.compiler import SQLCompiler
 
+from crm.duplicates import Match
 from crm.models import (
     Account,
     AccountEvent,
@@ -49,6 +50,7 @@ __all__ = [
     "account_may_manage_team",
     "account_search_text",
     "accounts_matching",
+    "duplicates_shown",
     "team_of",
 ]
 
@@ -212,3 +214,37 @@ def team_of(account: Account) -> list[TeamMember]:
 def account_history(account: Account, *, limit: int = 100) -> list[AccountEvent]:
     """The account's history, newest first."""
     return list(account.events.order_by("-at", "-pk")[:limit])
+
+
+@dataclass(frozen=True)
+class ShownDuplicate:
+    """A likely duplicate as the warning and the API name it: an account the person may not
+    open is named by code, name and owner only (that the customer exists, not what it
+    holds); ``visible`` says whether they may."""
+
+    match: Match
+    owner: User | None
+    visible: bool
+
+
+def duplicates_shown(user: User, matches: list[Match]) -> list[ShownDuplicate]:
+    """``matches`` with their owners and whether ``user`` sees each: one query (the
+    visibility's own condition asked of each account), plus ``user``'s reach."""
+    if not matches:
+        return []
+    seen = accounts_for(user).filter(pk=OuterRef("pk"))
+    found = {
+        account.pk: account
+        for account in Account.objects.filter(pk__in=[m.account_id for m in matches])
+        .annotate(visible=Exists(seen))
+        .select_related("owner")
+        .only("id", "owner__username", "owner__first_name", "owner__last_name")
+    }
+    return [
+        ShownDuplicate(
+            m,
+            found[m.account_id].owner if m.account_id in found else None,
+            m.account_id in found and bool(found[m.account_id].visible),
+        )
+        for m in matches
+    ]

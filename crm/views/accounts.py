@@ -25,7 +25,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
-from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -62,6 +61,7 @@ from crm.selectors.accounts import (
     account_list,
     account_may_change,
     account_may_manage_team,
+    duplicates_shown,
     team_of,
 )
 from crm.selectors.visibility import account_for, accounts_for
@@ -223,30 +223,18 @@ def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
 
 
 def _duplicates_shown(user: User, matches: list[Match]) -> list[dict[str, Any]]:
-    """The matches as the warning lists them: a link and a merge offer only for the accounts
-    the person sees; the others by name and owner (that the customer exists, not what it
-    holds)."""
-    # one query: each matched account's owner, and whether the person sees it (the
-    # visibility's own condition, asked of each)
-    seen = accounts_for(user).filter(pk=OuterRef("pk"))
-    found = {
-        account.pk: account
-        for account in Account.objects.filter(pk__in=[m.account_id for m in matches])
-        .annotate(visible=Exists(seen))
-        .select_related("owner")
-    }
-    owners = {a.owner_id: a.owner.display_name for a in found.values()}
-    visible = {pk for pk, account in found.items() if account.visible}
+    """The matches as the warning lists them (:func:`crm.selectors.accounts.duplicates_shown`):
+    a link and a merge offer only for the accounts the person sees."""
     return [
         {
-            "id": m.account_id,
-            "code": m.code,
-            "name": m.name,
-            "owner": owners.get(m.owner_id, ""),
-            "reasons": m.reasons,
-            "visible": m.account_id in visible,
+            "id": shown.match.account_id,
+            "code": shown.match.code,
+            "name": shown.match.name,
+            "owner": shown.owner.display_name if shown.owner else "",
+            "reasons": shown.match.reasons,
+            "visible": shown.visible,
         }
-        for m in matches
+        for shown in duplicates_shown(user, matches)
     ]
 
 
