@@ -201,7 +201,11 @@ def title_text(*, title: str, key: str, definition_id: int, initiator: str) -> A
     if not title:
         return title
     process = definition_name(definition_id)  # a deployed version's name never changes
-    found = User.objects.filter(username=initiator).first() if initiator else None
+    found = (
+        User.objects.only("username", "first_name", "last_name").filter(username=initiator).first()
+        if initiator
+        else None
+    )
     person = found.display_name if found is not None else initiator
     return lazy(_title_now, str)(title, key, process or key, person)
 
