@@ -70,6 +70,7 @@ class AccountFilterForm(forms.Form):
     owner = ModelChoiceField(
         label=_("Owner"),
         required=False,
+        empty_label="—",  # as the other filters
         # people who own an account: EXISTS per person, not a join over every account
         queryset=User.objects.filter(
             Exists(Account.objects.filter(owner=OuterRef("pk"))), is_active=True

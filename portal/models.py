@@ -221,6 +221,16 @@ class Role(Group):
         return self.display_name
 
 
+def person_name(first_name: str, last_name: str) -> str:
+    """A person's name as the portal shows it: Chinese names read family name first with no
+    space (张伟); others "First Last". For reads that take the two columns without loading
+    a user (``User.get_full_name`` is this)."""
+    first, last = first_name.strip(), last_name.strip()
+    if re.search(r"[\u4e00-\u9fff]", first + last):
+        return f"{last}{first}"
+    return f"{first} {last}".strip()
+
+
 class User(AbstractUser):  # type: ignore[django-manager-missing]  # treebeard is untyped
     """An employee (or an outside account without an employee number)."""
 
@@ -266,11 +276,7 @@ class User(AbstractUser):  # type: ignore[django-manager-missing]  # treebeard i
         verbose_name_plural = _("users")
 
     def get_full_name(self) -> str:
-        # Chinese names read family name first with no space (张伟); others "First Last".
-        first, last = self.first_name.strip(), self.last_name.strip()
-        if re.search(r"[\u4e00-\u9fff]", first + last):
-            return f"{last}{first}"
-        return f"{first} {last}".strip()
+        return person_name(self.first_name, self.last_name)
 
     @property
     def display_name(self) -> str:

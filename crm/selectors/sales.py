@@ -13,6 +13,7 @@ import datetime
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 from django.db import connections
@@ -48,10 +49,11 @@ from crm.selectors.visibility import (
     visible_opportunities,
 )
 from portal.errors import NotFound
-from portal.models import Department, User
+from portal.models import Department, User, person_name
 
 __all__ = [
     "Board",
+    "Card",
     "Column",
     "ForecastRow",
     "TimelineEntry",
@@ -171,11 +173,28 @@ def filtered(
     return rows
 
 
+@dataclass(frozen=True, slots=True)
+class Card:
+    """An opportunity as its kanban card shows it (read as values: 180 cards with their
+    account and owner as model instances took 8 ms, as values 2.5 ms)."""
+
+    pk: int
+    name: str
+    stage: str
+    amount: Decimal
+    probability: int
+    expected_close: datetime.date | None
+    position: int
+    committed: bool
+    account_name: str
+    owner_name: str
+
+
 @dataclass
 class Column:
     stage: str
     label: str
-    cards: list[Opportunity] = field(default_factory=list)
+    cards: list[Card] = field(default_factory=list)
     count: int = 0
     amount: Decimal = Decimal("0")
 
@@ -195,7 +214,7 @@ Ranked = list[tuple[int, str, int, Decimal | None]]
 
 # Up to this many visible rows the board reads them all and cuts each stage in Python
 # (a salesperson's 800: 2 ms); above, each stage's first cards by a walk per stage.
-FEW_CARDS = 2000
+FEW_CARDS = 8000
 
 
 def _ranked(rows: QuerySet[Opportunity], limit: int) -> Ranked:
@@ -219,7 +238,7 @@ def _ranked(rows: QuerySet[Opportunity], limit: int) -> Ranked:
         found = list(rows.order_by().values_list("pk", "stage", "position"))
     else:
         found = _heads(rows, list(totals), limit)
-    found.sort(key=lambda row: (row[1], row[2], row[0]))
+    found.sort(key=itemgetter(1, 2, 0))
     ranked: Ranked = []
     taken: Counter[str] = Counter()
     for pk, card_stage, _position in found:
@@ -248,6 +267,27 @@ def _heads(rows: QuerySet[Opportunity], stages: list[str], limit: int) -> list[t
         return list(cursor.fetchall())
 
 
+def _cards(ids: list[int]) -> dict[int, Card]:
+    """The cards of the opportunities ``ids``, with their account's and owner's names."""
+    return {
+        row[0]: Card(*row[:9], person_name(row[10], row[11]) or row[9])
+        for row in Opportunity.objects.filter(pk__in=ids).values_list(
+            "id",
+            "name",
+            "stage",
+            "amount",
+            "probability",
+            "expected_close",
+            "position",
+            "committed",
+            "account__name",
+            "owner__username",
+            "owner__first_name",
+            "owner__last_name",
+        )
+    }
+
+
 def board(
     user: User,
     *,
@@ -273,23 +313,7 @@ def board(
     if stage is not None:
         rows = rows.filter(stage=stage)
     ranked = _ranked(rows, limit)
-    cards = Opportunity.objects.select_related("account", "owner").only(
-        "id",
-        "name",
-        "stage",
-        "amount",
-        "probability",
-        "expected_close",
-        "position",
-        "committed",
-        "account__id",
-        "account__name",
-        "owner__id",
-        "owner__username",
-        "owner__first_name",
-        "owner__last_name",
-    )
-    found = cards.in_bulk([pk for pk, *_rest in ranked]) if ranked else {}
+    found = _cards([pk for pk, *_rest in ranked]) if ranked else {}
     columns = {
         value: Column(value, str(label))
         for value, label in Stage.choices

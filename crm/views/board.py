@@ -14,7 +14,8 @@ from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
-from crm.models import Opportunity, Stage
+from crm.models import Stage
+from crm.selectors.sales import Card
 from crm.views.common import url_around_id
 from workflow.money import format_amount
 
@@ -91,7 +92,7 @@ def move_form(page: Page, opportunity_id: int | str, options: SafeString) -> Saf
 _MARK = "\x00"  # where a card's id goes in its form, written once per column
 
 
-def card(page: Page, opportunity: Opportunity, form: list[str]) -> str:
+def card(page: Page, opportunity: Card, form: list[str]) -> str:
     """One card: the opportunity's name (a link), account, amount, probability, expected
     close, whether committed, owner, and its "move to" form (``form``: the column's form
     split where the id goes). Only the names are text that needs escaping; the rest are
@@ -107,16 +108,16 @@ def card(page: Page, opportunity: Opportunity, form: list[str]) -> str:
         f' data-move-url="{page.move_url[0]}{pk}{page.move_url[1]}">\n'
         f'  <a class="sales-card-title" href="{page.opportunity_url[0]}{pk}'
         f'{page.opportunity_url[1]}">{escape(opportunity.name)}</a>\n'
-        f'  <span class="sales-card-account">{escape(opportunity.account.name)}</span>\n'
+        f'  <span class="sales-card-account">{escape(opportunity.account_name)}</span>\n'
         f'  <span class="sales-card-meta"><strong>¥{format_amount(opportunity.amount)}'
         f"</strong> · <span data-probability>{int(opportunity.probability)}</span>% · "
         f"{dateformat.format(close, page.date_format) if close else '—'}{committed}</span>\n"
-        f'  <span class="sales-card-owner muted">{escape(opportunity.owner.display_name)}</span>\n'
+        f'  <span class="sales-card-owner muted">{escape(opportunity.owner_name)}</span>\n'
         f"  {str(pk).join(form)}\n</li>\n"
     )
 
 
-def cards(page: Page, opportunities: list[Opportunity], stage: str) -> SafeString:
+def cards(page: Page, opportunities: list[Card], stage: str) -> SafeString:
     """A column's cards (its "move to" form, the same for every card but the id, written
     once)."""
     form = move_form(page, _MARK, stage_options(stage)).split(_MARK)
