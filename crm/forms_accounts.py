@@ -74,7 +74,9 @@ class AccountFilterForm(forms.Form):
         # people who own an account: EXISTS per person, not a join over every account
         queryset=User.objects.filter(
             Exists(Account.objects.filter(owner=OuterRef("pk"))), is_active=True
-        ).order_by("username"),
+        )
+        .only("id", "username", "first_name", "last_name")
+        .order_by("username"),
         widget=PlainSelect,
     )
     level = forms.ChoiceField(
