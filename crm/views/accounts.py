@@ -20,6 +20,7 @@ answers 404; an action on a visible account their part does not allow answers 40
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from django.contrib import messages
@@ -29,7 +30,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, URLResolver, path
+from django.utils import dateformat, timezone
+from django.utils.html import escape
 from django.utils.http import urlencode
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -101,6 +105,33 @@ def _filters(request: HttpRequest) -> tuple[AccountFilterForm, AccountFilters]:
 # --- the list and its export ------------------------------------------------------------------
 
 
+def account_rows(accounts: list[Account]) -> SafeString:
+    """The list's rows, written here rather than by the template language (25 rows of seven
+    cells took 6-7 ms of a 40 ms page there, here under 1): the name linking to the account
+    (its URL a prefix, the id and a suffix, not reversed per row), a "merged" tag, code,
+    level, industry, region, owner and the day of the last change in local time."""
+    head, tail = url_around_id("crm:account")
+    merged = f' <span class="tag">{escape(_("merged"))}</span>'
+    return SafeString(
+        "".join(
+            f'    <tr data-account="{a.pk}"><th scope="row"><a href="{head}{a.pk}{tail}">'
+            f"{escape(a.name)}</a>"
+            f"{merged if a.merged_into_id else ''}</th>\n"
+            f"      <td><code>{escape(a.code)}</code></td><td>{escape(a.get_level_display())}"
+            f"</td><td>{escape(a.get_industry_display())}</td>\n"
+            f"      <td>{escape(' · '.join(p for p in (a.province, a.city) if p))}</td>"
+            f"<td>{escape(a.owner.display_name)}</td>\n"
+            f'      <td><time datetime="{_day(a.updated_at, "c")}">{_day(a.updated_at, "Y-m-d")}'
+            "</time></td></tr>\n"
+            for a in accounts
+        )
+    )
+
+
+def _day(moment: datetime.datetime, format_string: str) -> str:
+    return dateformat.format(timezone.localtime(moment), format_string)
+
+
 @login_required
 @require_GET
 def account_list_page(request: HttpRequest) -> HttpResponse:
@@ -115,12 +146,10 @@ def account_list_page(request: HttpRequest) -> HttpResponse:
         size=PAGE_SIZE,
     )
     query = {k: request.GET.get(k, "") for k in request.GET if k != "after" and request.GET.get(k)}
-    account_url_head, account_url_tail = url_around_id("crm:account")
     context = {
         "form": form,
         "accounts": page.objects,
-        "account_url_head": account_url_head,
-        "account_url_tail": account_url_tail,
+        "account_rows": account_rows(page.objects),
         "next_url": "?" + urlencode({**query, "after": page.next.encode()}) if page.next else "",
         "query": urlencode(query),
     }
