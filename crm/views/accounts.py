@@ -58,7 +58,7 @@ from crm.imports import (
     import_read,
     template_sheet,
 )
-from crm.models import Account, AccountEvent, Contact
+from crm.models import Account, AccountEvent, AccountLevel, Contact, Industry
 from crm.selectors.accounts import (
     AccountFilters,
     account_history,
@@ -112,13 +112,17 @@ def account_rows(accounts: list[Account]) -> SafeString:
     level, industry, region, owner and the day of the last change in local time."""
     head, tail = url_around_id("crm:account")
     merged = f' <span class="tag">{escape(_("merged"))}</span>'
+    # the choices' labels translated once (get_FOO_display translates every choice per call)
+    levels = {value: escape(label) for value, label in AccountLevel.choices}
+    industries = {value: escape(label) for value, label in Industry.choices}
     return SafeString(
         "".join(
             f'    <tr data-account="{a.pk}"><th scope="row"><a href="{head}{a.pk}{tail}">'
             f"{escape(a.name)}</a>"
             f"{merged if a.merged_into_id else ''}</th>\n"
-            f"      <td><code>{escape(a.code)}</code></td><td>{escape(a.get_level_display())}"
-            f"</td><td>{escape(a.get_industry_display())}</td>\n"
+            f"      <td><code>{escape(a.code)}</code></td>"
+            f"<td>{levels.get(a.level, escape(a.level))}</td>"
+            f"<td>{industries.get(a.industry, escape(a.industry))}</td>\n"
             f"      <td>{escape(' · '.join(p for p in (a.province, a.city) if p))}</td>"
             f"<td>{escape(a.owner.display_name)}</td>\n"
             f'      <td><time datetime="{_day(a.updated_at, "c")}">{_day(a.updated_at, "Y-m-d")}'
