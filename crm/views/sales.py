@@ -263,7 +263,9 @@ def _filter_choices(
     """The owners of the opportunities the person sees and the departments (two queries)."""
     owners = [
         (person.pk, person.display_name)
-        for person in selectors.opportunity_owners(user, reach).order_by("username")
+        for person in selectors.opportunity_owners(user, reach)
+        .only("id", "username", "first_name", "last_name")
+        .order_by("username")
     ]
     departments = [
         (d.pk, d.display_name)
