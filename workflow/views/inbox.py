@@ -40,6 +40,7 @@ from workflow.selectors import status as request_status
 from workflow.selectors import timeline, visibility
 from workflow.selectors.phrases import phrase_texts
 from workflow.services import approvals
+from workflow.views.inbox_rows import inbox_rows
 
 PAGE_SIZE = 20
 BULK_LIMIT = 100  # tasks one bulk approval may name (a page holds 20; "load more" adds up)
@@ -382,6 +383,7 @@ def _context(
         "tab": query.tab,
         "query": query,
         "rows": rows,
+        "rows_html": inbox_rows(rows),
         "next_qs": next_qs,
         "filter_qs": _querystring(query.values),
         "current_qs": _querystring(query.values, tab=query.tab),
