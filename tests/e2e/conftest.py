@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +43,7 @@ CHROMIUM_ARGS = [
 ]
 # How long an assertion waits for the page to get there (htmx loads the portlets lazily).
 EXPECT_TIMEOUT_MS = 10_000
+SETTLE_TIMEOUT_MS = 5_000  # a page's last requests, before the database is flushed
 
 # The people the portal is built for: a Chinese browser in the company's time zone. (The
 # default Chromium asks for en-US, which Django's LocaleMiddleware would honour.)
@@ -127,7 +128,16 @@ def new_page(browser: Browser) -> Iterator[Callable[[str], Page]]:
         return context.new_page()
 
     yield _new_page
+    # Let each page's requests finish before the database is flushed: a page the test left
+    # loading (an action's redirect, the badge it fetches on load) would otherwise still be
+    # reading in the live server's thread while the flush truncates the tables, and
+    # PostgreSQL may answer the two with a deadlock (CI, 2026-12-06).
+    from playwright.sync_api import Error as PlaywrightError
+
     for context in contexts:
+        for open_page in context.pages:
+            with suppress(PlaywrightError):
+                open_page.wait_for_load_state("networkidle", timeout=SETTLE_TIMEOUT_MS)
         context.close()
 
 
