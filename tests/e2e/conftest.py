@@ -128,10 +128,16 @@ def new_page(browser: Browser) -> Iterator[Callable[[str], Page]]:
         return context.new_page()
 
     yield _new_page
-    # Let each page's requests finish before the database is flushed: a page the test left
-    # loading (an action's redirect, the badge it fetches on load) would otherwise still be
-    # reading in the live server's thread while the flush truncates the tables, and
-    # PostgreSQL may answer the two with a deadlock (CI, 2026-12-06).
+    close_settled(contexts)
+
+
+def close_settled(contexts: list[BrowserContext]) -> None:
+    """Close a test's browser contexts once each page's requests have finished (network
+    idle, at most :data:`SETTLE_TIMEOUT_MS`), before the database is flushed: a page the
+    test left loading (an action's redirect, the badge it fetches on load) would otherwise
+    still be reading in the live server's thread while the flush truncates the tables, and
+    PostgreSQL may answer the two with a deadlock (CI, 2026-12-06). Every fixture that
+    opens contexts closes them with this."""
     from playwright.sync_api import Error as PlaywrightError
 
     for context in contexts:

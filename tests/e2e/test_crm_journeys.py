@@ -54,7 +54,7 @@ from tests.crm.quotes_fixtures import *  # noqa: F403  (the quote fixtures)
 # after the quote fixtures: the cases' general_manager (heading 总经办) is the one meant here
 from tests.crm.cases_fixtures import *  # noqa: F403  (the case fixtures)
 from tests.crm.cases_fixtures import SH, Clock, at, make_account, run_timers_at
-from tests.e2e.conftest import EXPECT_TIMEOUT_MS, VIEWPORTS
+from tests.e2e.conftest import EXPECT_TIMEOUT_MS, VIEWPORTS, close_settled
 from tests.e2e.journey_helpers import INBOX
 from tests.e2e.test_shell import sign_in
 from workflow.models import InstanceState, ProcessInstance, Task, TaskState
@@ -92,8 +92,7 @@ def open_as(browser: Browser, live_server: Any) -> Iterator[Callable[[User, str]
         return page
 
     yield _open
-    for context in contexts:
-        context.close()
+    close_settled(contexts)
 
 
 def fits_phone(page: Page) -> None:

@@ -14,7 +14,7 @@ import pytest
 from crm.models import Activity, Opportunity, Stage
 from portal.models import User
 from tests.crm import sales_fixtures as make
-from tests.e2e.conftest import EXPECT_TIMEOUT_MS, VIEWPORTS
+from tests.e2e.conftest import EXPECT_TIMEOUT_MS, VIEWPORTS, close_settled
 from tests.e2e.journey_helpers import wait_until
 from tests.factories import PASSWORD
 
@@ -53,8 +53,7 @@ def open_as(browser: Browser, live_server: Any) -> Iterator[Callable[[User, str]
         return page
 
     yield _open
-    for context in contexts:
-        context.close()
+    close_settled(contexts)
 
 
 def column(page: Page, stage: str) -> Any:

@@ -18,7 +18,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from portal.models import User
-from tests.e2e.conftest import EXPECT_TIMEOUT_MS, VIEWPORTS
+from tests.e2e.conftest import EXPECT_TIMEOUT_MS, VIEWPORTS, close_settled
 from tests.e2e.test_csp import COLLECT
 from tests.factories import PASSWORD
 from workflow.models import HistoryEvent, ProcessInstance, Task
@@ -88,8 +88,7 @@ def open_as(
         return page, errors
 
     yield _open
-    for context in contexts:
-        context.close()
+    close_settled(contexts)
 
 
 def visit(page: Page, url: str) -> None:
