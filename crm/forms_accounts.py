@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.models import Account, AccountLevel, Contact, Industry
 from crm.selectors.accounts import SCOPES
-from portal.forms import ModelChoiceField
+from portal.forms import ReadAtOnceChoiceField
 from portal.models import User
 
 SCOPE_LABELS = {
@@ -67,7 +67,7 @@ class AccountFilterForm(forms.Form):
         choices=[(s, SCOPE_LABELS[s]) for s in SCOPES],
         widget=PlainSelect,
     )
-    owner = ModelChoiceField(
+    owner = ReadAtOnceChoiceField(
         label=_("Owner"),
         required=False,
         empty_label="—",  # as the other filters

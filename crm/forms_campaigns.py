@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from crm.forms_cases import AccountCodeField
 from crm.models import Account, AccountLevel, Campaign, CampaignMember, Contact, Industry
 from crm.selectors.campaigns import NOT_WITHIN, WITHIN, Segment
-from portal.forms import ModelChoiceField
+from portal.forms import ReadAtOnceChoiceField
 from portal.models import Department, User
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -60,13 +60,13 @@ class SegmentFields(forms.Form):
         choices=AccountLevel.choices,
         widget=forms.CheckboxSelectMultiple,
     )
-    department: forms.ModelChoiceField[Department] = ModelChoiceField(
+    department: forms.ModelChoiceField[Department] = ReadAtOnceChoiceField(
         label=_("Owner's department"),
         required=False,
         queryset=Department.objects.filter(is_active=True).order_by("path"),
         help_text=_("With the departments below it."),
     )
-    owner = ModelChoiceField(
+    owner = ReadAtOnceChoiceField(
         label=_("Owner"),
         required=False,
         # people who own an account: EXISTS per person, not a join over every account

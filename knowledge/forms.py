@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from knowledge.models import Language, Space, SpaceRole, Visibility
+from portal.forms import ReadAtOnceChoiceField
 from portal.models import Department, Role, User
 
 MAX_QUERY_CHARS = 200
@@ -41,7 +42,7 @@ class SpaceForm(forms.Form):
         label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
     visibility = forms.ChoiceField(label=_("Who may read"), choices=Visibility.choices)
-    department: forms.ModelChoiceField[Department] = forms.ModelChoiceField(
+    department: forms.ModelChoiceField[Department] = ReadAtOnceChoiceField(
         label=_("Department"),
         queryset=Department.objects.order_by("path"),
         required=False,
@@ -83,9 +84,7 @@ class MemberForm(forms.Form):
         required=False,
         help_text=_("User name or employee number."),
     )
-    group = forms.ModelChoiceField(
-        label=_("Or a role"), queryset=Role.objects.all(), required=False
-    )
+    group = ReadAtOnceChoiceField(label=_("Or a role"), queryset=Role.objects.all(), required=False)
     role = forms.ChoiceField(label=_("Role in the space"), choices=SpaceRole.choices)
 
     def clean(self) -> dict[str, Any]:

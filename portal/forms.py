@@ -28,9 +28,10 @@ class _ReadAtOnce(forms.models.ModelChoiceIterator):  # type: ignore[type-arg]  
             yield self.choice(obj)
 
 
-class ModelChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]  # django-stubs generic
+class ReadAtOnceChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]  # django-stubs generic
     """A ``forms.ModelChoiceField`` whose choices are read at once (:class:`_ReadAtOnce`):
-    for the selects of filters and forms, whose choices are few enough to hold."""
+    for the selects of filters and forms, whose choices are few enough to hold (people,
+    departments, roles)."""
 
     iterator = _ReadAtOnce
 

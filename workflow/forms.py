@@ -472,17 +472,6 @@ class MoneyField(_SingleValue, forms.Field):
 # --- people and departments: chosen in a picker, stored by user name / code ------------------
 
 
-def _people(usernames: Iterable[str]) -> dict[str, User]:
-    wanted = {u for u in usernames if u}
-    if not wanted:
-        return {}
-    book = people_reads.current()  # a page that reads its people once
-    if book is not None:
-        return book.users(wanted)
-    found = User.objects.filter(username__in=wanted).select_related("department")
-    return {user.username: user for user in found}
-
-
 def _departments(codes: Iterable[str]) -> dict[str, Department]:
     wanted = {c for c in codes if c}
     if not wanted:
@@ -543,7 +532,7 @@ class PickerInput(_TemplateWidget):
             search_url = _url("workflow:form_departments")
             placeholder = _("Type a department's name or code")
         else:
-            people = _people(values)
+            people = people_reads.users_named(values)
             for username in values:
                 person = people.get(username)
                 if person is None:
@@ -996,7 +985,7 @@ def display_value(field: FormField | None, value: Any, *, process_key: str = "")
         return format_amount(value)
     if kind in (PERSON, PEOPLE):
         names = [str(v) for v in (value if isinstance(value, list) else [value])]
-        people = _people(names)
+        people = people_reads.users_named(names)
         return "、".join(people[n].display_name if n in people else n for n in names)
     if kind == DEPARTMENT and isinstance(value, str):
         department = _departments([value]).get(value)

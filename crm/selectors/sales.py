@@ -305,8 +305,6 @@ def board(
     show what closed since ``closed_since`` (default: 90 days ago). ``stage``: that column
     only (its "more" link). ``reach``: see :func:`~crm.selectors.visibility.accounts_for`."""
     since = closed_since or (datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=90))
-    if not is_sales_admin(user):
-        reach = reach or reach_of(user)
     rows = filtered(
         opportunities_for(user, reach), owner_id=owner_id, department=department
     ).filter(Q(stage__in=OPEN_STAGES) | Q(closed_at__gte=since))

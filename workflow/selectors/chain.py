@@ -106,19 +106,11 @@ def people_of(usernames: Iterable[str]) -> dict[str, Person]:
     wanted = {name for name in usernames if name}
     if not wanted:
         return {}
-    book = people_reads.current()  # a page that reads its people once
-    users = (
-        book.users(wanted).values()
-        if book is not None
-        else User.objects.filter(username__in=wanted).only(
-            "username", "first_name", "last_name", "is_active"
-        )
-    )
     found = {
         user.username: Person(
             user.username, user.display_name, avatar_text(user.display_name), user.is_active
         )
-        for user in users
+        for user in people_reads.users_named(wanted).values()
     }
     for name in wanted - set(found):
         found[name] = Person(name, name, avatar_text(name), active=False)

@@ -19,7 +19,7 @@ from contextvars import ContextVar
 
 from portal.models import User
 
-__all__ = ["PeopleReads", "current", "reading_people"]
+__all__ = ["PeopleReads", "current", "reading_people", "users_named"]
 
 _current: ContextVar[PeopleReads | None] = ContextVar("workflow_people_reads", default=None)
 
@@ -41,14 +41,26 @@ class PeopleReads:
         missing = asked - set(self._read)
         if missing:
             fetch = missing | self._wanted
-            found = {
-                user.username: user
-                for user in User.objects.filter(username__in=fetch).select_related("department")
-            }
+            found = _read(fetch)
             for name in fetch:
                 self._read[name] = found.get(name)
             self._wanted.clear()
         return {name: user for name in asked if (user := self._read[name]) is not None}
+
+
+def _read(usernames: set[str]) -> dict[str, User]:
+    found = User.objects.filter(username__in=usernames).select_related("department")
+    return {user.username: user for user in found}
+
+
+def users_named(usernames: Iterable[str]) -> dict[str, User]:
+    """The accounts of ``usernames`` that exist (with ``department``), by user name: from the
+    page's :class:`PeopleReads` while one is open, else read now (one query)."""
+    book = _current.get()
+    if book is not None:
+        return book.users(usernames)
+    wanted = {name for name in usernames if name}
+    return _read(wanted) if wanted else {}
 
 
 def current() -> PeopleReads | None:

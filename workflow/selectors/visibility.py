@@ -150,19 +150,8 @@ def definition_names(
 def display_names(usernames: Iterable[str]) -> dict[str, str]:
     """Each user name's display name (the user name itself for an unknown account)."""
     wanted = {name for name in usernames if name}
-    book = people_reads.current()
-    if book is not None:  # a page that reads its people once
-        return {
-            name: user.display_name if (user := book.users(wanted).get(name)) else name
-            for name in wanted
-        }
-    found = {
-        user.username: user.display_name
-        for user in User.objects.filter(username__in=wanted).only(
-            "username", "first_name", "last_name"
-        )
-    }
-    return {name: found.get(name, name) for name in wanted}
+    found = people_reads.users_named(wanted)
+    return {name: found[name].display_name if name in found else name for name in wanted}
 
 
 def candidate_labels(pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:

@@ -26,6 +26,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal.charts import count_chart, duration_chart, human_duration
+from portal.forms import ReadAtOnceChoiceField
 from portal.http import only_for, refusal_text, safe_next, signed_in, wants_partial
 from portal.keyset import Cursor, Source, keyset_page
 from portal.models import Department, User
@@ -79,7 +80,7 @@ class InstanceFilterForm(forms.Form):
         label=gettext_lazy("Older than (days)"), required=False, min_value=0, max_value=36500
     )
     initiator = forms.CharField(label=gettext_lazy("Initiator"), required=False, max_length=150)
-    department: forms.ModelChoiceField[Department] = forms.ModelChoiceField(
+    department: forms.ModelChoiceField[Department] = ReadAtOnceChoiceField(
         label=gettext_lazy("Department"),
         required=False,
         queryset=Department.objects.order_by("path"),
