@@ -18,7 +18,7 @@ from workflow.models import ProcessInstance, Task
 from workflow.selectors import inbox, statistics
 from workflow.selectors.inbox import InboxFilter, inbox_page
 from workflow.selectors.search import instance_search_text, instances_matching
-from workflow.services import engine
+from workflow.services import approvals, engine
 
 pytestmark = pytest.mark.django_db
 
@@ -165,6 +165,39 @@ def test_the_inbox_finds_done_tasks_by_a_word(titles: dict[str, int], dept_head:
     engine.task_complete(open_task(titles["invoice"]).pk, actor=dept_head)
     assert _titles(dept_head, "done", "票") == {"发票报销"}
     assert _titles(dept_head, "todo", "票") == set()
+
+
+@pytest.mark.parametrize("listed", [1000, 1, 0])
+def test_a_search_names_its_instances_by_id_or_by_a_subquery(
+    titles: dict[str, int],
+    employee: User,
+    colleague: User,
+    dept_head: User,
+    listed: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The instances a search finds by their words or initiator are read once and named by
+    id up to ``INSTANCES_LISTED``; more stay a subquery. Every tab, and 已办's completed and
+    handed-on halves, finds the same rows either way, by word, by initiator and by step."""
+    monkeypatch.setattr(inbox, "INSTANCES_LISTED", listed)
+    given = InboxFilter(q="报销")
+    if listed >= 2:
+        assert sorted(given.instances or []) == sorted([titles["trip"], titles["invoice"]])
+        assert given.instances is given.instances
+    else:
+        assert given.instances is None
+    assert _titles(dept_head, "todo", "报销") == {"张伟的差旅报销单", "发票报销"}
+    assert _titles(dept_head, "todo", "王芳") == {"VPN 开通申请"}  # the initiator
+    assert _titles(employee, "started", "差旅") == {"张伟的差旅报销单"}
+    engine.task_complete(open_task(titles["invoice"]).pk, actor=dept_head)
+    approvals.task_transfer(open_task(titles["trip"]).pk, user=dept_head, to=colleague.username)
+    assert _titles(dept_head, "done", "报销") == {"张伟的差旅报销单", "发票报销"}
+    assert _titles(dept_head, "done", "差旅") == {"张伟的差旅报销单"}  # handed on
+    assert _titles(dept_head, "done", "票") == {"发票报销"}  # completed
+    assert _titles(dept_head, "done", "Approve") == {"张伟的差旅报销单", "发票报销"}  # the step
+    assert _titles(dept_head, "done", "approv") == {"张伟的差旅报销单", "发票报销"}
+    assert _titles(dept_head, "done", "VPN") == set()
+    assert _titles(dept_head, "done", "张三丰") == set()
 
 
 def test_the_console_searches_words_business_keys_and_ids(titles: dict[str, int]) -> None:
