@@ -86,6 +86,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # first, so that an API call's duration covers all the others (portal/middleware.py)
     "portal.middleware.ApiCallMiddleware",
+    # before any query: a page that reads plans each query for its values
+    "portal.middleware.PlannedReadsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
