@@ -23,6 +23,7 @@ from tests.workflow.approval_helpers import (
 )
 from tests.workflow.engine_helpers import flow
 from workflow.models import CarbonCopy, HistoryEvent, ProcessInstance, Task, TaskState
+from workflow.selectors import inbox as inbox_reads
 from workflow.services import approvals, engine, external
 
 pytestmark = pytest.mark.django_db
@@ -205,6 +206,57 @@ def test_a_candidate_task_appears_to_claim(login, employee, colleague, outsider)
     # the other candidate no longer sees it, and claiming it now is refused with a message
     assert _rows(login(colleague), "?tab=todo") == []
     assert login(colleague).post(f"/workflow/inbox/claim/{task.pk}/").status_code == 404
+
+
+@pytest.mark.parametrize("listed", [1000, 2, 0])
+def test_what_a_person_may_claim_is_read_once_or_stays_a_condition(
+    login, leave, employee, colleague, outsider, dept_head, listed, monkeypatch
+) -> None:
+    """The to-do page reads the tasks its person may claim once (its list, tab counts and
+    process filter test their ids), up to ``CLAIMABLE_LISTED``; beyond, each keeps the
+    candidacy condition. The page is the same either way, and a task claimed by someone
+    else between that read and the list is not offered."""
+    monkeypatch.setattr(inbox_reads, "CLAIMABLE_LISTED", listed)
+    make_role("clerks", employee, colleague)
+    deploy_steps(user_task("Check", groups="clerks"), key="check")
+    checks = [open_task(_start(outsider, "check", title=f"Check {n}")) for n in range(3)]
+    _start(employee)  # the leave: dept_head's, not the clerks'
+    # a claimable step of another process, so that the filter's choices cover every task
+    # to claim, listed or not
+    deploy_steps(user_task("Count", groups="clerks"), key="count")
+    _start(outsider, "count", title="Count it")
+    keys, read = inbox_reads.inbox_process_keys(employee)
+    assert {"check", "count"} <= keys
+    count_task = Task.objects.get(definition_key="count")
+    checks.append(count_task)
+    if listed >= 4:
+        assert sorted(read.ids or []) == sorted(task.pk for task in checks)
+        assert read.keys == {"check", "count"}
+    else:
+        assert read.ids is None
+    again = inbox_reads.claimable_read(employee)  # alone: the same tasks
+    assert (again.ids is None) == (read.ids is None)
+    assert sorted(again.ids or []) == sorted(read.ids or []) and again.keys <= keys
+    html = _page(login(employee), "?tab=todo")
+    assert sorted(_task_ids(html)) == sorted(task.pk for task in checks)
+    assert 'value="check"' in html and 'value="count"' in html  # the process filter
+    assert re.search(r'data-testid="count-todo"[^>]*>4<', html)
+    # claimed by the colleague after the read: no longer offered, nor counted
+    approvals.task_claim(checks[0].pk, user=colleague)
+    left = sorted(task.pk for task in checks[1:])
+    html = _page(login(employee), "?tab=todo")
+    assert sorted(_task_ids(html)) == left
+    assert re.search(r'data-testid="count-todo"[^>]*>3<', html)
+    page = inbox_reads.inbox_page(employee, "todo", inbox_reads.InboxFilter(), claimable=read)
+    assert sorted(row.pk for _kind, row in page.rows) == left
+    assert inbox_reads.inbox_counts(employee, claimable=read)["todo"] == 3
+    # nothing to claim: an empty read; the list and the counts hold the person's own task
+    nothing = inbox_reads.claimable_read(dept_head)
+    assert nothing == inbox_reads.Claimable([], frozenset())
+    assert _rows(login(dept_head), "?tab=todo") == ["Leave 3 days"]
+    page = inbox_reads.inbox_page(dept_head, "todo", inbox_reads.InboxFilter(), claimable=nothing)
+    assert [row.instance.title for _kind, row in page.rows] == ["Leave 3 days"]
+    assert inbox_reads.inbox_counts(dept_head, claimable=nothing)["todo"] == 1
 
 
 def test_external_tasks_appear_beside_ours_with_a_link_out(

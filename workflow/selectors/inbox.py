@@ -11,9 +11,9 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Literal
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import EmptyResultSet, ValidationError
 from django.db import connections, router
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -255,10 +255,45 @@ def filter_external_tasks(
     return _dated(rows, given, "created_at")
 
 
-def tasks_claimable(user: User) -> QuerySet[Task]:
+CLAIMABLE_LISTED = 1000
+"""A page reads the tasks a person may claim once and names them by id up to this many."""
+
+
+@dataclass(frozen=True)
+class Claimable:
+    """The tasks a person may claim, read once for a page: its list, its tab counts and its
+    process filter each tested every open unclaimed task against the candidacy condition
+    (four walks of a manager's 2,073 on the to-do page, issue 16); they test these ids.
+    ``ids`` None: more than :data:`CLAIMABLE_LISTED`, each keeps the condition; ``keys``
+    their processes (of the listed ones only when ``ids`` is None)."""
+
+    ids: list[int] | None
+    keys: frozenset[str]
+
+    @classmethod
+    def of(cls, rows: Sequence[tuple[int, str]]) -> Claimable:
+        if len(rows) > CLAIMABLE_LISTED:
+            return cls(None, frozenset(key for _pk, key in rows))
+        return cls([pk for pk, _key in rows], frozenset(key for _pk, key in rows))
+
+
+def _claimable_rows(user: User) -> QuerySet[Task, Any]:
+    return tasks_claimable(user).values_list("pk", "definition_key")[: CLAIMABLE_LISTED + 1]
+
+
+def claimable_read(user: User) -> Claimable:
+    """What ``user`` may claim now, in one query (:class:`Claimable`)."""
+    return Claimable.of(list(_claimable_rows(user)))
+
+
+def tasks_claimable(user: User, read: Claimable | None = None) -> QuerySet[Task]:
     """The unclaimed open tasks ``user`` may claim (the candidate half of 待办). On a request
     they started, only a candidate row naming them counts (``participants.task_candidacy``:
-    the engine writes one only where the step lets the initiator act)."""
+    the engine writes one only where the step lets the initiator act). ``read``: what
+    :func:`claimable_read` found for this page: those tasks by id (still open and
+    unclaimed), instead of testing every open unclaimed task again."""
+    if read is not None and read.ids is not None:
+        return Task.objects.filter(pk__in=read.ids, state=TaskState.OPEN, assignee="")
     name = user.username
     # Correlated EXISTS, probed per open unclaimed task through the index ``candidate_of_task``
     # (task, kind, value): an ``IN (SELECT task_id ...)`` would read every candidate row of
@@ -313,13 +348,16 @@ def _read_windows(
     may claim, urgent and not): four queries a page before (issue 16)."""
     tasks = [(source, rows) for source, rows in windows if rows.model is Task]
     found: list[Task] = []
-    if tasks:
-        parts: list[str] = []
-        params: list[Any] = []
-        for number, (_source, rows) in enumerate(tasks):
+    parts: list[str] = []
+    params: list[Any] = []
+    for number, (_source, rows) in enumerate(tasks):
+        try:
             sql, values = rows.values("pk").query.sql_with_params()
-            parts.append(f"SELECT * FROM ({sql}) AS window{number}")  # noqa: S608  # Django-compiled SQL, values as parameters
-            params.extend(values)
+        except EmptyResultSet:  # a source that cannot hold a row (nothing to claim)
+            continue
+        parts.append(f"SELECT * FROM ({sql}) AS window{number}")  # noqa: S608  # Django-compiled SQL, values as parameters
+        params.extend(values)
+    if parts:
         union = RawSQL(" UNION ALL ".join(parts), params)  # noqa: S611  # as above
         # with the variables of each task's own execution: what bulk approve would submit
         # (tasks_needing_input) is worked out without a query of its own
@@ -396,6 +434,7 @@ def inbox_page(
     after: Cursor | None = None,
     size: int = 20,
     externals: bool = True,
+    claimable: Claimable | None = None,
 ) -> InboxPage:
     """One page of an inbox tab for ``user``.
 
@@ -408,8 +447,9 @@ def inbox_page(
     - 抄送我的 ``copied``: copies to ``user``, by the time of the copy.
 
     ``sort`` ``new`` (default) or ``old``; ``due`` applies to the to-do tab only;
-    ``externals`` False leaves other systems' tasks out of 待办. The inbox page and the API's
-    task list both read this.
+    ``externals`` False leaves other systems' tasks out of 待办; ``claimable``: what
+    :func:`claimable_read` found for this request. The inbox page and the API's task list
+    both read this.
     """
     name = user.username
     # names of processes come from process_names(): the definition (its XML) is not joined
@@ -418,16 +458,16 @@ def inbox_page(
     if tab == "todo":
         field_name = "due_at" if sort == "due" else "created_at"
         mine = tasks_assigned(user).select_related("instance").defer("data")
-        claimable = tasks_claimable(user).select_related("instance").defer("data")
+        to_claim = tasks_claimable(user, claimable).select_related("instance").defer("data")
         # 加急 first: the urgent tasks, then the others (and other systems' tasks)
-        mine, claimable = filter_tasks(mine, given), filter_tasks(claimable, given)
+        mine, to_claim = filter_tasks(mine, given), filter_tasks(to_claim, given)
         urgent = [
             Source(mine.filter(urgent_tasks()), field_name, RANK_TASK + URGENT_BAND, "task"),
-            Source(claimable.filter(urgent_tasks()), field_name, RANK_TASK + URGENT_BAND, "claim"),
+            Source(to_claim.filter(urgent_tasks()), field_name, RANK_TASK + URGENT_BAND, "claim"),
         ]
         sources = [
             Source(mine.exclude(urgent_tasks()), field_name, RANK_TASK, "task"),
-            Source(claimable.exclude(urgent_tasks()), field_name, RANK_TASK, "claim"),
+            Source(to_claim.exclude(urgent_tasks()), field_name, RANK_TASK, "claim"),
         ]
         if externals and not given.process and given.urgent is None:
             theirs = filter_external_tasks(external_tasks_for(user), given)
@@ -576,7 +616,11 @@ def capped_counts(*sources: QuerySet[Any], uncapped: Sequence[QuerySet[Any]] = (
     parts: list[str] = []
     params: list[Any] = []
     for rows in sources:
-        sql, values = rows.values("pk")[:COUNT_CAP].query.sql_with_params()
+        try:
+            sql, values = rows.values("pk")[:COUNT_CAP].query.sql_with_params()
+        except EmptyResultSet:  # a source that cannot hold a row (nothing to claim)
+            parts.append("0")
+            continue
         parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS capped)")  # noqa: S608  # Django-compiled SQL, values as parameters
         params.extend(values)
     for rows in uncapped:
@@ -589,8 +633,8 @@ def capped_counts(*sources: QuerySet[Any], uncapped: Sequence[QuerySet[Any]] = (
     return [int(value) for value in row]
 
 
-def distinct_values(sources: Sequence[QuerySet[Any]]) -> list[Any]:
-    """The values of one-column ``sources`` (each may be ordered and sliced), without
+def distinct_values(sources: Sequence[QuerySet[Any]]) -> list[tuple[Any, ...]]:
+    """The rows of ``sources`` (the same columns; each may be ordered and sliced), without
     repeats, in ONE query: each source is a derived table of a ``UNION``."""
     parts: list[str] = []
     params: list[Any] = []
@@ -600,44 +644,56 @@ def distinct_values(sources: Sequence[QuerySet[Any]]) -> list[Any]:
         params.extend(values)
     with connections[router.db_for_read(sources[0].model)].cursor() as cursor:
         cursor.execute(" UNION ".join(parts), params)
-        return [value for (value,) in cursor.fetchall()]
+        return [tuple(row) for row in cursor.fetchall()]
 
 
-def inbox_counts(user: User, *, notifications: bool = False) -> dict[str, int]:
+def inbox_counts(
+    user: User, *, notifications: bool = False, claimable: Claimable | None = None
+) -> dict[str, int]:
     """The numbers on the tabs, each at most :data:`COUNT_CAP`: ``todo`` (my open tasks,
     the ones I may claim, my open external tasks) and ``copied`` (unread copies).
     ``notifications``: also ``notifications``, the bell's number (its whole count, as
     ``portal.selectors.unread_notification_count``), read in the same query for a page
-    that shows both."""
+    that shows both; ``claimable``: as read for this request (:func:`claimable_read`)."""
     counts = capped_counts(
         tasks_assigned(user),
-        tasks_claimable(user),
+        tasks_claimable(user, claimable),
         external_tasks_for(user),
         CarbonCopy.objects.filter(user=user, read_at__isnull=True),
         uncapped=[unread_notifications(user)] if notifications else [],
     )
-    assigned, claimable, external, unread = counts[:4]
-    found = {"todo": min(assigned + claimable + external, COUNT_CAP), "copied": unread}
+    assigned, to_claim, external, unread = counts[:4]
+    found = {"todo": min(assigned + to_claim + external, COUNT_CAP), "copied": unread}
     if notifications:
         found["notifications"] = counts[4]
     return found
 
 
-def inbox_process_keys(user: User) -> set[str]:
+def inbox_process_keys(user: User) -> tuple[set[str], Claimable]:
     """The keys of the processes that appear in ``user``'s inbox: of their open tasks, the
-    tasks they may claim, their latest 500 completed tasks, their instances and copies."""
+    tasks they may claim, their latest 500 completed tasks, their instances and copies;
+    with what they may claim (:func:`claimable_read`), read in the same query."""
     name = user.username
     sources = [
-        tasks_assigned(user).values_list("definition_key").distinct(),
+        tasks_assigned(user).values_list(Value(0), "definition_key").distinct(),
         # of a long history, the processes of the latest completed tasks (an indexed range)
         Task.objects.filter(completed_by=name)
         .order_by("-completed_at")
-        .values_list("definition_key")[:500],
-        tasks_claimable(user).values_list("definition_key").distinct(),
-        ProcessInstance.objects.filter(initiator=name).values_list("definition_key").distinct(),
-        CarbonCopy.objects.filter(user=user).values_list("instance__definition_key").distinct(),
+        .values_list(Value(0), "definition_key")[:500],
+        ProcessInstance.objects.filter(initiator=name)
+        .values_list(Value(0), "definition_key")
+        .distinct(),
+        CarbonCopy.objects.filter(user=user)
+        .values_list(Value(0), "instance__definition_key")
+        .distinct(),
+        _claimable_rows(user),
     ]
-    return set(distinct_values(sources))
+    rows = distinct_values(sources)
+    claimable = Claimable.of([(pk, key) for pk, key in rows if pk])
+    keys = {key for _pk, key in rows}
+    if claimable.ids is None:  # more than listed: the processes of all of them
+        keys |= set(tasks_claimable(user).values_list("definition_key", flat=True).distinct())
+    return keys, claimable
 
 
 def inbox_processes(
@@ -647,7 +703,7 @@ def inbox_processes(
     (:func:`inbox_process_keys`), by name. ``keys`` and ``names`` (``process_names`` of
     them): as read already for the same request, not read again."""
     if keys is None:
-        keys = inbox_process_keys(user)
+        keys, _claimable = inbox_process_keys(user)
     if names is None:
         names = process_names(keys)
     return sorted(((key, names.get(key) or key) for key in keys), key=lambda pair: pair[1])

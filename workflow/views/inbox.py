@@ -360,10 +360,14 @@ def _querystring(values: dict[str, str], **changes: str) -> str:
 
 
 def _context(
-    request: HttpRequest, query: Query, process_keys: set[str] | None = None
+    request: HttpRequest,
+    query: Query,
+    process_keys: set[str] | None = None,
+    claimable: inbox_reads.Claimable | None = None,
 ) -> dict[str, Any]:
     """The list's context; ``process_keys``: the processes of the filter's choices, whose
-    names are read with the rows' (in ``process_names``)."""
+    names are read with the rows' (in ``process_names``); ``claimable``: what the person
+    may claim, as read for this request."""
     user = signed_in(request)
     page = inbox_reads.inbox_page(
         user,
@@ -372,6 +376,7 @@ def _context(
         sort=query.sort,  # type: ignore[arg-type]
         after=query.after,
         size=PAGE_SIZE,
+        claimable=claimable,
     )
     keys, ids = _definitions(page)
     names, definitions = visibility.definition_names(keys | (process_keys or set()), ids)
@@ -393,11 +398,18 @@ def _context(
     }
 
 
-def _tabs_context(user: User, tab: str, filter_qs: str, *, page: bool = False) -> dict[str, Any]:
+def _tabs_context(
+    user: User,
+    tab: str,
+    filter_qs: str,
+    *,
+    page: bool = False,
+    claimable: inbox_reads.Claimable | None = None,
+) -> dict[str, Any]:
     """The tab bar's context; ``page`` (the full page): with the bell's ``unread_count``,
     read in the same query as the tabs' counts (the shell's context processor would read
-    it again)."""
-    counts = inbox_reads.inbox_counts(user, notifications=page)
+    it again); ``claimable`` as read for this request."""
+    counts = inbox_reads.inbox_counts(user, notifications=page, claimable=claimable)
     tabs = []
     for key, label in TABS:
         count = counts.get(key)
@@ -416,18 +428,27 @@ def inbox(request: HttpRequest) -> HttpResponse:
     for problem in query.problems:
         messages.error(request, problem)
     partial = wants_partial(request)
-    # the process filter's choices (full page only): their names are read with the rows'
-    process_keys = None if partial else inbox_reads.inbox_process_keys(signed_in(request))
-    context = _context(request, query, process_keys)
+    user = signed_in(request)
+    # what the person may claim is read once for the list, the tab counts and the process
+    # filter; the filter's choices (full page only) come in the same query, their names
+    # are read with the rows'
+    process_keys: set[str] | None = None
+    claimable: inbox_reads.Claimable | None = None
+    if not partial:
+        process_keys, claimable = inbox_reads.inbox_process_keys(user)
+    elif query.tab == "todo":
+        claimable = inbox_reads.claimable_read(user)
+    context = _context(request, query, process_keys, claimable)
     if partial:
         if query.after is not None:
             return render(request, "workflow/partials/_inbox_rows.html", context)
         # the tab links carry the filters: they come along, swapped out of band
-        context.update(_tabs_context(signed_in(request), query.tab, context["filter_qs"]))
+        context.update(_tabs_context(user, query.tab, context["filter_qs"], claimable=claimable))
         context["oob_tabs"] = True
         return render(request, "workflow/partials/_inbox_list.html", context)
-    user = signed_in(request)
-    context.update(_tabs_context(user, query.tab, context["filter_qs"], page=True))
+    context.update(
+        _tabs_context(user, query.tab, context["filter_qs"], page=True, claimable=claimable)
+    )
     form = InboxQueryForm(request.GET or None)
     form.fields["process"] = forms.ChoiceField(
         choices=[
