@@ -28,6 +28,7 @@ from tests.workflow.conftest import RecordingApps
 from tests.workflow.engine_helpers import chain
 from workflow.applications import ApplicationError
 from workflow.models import Incident, Job, JobKind, ProcessInstance, Task
+from workflow.selectors import statistics
 from workflow.services import approvals, definitions, engine, jobs
 
 pytestmark = pytest.mark.django_db
@@ -248,12 +249,18 @@ def test_filters(
     assert row_ids(response) == [population[name] for name in expected]
 
 
+@pytest.mark.parametrize("listed", [5000, 1])
 def test_filter_by_department_takes_sub_departments(
     login: Callable[[User], Client],
     admin: User,
     org: dict[str, Department],
     population: dict[str, int],
+    listed: int,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """The same rows whether the department's people are named as a list or, beyond
+    ``DEPARTMENT_LISTED``, by a subquery."""
+    monkeypatch.setattr(statistics, "DEPARTMENT_LISTED", listed)
     client = login(admin)
     sales = row_ids(client.get(CONSOLE, {"department": org["sales"].pk}))
     assert sales == [population[n] for n in ("expense", "col_new", "emp_old")]

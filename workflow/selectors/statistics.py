@@ -107,6 +107,10 @@ def matching_users(text: str) -> QuerySet[User]:
     )
 
 
+DEPARTMENT_LISTED = 5000
+"""The console's department filter names up to this many people by user name."""
+
+
 def console_instances(
     filters: InstanceFilter, *, now: datetime.datetime | None = None
 ) -> QuerySet[ProcessInstance]:
@@ -134,11 +138,16 @@ def console_instances(
         people = list(matching_users(filters.initiator).values_list("username", flat=True))
         found = found.filter(initiator__in=people)
     if filters.department is not None:
-        found = found.filter(
-            initiator__in=User.objects.filter(
-                department__path__startswith=filters.department.path
-            ).values("username")
-        )
+        # the department's people named as a list too (up to DEPARTMENT_LISTED): the
+        # database then weighs walking the newest instances against reading each person's,
+        # as their number says; as a subquery it read every instance of a department of
+        # 1,395 people (27,843) and sorted them for a page of 25 (97 ms at 1M tasks)
+        members = User.objects.filter(department__path__startswith=filters.department.path)
+        names = list(members.values_list("username", flat=True)[: DEPARTMENT_LISTED + 1])
+        if len(names) > DEPARTMENT_LISTED:
+            found = found.filter(initiator__in=members.values("username"))
+        else:
+            found = found.filter(initiator__in=names)
     if filters.search.strip():
         text = filters.search.strip()
         # a whole business key through its own index; words of the title, process name or
