@@ -1161,9 +1161,6 @@ def main(argv: list[str] | None = None) -> int:
         import django
 
         django.setup()
-        from portal.startup import freeze_loaded
-
-        freeze_loaded()  # as the web and worker processes do (portal/wsgi.py, portal/celery.py)
         replaced = register_noop_applications()
         queue_announcements_like_a_broker()
         prepare_template(bpmn_files)

@@ -123,9 +123,6 @@ def configure(database_url: str) -> None:
     import django
 
     django.setup()
-    from portal.startup import freeze_loaded
-
-    freeze_loaded()  # as the server's processes do (portal/wsgi.py)
 
 
 # --- what is measured --------------------------------------------------------------------------

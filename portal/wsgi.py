@@ -6,7 +6,3 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 application = get_wsgi_application()
-
-from portal.startup import freeze_loaded  # noqa: E402 - needs the settings above
-
-freeze_loaded()

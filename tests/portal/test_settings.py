@@ -172,25 +172,3 @@ def test_production_environment_passes_deploy_checks(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
-
-
-def test_the_server_and_worker_processes_freeze_what_they_loaded(tmp_path) -> None:
-    """gunicorn's entry point loads every view and moves what is loaded out of the garbage
-    collector's sight (``portal.startup.freeze_loaded``): a full collection walked ~250,000
-    long-lived objects, 115-145 ms in the middle of a request (issue 16). A Celery worker
-    process does the same when it starts."""
-    probe = (
-        "import gc, sys\n"
-        "before = gc.get_freeze_count()\n"
-        "import portal.wsgi\n"
-        "print(before, gc.get_freeze_count(), 'workflow.views.inbox' in sys.modules)\n"
-    )
-    done = _run(tmp_path, ["-c", probe])
-    assert done.returncode == 0, done.stderr
-    before, frozen, views = done.stdout.split()
-    assert before == "0" and int(frozen) > 100_000 and views == "True"
-    from celery.signals import worker_process_init
-
-    from portal import celery
-
-    assert celery._freeze_loaded in [ref() for _key, ref in worker_process_init.receivers]
