@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import Any
 
 from django.db.models import Q, QuerySet, Value
 from django.db.models.functions import Concat
@@ -24,6 +25,14 @@ from portal.models import (
 
 # A chain of delegations (A → B while B → C) is followed this far, then cut.
 MAX_DELEGATION_CHAIN = 5
+
+
+def at_most(rows: QuerySet[Any, Any], limit: int) -> list[Any] | None:
+    """The rows of ``rows`` as a list when there are at most ``limit`` (one query, reading
+    at most ``limit + 1``), else None: a caller names a few by value, which lets the
+    database weigh its plans by their number, and keeps the subquery for many."""
+    found = list(rows[: limit + 1])
+    return found if len(found) <= limit else None
 
 
 def user_manager(user: User) -> User | None:

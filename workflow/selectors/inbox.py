@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from portal.keyset import Cursor, Page, Source, keyset_page, merge, window
 from portal.models import User
-from portal.selectors import people_matching, unread_notifications
+from portal.selectors import at_most, people_matching, unread_notifications
 from workflow import participants
 from workflow.bpmn.model import ElementKind
 from workflow.engine.cache import graph_for_definition
@@ -127,11 +127,8 @@ class InboxFilter:
     def people(self) -> list[str] | QuerySet[User, Any]:
         """User names of the people ``q`` finds, read once for this filter (a request's
         sources share it): a list of at most :data:`PEOPLE_LISTED`, else the subquery."""
-        found = people_matching(self.q).values_list("username", flat=True)
-        names = list(found[: PEOPLE_LISTED + 1])
-        if len(names) > PEOPLE_LISTED:
-            return people_matching(self.q).values("username")
-        return names
+        names = at_most(people_matching(self.q).values_list("username", flat=True), PEOPLE_LISTED)
+        return people_matching(self.q).values("username") if names is None else names
 
     @cached_property
     def instances(self) -> list[int] | None:
@@ -147,8 +144,7 @@ class InboxFilter:
         found = ProcessInstance.objects.filter(
             instances_matching(self.q) | Q(initiator__in=people)
         ).values_list("pk", flat=True)
-        ids = list(found[: INSTANCES_LISTED + 1])
-        return ids if len(ids) <= INSTANCES_LISTED else None
+        return at_most(found, INSTANCES_LISTED)
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> InboxFilter:
@@ -633,7 +629,7 @@ def capped_counts(*sources: QuerySet[Any], uncapped: Sequence[QuerySet[Any]] = (
     return [int(value) for value in row]
 
 
-def distinct_values(sources: Sequence[QuerySet[Any]]) -> list[tuple[Any, ...]]:
+def distinct_rows(sources: Sequence[QuerySet[Any]]) -> list[tuple[Any, ...]]:
     """The rows of ``sources`` (the same columns; each may be ordered and sliced), without
     repeats, in ONE query: each source is a derived table of a ``UNION``."""
     parts: list[str] = []
@@ -688,7 +684,7 @@ def inbox_process_keys(user: User) -> tuple[set[str], Claimable]:
         .distinct(),
         _claimable_rows(user),
     ]
-    rows = distinct_values(sources)
+    rows = distinct_rows(sources)
     claimable = Claimable.of([(pk, key) for pk, key in rows if pk])
     keys = {key for _pk, key in rows}
     if claimable.ids is None:  # more than listed: the processes of all of them
