@@ -123,6 +123,8 @@ TEMPLATES = [
         },
     },
 ]
+# Django's form renderer, with a select's options written in Python (portal/renderers.py)
+FORM_RENDERER = "portal.renderers.FormRenderer"
 
 # --- database ---------------------------------------------------------------------------
 
