@@ -920,8 +920,13 @@ class Generator:
             f"{N}\t{_ts(created)}\t{N}\t{{}}"
         )
         if work.kind != "user":
-            self.rows["workflow_taskcandidate"].append(f"{task_id}\t{work.kind}\t{work.value}")
             claimed = outcome not in ("", "cancelled") or self.rng.random() < CLAIMED
+            # on offer: the task is open and nobody holds it (the database's triggers keep
+            # this, but they are off during the load)
+            offered = "t" if done is None and not claimed else "f"
+            self.rows["workflow_taskcandidate"].append(
+                f"{task_id}\t{work.kind}\t{work.value}\t{offered}"
+            )
             if claimed:
                 assignee = actor
                 at = created + ((done or self.now) - created) / 2
@@ -1057,7 +1062,7 @@ class Generator:
         columns = {
             "workflow_processinstance": INSTANCE_COLUMNS,
             "workflow_task": TASK_COLUMNS,
-            "workflow_taskcandidate": "task_id, kind, value",
+            "workflow_taskcandidate": "task_id, kind, value, offered",
             "workflow_historyevent": HISTORY_COLUMNS,
             "workflow_execution": (
                 "instance_id, number, parent, element_id, state, variables, entered_at"
@@ -1132,6 +1137,10 @@ INVARIANTS = {
     "open tasks without their token": (
         "SELECT COUNT(*) FROM workflow_task t WHERE t.state = 'open' AND NOT EXISTS (SELECT 1 "
         "FROM workflow_execution e WHERE e.instance_id = t.instance_id AND e.number = t.execution)"
+    ),
+    "candidate rows on offer that disagree with their task": (
+        "SELECT COUNT(*) FROM workflow_taskcandidate c JOIN workflow_task t ON t.id = c.task_id "
+        "WHERE c.offered <> (t.state = 'open' AND t.assignee = '')"
     ),
     "unclaimed open tasks nobody may claim": (
         "SELECT COUNT(*) FROM workflow_task t WHERE t.state = 'open' AND t.assignee = '' AND NOT "

@@ -260,8 +260,13 @@ class TaskCandidate(models.Model):
     """Who may claim an open task: a user name or a group (role code)."""
 
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="candidates")
-    kind = models.CharField(max_length=8)  # user | group
+    kind = models.CharField(max_length=8)  # user | group | dept
     value = models.CharField(max_length=150)
+    # the task is on offer: open and held by nobody. Kept by the database's triggers on this
+    # table and on the task's state and assignee (migration 0013), whatever writes them; a
+    # hint for finding what someone may claim by index, never the test itself (the task's
+    # own state and assignee are tested again).
+    offered = models.BooleanField(db_default=False, editable=False)
 
     class Meta:
         # with the task id: a role's candidate rows (kept after completion: thousands for a
@@ -270,6 +275,12 @@ class TaskCandidate(models.Model):
             models.Index(fields=["kind", "value", "task"], name="candidate_lookup"),
             # the other way round: is this open task offered to me (one probe per task)
             models.Index(fields=["task", "kind", "value"], name="candidate_of_task"),
+            # what a person may claim: their few rows on offer, of the hundreds of thousands
+            models.Index(
+                fields=["kind", "value", "task"],
+                name="candidate_on_offer",
+                condition=models.Q(offered=True),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -133,23 +133,30 @@ def candidate(kind: str, value: str) -> tuple[str, str]:
     return kind, value
 
 
+def candidacy_of(user: User) -> list[tuple[str, Any]]:
+    """(kind, values) of the ``TaskCandidate`` rows that let ``user`` claim a task: a row
+    naming them, one of their roles, their department or a department above it. The roles
+    and the departments are subqueries of the query they filter, not lists read beforehand:
+    the inbox, its counts and the task page's visibility check ask on every request, and
+    three reads each time were most of a page's queries (issue 16)."""
+    roles = user.groups.filter(role__isnull=False).values("role__code")
+    found: list[tuple[str, Any]] = [("user", [user.username]), ("group", roles)]
+    if user.department_id is not None:
+        # a materialized path: the department and those above it are the paths it starts with
+        own = Department.objects.filter(pk=user.department_id, path__startswith=OuterRef("path"))
+        found.append(("dept", Department.objects.filter(Exists(own)).values("code")))
+    return found
+
+
 def user_candidacy(user: User) -> Q:
-    """Matches the ``TaskCandidate`` rows that let ``user`` claim a task: a row naming them,
-    one of their roles, their department or a department above it. The roles and the
-    departments are subqueries of the query this filters, not lists read beforehand: the
-    inbox, its counts and the task page's visibility check ask on every request, and three
-    reads each time were most of a page's queries (issue 16). Built once per user object."""
+    """Matches the ``TaskCandidate`` rows that let ``user`` claim a task
+    (:func:`candidacy_of`). Built once per user object."""
     known: Q | None = getattr(user, "_workflow_candidacy", None)
     if known is not None:
         return known
     found = Q(kind="user", value=user.username)
-    roles = user.groups.filter(role__isnull=False).values("role__code")
-    found |= Q(kind="group", value__in=roles)
-    if user.department_id is not None:
-        # a materialized path: the department and those above it are the paths it starts with
-        own = Department.objects.filter(pk=user.department_id, path__startswith=OuterRef("path"))
-        departments = Department.objects.filter(Exists(own)).values("code")
-        found |= Q(kind="dept", value__in=departments)
+    for kind, values in candidacy_of(user)[1:]:
+        found |= Q(kind=kind, value__in=values)
     user._workflow_candidacy = found  # type: ignore[attr-defined]
     return found
 

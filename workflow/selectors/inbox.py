@@ -291,20 +291,21 @@ def tasks_claimable(user: User, read: Claimable | None = None) -> QuerySet[Task]
     if read is not None and read.ids is not None:
         return Task.objects.filter(pk__in=read.ids, state=TaskState.OPEN, assignee="")
     name = user.username
-    # Correlated EXISTS, probed per open unclaimed task through the index ``candidate_of_task``
-    # (task, kind, value): an ``IN (SELECT task_id ...)`` would read every candidate row of
-    # a role — tens of thousands, mostly of tasks completed long ago — and a join to the
-    # instances for the initiator turned the plan into a scan of every instance.
-    named = TaskCandidate.objects.filter(task=OuterRef("pk"), kind="user", value=name)
-    shared = (
-        TaskCandidate.objects.filter(task=OuterRef("pk"))
-        .filter(participants.user_candidacy(user))
-        .exclude(kind="user")
-    )
-    own = ProcessInstance.objects.filter(pk=OuterRef("instance_id"), initiator=name)
-    return Task.objects.filter(state=TaskState.OPEN, assignee="").filter(
-        Exists(named) | (Exists(shared) & ~Exists(own))
-    )
+    # The person's candidate rows on offer (``candidate_on_offer``: a few of the hundreds of
+    # thousands kept after their tasks ended), one index range per kind, so that the walk
+    # starts there and not at every open unclaimed task of the company; their tasks tested
+    # again for being open and unclaimed. A shared row (a role, a department) does not
+    # count on their own request: the instances they started, by index, as a hashed set.
+    on_offer = TaskCandidate.objects.filter(offered=True)
+    sources = [
+        on_offer.filter(kind=kind, value__in=values).values("task_id")
+        for kind, values in participants.candidacy_of(user)
+    ]
+    named = sources[0]
+    own = ProcessInstance.objects.filter(initiator=name).values("pk")
+    return Task.objects.filter(
+        pk__in=named.union(*sources[1:], all=True), state=TaskState.OPEN, assignee=""
+    ).exclude(Q(instance_id__in=own) & ~Q(pk__in=named))
 
 
 # --- keyset pages of merged sources --------------------------------------------------------------

@@ -135,11 +135,16 @@ def instances(request: HttpRequest) -> HttpResponse:
         size=PAGE_SIZE,
     )
     rows, next_cursor = page.objects, page.next
-    steps = timeline.current_steps(rows)
-    names = visibility.display_names({r.initiator for r in rows if r.initiator})
+    # the initiators' names are read with those of the steps' holders, the statuses from
+    # the open tasks read there, the titles from both (as the inbox does)
+    names: dict[str, str] = dict.fromkeys({r.initiator for r in rows if r.initiator}, "")
+    steps = timeline.current_steps(rows, named=names)
+    live = [h.task for holders in steps.values() for h in holders if h.task is not None]
     now = timezone.now()
-    status = request_status.statuses(rows)
-    titles = translation.request_titles(rows)
+    status = request_status.statuses(rows, open_tasks=live)
+    titles = translation.request_titles(
+        rows, people=names, definitions={r.definition_id: r.definition.name for r in rows}
+    )
     items = [
         {
             "instance": row,

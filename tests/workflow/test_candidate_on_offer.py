@@ -1,0 +1,131 @@
+"""A candidate row knows whether its task is on offer (open and held by nobody): the
+database's triggers keep ``TaskCandidate.offered`` whatever writes the task or the row
+(migration ``workflow/0013``), and what a person may claim is found from their rows on offer
+(``inbox.tasks_claimable``) — the same tasks as testing every open unclaimed task against
+the candidacy condition, which the reference below still does."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.db.models import Exists, OuterRef, QuerySet
+
+from portal.models import User
+from tests.workflow.approval_helpers import deploy_steps, make_role, open_task, user_task
+from workflow import participants
+from workflow.models import ProcessInstance, Task, TaskCandidate, TaskState
+from workflow.selectors import inbox as inbox_reads
+from workflow.services import approvals, engine
+
+pytestmark = pytest.mark.django_db
+
+
+def _walked(user: User) -> QuerySet[Task]:
+    """The reference: every open unclaimed task tested against the candidacy condition."""
+    name = user.username
+    named = TaskCandidate.objects.filter(task=OuterRef("pk"), kind="user", value=name)
+    shared = (
+        TaskCandidate.objects.filter(task=OuterRef("pk"))
+        .filter(participants.user_candidacy(user))
+        .exclude(kind="user")
+    )
+    own = ProcessInstance.objects.filter(pk=OuterRef("instance_id"), initiator=name)
+    return Task.objects.filter(state=TaskState.OPEN, assignee="").filter(
+        Exists(named) | (Exists(shared) & ~Exists(own))
+    )
+
+
+def _offered(task: Task) -> list[bool]:
+    return list(TaskCandidate.objects.filter(task=task).values_list("offered", flat=True))
+
+
+def _start(user: User, key: str, title: str = "Check it") -> int:
+    return engine.instance_start(key, variables={}, initiator=user, title=title)
+
+
+def _claimable(user: User) -> set[int]:
+    found = set(inbox_reads.tasks_claimable(user).values_list("pk", flat=True))
+    assert found == set(_walked(user).values_list("pk", flat=True))
+    return found
+
+
+def test_the_rows_follow_their_task_on_and_off_offer(employee, colleague, outsider) -> None:
+    make_role("clerks", employee, colleague)
+    deploy_steps(user_task("Check", groups="clerks, dept:FIN", users="lina"), key="check")
+    task = open_task(_start(outsider, "check"))
+    assert _offered(task) == [True, True, True]
+    approvals.task_claim(task.pk, user=employee)
+    assert _offered(task) == [False, False, False]
+    assert task.pk not in _claimable(colleague)
+    approvals.task_unclaim(task.pk, user=employee)  # back to the pool
+    assert _offered(task) == [True, True, True]
+    assert task.pk in _claimable(colleague)
+    approvals.task_claim(task.pk, user=colleague)
+    approvals.task_approve(task.pk, user=colleague, data={})
+    assert _offered(Task.objects.get(pk=task.pk)) == [False, False, False]
+    assert _claimable(employee) == set()
+
+
+def test_whatever_writes_the_task_or_the_row(employee, colleague, outsider) -> None:
+    """A bulk update of tasks, a row added by the ORM to a held task, and a row set on offer
+    by hand: the database puts each right."""
+    make_role("clerks", employee, colleague)
+    deploy_steps(user_task("Check", groups="clerks"), key="check")
+    first = open_task(_start(outsider, "check"))
+    second = open_task(_start(outsider, "check", "Check again"))
+    Task.objects.filter(pk__in=[first.pk, second.pk]).update(assignee="wangfang")
+    assert _offered(first) == _offered(second) == [False]
+    TaskCandidate.objects.create(task=first, kind="user", value="zhangwei")
+    assert _offered(first) == [False, False]
+    Task.objects.filter(pk=first.pk).update(assignee="")
+    assert _offered(first) == [True, True]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE workflow_taskcandidate SET offered = %s WHERE task_id = %s", [True, second.pk]
+        )
+    assert _offered(second) == [False]  # held by wangfang: not on offer, whatever was set
+    Task.objects.filter(pk=first.pk).update(state=TaskState.CANCELLED)
+    assert _offered(first) == [False, False]
+    assert _claimable(employee) == set()
+
+
+def test_what_each_may_claim_is_what_the_walk_finds(
+    employee, colleague, outsider, dept_head
+) -> None:
+    """By name, by role, by a department or one above it; none of them on the person's own
+    request."""
+    make_role("clerks", employee, colleague)
+    deploy_steps(user_task("Check", groups="clerks"), key="check")
+    deploy_steps(user_task("Sales", groups="dept:SALES"), key="sales")  # above 华东区
+    deploy_steps(user_task("Named", users="zhangwei, lina"), key="named")
+    tasks = {
+        (key, who.username): open_task(_start(who, key)).pk
+        for key in ("check", "sales", "named")
+        for who in (employee, outsider)
+    }
+    assert _claimable(employee) == {
+        tasks["check", "liuyang"],
+        tasks["sales", "liuyang"],
+        tasks["named", "liuyang"],
+        # named on their own request: the engine writes no row for the initiator unless the
+        # step lets them act (participants.task_candidacy)
+    }
+    assert _claimable(colleague) == {
+        tasks["check", "liuyang"],
+        tasks["check", "zhangwei"],
+        tasks["sales", "liuyang"],
+        tasks["sales", "zhangwei"],
+    }
+    assert _claimable(dept_head) == {
+        tasks["sales", "liuyang"],
+        tasks["sales", "zhangwei"],
+        tasks["named", "liuyang"],
+        tasks["named", "zhangwei"],
+    }
+    assert _claimable(outsider) == set()
+    assert inbox_reads.inbox_counts(employee)["todo"] == 3
+    # a row naming them on their own request (a step that lets the initiator act) counts
+    own = Task.objects.get(pk=tasks["check", "zhangwei"])
+    TaskCandidate.objects.create(task=own, kind="user", value="zhangwei")
+    assert own.pk in _claimable(employee)
+    assert inbox_reads.inbox_counts(employee)["todo"] == 4
