@@ -15,7 +15,8 @@ from django.contrib.auth.models import AbstractUser, Group
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Concat, Lower
 from django.utils import timezone
 from django.utils.deconstruct import deconstructible
 from django.utils.translation import get_language
@@ -231,6 +232,10 @@ def person_name(first_name: str, last_name: str) -> str:
     return f"{first} {last}".strip()
 
 
+SEARCH_SEPARATOR = "\x1f"
+"""Between the parts of ``User.search_text``: nobody types it, so no match spans two parts."""
+
+
 class User(AbstractUser):  # type: ignore[django-manager-missing]  # treebeard is untyped
     """An employee (or an outside account without an employee number)."""
 
@@ -270,6 +275,31 @@ class User(AbstractUser):  # type: ignore[django-manager-missing]  # treebeard i
     )
     notify_by_email = models.BooleanField(_("notify me by e-mail"), default=True)
     notify_by_sms = models.BooleanField(_("notify me by SMS"), default=False)
+    # What a search for a person reads (``portal.selectors.people_matching``): the user name,
+    # the employee number and the name in each order, lowercased, in one column the database
+    # keeps. Six case-insensitive matches a row (each an UPPER of a CJK string) made every
+    # inbox search read 10,000 people in 16-31 ms (issue 16); one plain LIKE does it.
+    search_text = models.GeneratedField(
+        expression=Lower(
+            Concat(
+                "username",
+                Value(SEARCH_SEPARATOR),
+                "employee_no",
+                Value(SEARCH_SEPARATOR),
+                "last_name",
+                "first_name",
+                Value(SEARCH_SEPARATOR),
+                "first_name",
+                Value(" "),
+                "last_name",
+                Value(SEARCH_SEPARATOR),
+                "first_name",
+                "last_name",
+            )
+        ),
+        output_field=models.TextField(),
+        db_persist=True,
+    )
 
     class Meta:
         verbose_name = _("user")

@@ -8,12 +8,12 @@ import re
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Q, QuerySet, Value
-from django.db.models.functions import Concat
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from portal.choices import CodeRuleKey
 from portal.models import (
+    SEARCH_SEPARATOR,
     Announcement,
     CodeRule,
     DelegationRule,
@@ -182,19 +182,13 @@ def person_find(text: str, *, active: bool = True) -> User | None:
 def people_matching(text: str) -> QuerySet[User]:
     """The people a search for ``text`` finds: by name in either order (张伟 is family name
     + given name in two columns; "Wei Zhang"), either part of it, user name, employee number
-    or department name; active or not (callers narrow it)."""
+    (``User.search_text``, lowercased) or department name; active or not (callers narrow
+    it)."""
     text = text.strip()
-    return User.objects.annotate(
-        _family_first=Concat("last_name", "first_name"),
-        _given_first=Concat("first_name", Value(" "), "last_name"),
-        _given_first_tight=Concat("first_name", "last_name"),
-    ).filter(
-        Q(username__icontains=text)
-        | Q(employee_no__icontains=text)
-        | Q(_family_first__icontains=text)
-        | Q(_given_first__icontains=text)
-        | Q(_given_first_tight__icontains=text)
-        | Q(department__name__icontains=text)
+    words = text.replace(SEARCH_SEPARATOR, "").lower()  # a match never spans two parts
+    return User.objects.filter(
+        Q(search_text__contains=words)
+        | Q(department__in=Department.objects.filter(name__icontains=text).values("pk"))
     )
 
 

@@ -328,3 +328,36 @@ def test_unread_count_and_notifications_are_per_person(employee, colleague):
     assert unread_notification_count(employee) == 2
     assert unread_notification_count(colleague) == 1
     assert set(notifications_for(employee).values_list("title", flat=True)) == {"1", "2", "3"}
+
+
+# --- finding people ------------------------------------------------------------------------
+
+
+def test_a_search_finds_people_by_any_part_of_their_name_number_or_department(org, employee):
+    """``people_matching`` reads ``User.search_text`` (kept by the database): the user name
+    and employee number in any case, the name in either order, either part of it, and the
+    department's name; a match never spans two parts."""
+    from portal.selectors import people_matching
+
+    english = UserFactory.create(
+        username="Wei.Zhang", first_name="Wei", last_name="Zhang", employee_no="E0042"
+    )
+    employee.employee_no = "E0007"
+    employee.save()
+
+    def found(text: str) -> set[str]:
+        return set(people_matching(text).values_list("username", flat=True))
+
+    assert found("张伟") == found("伟") == found(" 张 ") == found("伟张") == {"zhangwei"}
+    # 张伟 and Wei Zhang: family name first with no space (ZhangWei), given name first with
+    # and without a space
+    assert found("ZHANGWEI") == {"zhangwei", "Wei.Zhang"}
+    assert found("wei zhang") == found("WeiZhang") == {"Wei.Zhang"}
+    assert found("zhang wei") == set()
+    assert found("wei.ZHANG") == found("e0042") == found("E004") == {"Wei.Zhang"}
+    assert found("E00") == {"zhangwei", "Wei.Zhang"}
+    assert "zhangwei" in found("华东")  # the department 华东区
+    assert found("zhangwei\x1fe0007") == found("g\x1fe") == found("weie0007") == set()
+    english.last_name = "Li"
+    english.save()  # the database writes the column again
+    assert found("wei li") == {"Wei.Zhang"} and found("wei zhang") == set()
