@@ -324,6 +324,23 @@ def test_the_list_reads_a_page_in_a_fixed_number_of_queries(
     assert "张伟" in html and "王芳" in html and "李娜" in html
 
 
+def test_a_row_escapes_what_people_typed_and_links_back_to_the_page(
+    login: Callable[[User], Client], admin: User, employee: User
+) -> None:
+    """The rows are written in Python (``workflow.views.console_rows``): a title and a
+    business key are escaped, the action link carries the page back, url-encoded."""
+    three_steps()
+    iid = engine.instance_start(
+        "leave", initiator=employee, business_key="K<1>&2", title='<b>"Leave"</b> & more'
+    )
+    html = login(admin).get(CONSOLE, {"q": "K<1>"}).content.decode()
+    assert f"#{iid} &lt;b&gt;&quot;Leave&quot;&lt;/b&gt; &amp; more</a>" in html
+    assert " · K&lt;1&gt;&amp;2</div>" in html
+    assert "<b>" not in html.split('id="instance-rows"')[1]
+    assert f"?ids={iid}&amp;next=/workflow/console/%3Fq%3DK%253C1%253E" in html
+    assert f'aria-label="Select #{iid}"' in html and "age " in html
+
+
 def test_keyset_pages_with_load_more(
     login: Callable[[User], Client], admin: User, employee: User, dept_head: User
 ) -> None:

@@ -38,6 +38,7 @@ from workflow.models import Incident, InstanceState, ProcessDefinition, ProcessI
 from workflow.selectors import inbox, statistics, timeline, visibility
 from workflow.selectors import status as request_status
 from workflow.services import administration
+from workflow.views.console_rows import console_rows
 
 PAGE_SIZE = 25
 MAX_SELECTION = 500  # ids in one bulk action
@@ -165,6 +166,7 @@ def instances(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "items": items,
+        "rows_html": console_rows(items, back=request.get_full_path()),
         "next_url": next_url,
         "page_query": request.GET.urlencode(),
         "actions": ACTION_LABELS,
