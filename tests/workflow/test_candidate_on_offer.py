@@ -129,3 +129,16 @@ def test_what_each_may_claim_is_what_the_walk_finds(
     TaskCandidate.objects.create(task=own, kind="user", value="zhangwei")
     assert own.pk in _claimable(employee)
     assert inbox_reads.inbox_counts(employee)["todo"] == 4
+
+
+def test_postgresql_counts_state_and_assignee_together(db_vendor: str) -> None:
+    """The planner's statistics of (state, assignee) together (migration ``workflow/0014``):
+    without them it reckoned 28 open unclaimed tasks of 2,073 at 1M tasks and walked them
+    all for a 待办 page's listed ids."""
+    if db_vendor != "postgresql":
+        pytest.skip("PostgreSQL's extended statistics")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT stxkind FROM pg_statistic_ext WHERE stxname = 'workflow_task_state_assignee'"
+        )
+        assert cursor.fetchall() == [(["m"],)]
