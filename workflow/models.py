@@ -262,11 +262,12 @@ class TaskCandidate(models.Model):
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="candidates")
     kind = models.CharField(max_length=8)  # user | group | dept
     value = models.CharField(max_length=150)
-    # the task is on offer: open and held by nobody. Kept by the database's triggers on this
-    # table and on the task's state and assignee (migration 0013), whatever writes them; a
-    # hint for finding what someone may claim by index, never the test itself (the task's
-    # own state and assignee are tested again).
-    offered = models.BooleanField(db_default=False, editable=False)
+    # the task is on offer: open and held by nobody. A new row that does not say (None) takes
+    # it from its task, and a task going on or off offer writes it to its rows: the
+    # database's triggers (migration 0013), whatever writes them. A hint for finding what
+    # someone may claim by index, never the test itself (the task's own state and assignee
+    # are tested again).
+    offered = models.BooleanField(default=None, null=True, editable=False)
 
     class Meta:
         # with the task id: a role's candidate rows (kept after completion: thousands for a

@@ -492,7 +492,10 @@ def insert_candidates(batch: Batch, instance_id: int, items: Sequence[Sequence[A
     """``items``: (execution, kind, value) of the tasks inserted in this batch."""
     if items:
         batch.add(
-            f"INSERT INTO {C} (task_id, kind, value) SELECT t.id, v.column2, v.column3 FROM {T} t "
+            # on offer when nobody holds the task (said here: the database's trigger then
+            # has nothing to look up, migration 0013)
+            f"INSERT INTO {C} (task_id, kind, value, offered) SELECT t.id, v.column2, "
+            f"v.column3, t.assignee = '' FROM {T} t "
             f"JOIN (VALUES {values(len(items), 3)}) AS v ON t.execution = CAST(v.column1 AS "
             f"INTEGER) WHERE t.instance_id = %s AND t.state = 'open'",
             [*(v for item in items for v in item), instance_id],
