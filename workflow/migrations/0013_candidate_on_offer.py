@@ -72,10 +72,11 @@ SQLITE_DROP = (
     "DROP TRIGGER IF EXISTS workflow_task_offered",
     "DROP TRIGGER IF EXISTS workflow_candidate_offered",
 )
-# the rows there already
+# the rows there already: they were added as not on offer (a constant default, which
+# PostgreSQL adds without rewriting the table), then those of the tasks on offer are set
 FILL = (
-    f"UPDATE {CANDIDATES} SET offered = EXISTS (SELECT 1 FROM {TASKS} t "
-    f"WHERE t.id = {CANDIDATES}.task_id AND {ON_OFFER.format(row='t')})"
+    f"UPDATE {CANDIDATES} SET offered = {{true}} WHERE task_id IN "
+    f"(SELECT t.id FROM {TASKS} t WHERE {ON_OFFER.format(row='t')})"
 )
 
 
@@ -84,7 +85,7 @@ def add(apps, schema_editor):
     statements = {"postgresql": PG_CREATE, "sqlite": SQLITE_CREATE}.get(vendor, ())
     for statement in statements:
         schema_editor.execute(statement)
-    schema_editor.execute(FILL)
+    schema_editor.execute(FILL.format(true="TRUE" if vendor == "postgresql" else "1"))
 
 
 def remove(apps, schema_editor):
@@ -100,7 +101,14 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        # the rows there now are not on offer until FILL says otherwise, without a rewrite of
+        # the table; new rows have no default (None: the trigger takes it from the task)
         migrations.AddField(
+            model_name="taskcandidate",
+            name="offered",
+            field=models.BooleanField(db_default=False, editable=False),
+        ),
+        migrations.AlterField(
             model_name="taskcandidate",
             name="offered",
             field=models.BooleanField(default=None, editable=False, null=True),
