@@ -135,7 +135,7 @@ def candidate(kind: str, value: str) -> tuple[str, str]:
 
 def candidacy_of(user: User) -> list[tuple[str, Any]]:
     """(kind, values) of the ``TaskCandidate`` rows that let ``user`` claim a task: a row
-    naming them, one of their roles, their department or a department above it. The roles
+    naming them (first), one of their roles, their department or a department above it. The roles
     and the departments are subqueries of the query they filter, not lists read beforehand:
     the inbox, its counts and the task page's visibility check ask on every request, and
     three reads each time were most of a page's queries (issue 16)."""
@@ -154,8 +154,8 @@ def user_candidacy(user: User) -> Q:
     known: Q | None = getattr(user, "_workflow_candidacy", None)
     if known is not None:
         return known
-    found = Q(kind="user", value=user.username)
-    for kind, values in candidacy_of(user)[1:]:
+    found = Q()
+    for kind, values in candidacy_of(user):
         found |= Q(kind=kind, value__in=values)
     user._workflow_candidacy = found  # type: ignore[attr-defined]
     return found

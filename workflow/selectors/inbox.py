@@ -301,7 +301,7 @@ def tasks_claimable(user: User, read: Claimable | None = None) -> QuerySet[Task]
         on_offer.filter(kind=kind, value__in=values).values("task_id")
         for kind, values in participants.candidacy_of(user)
     ]
-    named = sources[0]
+    named = sources[0]  # the rows naming them: candidacy_of gives those first
     own = ProcessInstance.objects.filter(initiator=name).values("pk")
     return Task.objects.filter(
         pk__in=named.union(*sources[1:], all=True), state=TaskState.OPEN, assignee=""
