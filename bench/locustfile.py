@@ -3,8 +3,11 @@
 Every simulated user is one person of the organisation ``bench/load_seed.py`` made (the user
 names and the password come from ``$LOAD_PEOPLE``): the first ones are the managers, the
 rest employees. Each signs in through the login form (its session cookie and CSRF token from
-then on) and thinks ``$LOAD_THINK_MIN``-``$LOAD_THINK_MAX`` seconds between actions. After
-every full page it fetches the inbox badge, as ``base.html`` does on load.
+then on) and thinks ``$LOAD_THINK_MIN``-``$LOAD_THINK_MAX`` seconds between actions. The
+inbox badge is fetched as the browser fetches it: after a full page whose badge loads
+itself (``hx-trigger="load, ..."`` in ``base.html``; pages that read the count already,
+the inbox and the 工作台, carry it), and every 30 seconds while a page stays open (those
+polls are made when the person moves on).
 
 Employees (one in ten works through the API, as a phone app would, with the session and the
 ``X-CSRFToken`` header; the others through the pages):
@@ -64,6 +67,8 @@ WITHDRAW_SHARE = 0.05  # requests withdrawn right after submitting
 API_EMPLOYEES_EVERY = 10
 API_MANAGERS_EVERY = 4
 
+BADGE_ON_LOAD = re.compile(r'id="inbox-badge"[^>]*hx-trigger="load')
+BADGE_POLL_S = 30  # hx-trigger="every 30s" in base.html and the badge itself
 TASK_LINK = re.compile(r'href="/workflow/tasks/(\d+)/"')
 INSTANCE_LINK = re.compile(r'href="/workflow/instances/(\d+)/"')
 CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
@@ -175,6 +180,7 @@ class Person(FastHttpUser):
     people: Iterator[str]  # the user names this kind of person signs in as, one each
     username = ""
     uses_api = False
+    page_opened: float | None = None  # when the full page now open arrived (its badge polls)
 
     def think(self) -> None:
         time.sleep(random.uniform(THINK_MIN, THINK_MAX))
@@ -200,9 +206,14 @@ class Person(FastHttpUser):
     # --- requests ------------------------------------------------------------------------
 
     def page(self, url: str, name: str, *, badge: bool = True, gone_ok: bool = False) -> str | None:
-        """GET a full page (then its inbox badge, as the browser does on load); its HTML, ""
-        on a failure. With ``gone_ok`` a 404 (no longer visible: withdrawn meanwhile) is the
-        answer of a race: None."""
+        """GET a full page (then its inbox badge where the page loads it, as the browser
+        does); its HTML, "" on a failure. The page open until now polled its badge every
+        :data:`BADGE_POLL_S` seconds: those polls first. With ``gone_ok`` a 404 (no longer
+        visible: withdrawn meanwhile) is the answer of a race: None."""
+        if self.page_opened is not None:
+            for _poll in range(int((time.time() - self.page_opened) // BADGE_POLL_S)):
+                self.badge()
+        self.page_opened = None
         with self.client.get(
             url, name=name, allow_redirects=False, catch_response=True
         ) as response:
@@ -214,15 +225,20 @@ class Person(FastHttpUser):
                 return ""
             text = response.text or ""
         if badge:
-            with self.client.get(
-                "/workflow/inbox/badge/",
-                name="/workflow/inbox/badge/",
-                headers={"HX-Request": "true"},
-                catch_response=True,
-            ) as response:
-                if response.status_code != 200:
-                    response.failure(f"status {response.status_code}")
+            if BADGE_ON_LOAD.search(text):
+                self.badge()
+            self.page_opened = time.time()
         return text
+
+    def badge(self) -> None:
+        with self.client.get(
+            "/workflow/inbox/badge/",
+            name="/workflow/inbox/badge/",
+            headers={"HX-Request": "true"},
+            catch_response=True,
+        ) as response:
+            if response.status_code != 200:
+                response.failure(f"status {response.status_code}")
 
     @staticmethod
     def page_token(html: str) -> str:

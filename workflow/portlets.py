@@ -10,12 +10,17 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils import timezone
 
+from portal.context_processors import set_nav_badge
 from portal.http import signed_in
 from workflow.selectors import home
+from workflow.views.inbox import badge_html
 
 
 def todo_context(request: HttpRequest) -> dict[str, Any]:
-    return {"todo": home.todo_summary(signed_in(request), now=timezone.now())}
+    summary = home.todo_summary(signed_in(request), now=timezone.now())
+    # the same count as the navigation's inbox entry: shown there without a request of its own
+    set_nav_badge(request, "inbox", badge_html(request, summary.todo))
+    return {"todo": summary}
 
 
 def requests_context(request: HttpRequest) -> dict[str, Any]:

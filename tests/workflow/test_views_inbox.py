@@ -478,10 +478,19 @@ def test_counts_on_the_tabs_and_the_navigation(login, leave, employee, dept_head
     assert 'hx-trigger="every 30s, inbox-changed from:body"' in counts
     badge = client.get(BADGE).content.decode()
     assert re.search(r'data-testid="inbox-badge"[^>]*>2<', badge)
-    # the navigation loads the badge on every page
-    assert 'hx-get="/workflow/inbox/badge/"' in _page(client)
-    # nothing to do: no number
+    # the inbox and the 工作台 read the count already: the navigation shows it in the page
+    # and polls it, without loading it again; another page has its badge load itself
+    for page in (_page(client), _page(client, "?tab=started"), client.get("/").content.decode()):
+        nav = re.search(r'<span id="inbox-badge"[^>]*>[^<]*</span>', page)
+        assert nav is not None and re.search(r'data-testid="inbox-badge"[^>]*>2<', nav[0])
+        assert 'hx-trigger="every 30s, inbox-changed from:body"' in nav[0]
+        assert page.count('<span id="inbox-badge"') == 1
+    catalogue = client.get("/workflow/processes/").content.decode()
+    loads = r'id="inbox-badge" hx-get="/workflow/inbox/badge/" hx-trigger="load, '
+    assert re.search(loads, catalogue)
+    # nothing to do: no number, in the badge and in the page
     assert "data-testid" not in login(employee).get(BADGE).content.decode()
+    assert 'data-testid="inbox-badge"' not in _page(login(employee))
 
 
 def test_counts_stop_at_99_plus(login, leave, employee, dept_head) -> None:

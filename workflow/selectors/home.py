@@ -72,7 +72,10 @@ def todo_summary(user: User, *, now: datetime.datetime) -> TodoSummary:
     """The first :data:`HOME_ROWS` of ``user``'s to-dos, urgent ones first, then the newest:
     tasks assigned to them, tasks of their roles or departments they may take, and other
     systems' tasks; with the counts of the inbox's tabs."""
-    tasks = _open_tasks(inbox.tasks_assigned(user)) + _open_tasks(inbox.tasks_claimable(user))
+    claimable = inbox.claimable_read(user)  # once, for the rows and the counts
+    tasks = _open_tasks(inbox.tasks_assigned(user)) + _open_tasks(
+        inbox.tasks_claimable(user, claimable)
+    )
     externals = list(inbox.external_tasks_for(user).order_by("-created_at", "-pk")[:HOME_ROWS])
     names = process_names({t.definition_key for t in tasks})
     people = display_names(t.instance.initiator for t in tasks)
@@ -108,7 +111,7 @@ def todo_summary(user: User, *, now: datetime.datetime) -> TodoSummary:
         for task in externals
     ]
     rows.sort(key=lambda r: (r.urgent, r.arrived_at), reverse=True)
-    counts = inbox.inbox_counts(user)
+    counts = inbox.inbox_counts(user, claimable=claimable)
     running = (
         instances_started(user)
         .filter(state=InstanceState.ACTIVE)

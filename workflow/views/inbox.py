@@ -22,13 +22,16 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import URLPattern, URLResolver, path, reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
+from portal.context_processors import set_nav_badge
 from portal.http import signed_in, wants_partial
 from portal.keyset import BadCursor, Cursor
 from portal.models import User
@@ -449,6 +452,8 @@ def inbox(request: HttpRequest) -> HttpResponse:
     context.update(
         _tabs_context(user, query.tab, context["filter_qs"], page=True, claimable=claimable)
     )
+    todo = next(tab["count"] for tab in context["tabs"] if tab["key"] == "todo")
+    set_nav_badge(request, "inbox", badge_html(request, todo))
     form = InboxQueryForm(request.GET or None)
     form.fields["process"] = forms.ChoiceField(
         choices=[
@@ -477,16 +482,23 @@ def inbox_counts(request: HttpRequest) -> HttpResponse:
     return render(request, "workflow/partials/_inbox_tabs.html", context)
 
 
+def badge_html(request: HttpRequest, todo: int) -> SafeString:
+    """The to-do count on the navigation's inbox entry (``todo``, from
+    ``inbox_reads.inbox_counts``): polled every 30 seconds, and in the page itself where
+    its view read the count already (``set_nav_badge``)."""
+    return render_to_string(
+        "workflow/partials/_inbox_badge.html",
+        {"count": todo, "cap": inbox_reads.COUNT_CAP},
+        request=request,
+    )
+
+
 @login_required
 @require_GET
 def inbox_badge(request: HttpRequest) -> HttpResponse:
-    """The to-do count on the navigation's inbox entry (polled from every page)."""
-    counts = inbox_reads.inbox_counts(signed_in(request))
-    return render(
-        request,
-        "workflow/partials/_inbox_badge.html",
-        {"count": counts["todo"], "cap": inbox_reads.COUNT_CAP},
-    )
+    """The inbox entry's count (:func:`badge_html`), polled; loaded by a page whose view did
+    not read it."""
+    return HttpResponse(badge_html(request, inbox_reads.inbox_counts(signed_in(request))["todo"]))
 
 
 def _back(request: HttpRequest) -> str:
