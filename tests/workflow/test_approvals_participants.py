@@ -310,3 +310,27 @@ def test_the_absent_person_may_still_act_on_the_proxied_task(
 def test_admin_permission_makes_a_process_admin(colleague) -> None:
     assert visibility.is_process_admin(colleague) is False
     assert visibility.is_process_admin(make_admin(colleague)) is True
+
+
+def test_one_instance_is_visible_to_whom_the_list_shows_it(
+    employee, dept_head, colleague, outsider
+) -> None:
+    """``instance_for`` (a page of one instance, the initiator's own known at once) answers
+    as ``instances_for`` does, for each kind of reader, and for no one on a missing one."""
+    deploy_steps(user_task("Approve", assignee="${manager(initiator)}"))
+    iid = start(employee)
+    admin = make_admin(UserFactory.create(username="admin2", department=outsider.department))
+    inactive = UserFactory.create(username="gone", department=employee.department)
+    started_by_inactive = start(inactive)
+    inactive.is_active = False
+    inactive.save()
+    for reader in (employee, dept_head, colleague, outsider, admin, inactive):
+        for pk in (iid, started_by_inactive):
+            listed = visibility.instances_for(reader).filter(pk=pk).exists()
+            found = visibility.instance_for(reader, pk)
+            assert (found is not None) == listed, (reader.username, pk)
+            assert found is None or (found.pk == pk and found.definition.key == KEY)
+    assert visibility.instance_for(employee, iid) is not None
+    assert visibility.instance_for(outsider, iid) is None
+    assert visibility.instance_for(inactive, started_by_inactive) is None  # not while inactive
+    assert visibility.instance_for(admin, iid + 1000) is None

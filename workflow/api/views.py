@@ -98,9 +98,10 @@ def _renamed(error: ValidationError, names: dict[str, str]) -> ValidationError:
 
 
 def _instance(user: User, instance_id: int) -> ProcessInstance:
-    return get_object_or_404(
-        visibility.instances_for(user).select_related("definition"), pk=instance_id
-    )
+    instance = visibility.instance_for(user, instance_id)
+    if instance is None:
+        raise Http404
+    return instance
 
 
 def _task(user: User, task_id: int) -> Task:

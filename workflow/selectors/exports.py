@@ -286,9 +286,7 @@ def _record(instance: ProcessInstance, graph: Graph) -> list[PrintStep]:
 
 def printout(user: User, instance_id: int) -> Printout | None:
     """The printout of a request ``user`` may see (None otherwise: a 404)."""
-    instance = (
-        visibility.instances_for(user).select_related("definition").filter(pk=instance_id).first()
-    )
+    instance = visibility.instance_for(user, instance_id)
     if instance is None:
         return None
     graph = graph_for_definition(instance.definition_id)

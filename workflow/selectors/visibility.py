@@ -70,6 +70,22 @@ def instances_for(user: User) -> QuerySet[ProcessInstance]:
     return ProcessInstance.objects.filter(visible)
 
 
+def instance_for(user: User, instance_id: int) -> ProcessInstance | None:
+    """The instance ``instance_id`` (with its definition) if ``user`` may see it
+    (:func:`instances_for`), else None. Their own request, the page opened most, is known by
+    its initiator: the rules of who else may see it are tested only for someone else's."""
+    if not user.is_active:
+        return None
+    instance = (
+        ProcessInstance.objects.select_related("definition").filter(pk=instance_id).first()
+    )
+    if instance is None or instance.initiator == user.username:
+        return instance
+    if instances_for(user).filter(pk=instance_id).exists():
+        return instance
+    return None
+
+
 def instances_started(user: User) -> QuerySet[ProcessInstance]:
     """我发起的."""
     return ProcessInstance.objects.filter(initiator=user.username)

@@ -334,6 +334,7 @@ def _instance_context(
     *,
     opened: str | None = None,
     bound: forms.Form | None = None,
+    copies: list[CarbonCopy] | None = None,
 ) -> dict[str, Any]:
     user = signed_in(request)
     graph = graph_for_definition(instance.definition_id)
@@ -360,7 +361,7 @@ def _instance_context(
         )
     ]
     return {
-        **_common(request, instance, graph, user, reads=reads),
+        **_common(request, instance, graph, user, reads=reads, copies=copies),
         "holders": holders,
         "dialogs": dialogs,
         "primary": [d for d in dialogs if d.action.name not in INSTANCE_MENU],
@@ -383,9 +384,24 @@ def _visible_task(user: User, task_id: int) -> Task:
 
 
 def _visible_instance(user: User, instance_id: int) -> ProcessInstance:
-    return get_object_or_404(
-        visibility.instances_for(user).select_related("definition"), pk=instance_id
-    )
+    instance = visibility.instance_for(user, instance_id)
+    if instance is None:
+        raise Http404
+    return instance
+
+
+def _copies_read(user: User, instance: ProcessInstance) -> list[CarbonCopy]:
+    """The people copied on ``instance`` with their read receipts, as a page lists them,
+    ``user``'s own copy read now. Read first, so that the reader's copy is marked read only
+    when they have one unread (usually they have none: a statement less)."""
+    copies = list(visibility.copies_of(instance))
+    unread = [c for c in copies if c.user_id == user.pk and c.read_at is None]
+    if unread:
+        approvals.copy_mark_read(instance.pk, user=user)
+        now = timezone.now()
+        for copy in unread:
+            copy.read_at = now
+    return copies
 
 
 @login_required
@@ -399,15 +415,7 @@ def task_page(request: HttpRequest, task_id: int) -> HttpResponse:
     task = task_for_page(user, task_id, notice_subject=notifications.task_subject(task_id))
     if task is None:
         raise Http404
-    # the page lists the copies with their read receipts: read them first, and mark the
-    # reader's own read only when they have one unread (usually they have none: a query less)
-    copies = list(visibility.copies_of(task.instance))
-    unread = [c for c in copies if c.user_id == user.pk and c.read_at is None]
-    if unread:
-        approvals.copy_mark_read(task.instance_id, user=user)
-        now = timezone.now()
-        for copy in unread:
-            copy.read_at = now
+    copies = _copies_read(user, task.instance)
     unread_count: int = task.unread_notices  # type: ignore[attr-defined]
     if task.unread_here:  # type: ignore[attr-defined]
         unread_count -= notifications.task_notices_read(task.pk, user=user)
@@ -424,11 +432,11 @@ def instance_page(request: HttpRequest, instance_id: int) -> HttpResponse:
     """An instance the user may see (404 otherwise). A person copied on it has read it now."""
     user = signed_in(request)
     instance = _visible_instance(user, instance_id)
-    approvals.copy_mark_read(instance.pk, user=user)
+    copies = _copies_read(user, instance)
     opened = request.GET.get("action") or None
-    return render(
-        request, "workflow/instance.html", _instance_context(request, instance, opened=opened)
-    )
+    with people_reads.reading_people():  # the people the page names, read once
+        context = _instance_context(request, instance, opened=opened, copies=copies)
+        return render(request, "workflow/instance.html", context)
 
 
 @login_required
