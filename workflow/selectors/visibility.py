@@ -76,9 +76,7 @@ def instance_for(user: User, instance_id: int) -> ProcessInstance | None:
     its initiator: the rules of who else may see it are tested only for someone else's."""
     if not user.is_active:
         return None
-    instance = (
-        ProcessInstance.objects.select_related("definition").filter(pk=instance_id).first()
-    )
+    instance = ProcessInstance.objects.select_related("definition").filter(pk=instance_id).first()
     if instance is None or instance.initiator == user.username:
         return instance
     if instances_for(user).filter(pk=instance_id).exists():
