@@ -384,20 +384,28 @@ def run_locust(args: argparse.Namespace, out: Path, host: str, env: dict[str, st
 
 # --- where the cores went: CPU seconds by kind of process -------------------------------------
 
-CPU_KINDS = (
-    ("gunicorn", "portal.wsgi"),
-    ("celery", "celery -A portal"),
-    ("locust", "locust"),
-    ("postgres", "postgres"),
-)
+CPU_KINDS = ("gunicorn", "celery", "locust", "postgres")
 
 
-def cpu_by_kind() -> dict[str, float]:
-    """CPU seconds (user + system) so far of the live processes of each kind, from /proc: the
-    portal's gunicorn processes, its Celery worker, the load generator and every PostgreSQL
-    process of the machine (the bench's database and any other's: on a quiet machine, it)."""
+def _kind_of(command: str) -> str | None:
+    """Which of :data:`CPU_KINDS` a process is, by its command line: the portal's gunicorn
+    processes, its Celery worker, the load generator, and every PostgreSQL process of the
+    machine (the server and its backends: the bench's database and any other's)."""
+    if "portal.wsgi" in command:
+        return "gunicorn"
+    if "celery -A portal" in command:
+        return "celery"
+    if "locust" in command:
+        return "locust"
+    if command.startswith("postgres") or "/bin/postgres" in command:
+        return "postgres"
+    return None
+
+
+def cpu_by_process() -> dict[int, tuple[str, float]]:
+    """(kind, CPU seconds so far, user + system) of each live process of a kind, from /proc."""
     tick = os.sysconf("SC_CLK_TCK")
-    found = dict.fromkeys([kind for kind, _mark in CPU_KINDS], 0.0)
+    found: dict[int, tuple[str, float]] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -406,41 +414,46 @@ def cpu_by_kind() -> dict[str, float]:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:  # ended meanwhile
             continue
-        for kind, mark in CPU_KINDS:
-            if mark in command:
-                found[kind] += (int(fields[11]) + int(fields[12])) / tick
-                break
+        kind = _kind_of(command)
+        if kind is not None:
+            found[int(entry.name)] = (kind, (int(fields[11]) + int(fields[12])) / tick)
     return found
 
 
 class CpuSampler(threading.Thread):
-    """:func:`cpu_by_kind` every ``every`` seconds while the load runs, with the time."""
+    """:func:`cpu_by_process` every ``every`` seconds while the load runs, with the time."""
 
     def __init__(self, every: float = 2.0) -> None:
         super().__init__(daemon=True)
         self.every = every
-        self.samples: list[tuple[float, dict[str, float]]] = []
+        self.samples: list[tuple[float, dict[int, tuple[str, float]]]] = []
         self.done = threading.Event()
 
     def run(self) -> None:
         while not self.done.is_set():
-            self.samples.append((time.time(), cpu_by_kind()))
+            self.samples.append((time.time(), cpu_by_process()))
             self.done.wait(self.every)
 
     def stop(self) -> None:
         self.done.set()
         self.join()
-        self.samples.append((time.time(), cpu_by_kind()))
+        self.samples.append((time.time(), cpu_by_process()))
 
     def between(self, start: float, end: float) -> tuple[float, dict[str, float]]:
         """Seconds and CPU seconds by kind from the first sample at or after ``start`` to
-        the last at or before ``end``. A process that ended in between (none should: the
-        servers run throughout) would make its kind's figure low."""
+        the last at or before ``end``: each process's growth, a process started in between
+        counted whole. One that ended in between (a PostgreSQL backend or autovacuum worker)
+        is left out: its last seconds are not known, and subtracting its total would make
+        its kind's figure too low."""
         inside = [sample for sample in self.samples if start <= sample[0] <= end]
+        used = dict.fromkeys(CPU_KINDS, 0.0)
         if len(inside) < 2:
             return 0.0, {}
         (t0, first), (t1, last) = inside[0], inside[-1]
-        return t1 - t0, {kind: last[kind] - first[kind] for kind in first}
+        for pid, (kind, seconds) in last.items():
+            before = first.get(pid)
+            used[kind] += seconds - (before[1] if before and before[0] == kind else 0.0)
+        return t1 - t0, used
 
 
 def read_requests(out: Path) -> list[dict[str, Any]]:
