@@ -16,10 +16,12 @@ One command:
 2. **Server time**: every request goes through Django's test ``Client`` in this process,
    against that database with the production settings (``portal/settings.py`` with
    ``DEBUG=0``: persistent connections, server-side binding and prepared statements, every
-   middleware, sessions in the database, templates rendered). What is timed is the WSGI
-   handler's work for one request, from the request object to the rendered response: what
-   a gunicorn worker spends on it, without the network. The API's per-user throttle is
-   raised (``API_THROTTLE_USER``) so that the repetitions are not refused. For each persona
+   middleware, sessions in the database, templates rendered), the application loaded as a
+   gunicorn worker loads it (``portal.wsgi``, with its garbage collector settings). What is
+   timed is the WSGI handler's work for one request, from the request object to the
+   rendered response: what a gunicorn worker spends on it, without the network. The API's
+   per-user throttle is raised (``API_THROTTLE_USER``) so that the repetitions are not
+   refused. For each persona
    (the manager with the most open tasks, a finance reviewer who claims from a candidate
    role, an employee with a median history, a process administrator) and each request:
    warm-up requests, then ``--repeat`` timed ones (p50 / p95 / max in ms), and the number
@@ -120,9 +122,9 @@ def configure(database_url: str) -> None:
     os.environ["WORKFLOW_EMBEDDED_SWEEP"] = "0"
     os.environ.pop("CELERY_BROKER_URL", None)
     os.environ.setdefault("LOG_LEVEL", "WARNING")
-    import django
-
-    django.setup()
+    # as a gunicorn worker starts: the application loaded, and with it the worker's garbage
+    # collector settings (portal/wsgi.py)
+    import portal.wsgi  # noqa: F401
 
 
 # --- what is measured --------------------------------------------------------------------------
