@@ -24,7 +24,14 @@ class PortalConfig(AppConfig):
     verbose_name = _("Organization and portal")
 
     def ready(self) -> None:
-        from portal import portlets, registry, services, tasks, vendor_strings
+        from portal import (
+            lookups,  # noqa: F401  # registers ``field__among`` on every field
+            portlets,
+            registry,
+            services,
+            tasks,
+            vendor_strings,
+        )
 
         vendor_strings.name_vendor_models()
 

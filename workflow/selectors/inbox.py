@@ -201,7 +201,7 @@ def _found_instances(given: InboxFilter, field: str) -> Q:
     names the row's instance id (``pk`` on instances, ``instance_id`` on their rows)."""
     ids = given.instances
     if ids is not None:
-        return Q(**{f"{field}__in": ids})
+        return Q(**{f"{field}__among": ids})
     found = instances_matching(given.q) | Q(initiator__in=given.people)
     if field == "pk":
         return found
@@ -289,7 +289,7 @@ def tasks_claimable(user: User, read: Claimable | None = None) -> QuerySet[Task]
     :func:`claimable_read` found for this page: those tasks by id (still open and
     unclaimed), instead of testing every open unclaimed task again."""
     if read is not None and read.ids is not None:
-        return Task.objects.filter(pk__in=read.ids, state=TaskState.OPEN, assignee="")
+        return Task.objects.filter(pk__among=read.ids, state=TaskState.OPEN, assignee="")
     name = user.username
     # The person's candidate rows on offer (``candidate_on_offer``: a few of the hundreds of
     # thousands kept after their tasks ended), one index range per kind, so that the walk
