@@ -195,6 +195,6 @@ def test_a_worker_keeps_what_it_loaded_out_of_the_collectors_sweeps(tmp_path):
     assert result.returncode == 0, result.stderr
     found = json.loads(result.stdout)
     assert found["before"] == [700, 10, 10]
-    assert found["threshold"] == [50_000, 20, 20]
+    assert found["threshold"] == [5_000, 10, 10]
     assert found["frozen"] > 50_000  # Django, the apps, their models and settings
     assert found["collected_later"] < 1_000
