@@ -6,6 +6,7 @@ not involved (404)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -105,6 +106,30 @@ def test_initiator_sees_the_instance_and_own_actions(
         assert f'data-action="{action}"' in html, action
     for action in ("suspend", "terminate", "move", "reassign"):
         assert f'data-action="{action}"' not in html, action
+
+
+def test_the_page_reads_its_tasks_and_tokens_once(
+    login: Callable[[User], Client],
+    employee: User,
+    instance_id: int,
+    django_assert_max_num_queries: Any,
+) -> None:
+    """Where it stands (the steps and their holders), its actions and its diagram read the
+    instance's tasks and where its tokens are once for the page (issue 16: 18 queries
+    before, two of each)."""
+    client = login(employee)
+    client.get(url(instance_id))  # the first visit reads the copies' receipts too
+    with django_assert_max_num_queries(16) as captured:
+        html = client.get(url(instance_id)).content.decode()
+    tables = [
+        query["sql"].split(" FROM ", 1)[1].split()[0]
+        for query in captured.captured_queries
+        if query["sql"].startswith("SELECT") and " FROM " in query["sql"]
+    ]
+    assert tables.count('"workflow_task"') == 1, tables
+    assert tables.count('"workflow_execution"') == 1, tables
+    assert "直属上级审批" in html and "李娜" in html  # the step it waits at, and its holder
+    assert 'is-active" data-element-id=' in html  # the diagram's waiting step
 
 
 def test_handler_sees_a_link_to_the_task(

@@ -82,13 +82,18 @@ class InstanceReads:
         self._has_incidents = has_incidents
 
     @cached_property
+    def executions(self) -> list[tuple[str, str]]:
+        """The instance's tokens: (element id, state) of each."""
+        return list(
+            Execution.objects.filter(instance=self.instance).values_list("element_id", "state")
+        )
+
+    @cached_property
     def waiting(self) -> frozenset[str]:
         """The elements the instance's tokens are at (where the diagram shows it waits)."""
         if self._known_waiting is not None:
             return frozenset(filter(None, self._known_waiting.split(_SEPARATOR)))
-        return frozenset(
-            Execution.objects.filter(instance=self.instance).values_list("element_id", flat=True)
-        )
+        return frozenset(element for element, _state in self.executions)
 
     @cached_property
     def tasks(self) -> list[Task]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,20 +82,38 @@ class Holder:
 
 
 def current_steps(
-    instances: Sequence[ProcessInstance], *, named: dict[str, str] | None = None
+    instances: Sequence[ProcessInstance],
+    *,
+    named: dict[str, str] | None = None,
+    reads: InstanceReads | None = None,
 ) -> dict[int, list[Holder]]:
     """Where each of ``instances`` (a page of them) stands now: a :class:`Holder` per open or
     waiting task, in the order they arrived, then each step it waits at without a task.
     The inbox, the console and the instance page show this; a few queries for a page.
     ``named``: user names whose display names the caller needs too (the keys; their
-    values are replaced): read with the holders' in one query, filled in on return."""
+    values are replaced): read with the holders' in one query, filled in on return.
+    ``reads``: the page's reads of its one instance (its tasks and tokens, not read again)."""
     by_pk = {i.pk: i for i in instances}
     result: dict[int, list[Holder]] = {pk: [] for pk in by_pk}
-    tasks = list(
-        Task.objects.filter(instance_id__in=list(by_pk), state__in=LIVE_TASK_STATES).order_by(
-            "created_at", "pk"
+    waiting: Iterable[tuple[int, str]]
+    if reads is not None:
+        tasks = sorted(
+            (task for task in reads.tasks if task.state in LIVE_TASK_STATES),
+            key=lambda task: (task.created_at, task.pk),
         )
-    )
+        pk = reads.instance.pk
+        waiting = [(pk, element) for element, state in reads.executions if state != "scope"]
+    else:
+        tasks = list(
+            Task.objects.filter(instance_id__in=list(by_pk), state__in=LIVE_TASK_STATES).order_by(
+                "created_at", "pk"
+            )
+        )
+        waiting = (
+            Execution.objects.filter(instance_id__in=list(by_pk))
+            .exclude(state="scope")
+            .values_list("instance_id", "element_id")
+        )
     # the candidates of the tasks nobody holds (a query only when there are some)
     prefetch_related_objects([t for t in tasks if not t.assignee], "candidates")
     wanted = {t.assignee for t in tasks if t.assignee}
@@ -125,11 +143,6 @@ def current_steps(
             )
         )
         at_task.add((task.instance_id, task.element_id))
-    waiting = (
-        Execution.objects.filter(instance_id__in=list(by_pk))
-        .exclude(state="scope")
-        .values_list("instance_id", "element_id")
-    )
     for instance_id, element_id in waiting:
         if (instance_id, element_id) in at_task:
             continue

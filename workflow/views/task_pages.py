@@ -349,7 +349,7 @@ def _instance_context(
         opened=opened,
         bound=bound,
     )
-    holders = timelines.current_steps([instance])[instance.pk]
+    holders = timelines.current_steps([instance], reads=reads)[instance.pk]
     my_tasks = [
         h.task
         for h in holders
