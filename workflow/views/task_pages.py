@@ -349,6 +349,17 @@ def _instance_context(
         opened=opened,
         bound=bound,
     )
+    people = people_reads.current()
+    if people is not None:  # where it stands and its approval record name them: one read
+        tasks = reads.tasks
+        people.want(
+            [
+                instance.initiator,
+                *(name for t in tasks for name in (t.assignee, t.owner, t.on_behalf_of)),
+                *(name for e in reads.history for name in (e.actor, e.on_behalf_of)),
+                *people_in_data(instance, graph),
+            ]
+        )
     holders = timelines.current_steps([instance], reads=reads)[instance.pk]
     my_tasks = [
         h.task
