@@ -15,7 +15,7 @@ from django.utils import translation
 
 from portal.keyset import Cursor
 from portal.models import User
-from tests.workflow.approval_helpers import deploy_steps, open_task, user_task
+from tests.workflow.approval_helpers import deploy_steps, make_role, open_task, user_task
 from workflow.models import Draft, ProcessInstance, Task
 from workflow.selectors import inbox
 from workflow.services import drafts, starts
@@ -118,6 +118,40 @@ def test_a_high_priority_task_counts_as_urgent(
     assert seen[:4] == sorted([*mixed["urgent"], raised], reverse=True)
     only = inbox.inbox_page(dept_head, "todo", inbox.InboxFilter(urgent=True), size=20)
     assert sorted(row.pk for _k, row in only.rows) == sorted([*mixed["urgent"], raised])
+
+
+@pytest.mark.parametrize("listed", [True, False])
+def test_tasks_to_claim_urgent_first_as_the_page_read_them(
+    db: None, employee: User, colleague: User, listed: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tasks offered to a role (签收): the page reads once which it may claim and which of
+    those are urgent, and each part of the list names its own (issue 16); beyond
+    ``CLAIMABLE_LISTED`` each part keeps the condition. Either way the same pages."""
+    if not listed:
+        monkeypatch.setattr(inbox, "CLAIMABLE_LISTED", 0)
+    make_role("approvers", colleague)
+    deploy_steps(user_task("Approve", groups="approvers"), key=KEY, start_fields=FIELDS)
+    plain: list[int] = []
+    urgent: list[int] = []
+    for n in range(7):
+        instance_id = _submit(employee, n, urgent=n in (1, 4, 5))
+        (urgent if n in (1, 4, 5) else plain).append(open_task(instance_id).pk)
+    Task.objects.filter(pk=plain[0]).update(priority=80)  # urgent by its priority
+    urgent = sorted([*urgent, plain.pop(0)])
+    read = inbox.claimable_read(colleague)
+    assert (read.ids is not None) == listed
+    if listed:
+        assert read.urgent == frozenset(urgent)
+    for size in (2, 3, 20):
+        seen, cursors = _all_pages(colleague, size, claimable=read)
+        assert seen == urgent[::-1] + plain[::-1]
+        assert cursors[-1] is None
+    seen, _cursors = _all_pages(colleague, 2, sort="old", claimable=read)
+    assert seen == urgent + plain
+    only = inbox.inbox_page(colleague, "todo", inbox.InboxFilter(urgent=True), claimable=read)
+    assert [row.pk for _k, row in only.rows] == urgent[::-1]
+    rest = inbox.inbox_page(colleague, "todo", inbox.InboxFilter(urgent=False), claimable=read)
+    assert [row.pk for _k, row in rest.rows] == plain[::-1]
 
 
 def test_a_page_costs_a_few_queries(

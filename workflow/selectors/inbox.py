@@ -13,7 +13,16 @@ from typing import Any, Literal
 
 from django.core.exceptions import EmptyResultSet, ValidationError
 from django.db import connections, router
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import (
+    BooleanField,
+    Exists,
+    ExpressionWrapper,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -261,20 +270,26 @@ class Claimable:
     process filter each tested every open unclaimed task against the candidacy condition
     (four walks of a manager's 2,073 on the to-do page, issue 16); they test these ids.
     ``ids`` None: more than :data:`CLAIMABLE_LISTED`, each keeps the condition; ``keys``
-    their processes (of the listed ones only when ``ids`` is None)."""
+    their processes (of the listed ones only when ``ids`` is None); ``urgent``: which of the
+    listed ones are urgent (:func:`urgent_tasks`), so that the list's two parts (加急 first)
+    each name their own tasks instead of testing every one's instance twice."""
 
     ids: list[int] | None
     keys: frozenset[str]
+    urgent: frozenset[int] = frozenset()
 
     @classmethod
-    def of(cls, rows: Sequence[tuple[int, str]]) -> Claimable:
+    def of(cls, rows: Sequence[tuple[int, str, bool]]) -> Claimable:
+        keys = frozenset(key for _pk, key, _urgent in rows)
         if len(rows) > CLAIMABLE_LISTED:
-            return cls(None, frozenset(key for _pk, key in rows))
-        return cls([pk for pk, _key in rows], frozenset(key for _pk, key in rows))
+            return cls(None, keys)
+        urgent = frozenset(pk for pk, _key, is_urgent in rows if is_urgent)
+        return cls([pk for pk, _key, _urgent in rows], keys, urgent)
 
 
 def _claimable_rows(user: User) -> QuerySet[Task, Any]:
-    return tasks_claimable(user).values_list("pk", "definition_key")[: CLAIMABLE_LISTED + 1]
+    urgent = ExpressionWrapper(urgent_tasks(), output_field=BooleanField())
+    return tasks_claimable(user).values_list("pk", "definition_key", urgent)[: CLAIMABLE_LISTED + 1]
 
 
 def claimable_read(user: User) -> Claimable:
@@ -282,14 +297,23 @@ def claimable_read(user: User) -> Claimable:
     return Claimable.of(list(_claimable_rows(user)))
 
 
-def tasks_claimable(user: User, read: Claimable | None = None) -> QuerySet[Task]:
+def tasks_claimable(
+    user: User, read: Claimable | None = None, *, urgent: bool | None = None
+) -> QuerySet[Task]:
     """The unclaimed open tasks ``user`` may claim (the candidate half of 待办). On a request
     they started, only a candidate row naming them counts (``participants.task_candidacy``:
     the engine writes one only where the step lets the initiator act). ``read``: what
     :func:`claimable_read` found for this page: those tasks by id (still open and
-    unclaimed), instead of testing every open unclaimed task again."""
+    unclaimed), instead of testing every open unclaimed task again. ``urgent``: only the
+    urgent ones (True) or the others (False)."""
     if read is not None and read.ids is not None:
-        return Task.objects.filter(pk__among=read.ids, state=TaskState.OPEN, assignee="")
+        ids = read.ids
+        if urgent is not None:  # urgent as read: no instance of theirs is read again
+            ids = [pk for pk in ids if (pk in read.urgent) == urgent]
+        return Task.objects.filter(pk__among=ids, state=TaskState.OPEN, assignee="")
+    if urgent is not None:
+        rows = tasks_claimable(user)
+        return rows.filter(urgent_tasks()) if urgent else rows.exclude(urgent_tasks())
     name = user.username
     # The person's candidate rows on offer (``candidate_on_offer``: a few of the hundreds of
     # thousands kept after their tasks ended), one index range per kind, so that the walk
@@ -454,26 +478,37 @@ def inbox_page(
     sources: list[Source]
     if tab == "todo":
         field_name = "due_at" if sort == "due" else "created_at"
-        mine = tasks_assigned(user).select_related("instance").defer("data")
-        to_claim = tasks_claimable(user, claimable).select_related("instance").defer("data")
+        mine = filter_tasks(tasks_assigned(user).select_related("instance").defer("data"), given)
+
+        def to_claim(urgent: bool) -> QuerySet[Task]:
+            rows = tasks_claimable(user, claimable, urgent=urgent)
+            return filter_tasks(rows.select_related("instance").defer("data"), given)
+
         # 加急 first: the urgent tasks, then the others (and other systems' tasks)
-        mine, to_claim = filter_tasks(mine, given), filter_tasks(to_claim, given)
         urgent = [
             Source(mine.filter(urgent_tasks()), field_name, RANK_TASK + URGENT_BAND, "task"),
-            Source(to_claim.filter(urgent_tasks()), field_name, RANK_TASK + URGENT_BAND, "claim"),
+            Source(to_claim(True), field_name, RANK_TASK + URGENT_BAND, "claim"),
         ]
         sources = [
             Source(mine.exclude(urgent_tasks()), field_name, RANK_TASK, "task"),
-            Source(to_claim.exclude(urgent_tasks()), field_name, RANK_TASK, "claim"),
+            Source(to_claim(False), field_name, RANK_TASK, "claim"),
         ]
         if externals and not given.process and given.urgent is None:
             theirs = filter_external_tasks(external_tasks_for(user), given)
             sources.append(Source(theirs, field_name, RANK_EXTERNAL, "external"))
 
+        listed = claimable is not None and claimable.ids is not None
+
         def belongs(source: Source, task: Task) -> bool:
-            # the sources' filters, on the row: mine or to claim, urgent (urgent_tasks) or not
-            mine_kind = "task" if task.assignee == name else "claim"
-            return source.kind == mine_kind and (source.rank >= URGENT_BAND) == task_is_urgent(task)
+            # the sources' filters, on the row: mine or to claim, urgent (urgent_tasks) or
+            # not; a task to claim urgent as the page read it, when it named them
+            if task.assignee == name:
+                kind, is_urgent = "task", task_is_urgent(task)
+            elif listed:
+                kind, is_urgent = "claim", task.pk in claimable.urgent  # type: ignore[union-attr]
+            else:
+                kind, is_urgent = "claim", task_is_urgent(task)
+            return source.kind == kind and (source.rank >= URGENT_BAND) == is_urgent
 
         ordered = _urgent_first(
             urgent,
@@ -671,23 +706,24 @@ def inbox_process_keys(user: User) -> tuple[set[str], Claimable]:
     tasks they may claim, their latest 500 completed tasks, their instances and copies;
     with what they may claim (:func:`claimable_read`), read in the same query."""
     name = user.username
+    no = Value(False)
     sources = [
-        tasks_assigned(user).values_list(Value(0), "definition_key").distinct(),
+        tasks_assigned(user).values_list(Value(0), "definition_key", no).distinct(),
         # of a long history, the processes of the latest completed tasks (an indexed range)
         Task.objects.filter(completed_by=name)
         .order_by("-completed_at")
-        .values_list(Value(0), "definition_key")[:500],
+        .values_list(Value(0), "definition_key", no)[:500],
         ProcessInstance.objects.filter(initiator=name)
-        .values_list(Value(0), "definition_key")
+        .values_list(Value(0), "definition_key", no)
         .distinct(),
         CarbonCopy.objects.filter(user=user)
-        .values_list(Value(0), "instance__definition_key")
+        .values_list(Value(0), "instance__definition_key", no)
         .distinct(),
         _claimable_rows(user),
     ]
     rows = distinct_rows(sources)
-    claimable = Claimable.of([(pk, key) for pk, key in rows if pk])
-    keys = {key for _pk, key in rows}
+    claimable = Claimable.of([(pk, key, bool(urgent)) for pk, key, urgent in rows if pk])
+    keys = {key for _pk, key, _urgent in rows}
     if claimable.ids is None:  # more than listed: the processes of all of them
         keys |= set(tasks_claimable(user).values_list("definition_key", flat=True).distinct())
     return keys, claimable
