@@ -231,7 +231,7 @@ class DepartmentAdmin(TreeAdmin, ModelAdmin):
         location = response.get("Location", "")
         changelist = reverse("admin:portal_department_changelist")
         if response.status_code == 302 and location.split("?")[0] == changelist:
-            branch = department.get_parent() or department
+            branch = Department.objects.get_parent(department) or department
             response["Location"] = f"{changelist}?path__startswith={branch.path}"
         return response
 
