@@ -10,8 +10,9 @@ from fractions import Fraction
 import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
+from django.utils import timezone
 
-from portal.models import Notification, User
+from portal.models import DelegationRule, Notification, User
 from portal.selectors import unread_notification_count
 from tests.workflow.approval_helpers import (
     deploy_body,
@@ -32,7 +33,7 @@ from workflow.engine.runtime import countersign_result
 from workflow.models import HistoryEvent, ProcessInstance, ProcessSettings, Task
 from workflow.selectors import actions, inbox
 from workflow.selectors.timeline import OUTCOMES, return_notice, timeline
-from workflow.services import approvals, notifications, steps
+from workflow.services import approvals, engine, notifications, steps
 from workflow.services import jobs as job_services
 
 pytestmark = pytest.mark.django_db
@@ -147,6 +148,58 @@ def test_withdraw_and_cancel_settle_the_notices_of_the_tasks_they_take_away(
     approvals.instance_cancel(iid, user=employee, reason="plans changed")
     assert _open_notes(dept_head, back) == []
     assert unread_notification_count(dept_head) == 1  # only "cancelled by the initiator"
+
+
+def test_a_task_the_engine_completes_settles_its_notice_with_the_writes(
+    employee, dept_head
+) -> None:
+    """``engine.task_complete`` sends the settle in its writes' batch (one round trip on
+    PostgreSQL): it still sees the task completed there."""
+    deploy_steps(user_task("A", assignee="lina"), user_task("B", assignee="wangfang"))
+    iid = start(employee)
+    _announce(iid)
+    task = open_task(iid)
+    engine.task_complete(task.pk, actor=dept_head, data={})
+    assert _open_notes(dept_head, task) == []
+    assert _done_notes(dept_head, task) == 1
+
+
+def test_an_open_task_keeps_the_notices_of_its_holder_and_of_the_absent_person_only(
+    employee, dept_head, colleague, outsider
+) -> None:
+    """Held by a proxy (``assignee``) for an absent person (``on_behalf_of``): both keep
+    their notice, a former holder's is settled; an open task offered to candidates keeps
+    every notice; a task no longer open keeps none."""
+    now = timezone.now()
+    DelegationRule.objects.create(
+        delegator=dept_head,
+        delegate=colleague,
+        starts_at=now - datetime.timedelta(days=1),
+        ends_at=now + datetime.timedelta(days=1),
+    )
+    deploy_steps(user_task("A", assignee="lina"))
+    iid = start(employee)
+    task = open_task(iid)
+    assert (task.assignee, task.on_behalf_of) == ("wangfang", "lina")
+    for person in (dept_head, colleague, outsider):
+        Notification.objects.create(recipient=person, kind="x", title="A", subject=_subject(task))
+
+    notifications.settle_task_notices([iid])
+    assert [bool(_open_notes(p, task)) for p in (dept_head, colleague, outsider)] == [
+        True,
+        True,
+        False,
+    ]
+
+    Task.objects.filter(pk=task.pk).update(assignee="", on_behalf_of="")  # offered again
+    Notification.objects.filter(subject=_subject(task)).update(read_at=None, done_at=None)
+    notifications.settle_task_notices([iid])
+    assert [bool(_open_notes(p, task)) for p in (dept_head, colleague, outsider)] == [True] * 3
+
+    Task.objects.filter(pk=task.pk).update(state="completed")
+    notifications.settle_task_notices([iid])
+    assert [bool(_open_notes(p, task)) for p in (dept_head, colleague, outsider)] == [False] * 3
+    assert Notification.objects.filter(subject=_subject(task), done_at__isnull=True).count() == 0
 
 
 def test_opening_the_task_page_reads_its_notices(login, employee, dept_head) -> None:

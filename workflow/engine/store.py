@@ -213,16 +213,6 @@ def load_executions(instance_id: int) -> list[tuple[Any, ...]]:
     return rows(f"SELECT {EXECUTION_COLUMNS} FROM {E} WHERE instance_id = %s", (instance_id,))
 
 
-def task_holders(instance_ids: Sequence[int]) -> list[tuple[Any, ...]]:
-    """(id, state, assignee, on_behalf_of) of every task of these instances, read after the
-    action's writes: what decides whose to-do notices are settled."""
-    return rows(
-        f"SELECT id, state, assignee, on_behalf_of FROM {T} WHERE instance_id IN "
-        f"({', '.join(['%s'] * len(instance_ids))})",
-        tuple(instance_ids),
-    )
-
-
 # The initiator's columns read with an ended request: their display name and what their
 # notice of the end needs (``portal.services.notification_send``: the channels they chose).
 INITIATOR_COLUMNS = (

@@ -108,12 +108,15 @@ def application_parameters(element: Element) -> dict[str, Any]:
     return {k[len(prefix) :]: v for k, v in element.extensions.items() if k.startswith(prefix)}
 
 
-def after_commit(effects: Effects) -> None:
+def after_commit(effects: Effects, batch: store.Batch | None = None) -> None:
     """The end of every engine and approval action, inside its transaction, once its runs
-    are written: the to-do notices of tasks that left a person's hands are settled and the
-    initiators of requests that ended are told (here, so that no path that moves a task or
-    ends a request can forget it); the rest leaves after the commit."""
-    settle_task_notices(effects.written)
+    are written (or, with ``batch``, once the writes in it are sent): the to-do notices of
+    tasks that left a person's hands are settled and the initiators of requests that ended
+    are told (here, so that no path that moves a task or ends a request can forget it); the
+    rest leaves after the commit."""
+    settle_task_notices(effects.written, batch)
+    if batch is not None:
+        batch.send()  # on PostgreSQL the settle goes in the writes' round trip
     if effects.ended:
         # one read of the ended requests for both: their initiators' notices, the listeners
         requests = store.ended_requests(sorted({pk for pk, _state in effects.ended}))
@@ -259,8 +262,9 @@ def task_complete(
         if token is not None:
             run.leave(token, element)
             run.drain()
-        run.flush()
-        after_commit(effects)
+        batch = store.Batch()
+        run.flush(batch)
+        after_commit(effects, batch)
 
 
 def message_correlate(

@@ -17,12 +17,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from django.db import connection
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy
 
-from portal.models import User
-from portal.services import notification_send, notifications_read_about, notifications_settle
+from portal.models import Notification, User
+from portal.services import notification_send, notifications_read_about
 from workflow import participants
 from workflow import translation as translation_of
 from workflow.engine import store
@@ -44,9 +44,12 @@ from workflow.models import (
 # --- notifications ------------------------------------------------------------------------
 
 
+TASK_SUBJECT = "workflow.task:"
+
+
 def task_subject(task_id: int) -> str:
     """What a notice about a to-do is about (``portal.Notification.subject``)."""
-    return f"workflow.task:{task_id}"
+    return f"{TASK_SUBJECT}{task_id}"
 
 
 # What a notice needs of its recipient (``notification_send``: the channels they chose).
@@ -354,18 +357,36 @@ def task_notices_read(task_id: int, *, user: User) -> int:
     return notifications_read_about(user=user, subject=task_subject(task_id))
 
 
-def settle_task_notices(instance_ids: Iterable[int]) -> int:
-    """Mark done the unread to-do notices of these instances' tasks that are no longer the
-    recipient's: a task completed, cancelled or waiting for added signers is nobody's; an
-    open task assigned to someone is theirs (and the absent person's it is held for); an
-    open task still offered to its candidates keeps its notices. How many were settled."""
+def settle_task_notices(instance_ids: Iterable[int], batch: store.Batch | None = None) -> None:
+    """Mark done (and read) the unread to-do notices of these instances' tasks that are no
+    longer the recipient's: a task completed, cancelled or waiting for added signers is
+    nobody's; an open task assigned to someone is theirs (and the absent person's it is held
+    for); an open task still offered to its candidates keeps its notices. How many were
+    settled.
+
+    One statement, run by every action at its end: the tasks' holders are read by the
+    UPDATE itself rather than read first and sent back (one round trip, not two, and no
+    Python between). Its ``NOT (subject = '')`` is the condition of the partial index
+    ``notification_open_subject``, written out so that SQLite uses that index too."""
     ids = sorted(set(instance_ids))
     if not ids:
-        return 0
-    holders: dict[str, set[str] | None] = {}
-    for pk, state, assignee, behalf in store.task_holders(ids):
-        if state != TaskState.OPEN:
-            holders[task_subject(pk)] = set()
-        elif assignee:
-            holders[task_subject(pk)] = {assignee, behalf} - {""}
-    return notifications_settle(holders=holders)
+        return
+    marks = ", ".join(["%s"] * len(ids))
+    subject = f"'{TASK_SUBJECT}' || CAST(t.id AS TEXT)"
+    notices = Notification._meta.db_table
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    sql = (
+        f"UPDATE {notices} SET done_at = %s, read_at = %s "  # noqa: S608 - placeholders and table names only
+        f"WHERE read_at IS NULL AND NOT (subject = '') AND subject IN (SELECT {subject} "
+        f"FROM {store.T} t WHERE t.instance_id IN ({marks}) "
+        f"AND (t.state <> %s OR t.assignee <> '')) "
+        f"AND NOT EXISTS (SELECT 1 FROM {store.T} t JOIN {User._meta.db_table} u "
+        f"ON u.username IN (t.assignee, t.on_behalf_of) WHERE t.instance_id IN ({marks}) "
+        f"AND t.state = %s AND u.id = {notices}.recipient_id AND {subject} = {notices}.subject)"
+    )
+    open_ = TaskState.OPEN.value
+    params = (now, now, *ids, open_, *ids, open_)
+    if batch is None:
+        store.run(sql, params)
+    else:
+        batch.add(sql, params)
