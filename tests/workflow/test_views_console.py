@@ -232,6 +232,9 @@ def population(employee: User, colleague: User, outsider: User, dept_head: User)
         ({"older_than_days": "5"}, ["out_mid", "emp_old"]),
         ({"initiator": "wangfang"}, ["col_new"]),
         ({"initiator": "张伟"}, ["expense", "emp_old"]),
+        ({"initiator": "伟"}, ["expense", "emp_old"]),  # a part of the name
+        ({"initiator": "WANGF"}, ["col_new"]),  # a part of the user name, case aside
+        ({"initiator": "芳 王"}, ["col_new"]),  # given name first
         ({"initiator": "nobody"}, []),
         ({"q": "BK-"}, ["col_new", "emp_old"]),
         ({"q": "sick"}, ["col_new"]),

@@ -12,7 +12,7 @@ from typing import Any
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.db.models.functions import Length, Substr
 
-from portal.models import Department, Role, User, localized_name
+from portal.models import Department, Role, User, localized_name, person_name
 from workflow import participants, translation
 from workflow.models import (
     CarbonCopy,
@@ -164,8 +164,16 @@ def definition_names(
 def display_names(usernames: Iterable[str]) -> dict[str, str]:
     """Each user name's display name (the user name itself for an unknown account)."""
     wanted = {name for name in usernames if name}
-    found = people_reads.users_named(wanted)
-    return {name: found[name].display_name if name in found else name for name in wanted}
+    if not wanted:
+        return {}
+    if people_reads.current() is None:  # no page's book to share: the names' columns only
+        rows = User.objects.filter(username__in=wanted).values_list(
+            "username", "first_name", "last_name"
+        )
+        found = {username: person_name(first, last) for username, first, last in rows}
+        return {name: found.get(name) or name for name in wanted}
+    users = people_reads.users_named(wanted)
+    return {name: users[name].display_name if name in users else name for name in wanted}
 
 
 def candidate_labels(pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
