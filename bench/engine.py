@@ -1092,12 +1092,15 @@ def print_human(r: dict[str, Any]) -> None:
                     f" ({p['statements_mean']} statements) + commit {p['commit_ms_mean']:.3f}"
                     f" + health check {p['health_ms_mean']:.3f} + Python {p['python_ms_mean']:.3f}"
                 )
-        print("  complete-request statements, by share of execute time:")
-        for s in [s for s in r["phases"]["statements"] if s["request"] == "complete"][:15]:
-            print(
-                f"    {s['share_of_execute']:6.1%} {s['per_request']:5.2f}/req "
-                f"{s['mean_us']:7.1f} us  {s['sql'][:110]}"
-            )
+        for kind in ("create", "complete", "timer"):
+            statements = [s for s in r["phases"]["statements"] if s["request"] == kind]
+            if statements:
+                print(f"  {kind}-request statements, by share of execute time:")
+            for s in statements[:15]:
+                print(
+                    f"    {s['share_of_execute']:6.1%} {s['per_request']:5.2f}/req "
+                    f"{s['mean_us']:7.1f} us  {s['sql'][:110]}"
+                )
     if "profile" in r:
         print(f"  cProfile of the complete requests ({r['profile']['file']}), share of tottime:")
         for label, share in r["profile"]["buckets"].items():

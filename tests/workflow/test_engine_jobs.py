@@ -4,6 +4,8 @@ service calls that fail: retries with a growing delay, incidents, and retrying a
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 from django.utils import timezone
 
@@ -199,3 +201,31 @@ def test_each_process_of_a_worker_pool_holds_its_jobs_under_its_own_name(monkeyp
     assert Job.objects.get(pk=job_id).locked_by.endswith(":424242")
     assert job_services.job_execute(job_id)
     assert open_tasks(iid) == ["A"]
+
+
+def test_a_claim_leases_the_due_jobs_in_due_order_and_only_the_lease_holder_runs_one() -> None:
+    """``jobs_claim`` picks and leases in one statement: the earliest due first, no more
+    than asked, none already leased, none not yet due; a worker whose lease was taken over
+    runs nothing."""
+    deploy(
+        '<startEvent id="start"/><userTask id="A" camunda:asyncBefore="true"/>'
+        '<endEvent id="end"/>' + chain("start", "A", "end")
+    )
+    first, second, third, later = (start() for _ in range(4))
+    now = timezone.now()
+    for iid, minutes in ((first, -3), (second, -2), (third, -1), (later, 60)):
+        Job.objects.filter(instance_id=iid).update(due_at=now + datetime.timedelta(minutes=minutes))
+    by_instance = dict(Job.objects.values_list("instance_id", "pk"))
+
+    assert job_services.jobs_claim(2, worker="w1") == [by_instance[first], by_instance[second]]
+    assert job_services.jobs_claim(10, worker="w2") == [by_instance[third]]
+    assert job_services.jobs_claim(10, worker="w3") == []
+    leased = Job.objects.get(pk=by_instance[first])
+    assert (leased.locked_by, leased.attempts) == ("w1", 1)
+    assert leased.locked_until is not None and leased.locked_until > now
+
+    assert job_services.job_execute(by_instance[first], worker="w2") is False  # not w2's
+    assert open_tasks(first) == []
+    assert job_services.job_execute(by_instance[first], worker="w1") is True
+    assert open_tasks(first) == ["A"]
+    assert Job.objects.filter(pk=by_instance[first]).exists() is False

@@ -1609,13 +1609,18 @@ def load_run(
     actor: str,
     call_application: Application | None,
     load_graph: Callable[[str], tuple[int, Graph]] | None,
+    rows: tuple[tuple[Any, ...] | None, list[tuple[Any, ...]]] | None = None,
 ) -> Run:
-    row = store.load_instance(instance_id)
+    """The instance's run, read now, or from ``rows`` (its instance row and token rows)
+    where the caller read them with its lock."""
+    row, token_rows = rows if rows is not None else (store.load_instance(instance_id), None)
     if row is None:
         raise EngineError(_("The process instance does not exist."))
     instance = Run.instance_from_row(row)
     graph = graph_for_definition(instance.definition_id)
-    tokens = Run.tokens_from_rows(store.load_executions(instance_id))
+    tokens = Run.tokens_from_rows(
+        token_rows if token_rows is not None else store.load_executions(instance_id)
+    )
     run = Run(
         instance,
         tokens,

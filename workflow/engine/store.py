@@ -141,42 +141,17 @@ def values(count: int, width: int) -> str:
 
 
 def lock_root_of_instance(instance_id: int) -> int | None:
-    row = one(
-        f"SELECT r.id FROM {I} r WHERE r.id = (SELECT COALESCE(i.root_id, i.id) FROM {I} i "
-        f"WHERE i.id = %s){for_update()}",
-        (instance_id,),
-    )
+    row = one(_lock_root("%s"), (instance_id,))
     return None if row is None else row[0]
 
 
-def lock_and_load_task(
-    task_id: int,
-) -> tuple[tuple[Any, ...] | None, tuple[Any, ...] | None, list[tuple[Any, ...]]]:
-    """Lock the root instance of a task, then read the task, its instance and its tokens:
-    (task row, instance row, token rows). On PostgreSQL the four statements go in one
-    pipeline; the server runs them in order, so the reads see the state after the lock."""
-    statements = (
-        (
-            f"SELECT r.id FROM {I} r WHERE r.id = (SELECT COALESCE(i.root_id, i.id) FROM {I} i "
-            f"WHERE i.id = (SELECT t.instance_id FROM {T} t WHERE t.id = %s)){for_update()}",
-            (task_id,),
-        ),
-        (
-            f"SELECT id, instance_id, execution, element_id, name, state, assignee, created_at "
-            f"FROM {T} WHERE id = %s",
-            (task_id,),
-        ),
-        (
-            f"SELECT {INSTANCE_COLUMNS} FROM {I} WHERE id = "
-            f"(SELECT instance_id FROM {T} WHERE id = %s)",
-            (task_id,),
-        ),
-        (
-            f"SELECT {EXECUTION_COLUMNS} FROM {E} WHERE instance_id = "
-            f"(SELECT instance_id FROM {T} WHERE id = %s)",
-            (task_id,),
-        ),
-    )
+def _read_in_order(
+    statements: Sequence[tuple[str, Sequence[Any]]], *, lock_first: bool = True
+) -> list[list[tuple[Any, ...]]]:
+    """Each statement's rows, the statements run in order. On PostgreSQL they go in one
+    pipeline (one round trip; the server runs them in order, so the reads after a lock see
+    the state after it). On SQLite the transaction took the write lock at BEGIN: a first
+    statement that only locks (``lock_first``) is not run, and reads as one row."""
     if connection.vendor == "postgresql" and PIPELINE:
         connection.ensure_connection()
         raw = connection.connection
@@ -186,15 +161,89 @@ def lock_and_load_task(
                 cursor = raw.cursor()
                 cursor.execute(sql, params)
                 cursors.append(cursor)
-        results = [c.fetchall() for c in cursors]
+        results = [c.fetchall() if c.description is not None else [] for c in cursors]
         for c in cursors:
             c.close()
-    else:  # SQLite: the transaction took the write lock at BEGIN; no lock statement needed
-        results = [[(0,)], *(rows(sql, params) for sql, params in statements[1:])]
-    lock, task, instance, executions = results
+        return results
+    if lock_first:
+        return [[(0,)], *(rows(sql, params) for sql, params in statements[1:])]
+    return [rows(sql, params) for sql, params in statements]
+
+
+def _lock_root(of: str) -> str:
+    """The statement that locks the root instance of the instance ``of`` (SQL) names."""
+    return (
+        f"SELECT r.id FROM {I} r WHERE r.id = (SELECT COALESCE(i.root_id, i.id) FROM {I} i "
+        f"WHERE i.id = {of}){for_update()}"
+    )
+
+
+def lock_and_load_task(
+    task_id: int,
+) -> tuple[tuple[Any, ...] | None, tuple[Any, ...] | None, list[tuple[Any, ...]]]:
+    """Lock the root instance of a task, then read the task, its instance and its tokens:
+    (task row, instance row, token rows), in one round trip on PostgreSQL."""
+    lock, task, instance, executions = _read_in_order(
+        (
+            (_lock_root(f"(SELECT t.instance_id FROM {T} t WHERE t.id = %s)"), (task_id,)),
+            (
+                f"SELECT id, instance_id, execution, element_id, name, state, assignee, "
+                f"created_at FROM {T} WHERE id = %s",
+                (task_id,),
+            ),
+            (
+                f"SELECT {INSTANCE_COLUMNS} FROM {I} WHERE id = "
+                f"(SELECT instance_id FROM {T} WHERE id = %s)",
+                (task_id,),
+            ),
+            (
+                f"SELECT {EXECUTION_COLUMNS} FROM {E} WHERE instance_id = "
+                f"(SELECT instance_id FROM {T} WHERE id = %s)",
+                (task_id,),
+            ),
+        )
+    )
     if not lock or not task or not instance:
         return None, None, []
     return task[0], instance[0], executions
+
+
+JOB_COLUMNS = ("instance_id", "kind", "element_id", "execution", "payload", "definition_id")
+
+
+def claimed_job(job_id: int, worker: str) -> dict[str, Any] | None:
+    """What a job leased to ``worker`` is to do (``JOB_COLUMNS``), None when it is not (any
+    more) theirs."""
+    row = one(
+        f"SELECT {', '.join(JOB_COLUMNS)} FROM {J} WHERE id = %s AND locked_by = %s",
+        (job_id, worker),
+    )
+    if row is None:
+        return None
+    job = dict(zip(JOB_COLUMNS, row, strict=True))
+    job["payload"] = py_json(job["payload"])
+    return job
+
+
+def lock_and_take_job(
+    job_id: int, worker: str, instance_id: int | None
+) -> tuple[bool, tuple[tuple[Any, ...] | None, list[tuple[Any, ...]]] | None]:
+    """Lock the root of the job's instance, take the job off the queue if it is still
+    ``worker``'s and read the instance and its tokens: (taken, (instance row, token rows)),
+    in one round trip on PostgreSQL. A job of no instance (a start timer) is only taken."""
+    take = (f"DELETE FROM {J} WHERE id = %s AND locked_by = %s RETURNING id", (job_id, worker))
+    if instance_id is None:
+        (taken,) = _read_in_order((take,), lock_first=False)
+        return bool(taken), None
+    _lock, taken, instance, executions = _read_in_order(
+        (
+            (_lock_root("%s"), (instance_id,)),
+            take,
+            (f"SELECT {INSTANCE_COLUMNS} FROM {I} WHERE id = %s", (instance_id,)),
+            (f"SELECT {EXECUTION_COLUMNS} FROM {E} WHERE instance_id = %s", (instance_id,)),
+        )
+    )
+    return bool(taken), (instance[0] if instance else None, executions)
 
 
 def latest_definition(key: str) -> int | None:
@@ -360,12 +409,17 @@ def insert_instance(row: Sequence[Any]) -> int:
     here, never read back by the engine); the id is needed at once: tokens, tasks and
     called instances refer to it."""
     columns = INSTANCE_COLUMNS.removeprefix("id, ") + ", search"
-    result = one(
-        f"INSERT INTO {I} ({columns}) VALUES ({', '.join(['%s'] * len(row))}) RETURNING id",
-        row,
+    # in a pipeline of its own on PostgreSQL: the transaction's BEGIN goes with it (one
+    # round trip, not two, when it is the action's first statement)
+    ((result,),) = _read_in_order(
+        [
+            (
+                f"INSERT INTO {I} ({columns}) VALUES ({', '.join(['%s'] * len(row))}) RETURNING id",
+                row,
+            )
+        ],
+        lock_first=False,
     )
-    if result is None:  # pragma: no cover - INSERT ... RETURNING always returns the row
-        raise RuntimeError("the instance row was not inserted")
     return int(result[0])
 
 

@@ -82,28 +82,21 @@ def jobs_claim(limit: int = 10, *, worker: str = "") -> list[int]:
     now = current_time()
     db_now = store.db_time(now)
     until = store.db_time(now + _lease())
-    with transaction.atomic():
-        ids = [
-            r[0]
-            for r in store.rows(
-                f"SELECT j.id FROM {store.J} j WHERE j.due_at <= %s AND j.retries > 0 "
-                f"AND (j.locked_until IS NULL OR j.locked_until < %s) "
-                # a suspended instance's jobs wait until it is resumed
-                f"AND NOT EXISTS (SELECT 1 FROM {store.I} i WHERE i.id = j.instance_id "
-                f"AND i.state = 'suspended') "
-                f"AND NOT EXISTS (SELECT 1 FROM {store.J} o WHERE o.root_instance_id = "
-                f"j.root_instance_id AND o.id <> j.id AND o.locked_until >= %s) "
-                f"ORDER BY j.due_at, j.id LIMIT %s{store.skip_locked()}",
-                (db_now, db_now, db_now, limit),
-            )
-        ]
-        if ids:
-            store.run(
-                f"UPDATE {store.J} SET locked_by = %s, locked_until = %s, attempts = attempts + 1 "
-                f"WHERE id IN ({', '.join(['%s'] * len(ids))})",
-                (worker, until, *ids),
-            )
-    return ids
+    # one statement, its own transaction: the due jobs picked (skipping those another
+    # worker is picking now) and leased as they are read, one round trip
+    claimed = store.rows(
+        f"UPDATE {store.J} SET locked_by = %s, locked_until = %s, attempts = attempts + 1 "
+        f"WHERE id IN (SELECT j.id FROM {store.J} j WHERE j.due_at <= %s AND j.retries > 0 "
+        f"AND (j.locked_until IS NULL OR j.locked_until < %s) "
+        # a suspended instance's jobs wait until it is resumed
+        f"AND NOT EXISTS (SELECT 1 FROM {store.I} i WHERE i.id = j.instance_id "
+        f"AND i.state = 'suspended') "
+        f"AND NOT EXISTS (SELECT 1 FROM {store.J} o WHERE o.root_instance_id = "
+        f"j.root_instance_id AND o.id <> j.id AND o.locked_until >= %s) "
+        f"ORDER BY j.due_at, j.id LIMIT %s{store.skip_locked()}) RETURNING id, due_at",
+        (worker, until, db_now, db_now, db_now, limit),
+    )
+    return [pk for pk, _due in sorted(claimed, key=lambda row: (store.py_time(row[1]), row[0]))]
 
 
 def jobs_run_due(limit: int = 100, *, worker: str = "") -> int:
@@ -125,13 +118,7 @@ def job_execute(job_id: int, *, worker: str = "") -> bool:
     worker took it, or it was cancelled). A failure is retried later with a growing delay;
     when the retries are spent the job gets an incident."""
     worker = worker or worker_id()
-    job = (
-        Job.objects.filter(pk=job_id, locked_by=worker)
-        .values(
-            "instance_id", "kind", "element_id", "execution", "payload", "definition_id", "attempts"
-        )
-        .first()
-    )
+    job = store.claimed_job(job_id, worker)
     if job is None:
         return False
     result: Mapping[str, Any] | None = None
@@ -140,15 +127,15 @@ def job_execute(job_id: int, *, worker: str = "") -> bool:
         if job["kind"] == JobKind.SERVICE:
             result, thrown = _call_for_job(job_id, job)
         effects = Effects()
+        batch = store.Batch()
         with transaction.atomic():
-            if job["instance_id"] is not None:
-                store.lock_root_of_instance(job["instance_id"])
-            if not store.run(
-                f"DELETE FROM {store.J} WHERE id = %s AND locked_by = %s", (job_id, worker)
-            ):
+            # the instance tree locked, the job taken off the queue and the instance read in
+            # one round trip (a timer's whole action is then two more: writes, commit)
+            taken, loaded = store.lock_and_take_job(job_id, worker, job["instance_id"])
+            if not taken:
                 return False
-            _run_job(job_id, job, result, thrown, effects)
-            after_commit(effects)
+            _run_job(job_id, job, result, thrown, effects, loaded, batch)
+            after_commit(effects, batch)
         return True
     except (EngineError, ApplicationError, ExpressionError) as error:
         _job_failed(job_id, job, worker, error)
@@ -182,7 +169,11 @@ def _run_job(
     result: Mapping[str, Any] | None,
     thrown: BpmnErrorThrown | None,
     effects: Effects,
+    loaded: tuple[tuple[Any, ...] | None, list[tuple[Any, ...]]] | None,
+    batch: store.Batch,
 ) -> None:
+    """Run the job's step; the run's writes are left in ``batch`` where the step allows
+    (the caller sends them with the action's last statements)."""
     now = current_time()
     kind = job["kind"]
     if kind == JobKind.START_TIMER:
@@ -200,7 +191,7 @@ def _run_job(
         )
         _rearm_start_timer(job, graph, start, now)
         return
-    run = load_run(job["instance_id"], now, **run_kwargs(effects, ""))
+    run = load_run(job["instance_id"], now, **run_kwargs(effects, ""), rows=loaded)
     if run.instance.state != InstanceState.ACTIVE:
         raise EngineError(_("The process is not running."))
     number = job["execution"]
@@ -236,7 +227,7 @@ def _run_job(
             else:
                 run.invoke(token, element, result or {})
             run.drain()
-    run.flush()
+    run.flush(batch)
 
 
 def _rearm_cycle(run: Run, token: Token, event: Element, job: Mapping[str, Any]) -> None:
