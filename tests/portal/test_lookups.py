@@ -62,3 +62,18 @@ def test_a_foreign_key_among_ids(people, org):
     found = User.objects.filter(department__among=[org["root"].pk, 10**9])
     assert list(found) == [people[0]]
     assert list(User.objects.filter(department__pk__among=[org["root"].pk])) == [people[0]]
+
+
+def test_any_iterable_of_values_and_values_that_need_converting(people, org):
+    """A frozenset (which Django does not walk value by value) or a generator serves as a
+    list does; ids given as text are converted for an integer column, ints are passed on."""
+    assert set(User.objects.filter(pk__among=frozenset({people[1].pk, people[2].pk}))) == {
+        people[1],
+        people[2],
+    }
+    assert list(User.objects.filter(pk__among=(p.pk for p in people[:1]))) == [people[0]]
+    assert list(User.objects.filter(pk__among=[str(people[3].pk)])) == [people[3]]
+    people[4].department = org["root"]
+    people[4].save()
+    assert list(User.objects.filter(department__among=frozenset({org["root"].pk}))) == [people[4]]
+    assert list(User.objects.filter(department__among=[str(org["root"].pk)])) == [people[4]]

@@ -210,7 +210,7 @@ def _found_instances(given: InboxFilter, field: str) -> Q:
     names the row's instance id (``pk`` on instances, ``instance_id`` on their rows)."""
     ids = given.instances
     if ids is not None:
-        return Q(**{f"{field}__among": ids})
+        return Q(**{f"{field}__among": frozenset(ids)})
     found = instances_matching(given.q) | Q(initiator__in=given.people)
     if field == "pk":
         return found
@@ -310,7 +310,7 @@ def tasks_claimable(
         ids = read.ids
         if urgent is not None:  # urgent as read: no instance of theirs is read again
             ids = [pk for pk in ids if (pk in read.urgent) == urgent]
-        return Task.objects.filter(pk__among=ids, state=TaskState.OPEN, assignee="")
+        return Task.objects.filter(pk__among=frozenset(ids), state=TaskState.OPEN, assignee="")
     if urgent is not None:
         rows = tasks_claimable(user)
         return rows.filter(urgent_tasks()) if urgent else rows.exclude(urgent_tasks())

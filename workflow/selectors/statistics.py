@@ -132,7 +132,7 @@ def console_instances(
         # the few people matched, as a list: their instances are read through the
         # (initiator, started_at) index rather than by walking every instance newest first
         people = list(matching_users(filters.initiator).values_list("username", flat=True))
-        found = found.filter(initiator__among=people)
+        found = found.filter(initiator__among=frozenset(people))
     if filters.department is not None:
         # the department's people named as a list too (up to DEPARTMENT_LISTED): the
         # database then weighs walking the newest instances against reading each person's,
@@ -145,7 +145,7 @@ def console_instances(
         found = found.filter(
             Q(initiator__in=members.values("username"))
             if names is None
-            else Q(initiator__among=names)
+            else Q(initiator__among=frozenset(names))
         )
     if filters.search.strip():
         text = filters.search.strip()
