@@ -179,15 +179,26 @@ def person_find(text: str, *, active: bool = True) -> User | None:
     return found.order_by("pk").first()
 
 
+def _named(text: str) -> Q:
+    """Whose name in either order (张伟 is family name + given name in two columns; "Wei
+    Zhang"), either part of it, user name or employee number contains ``text``, case aside:
+    one LIKE on ``User.search_text``."""
+    words = text.strip().replace(SEARCH_SEPARATOR, "").lower()  # a match never spans parts
+    return Q(search_text__contains=words)
+
+
+def people_named(text: str) -> QuerySet[User]:
+    """The people whose name, user name or employee number contains ``text`` (a filter
+    by person: the console's initiator); active or not."""
+    return User.objects.filter(_named(text))
+
+
 def people_matching(text: str) -> QuerySet[User]:
-    """The people a search for ``text`` finds: by name in either order (张伟 is family name
-    + given name in two columns; "Wei Zhang"), either part of it, user name, employee number
-    (``User.search_text``, lowercased) or department name; active or not (callers narrow
-    it)."""
+    """The people a search for ``text`` finds: as :func:`people_named`, or by their
+    department's name; active or not (callers narrow it)."""
     text = text.strip()
-    words = text.replace(SEARCH_SEPARATOR, "").lower()  # a match never spans two parts
     return User.objects.filter(
-        Q(search_text__contains=words)
+        _named(text)
         | Q(department__in=Department.objects.filter(name__icontains=text).values("pk"))
     )
 

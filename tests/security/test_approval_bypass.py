@@ -25,9 +25,10 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 from django.utils import timezone
 
-from portal.models import DelegationRule, User
+from portal.models import User
 from tests.factories import UserFactory, role
 from tests.workflow.approval_helpers import (
+    away,
     deploy_steps,
     make_admin,
     open_task,
@@ -344,13 +345,7 @@ def test_a_named_approver_who_is_the_initiator_is_skipped(employee: User, dept_h
 def test_an_out_of_office_proxy_who_is_the_initiator_is_not_used(
     employee: User, dept_head: User
 ) -> None:
-    now = timezone.now()
-    DelegationRule.objects.create(
-        delegator=dept_head,
-        delegate=employee,
-        starts_at=now - datetime.timedelta(days=1),
-        ends_at=now + datetime.timedelta(days=1),
-    )
+    away(dept_head, employee)
     deploy_steps(user_task("Approve", assignee="${manager(initiator)}"))
     iid = engine.instance_start("leave", variables={}, initiator=employee)
     task = open_task(iid)

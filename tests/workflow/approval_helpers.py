@@ -7,11 +7,13 @@ observers read back what the actions wrote: tasks, history rows, notifications, 
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from django.contrib.auth.models import Permission
+from django.utils import timezone
 
-from portal.models import Notification, Role, User
+from portal.models import DelegationRule, Notification, Role, User
 from tests.factories import role
 from tests.workflow.engine_helpers import chain, definitions, flow, process
 from workflow import participants
@@ -26,6 +28,19 @@ from workflow.services import definitions as deploys
 from workflow.services import engine
 
 KEY = "leave"
+
+
+def away(delegator: User, delegate: User, **rule: Any) -> DelegationRule:
+    """``delegator`` is out of office from yesterday to tomorrow with ``delegate`` as their
+    proxy (代理); ``rule``: the rule's other fields (e.g. ``process_keys``)."""
+    now = timezone.now()
+    return DelegationRule.objects.create(
+        delegator=delegator,
+        delegate=delegate,
+        starts_at=now - datetime.timedelta(days=1),
+        ends_at=now + datetime.timedelta(days=1),
+        **rule,
+    )
 
 
 def user_task(

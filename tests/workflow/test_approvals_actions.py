@@ -3,14 +3,11 @@
 
 from __future__ import annotations
 
-import datetime
-
 import pytest
 from django.core.exceptions import ValidationError
-from django.utils import timezone
 
-from portal.models import DelegationRule
 from tests.workflow.approval_helpers import (
+    away,
     completions,
     deploy_body,
     deploy_steps,
@@ -493,13 +490,7 @@ def test_a_candidate_may_copy_as_offered(employee, outsider, hr_admin) -> None:
 
 
 def test_the_absent_person_may_copy_as_offered(employee, dept_head, colleague, hr_admin):
-    now = timezone.now()
-    DelegationRule.objects.create(
-        delegator=dept_head,
-        delegate=colleague,
-        starts_at=now - datetime.timedelta(days=1),
-        ends_at=now + datetime.timedelta(days=1),
-    )
+    away(dept_head, colleague)
     deploy_steps(user_task("A", assignee="lina"))
     iid = start(employee)
     assert "copy" in actions.task_actions(dept_head, open_task(iid))

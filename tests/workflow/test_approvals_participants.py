@@ -3,15 +3,12 @@ applied when a task is created (docs/approvals.md, "Participants")."""
 
 from __future__ import annotations
 
-import datetime
-
 import pytest
-from django.utils import timezone
 
-from portal.models import DelegationRule
 from tests.factories import UserFactory, role
 from tests.workflow.approval_helpers import (
     KEY,
+    away,
     completions,
     deploy_steps,
     instance,
@@ -253,14 +250,7 @@ def test_a_candidate_role_without_members_counts_as_nobody(employee, outsider) -
 
 
 def test_out_of_office_rule_sends_the_task_to_the_proxy(employee, dept_head, colleague) -> None:
-    now = timezone.now()
-    DelegationRule.objects.create(
-        delegator=dept_head,
-        delegate=colleague,
-        starts_at=now - datetime.timedelta(days=1),
-        ends_at=now + datetime.timedelta(days=1),
-        process_keys=[KEY],
-    )
+    away(dept_head, colleague, process_keys=[KEY])
     deploy_steps(user_task("Approve", assignee="${manager(initiator)}"))
     iid = start(employee)
     task = open_task(iid)
@@ -278,14 +268,7 @@ def test_out_of_office_rule_sends_the_task_to_the_proxy(employee, dept_head, col
 def test_out_of_office_rule_for_another_process_does_not_apply(
     employee, dept_head, colleague
 ) -> None:
-    now = timezone.now()
-    DelegationRule.objects.create(
-        delegator=dept_head,
-        delegate=colleague,
-        starts_at=now - datetime.timedelta(days=1),
-        ends_at=now + datetime.timedelta(days=1),
-        process_keys=["expense"],
-    )
+    away(dept_head, colleague, process_keys=["expense"])
     deploy_steps(user_task("Approve", assignee="lina"))
     iid = start(employee)
     assert (open_task(iid).assignee, open_task(iid).on_behalf_of) == ("lina", "")
@@ -294,13 +277,7 @@ def test_out_of_office_rule_for_another_process_does_not_apply(
 def test_the_absent_person_may_still_act_on_the_proxied_task(
     employee, dept_head, colleague
 ) -> None:
-    now = timezone.now()
-    DelegationRule.objects.create(
-        delegator=dept_head,
-        delegate=colleague,
-        starts_at=now - datetime.timedelta(days=1),
-        ends_at=now + datetime.timedelta(days=1),
-    )
+    away(dept_head, colleague)
     deploy_steps(user_task("Approve", assignee="lina"))
     iid = start(employee)
     approvals.task_approve(open_task(iid).pk, user=dept_head)

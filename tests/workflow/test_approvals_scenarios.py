@@ -10,11 +10,11 @@ from fractions import Fraction
 import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
-from django.utils import timezone
 
-from portal.models import DelegationRule, Notification, User
+from portal.models import Notification, User
 from portal.selectors import unread_notification_count
 from tests.workflow.approval_helpers import (
+    away,
     deploy_body,
     deploy_steps,
     make_admin,
@@ -170,13 +170,7 @@ def test_an_open_task_keeps_the_notices_of_its_holder_and_of_the_absent_person_o
     """Held by a proxy (``assignee``) for an absent person (``on_behalf_of``): both keep
     their notice, a former holder's is settled; an open task offered to candidates keeps
     every notice; a task no longer open keeps none."""
-    now = timezone.now()
-    DelegationRule.objects.create(
-        delegator=dept_head,
-        delegate=colleague,
-        starts_at=now - datetime.timedelta(days=1),
-        ends_at=now + datetime.timedelta(days=1),
-    )
+    away(dept_head, colleague)
     deploy_steps(user_task("A", assignee="lina"))
     iid = start(employee)
     task = open_task(iid)

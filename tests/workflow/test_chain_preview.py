@@ -10,7 +10,6 @@ the company (two levels above 张伟).
 
 from __future__ import annotations
 
-import datetime
 import re
 from collections.abc import Callable
 from typing import Any
@@ -19,11 +18,11 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
-from portal.models import DelegationRule, Department, Notification, User
+from portal.models import Department, Notification, User
 from tests.factories import UserFactory, role
 from tests.workflow.approval_helpers import (
+    away,
     deploy_body,
     deploy_steps,
     make_role,
@@ -303,13 +302,7 @@ def test_parallel_branches_are_all_listed_then_the_join(
 def test_an_absent_approver_s_proxy_is_named(
     employee: User, dept_head: User, colleague: User
 ) -> None:
-    now = timezone.now()
-    DelegationRule.objects.create(
-        delegator=dept_head,
-        delegate=colleague,
-        starts_at=now - datetime.timedelta(days=1),
-        ends_at=now + datetime.timedelta(days=1),
-    )
+    away(dept_head, colleague)
     deploy_steps(user_task("manager", assignee="${manager(initiator)}"))
     [step] = preview(employee).steps
     assert [p.name for p in step.people] == ["王芳"] and "李娜 is away" in step.note

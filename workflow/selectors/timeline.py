@@ -127,7 +127,8 @@ def current_steps(
     )
     now = timezone.now()
     at_task: set[tuple[int, str]] = set()
-    state_labels: dict[str, str] = {}  # each state's label translated once, not once a task
+    # each state's label translated once, not once a task (get_state_display)
+    state_labels = {value: str(label) for value, label in TaskState.choices}
     for task in tasks:
         task.instance = by_pk[task.instance_id]  # the page reads it (my tasks): no query each
         if task.assignee:
@@ -139,8 +140,7 @@ def current_steps(
                 step=translation.step_name(task.definition_key, task.element_id, task.name),
                 people=people,
                 task=task,
-                state=state_labels.get(task.state)
-                or state_labels.setdefault(task.state, task.get_state_display()),
+                state=state_labels.get(task.state, task.state),
                 overdue=bool(task.due_at and task.due_at < now),
             )
         )
