@@ -243,8 +243,9 @@ def error_body(exc: Exception) -> tuple[int, dict[str, Any], dict[str, str]]:
         headers["Retry-After"] = str(int(wait))
     detail = exc.detail
     if isinstance(detail, dict):  # a permission's message with extra keys
-        message = str(detail.get("detail", exc.default_detail))
-        code = str(getattr(detail.get("detail"), "code", exc.default_code))
+        extra: dict[Any, Any] = detail
+        message = str(extra.get("detail", exc.default_detail))
+        code = str(getattr(extra.get("detail"), "code", exc.default_code))
     elif isinstance(detail, list):
         message = " ".join(str(item) for item in detail)
         code = exc.default_code

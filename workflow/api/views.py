@@ -187,7 +187,7 @@ class DefinitionListApi(APIView):
             upload = s.DefinitionFileInputSerializer(data=request.data)
             upload.is_valid(raise_exception=True)
             xml = upload.validated_data["file"]
-            source_name = request.FILES["file"].name or ""
+            source_name = getattr(request.FILES["file"], "name", "") or ""
         else:
             text = s.DefinitionXmlInputSerializer(data=request.data)
             text.is_valid(raise_exception=True)
