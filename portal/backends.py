@@ -7,7 +7,8 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
-from django.db.models import Q
+from django.contrib.contenttypes.models import ContentType
+from django.db import connections, router
 from django.http import HttpRequest
 
 from portal.models import User
@@ -69,20 +70,46 @@ class UsernameOrEmployeeNoBackend(ModelBackend):
     def get_all_permissions(self, user_obj: Any, obj: Any = None) -> set[str]:
         """Django's answer (``app_label.codename`` of the person's own and their roles'
         permissions, all of them for a superuser; none for an inactive person or an object)
-        read in one query instead of two: the navigation asks on every page (issue 16).
-        Kept on the user object for the request, as Django keeps it."""
+        read in one query of a fixed text instead of two ORM queries: the navigation asks
+        on every page, and building the query took 1.4 ms (issue 16). Kept on the user
+        object for the request, as Django keeps it."""
         if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
             return set()
         if not hasattr(user_obj, "_perm_cache"):
-            permissions = Permission.objects.all()
-            if not user_obj.is_superuser:
-                own = User.user_permissions.through.objects.filter(user_id=user_obj.pk)
-                of_roles = Group.permissions.through.objects.filter(group__user=user_obj)
-                permissions = permissions.filter(
-                    Q(pk__in=own.values("permission_id"))
-                    | Q(pk__in=of_roles.values("permission_id"))
+            sql, params = (
+                (_ALL_PERMISSIONS, [])
+                if user_obj.is_superuser
+                else (
+                    _HELD_PERMISSIONS,
+                    [user_obj.pk, user_obj.pk],
                 )
-            rows = permissions.values_list("content_type__app_label", "codename").order_by()
+            )
+            with connections[router.db_for_read(Permission)].cursor() as cursor:
+                cursor.execute(sql, params)
+                rows = cursor.fetchall()
             user_obj._perm_cache = {f"{app_label}.{codename}" for app_label, codename in rows}
         permissions_held: set[str] = user_obj._perm_cache
         return permissions_held
+
+
+def _permissions_sql() -> tuple[str, str]:
+    tables = {
+        "permission": Permission._meta.db_table,
+        "content_type": ContentType._meta.db_table,
+        "own": User.user_permissions.through._meta.db_table,
+        "of_roles": Group.permissions.through._meta.db_table,
+        "memberships": User.groups.through._meta.db_table,
+    }
+    every = (
+        "SELECT t.app_label, p.codename FROM {permission} p "
+        "JOIN {content_type} t ON t.id = p.content_type_id"
+    )
+    held = (
+        " WHERE p.id IN (SELECT o.permission_id FROM {own} o WHERE o.user_id = %s)"
+        " OR p.id IN (SELECT r.permission_id FROM {of_roles} r"
+        " JOIN {memberships} m ON m.group_id = r.group_id WHERE m.user_id = %s)"
+    )
+    return every.format(**tables), (every + held).format(**tables)
+
+
+_ALL_PERMISSIONS, _HELD_PERMISSIONS = _permissions_sql()

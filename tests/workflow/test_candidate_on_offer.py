@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from portal.models import User
+from portal.models import Department, User
 from tests.workflow.approval_helpers import deploy_steps, make_role, open_task, user_task
-from workflow import participants
 from workflow.models import ProcessInstance, Task, TaskCandidate, TaskState
 from workflow.selectors import inbox as inbox_reads
 from workflow.services import approvals, engine
@@ -24,10 +23,16 @@ def _walked(user: User) -> QuerySet[Task]:
     """The reference: every open unclaimed task tested against the candidacy condition."""
     name = user.username
     named = TaskCandidate.objects.filter(task=OuterRef("pk"), kind="user", value=name)
-    shared = (
-        TaskCandidate.objects.filter(task=OuterRef("pk"))
-        .filter(participants.user_candidacy(user))
-        .exclude(kind="user")
+    roles = [group.role.code for group in user.groups.all() if hasattr(group, "role")]
+    departments = (
+        [d.code for d in Department.objects.get_ancestors(user.department)]
+        if user.department
+        else []
+    )
+    if user.department is not None:
+        departments.append(user.department.code)
+    shared = TaskCandidate.objects.filter(task=OuterRef("pk")).filter(
+        Q(kind="group", value__in=roles) | Q(kind="dept", value__in=departments)
     )
     own = ProcessInstance.objects.filter(pk=OuterRef("instance_id"), initiator=name)
     return Task.objects.filter(state=TaskState.OPEN, assignee="").filter(
@@ -104,7 +109,7 @@ def test_what_each_may_claim_is_what_the_walk_finds(
         tasks["sales", "liuyang"],
         tasks["named", "liuyang"],
         # named on their own request: the engine writes no row for the initiator unless the
-        # step lets them act (participants.task_candidacy)
+        # step lets them act (participants.is_candidate)
     }
     assert _claimable(colleague) == {
         tasks["check", "liuyang"],

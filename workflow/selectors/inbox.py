@@ -21,15 +21,14 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
-    Value,
 )
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal.keyset import Cursor, Page, Source, keyset_page, merge, window
-from portal.models import User
-from portal.selectors import at_most, people_matching, unread_notifications
+from portal.models import Notification, User
+from portal.selectors import at_most, people_matching
 from workflow import participants
 from workflow.bpmn.model import ElementKind
 from workflow.engine.cache import graph_for_definition
@@ -42,7 +41,6 @@ from workflow.models import (
     HistoryEvent,
     ProcessInstance,
     Task,
-    TaskCandidate,
     TaskState,
 )
 from workflow.selectors.search import instances_matching
@@ -297,6 +295,9 @@ def claimable_read(user: User) -> Claimable:
     return Claimable.of(list(_claimable_rows(user)))
 
 
+_OWN_INSTANCES = f"SELECT id FROM {ProcessInstance._meta.db_table} WHERE initiator = %s"  # noqa: S608  # a table name
+
+
 def tasks_claimable(
     user: User, read: Claimable | None = None, *, urgent: bool | None = None
 ) -> QuerySet[Task]:
@@ -314,21 +315,17 @@ def tasks_claimable(
     if urgent is not None:
         rows = tasks_claimable(user)
         return rows.filter(urgent_tasks()) if urgent else rows.exclude(urgent_tasks())
-    name = user.username
-    # The person's candidate rows on offer (``candidate_on_offer``: a few of the hundreds of
-    # thousands kept after their tasks ended), one index range per kind, so that the walk
-    # starts there and not at every open unclaimed task of the company; their tasks tested
-    # again for being open and unclaimed. A shared row (a role, a department) does not
-    # count on their own request: the instances they started, by index, as a hashed set.
-    on_offer = TaskCandidate.objects.filter(offered=True)
-    sources = [
-        on_offer.filter(kind=kind, value__in=values).values("task_id")
-        for kind, values in participants.candidacy_of(user)
-    ]
-    named = sources[0]  # the rows naming them: candidacy_of gives those first
-    own = ProcessInstance.objects.filter(initiator=name).values("pk")
+    # The person's candidate rows on offer (a few of the hundreds of thousands kept after
+    # their tasks ended), one index range per kind, so that the walk starts there and not at
+    # every open unclaimed task of the company; their tasks tested again for being open and
+    # unclaimed. A shared row (a role, a department) does not count on their own request:
+    # the instances they started, by index, as a hashed set.
+    own = RawSQL(_OWN_INSTANCES, [user.username])  # noqa: S611  # fixed text, the name as a parameter
+    named = participants.candidate_task_ids(user, on_offer=True, named_only=True)
     return Task.objects.filter(
-        pk__in=named.union(*sources[1:], all=True), state=TaskState.OPEN, assignee=""
+        pk__in=participants.candidate_task_ids(user, on_offer=True),
+        state=TaskState.OPEN,
+        assignee="",
     ).exclude(Q(instance_id__in=own) & ~Q(pk__in=named))
 
 
@@ -639,44 +636,29 @@ COUNT_CAP = 100
 however long a person's history is."""
 
 
-def capped_counts(*sources: QuerySet[Any], uncapped: Sequence[QuerySet[Any]] = ()) -> list[int]:
-    """How many rows each of ``sources`` has, each counted up to :data:`COUNT_CAP`, in ONE
-    query (``SELECT (SELECT COUNT(*) FROM (... LIMIT 100)), ...``): the tab bar is polled
-    from every page, so its counts cost one round trip, not one per source. Each count is
-    an indexed read of at most ``COUNT_CAP`` rows, as a separate capped count would be.
-    Then the counts of ``uncapped`` (small indexed sets, counted whole), in the same query."""
-    parts: list[str] = []
-    params: list[Any] = []
-    for rows in sources:
-        try:
-            sql, values = rows.values("pk")[:COUNT_CAP].query.sql_with_params()
-        except EmptyResultSet:  # a source that cannot hold a row (nothing to claim)
-            parts.append("0")
-            continue
-        parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS capped)")  # noqa: S608  # Django-compiled SQL, values as parameters
-        params.extend(values)
-    for rows in uncapped:
-        sql, values = rows.values("pk").query.sql_with_params()
-        parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS whole)")  # noqa: S608  # Django-compiled SQL, values as parameters
-        params.extend(values)
-    with connections[router.db_for_read(sources[0].model)].cursor() as cursor:
-        cursor.execute("SELECT " + ", ".join(parts), params)
-        row = cursor.fetchone()
-    return [int(value) for value in row]
+def _counts_sql() -> dict[str, str]:
+    tables = {
+        "task": Task._meta.db_table,
+        "external": ExternalTask._meta.db_table,
+        "copy": CarbonCopy._meta.db_table,
+        "notification": Notification._meta.db_table,
+    }
+    capped = "(SELECT COUNT(*) FROM (SELECT id FROM {table} WHERE {where} LIMIT %d) AS capped)"
+    parts = {
+        "assigned": ("task", "state = %s AND assignee = %s"),
+        "external": ("external", "assignee_id = %s AND state = %s"),
+        "unread": ("copy", "user_id = %s AND read_at IS NULL"),
+    }
+    found = {
+        name: capped.replace("%d", str(COUNT_CAP)).format(table=tables[table], where=where)
+        for name, (table, where) in parts.items()
+    }
+    template = "(SELECT COUNT(*) FROM {notification} WHERE recipient_id = %s AND read_at IS NULL)"
+    found["notifications"] = template.format(**tables)
+    return found
 
 
-def distinct_rows(sources: Sequence[QuerySet[Any]]) -> list[tuple[Any, ...]]:
-    """The rows of ``sources`` (the same columns; each may be ordered and sliced), without
-    repeats, in ONE query: each source is a derived table of a ``UNION``."""
-    parts: list[str] = []
-    params: list[Any] = []
-    for number, rows in enumerate(sources):
-        sql, values = rows.query.sql_with_params()
-        parts.append(f"SELECT * FROM ({sql}) AS source{number}")  # noqa: S608  # Django-compiled SQL, values as parameters
-        params.extend(values)
-    with connections[router.db_for_read(sources[0].model)].cursor() as cursor:
-        cursor.execute(" UNION ".join(parts), params)
-        return [tuple(row) for row in cursor.fetchall()]
+_COUNTS = _counts_sql()
 
 
 def inbox_counts(
@@ -686,42 +668,80 @@ def inbox_counts(
     the ones I may claim, my open external tasks) and ``copied`` (unread copies).
     ``notifications``: also ``notifications``, the bell's number (its whole count, as
     ``portal.selectors.unread_notification_count``), read in the same query for a page
-    that shows both; ``claimable``: as read for this request (:func:`claimable_read`)."""
-    counts = capped_counts(
-        tasks_assigned(user),
-        tasks_claimable(user, claimable),
-        external_tasks_for(user),
-        CarbonCopy.objects.filter(user=user, read_at__isnull=True),
-        uncapped=[unread_notifications(user)] if notifications else [],
-    )
-    assigned, to_claim, external, unread = counts[:4]
+    that shows both; ``claimable``: as read for this request (:func:`claimable_read`).
+
+    ONE query (``SELECT (SELECT COUNT(*) FROM (... LIMIT 100)), ...``): the tab bar and the
+    navigation's badge are on every page, so the counts cost one round trip, not one per
+    source, each an indexed read of at most ``COUNT_CAP`` rows. SQL of a fixed text but
+    for the tasks to claim: building and compiling the other sources with the ORM took
+    longer than the query (issue 16)."""
+    parts = [_COUNTS["assigned"]]
+    params: list[Any] = [TaskState.OPEN, user.username]
+    try:
+        sql, values = (
+            tasks_claimable(user, claimable).values("pk")[:COUNT_CAP].query.sql_with_params()
+        )
+    except EmptyResultSet:  # nothing to claim
+        parts.append("0")
+    else:
+        parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS capped)")  # noqa: S608  # Django-compiled SQL, values as parameters
+        params.extend(values)
+    parts += [_COUNTS["external"], _COUNTS["unread"]]
+    params += [user.pk, ExternalTaskState.OPEN, user.pk]
+    if notifications:
+        parts.append(_COUNTS["notifications"])
+        params.append(user.pk)
+    with connections[router.db_for_read(Task)].cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(parts), params)
+        row = cursor.fetchone()
+    assigned, to_claim, external, unread = (int(value) for value in row[:4])
     found = {"todo": min(assigned + to_claim + external, COUNT_CAP), "copied": unread}
     if notifications:
-        found["notifications"] = counts[4]
+        found["notifications"] = int(row[4])
     return found
+
+
+def _process_keys_sql() -> str:
+    tables = {
+        "task": Task._meta.db_table,
+        "instance": ProcessInstance._meta.db_table,
+        "copy": CarbonCopy._meta.db_table,
+    }
+    # (0, key, FALSE) rows, as the claimable tasks' (id, key, urgent): of their open tasks;
+    # of a long history, the processes of the latest completed tasks (an indexed range);
+    # of the instances they started and the ones they were copied on
+    template = (
+        "SELECT 0, definition_key, FALSE FROM {task} WHERE assignee = %s AND state = %s "
+        "UNION SELECT * FROM (SELECT 0, definition_key, FALSE FROM {task} "
+        "WHERE completed_by = %s ORDER BY completed_at DESC LIMIT 500) AS done "
+        "UNION SELECT 0, definition_key, FALSE FROM {instance} WHERE initiator = %s "
+        "UNION SELECT 0, i.definition_key, FALSE FROM {copy} c "
+        "JOIN {instance} i ON i.id = c.instance_id WHERE c.user_id = %s"
+    )
+    return template.format(**tables)
+
+
+_PROCESS_KEYS = _process_keys_sql()
 
 
 def inbox_process_keys(user: User) -> tuple[set[str], Claimable]:
     """The keys of the processes that appear in ``user``'s inbox: of their open tasks, the
     tasks they may claim, their latest 500 completed tasks, their instances and copies;
     with what they may claim (:func:`claimable_read`), read in the same query."""
-    name = user.username
-    no = Value(False)
-    sources = [
-        tasks_assigned(user).values_list(Value(0), "definition_key", no).distinct(),
-        # of a long history, the processes of the latest completed tasks (an indexed range)
-        Task.objects.filter(completed_by=name)
-        .order_by("-completed_at")
-        .values_list(Value(0), "definition_key", no)[:500],
-        ProcessInstance.objects.filter(initiator=name)
-        .values_list(Value(0), "definition_key", no)
-        .distinct(),
-        CarbonCopy.objects.filter(user=user)
-        .values_list(Value(0), "instance__definition_key", no)
-        .distinct(),
-        _claimable_rows(user),
-    ]
-    rows = distinct_rows(sources)
+    claimable_sql, claimable_params = _claimable_rows(user).query.sql_with_params()
+    with connections[router.db_for_read(Task)].cursor() as cursor:
+        cursor.execute(
+            f"{_PROCESS_KEYS} UNION SELECT * FROM ({claimable_sql}) AS claimable",  # noqa: S608  # Django-compiled SQL, values as parameters
+            [
+                user.username,
+                TaskState.OPEN,
+                user.username,
+                user.username,
+                user.pk,
+                *claimable_params,
+            ],
+        )
+        rows = cursor.fetchall()
     claimable = Claimable.of([(pk, key, bool(urgent)) for pk, key, urgent in rows if pk])
     keys = {key for _pk, key, _urgent in rows}
     if claimable.ids is None:  # more than listed: the processes of all of them

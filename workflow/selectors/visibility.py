@@ -7,7 +7,6 @@ may not see is simply not found (404), never a 403 that tells it exists.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.db.models.functions import Length, Substr
@@ -37,10 +36,6 @@ def may_deploy(user: User) -> bool:
     )
 
 
-def candidate_task_ids(user: User) -> QuerySet[TaskCandidate, Any]:
-    return TaskCandidate.objects.filter(participants.user_candidacy(user)).values("task_id")
-
-
 def instances_for(user: User) -> QuerySet[ProcessInstance]:
     """The instances ``user`` may see: those they started, handle or handled (or were
     asked to, as a candidate or the absent person), were copied on; a department head
@@ -53,7 +48,9 @@ def instances_for(user: User) -> QuerySet[ProcessInstance]:
     involved = Task.objects.filter(
         Q(assignee=name) | Q(completed_by=name) | Q(on_behalf_of=name) | Q(owner=name)
     ).values("instance_id")
-    candidate = Task.objects.filter(pk__in=candidate_task_ids(user)).values("instance_id")
+    candidate = Task.objects.filter(pk__in=participants.candidate_task_ids(user)).values(
+        "instance_id"
+    )
     visible = (
         Q(initiator=name)
         | Q(pk__in=involved)
