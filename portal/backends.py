@@ -76,14 +76,10 @@ class UsernameOrEmployeeNoBackend(ModelBackend):
         if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
             return set()
         if not hasattr(user_obj, "_perm_cache"):
-            sql, params = (
-                (_ALL_PERMISSIONS, [])
-                if user_obj.is_superuser
-                else (
-                    _HELD_PERMISSIONS,
-                    [user_obj.pk, user_obj.pk],
-                )
-            )
+            if user_obj.is_superuser:
+                sql, params = _ALL_PERMISSIONS, []
+            else:
+                sql, params = _HELD_PERMISSIONS, [user_obj.pk, user_obj.pk]
             with connections[router.db_for_read(Permission)].cursor() as cursor:
                 cursor.execute(sql, params)
                 rows = cursor.fetchall()

@@ -12,7 +12,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from portal.models import User
+from portal.models import Notification, User
+from portal.selectors import unread_notifications
 from tests.workflow.approval_helpers import (
     deploy_body,
     deploy_steps,
@@ -24,6 +25,7 @@ from tests.workflow.approval_helpers import (
 from tests.workflow.engine_helpers import flow
 from workflow.models import CarbonCopy, HistoryEvent, ProcessInstance, Task, TaskState
 from workflow.selectors import inbox as inbox_reads
+from workflow.selectors.visibility import copies_for, instances_started
 from workflow.services import approvals, engine, external
 
 pytestmark = pytest.mark.django_db
@@ -257,6 +259,60 @@ def test_what_a_person_may_claim_is_read_once_or_stays_a_condition(
     page = inbox_reads.inbox_page(dept_head, "todo", inbox_reads.InboxFilter(), claimable=nothing)
     assert [row.instance.title for _kind, row in page.rows] == ["Leave 3 days"]
     assert inbox_reads.inbox_counts(dept_head, claimable=nothing)["todo"] == 1
+
+
+def test_the_counts_and_the_process_filter_count_what_the_lists_list(
+    leave, employee, colleague, dept_head
+) -> None:
+    """The tab counts and the process filter's keys are SQL of a fixed text (one query on
+    every page); they count and name what the selectors behind the lists find: open tasks
+    assigned, tasks to claim, open external tasks, unread copies, unread notifications;
+    the processes of those, of the tasks completed and of the requests started."""
+    make_role("clerks", dept_head, colleague)
+    deploy_steps(user_task("Check", groups="clerks"), key="check")
+    _start(employee, "check", title="Check it")  # one to claim
+    first, second = _start(employee), _start(employee, title="Leave 2 days")
+    approvals.task_approve(open_task(first).pk, user=dept_head, data={"days": 3})
+    _start(dept_head, "check", title="Their own")  # started; a clerk's, not theirs to claim
+    external.external_task_upsert(
+        source="ERP",
+        external_id="PO-1",
+        assignee=dept_head.username,
+        title="Purchase order PO-1",
+        url="https://erp.example.com/po/1",
+        source_updated_at=timezone.now(),
+    )
+    now = timezone.now()
+    for instance_id, read_at in ((first, None), (second, now)):
+        CarbonCopy.objects.create(
+            instance_id=instance_id, user=dept_head, created_at=now, read_at=read_at
+        )
+    for read_at in (None, None, now):
+        Notification.objects.create(recipient=dept_head, kind="other", title="x", read_at=read_at)
+
+    counts = inbox_reads.inbox_counts(dept_head, notifications=True)
+    todo = (
+        inbox_reads.tasks_assigned(dept_head).count()
+        + inbox_reads.tasks_claimable(dept_head).count()
+        + inbox_reads.external_tasks_for(dept_head).count()
+    )
+    assert counts == {
+        "todo": todo,
+        "copied": copies_for(dept_head).filter(read_at__isnull=True).count(),
+        "notifications": unread_notifications(dept_head).count(),
+    }
+    # the leave waiting for them, the check to claim, the PO; the engine's notices too
+    assert (counts["todo"], counts["copied"]) == (3, 1) and counts["notifications"] >= 2
+    keys, read = inbox_reads.inbox_process_keys(dept_head)
+    listed = [
+        inbox_reads.tasks_assigned(dept_head),
+        inbox_reads.tasks_claimable(dept_head),
+        inbox_reads.tasks_done(dept_head),
+    ]
+    expected = {key for rows in listed for key in rows.values_list("definition_key", flat=True)}
+    expected |= set(instances_started(dept_head).values_list("definition_key", flat=True))
+    assert keys == expected == {"leave", "check"}
+    assert read == inbox_reads.claimable_read(dept_head)
 
 
 def test_external_tasks_appear_beside_ours_with_a_link_out(

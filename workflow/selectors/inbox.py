@@ -643,16 +643,17 @@ def _counts_sql() -> dict[str, str]:
         "copy": CarbonCopy._meta.db_table,
         "notification": Notification._meta.db_table,
     }
-    capped = "(SELECT COUNT(*) FROM (SELECT id FROM {table} WHERE {where} LIMIT %d) AS capped)"
+    capped = "(SELECT COUNT(*) FROM (SELECT id FROM {table} WHERE {where} LIMIT {cap}) AS capped)"
     parts = {
-        "assigned": ("task", "state = %s AND assignee = %s"),
-        "external": ("external", "assignee_id = %s AND state = %s"),
-        "unread": ("copy", "user_id = %s AND read_at IS NULL"),
+        "assigned": ("task", "state = %s AND assignee = %s"),  # tasks_assigned
+        "external": ("external", "assignee_id = %s AND state = %s"),  # external_tasks_for
+        "unread": ("copy", "user_id = %s AND read_at IS NULL"),  # copies not read
     }
     found = {
-        name: capped.replace("%d", str(COUNT_CAP)).format(table=tables[table], where=where)
+        name: capped.format(table=tables[table], where=where, cap=COUNT_CAP)
         for name, (table, where) in parts.items()
     }
+    # portal.selectors.unread_notifications, counted whole
     template = "(SELECT COUNT(*) FROM {notification} WHERE recipient_id = %s AND read_at IS NULL)"
     found["notifications"] = template.format(**tables)
     return found
