@@ -27,7 +27,8 @@ script against the same ``--reuse`` database):
    what a gunicorn worker spends, PostgreSQL's own time not included), wall ms, the
    number of SQL queries and of Python function calls of one request (the calls are the
    same on every run: a change's effect without the host's noise), and the response's
-   size. ``--profile NAME`` prints cProfile's top functions of that page.
+   size. ``--profile NAME`` prints cProfile's top functions of that page, ``--sql NAME``
+   the statements of one request of it.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--keep", action="store_true", help="keep the new database")
     parser.add_argument("--repeat", type=int, default=40, help="timed requests a page (40)")
     parser.add_argument("--profile", metavar="PAGE", help="cProfile's top functions of a page")
+    parser.add_argument("--sql", metavar="PAGE", help="the SQL of one request of a page")
     return parser.parse_args()
 
 
@@ -160,10 +162,10 @@ def pages() -> list[tuple[str, Any, str, dict[str, str]]]:
     ]
 
 
-def queries_of(request: Callable[[], Any]) -> int:
+def queries_of(request: Callable[[], Any], seen: list[str] | None = None) -> int:
     from django.db import connection
 
-    seen: list[str] = []
+    seen = [] if seen is None else seen
 
     def count(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
         seen.append(sql)
@@ -194,7 +196,8 @@ def measure(args: argparse.Namespace) -> None:
 
         for _ in range(5):
             response = request()
-        queries, calls = queries_of(request), calls_of(request)
+        statements: list[str] = []
+        queries, calls = queries_of(request, statements), calls_of(request)
         cpu, wall = time.process_time(), time.perf_counter()
         for _ in range(args.repeat):
             request()
@@ -204,6 +207,9 @@ def measure(args: argparse.Namespace) -> None:
             f"{name:24} {cpu_ms:7.2f} {wall_ms:8.2f} {queries:8d} {calls:8d} "
             f"{len(response.content):7d}"
         )
+        if args.sql == name:
+            for number, sql in enumerate(statements, 1):
+                print(f"{number:3d}. {sql}")
         if args.profile == name:
             profile = cProfile.Profile()
             profile.enable()

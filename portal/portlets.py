@@ -7,8 +7,8 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils import timezone
 
-from portal.models import DelegationRule, Department, User
-from portal.selectors import announcements_for, user_manager
+from portal.models import DelegationRule, User
+from portal.selectors import announcements_for, department_chain, user_manager
 
 ANNOUNCEMENTS_ON_DASHBOARD = 5
 
@@ -20,11 +20,11 @@ def announcements_context(request: HttpRequest) -> dict[str, Any]:
 
 def profile_context(request: HttpRequest) -> dict[str, Any]:
     user: User = request.user  # type: ignore[assignment]
-    department: Department | None = user.department
+    chain = department_chain(user)  # the announcements' box read it already
     now = timezone.now()
     return {
         "profile": user,
-        "department_path": department.full_name() if department else "",
+        "department_path": " / ".join(str(d) for d in reversed(chain)),
         "positions": list(user.positions.all()),
         "roles": [
             group.role for group in user.groups.select_related("role") if hasattr(group, "role")

@@ -35,6 +35,24 @@ def at_most(rows: QuerySet[Any, Any], limit: int) -> list[Any] | None:
     return found if len(found) <= limit else None
 
 
+def department_chain(user: User) -> list[Department]:
+    """``user``'s department and the departments above it, the user's own first (empty
+    without a department), for what a page shows: two queries, kept on the user object
+    (a request's lives for that request), so the 工作台's boxes that each need it (the
+    announcements' audience, the profile's department path) read it once. The participant
+    rules read the tree afresh (:func:`department_head`)."""
+    cached: list[Department] | None = getattr(user, "_department_chain", None)
+    if cached is not None and getattr(user, "_department_chain_of", None) == user.department_id:
+        return cached
+    chain: list[Department] = []
+    if user.department_id is not None:
+        department = Department.objects.get(pk=user.department_id)
+        chain = [department, *reversed(list(Department.objects.get_ancestors(department)))]
+    user._department_chain = chain  # type: ignore[attr-defined]
+    user._department_chain_of = user.department_id  # type: ignore[attr-defined]
+    return chain
+
+
 def user_manager(user: User) -> User | None:
     """The person ``user`` reports to: the direct manager if one is set, otherwise the head
     of the user's department (or of the nearest department above that has another head)."""
@@ -56,7 +74,7 @@ def department_head(user: User, levels: int = 1) -> User | None:
         raise ValueError("levels must be 1 or more")
     if user.department_id is None:
         return None
-    department = Department.objects.get(pk=user.department_id)
+    department = Department.objects.get(pk=user.department_id)  # fresh: the rules' reads
     chain = [department, *reversed(list(Department.objects.get_ancestors(department)))]
     head_ids = [d.head_id for d in chain if d.head_id is not None and d.head_id != user.pk]
     heads = User.objects.in_bulk(head_ids)
@@ -126,12 +144,8 @@ def announcements_for(user: User, *, at: datetime | None = None) -> QuerySet[Ann
         Q(expires_at__isnull=True) | Q(expires_at__gt=at)
     )
     audience = Q(target_departments__isnull=True, target_roles__isnull=True)
-    if user.department_id is not None:
-        department = Department.objects.get(pk=user.department_id)
-        upward = [
-            department.pk,
-            *Department.objects.get_ancestors(department).values_list("pk", flat=True),
-        ]
+    upward = [department.pk for department in department_chain(user)]
+    if upward:
         audience |= Q(target_departments__in=upward)
     audience |= Q(target_roles__in=user.groups.values("role"))
     matching = Announcement.objects.filter(audience).values("pk")

@@ -148,7 +148,7 @@ def test_dashboard_greets_the_persona(login, persona):
 
 # the shell (session, user, permissions for the menu, the bell) and every portlet, each a
 # few bounded queries whatever a person's history (tests/workflow/test_home.py counts them)
-DASHBOARD_QUERIES = 40
+DASHBOARD_QUERIES = 21
 
 
 def test_dashboard_and_portlets_are_cheap(login, persona, django_assert_max_num_queries):

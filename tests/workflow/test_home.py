@@ -136,6 +136,20 @@ def test_quick_starts_come_from_my_own_starts_else_everybodys(
     assert 'href="#picon-' in quick and 'id="picon-money"' in quick
 
 
+def test_quick_starts_of_as_many_starts_put_the_one_started_last_first(
+    processes: None, employee: User, colleague: User
+) -> None:
+    for minutes_ago in (30, 5):
+        started(employee, "expense", "报销", minutes_ago=minutes_ago)
+    for minutes_ago in (20, 10):
+        started(employee, "leave", "请假", minutes_ago=minutes_ago)
+    assert [p.key for p in home.quick_starts(employee)[0]][:2] == ["expense", "leave"]
+    started(employee, "leave", "请假", minutes_ago=1)  # one more, and the latest
+    assert [p.key for p in home.quick_starts(employee)[0]][:2] == ["leave", "expense"]
+    # the company's, for someone who started nothing: counted the same way
+    assert [p.key for p in home.quick_starts(colleague)[0]][:2] == ["leave", "expense"]
+
+
 def dashboard_queries(client: Client) -> int:
     with CaptureQueriesContext(connection) as queries:
         assert client.get("/").status_code == 200

@@ -9,10 +9,9 @@ the home page is opened more than any other, so it never counts or loops over ev
 from __future__ import annotations
 
 import datetime
-from collections import Counter
 from dataclasses import dataclass
-from typing import Any
 
+from django.db import connections, router
 from django.db.models import F, QuerySet
 
 from portal.models import User
@@ -195,9 +194,30 @@ def unread_copies(user: User) -> list[CopyRow]:
     return rows
 
 
-def _most_used(rows: QuerySet[Any]) -> list[str]:
-    counts = Counter(rows)
-    return [key for key, _n in counts.most_common()]
+_MOST_STARTED_TEMPLATE = """
+SELECT 1, definition_key, COUNT(*), MAX(started_at) FROM (
+    SELECT definition_key, started_at FROM {table} WHERE initiator = %s
+    ORDER BY started_at DESC LIMIT {own}
+) AS own GROUP BY definition_key
+UNION ALL
+SELECT 0, definition_key, COUNT(*), MAX(started_at) FROM (
+    SELECT definition_key, started_at FROM {table} ORDER BY started_at DESC LIMIT {everyone}
+) AS everyone GROUP BY definition_key
+"""
+_MOST_STARTED = _MOST_STARTED_TEMPLATE.format(
+    table=ProcessInstance._meta.db_table, own=OWN_HISTORY, everyone=EVERYONE_HISTORY
+)
+
+
+def _most_started(user: User) -> tuple[list[str], list[str]]:
+    """The process keys most started among ``user``'s latest :data:`OWN_HISTORY` requests
+    and among everyone's latest :data:`EVERYONE_HISTORY`, most first (a tie: the one
+    started last first); one query, counted in the database (a few rows, not 700)."""
+    with connections[router.db_for_read(ProcessInstance)].cursor() as cursor:
+        cursor.execute(_MOST_STARTED, [user.username])
+        rows = cursor.fetchall()
+    ranked = sorted(rows, key=lambda row: (row[2], row[3]), reverse=True)
+    return [key for mine, key, *_ in ranked if mine], [key for mine, key, *_ in ranked if not mine]
 
 
 def quick_starts(user: User) -> tuple[list[catalogue.StartableProcess], bool]:
@@ -208,22 +228,12 @@ def quick_starts(user: User) -> tuple[list[catalogue.StartableProcess], bool]:
     startable = {p.key: p for c in catalogue.startable_processes(user) for p in c.processes}
     if not startable:
         return [], False
-    own = _most_used(
-        instances_started(user)
-        .order_by("-started_at")
-        .values_list("definition_key", flat=True)[:OWN_HISTORY]
-    )
+    own, everyone = _most_started(user)
     chosen = [key for key in own if key in startable][:QUICK_STARTS]
     personal = bool(chosen)
-    if len(chosen) < QUICK_STARTS:
-        everyone = _most_used(
-            ProcessInstance.objects.order_by("-started_at").values_list(
-                "definition_key", flat=True
-            )[:EVERYONE_HISTORY]
-        )
-        for key in [*everyone, *startable]:
-            if key in startable and key not in chosen:
-                chosen.append(key)
-            if len(chosen) == QUICK_STARTS:
-                break
+    for key in [*everyone, *startable]:
+        if len(chosen) == QUICK_STARTS:
+            break
+        if key in startable and key not in chosen:
+            chosen.append(key)
     return [startable[key] for key in chosen], personal
