@@ -22,12 +22,13 @@ What it does:
    ``CELERY_BROKER_URL`` = ``--redis``, default ``redis://127.0.0.1:6379/14``, a database of
    Redis this bench owns and empties at start; e-mail and SMS go to the dummy backends: the
    test measures the portal, not a mail server): gunicorn (``portal.wsgi``, gthread,
-   ``--workers`` 4 x ``--threads`` 4 on a free loopback port) and a Celery worker with beat
-   (``--celery-concurrency`` 2). On two cores, four processes keep both cores busy while a
-   request waits on PostgreSQL, and four threads each let a process overlap those waits
-   without the memory of more processes; Python's GIL makes more threads per process useless
-   for this CPU-bound work. The runner waits until both answer, and always stops them (also
-   on Ctrl-C or a failure).
+   ``--workers`` 4 x ``--threads`` 2 on a free loopback port, as ``docs/operations.md``
+   deploys it) and a Celery worker with beat (``--celery-concurrency`` 2). On two cores, four
+   processes keep both cores busy while a request waits on PostgreSQL, and two threads each
+   let a process overlap those waits; more threads share the process's GIL, so under load
+   several requests take turns on one core and each takes longer (4 x 2 had a 15-31 % lower
+   p95 than 4 x 4 in alternated runs, ``bench/RESULTS.md``). The runner waits until both
+   answer, and always stops them (also on Ctrl-C or a failure).
 3. **Load**: locust, headless (``bench/locustfile.py``): ``--users`` simulated people (one
    per manager, the rest employees), spawned at ``--spawn-rate`` per second (default 2.5:
    500 people sign in over 200 s; a sign-in hashes the password with Argon2id, about 50 ms
@@ -120,7 +121,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--think-min", type=float, default=15.0, help="seconds (default 15)")
     parser.add_argument("--think-max", type=float, default=45.0, help="seconds (default 45)")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn processes (default 4)")
-    parser.add_argument("--threads", type=int, default=4, help="threads each (default 4)")
+    parser.add_argument("--threads", type=int, default=2, help="threads each (default 2)")
     parser.add_argument("--celery-concurrency", type=int, default=2, help="(default 2)")
     parser.add_argument("--dsn", default=os.environ.get("BENCH_PG_DSN", DEFAULT_DSN))
     parser.add_argument("--redis", default=DEFAULT_REDIS, help="a Redis database of its own")
