@@ -35,22 +35,25 @@ def at_most(rows: QuerySet[Any, Any], limit: int) -> list[Any] | None:
     return found if len(found) <= limit else None
 
 
+def _chain_of(department_id: int | None) -> list[Department]:
+    """The department and the departments above it, its own first (two queries)."""
+    if department_id is None:
+        return []
+    department = Department.objects.get(pk=department_id)
+    return [department, *reversed(list(Department.objects.get_ancestors(department)))]
+
+
 def department_chain(user: User) -> list[Department]:
     """``user``'s department and the departments above it, the user's own first (empty
-    without a department), for what a page shows: two queries, kept on the user object
+    without a department), for what a page shows: read once and kept on the user object
     (a request's lives for that request), so the 工作台's boxes that each need it (the
-    announcements' audience, the profile's department path) read it once. The participant
+    announcements' audience, the profile's department path) share it. The participant
     rules read the tree afresh (:func:`department_head`)."""
-    cached: list[Department] | None = getattr(user, "_department_chain", None)
-    if cached is not None and getattr(user, "_department_chain_of", None) == user.department_id:
-        return cached
-    chain: list[Department] = []
-    if user.department_id is not None:
-        department = Department.objects.get(pk=user.department_id)
-        chain = [department, *reversed(list(Department.objects.get_ancestors(department)))]
-    user._department_chain = chain  # type: ignore[attr-defined]
-    user._department_chain_of = user.department_id  # type: ignore[attr-defined]
-    return chain
+    kept: tuple[int | None, list[Department]] | None = getattr(user, "_department_chain", None)
+    if kept is None or kept[0] != user.department_id:
+        kept = (user.department_id, _chain_of(user.department_id))
+        user._department_chain = kept  # type: ignore[attr-defined]
+    return kept[1]
 
 
 def user_manager(user: User) -> User | None:
@@ -72,10 +75,7 @@ def department_head(user: User, levels: int = 1) -> User | None:
     """
     if levels < 1:
         raise ValueError("levels must be 1 or more")
-    if user.department_id is None:
-        return None
-    department = Department.objects.get(pk=user.department_id)  # fresh: the rules' reads
-    chain = [department, *reversed(list(Department.objects.get_ancestors(department)))]
+    chain = _chain_of(user.department_id)  # afresh: a rule decides who acts
     head_ids = [d.head_id for d in chain if d.head_id is not None and d.head_id != user.pk]
     heads = User.objects.in_bulk(head_ids)
     found = 0

@@ -103,10 +103,11 @@ def test_drag_to_won_refused_snap_back_and_keyboard_move(
     page.wait_for_load_state("networkidle")
     screenshot(page, "crm-pipeline-board")
 
-    # drag the priced card to "won"
-    # The database is read once the page has the answer, not while the move is in flight: on
-    # SQLite the live server shares the test's connection, and a read during its write
-    # fails the write ("database table is locked"). The probability comes from the answer.
+    # The database is read once the page has a move's answer, not while the move is in
+    # flight: on SQLite the live server shares the test's connection, and a read during
+    # its write fails the write ("database table is locked").
+
+    # drag the priced card to "won" (the probability shown comes from the answer)
     drag(page, page.locator(f"#card-{ready.pk}"), column(page, "won"))
     expect(page.locator(f"#card-{ready.pk} [data-probability]")).to_have_text("100")
     expect(column(page, "won").locator(f"#card-{ready.pk}")).to_be_visible()
